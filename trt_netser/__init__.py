@@ -26,7 +26,17 @@ _EXPORTS: dict[str, str] = {
     "coverage": "trt_netser.coverage",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "NetworkDescription",
+    "PartialHashWarning",
+    "UnhashableNetworkError",
+    "__version__",
+    "capture",
+    "coverage",
+    "describe_network",
+    "encode_network",
+    "hash_network",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from trt_netser.api import (

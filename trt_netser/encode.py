@@ -1,0 +1,133 @@
+"""Canonical encoding of records: deterministic CBOR (RFC 8949 section 4.2) via cbor2.
+
+The stream is a CBOR sequence (RFC 8742): each record is one CBOR map with a "kind" key.
+Tagged values use four private, unregistered tags. ``docs/format.md`` specifies the
+format precisely enough to write a decoder in another language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from io import BytesIO
+from typing import Any
+
+import blake3
+import cbor2
+
+from trt_netser.errors import DumpFormatError
+from trt_netser.records import ConstructRef, EnumValue, Record, TensorRef, WeightsValue
+
+TAG_ENUM = 29810  # [type name, integer value]
+TAG_TENSOR = 29811  # [layer index, output slot] or [input index]
+TAG_CONSTRUCT = 29812  # [kind, index]
+TAG_WEIGHTS = 29813  # {"dtype": ..., "count": n, "values"?: bytes}
+
+
+def _default(encoder: cbor2.CBOREncoder, value: Any) -> None:
+    """Encode the tagged record values; anything else is a bug in the walker."""
+    if isinstance(value, EnumValue):
+        encoder.encode(cbor2.CBORTag(TAG_ENUM, [value.type, value.value]))
+    elif isinstance(value, TensorRef):
+        if value.input is not None:
+            encoder.encode(cbor2.CBORTag(TAG_TENSOR, [value.input]))
+        else:
+            encoder.encode(cbor2.CBORTag(TAG_TENSOR, [value.layer, value.slot]))
+    elif isinstance(value, ConstructRef):
+        encoder.encode(cbor2.CBORTag(TAG_CONSTRUCT, [value.kind, value.index]))
+    elif isinstance(value, WeightsValue):
+        body: dict[str, Any] = {"dtype": value.dtype, "count": value.count}
+        if value.values is not None:
+            body["values"] = value.values
+        encoder.encode(cbor2.CBORTag(TAG_WEIGHTS, body))
+    else:
+        raise TypeError(f"cannot encode {type(value).__name__} in a trt-netser record")
+
+
+def encode_record(record: Record) -> bytes:
+    """The canonical bytes of one record."""
+    body = dict(record.fields)
+    body["kind"] = record.kind
+    return cbor2.dumps(body, canonical=True, default=_default)
+
+
+def _tag_hook(decoder: Any, tag: cbor2.CBORTag) -> Any:
+    value = tag.value
+    if tag.tag == TAG_ENUM:
+        return EnumValue(str(value[0]), int(value[1]))
+    if tag.tag == TAG_TENSOR:
+        if len(value) == 1:
+            return TensorRef(input=int(value[0]))
+        return TensorRef(layer=int(value[0]), slot=int(value[1]))
+    if tag.tag == TAG_CONSTRUCT:
+        return ConstructRef(str(value[0]), int(value[1]))
+    if tag.tag == TAG_WEIGHTS:
+        return WeightsValue(value["dtype"], int(value["count"]), value.get("values"))
+    return tag
+
+
+def _to_plain(value: Any) -> Any:
+    """Turn decoder output (tuples inside tags) back into the walker's shapes."""
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def decode_record(data: bytes) -> Record:
+    """Decode one record's bytes (the inverse of :func:`encode_record`)."""
+    return next(decode_stream(data))
+
+
+def decode_stream(data: bytes) -> Iterator[Record]:
+    """Decode a whole canonical stream into records, validating its shape."""
+    stream = BytesIO(data)
+    decoder = cbor2.CBORDecoder(stream, tag_hook=_tag_hook)
+    while stream.tell() < len(data):
+        try:
+            item = decoder.decode()
+        except (cbor2.CBORDecodeError, EOFError, ValueError, TypeError, KeyError) as exc:
+            raise DumpFormatError(
+                f"corrupt trt-netser stream at byte {stream.tell()}: {exc}"
+            ) from exc
+        if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
+            raise DumpFormatError(
+                f"corrupt trt-netser stream: item ending at byte {stream.tell()} is not a record"
+            )
+        fields = _to_plain(item)
+        kind = fields.pop("kind")
+        yield Record(kind, fields)
+
+
+def record_digest(data: bytes) -> str:
+    """Hex blake3 digest of one record's bytes (shown next to records when explaining)."""
+    return blake3.blake3(data).hexdigest()
+
+
+class StreamHasher:
+    """Feeds records into blake3 as they are produced: the stream is never built whole."""
+
+    def __init__(self, keep: bool = False) -> None:
+        self._hasher = blake3.blake3()
+        self._chunks: list[bytes] | None = [] if keep else None
+        self.count = 0
+
+    def add(self, record: Record) -> bytes:
+        data = encode_record(record)
+        self._hasher.update(data)
+        if self._chunks is not None:
+            self._chunks.append(data)
+        self.count += 1
+        return data
+
+    def extend(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self.add(record)
+
+    def hexdigest(self) -> str:
+        return self._hasher.hexdigest()
+
+    def getvalue(self) -> bytes:
+        if self._chunks is None:
+            raise RuntimeError("StreamHasher was created with keep=False")
+        return b"".join(self._chunks)
