@@ -50,7 +50,9 @@ def encode_record(record: Record) -> bytes:
     return cbor2.dumps(body, canonical=True, default=_default)
 
 
-def _tag_hook(decoder: Any, tag: cbor2.CBORTag) -> Any:
+def _tag_hook(*args: Any) -> Any:
+    """Rebuild tagged values. cbor2 5 calls ``hook(decoder, tag)``, cbor2 6 ``hook(tag, immutable)``."""
+    tag = next(a for a in args if isinstance(a, cbor2.CBORTag))
     value = tag.value
     if tag.tag == TAG_ENUM:
         return EnumValue(str(value[0]), int(value[1]))

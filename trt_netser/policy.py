@@ -113,6 +113,11 @@ LAYER_CLASS_OVERRIDES: Mapping[str, str] = {
     "CONDITIONAL_OUTPUT": "IIfConditionalOutputLayer",
 }
 
+#: LayerType members that have no layer class, with the reason no network can hold one.
+LAYER_TYPES_WITHOUT_CLASS: Mapping[str, str] = {
+    "PLUGIN": "the IPluginV1 layer was removed in TensorRT 10; the member remains in the enum",
+}
+
 #: Classes of the constructs that own boundary layers, and the boundary property.
 CONSTRUCT_CLASSES: Mapping[str, str] = {
     "ILoop": "loop",
@@ -224,3 +229,52 @@ class Policy:
     def describe(self) -> dict[str, object]:
         """The options that change the stream (strictness does not: it only raises)."""
         return {"weights": self.weights.describe()}
+
+
+# --------------------------------------------------------------------------- methods
+
+#: How the effect of each state-changing method (one that is not a property setter) is
+#: hashed. Coverage flags any mutator that is neither here nor captured, so a write-only
+#: setter that a future TensorRT adds cannot be skipped silently.
+MUTATOR_METHODS: Mapping[str, str] = {
+    # ILayer
+    "set_input": "encoded: the layer's 'inputs' references",
+    "set_output_type": "encoded: 'output_type' of the output (get_output_type/output_type_is_set)",
+    "reset_output_type": "encoded: 'output_type' disappears when reset",
+    "reset_precision": "encoded: 'precision' is hashed only while precision_is_set",
+    # ITensor
+    "set_dimension_name": "encoded: the tensor's 'dim_names' (get_dimension_name)",
+    "set_dynamic_range": "encoded: the tensor's 'dynamic_range' property",
+    "reset_dynamic_range": "encoded: the tensor's 'dynamic_range' property",
+    # INetworkDefinition
+    "add_input": "encoded: network input records, or the IIfConditionalInputLayer it creates",
+    "remove_tensor": "encoded: the remaining input and output records",
+    "mark_output": "encoded: output records",
+    "unmark_output": "encoded: output records",
+    "mark_output_for_shapes": "encoded: output records (is_shape_tensor)",
+    "unmark_output_for_shapes": "encoded: output records",
+    "mark_debug": "encoded: the tensors' 'debug' (is_debug_tensor)",
+    "unmark_debug": "encoded: the tensors' 'debug' (is_debug_tensor)",
+    "set_weights_name": "captured: the weights record's 'names'",
+    "mark_weights_refittable": "captured: the weights record's 'refittable' "
+    "(are_weights_marked_refittable)",
+    "unmark_weights_refittable": "captured: the weights record's 'refittable'",
+    "mark_unfused_tensors_as_debug_tensors": "captured: the network record's 'calls'",
+    "unmark_unfused_tensors_as_debug_tensors": "captured: the network record's 'calls'",
+    # ILoop / IIfConditional / IAttention: construct builders create boundary layers
+    "add_recurrence": "encoded: the IRecurrenceLayer it creates",
+    "add_trip_limit": "encoded: the ITripLimitLayer it creates",
+    "add_iterator": "encoded: the IIteratorLayer it creates",
+    "add_loop_output": "encoded: the ILoopOutputLayer it creates",
+    "set_condition": "encoded: the IConditionLayer it creates",
+    "add_output": "encoded: the IIfConditionalOutputLayer it creates",
+    # IMoELayer (write-only)
+    "set_gated_weights": "captured: the layer's 'captured' calls",
+    "set_gated_biases": "captured: the layer's 'captured' calls",
+    "set_quantization_static": "captured: the layer's 'captured' calls",
+    "set_quantization_dynamic_dbl_q": "captured: the layer's 'captured' calls",
+    "set_swiglu_params": "captured: the layer's 'captured' calls",
+}
+
+#: Method name prefixes that only read state (never change what is hashed).
+READER_PREFIXES: tuple[str, ...] = ("get_", "is_", "are_", "output_type_is_set", "num_")

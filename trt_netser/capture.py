@@ -1,0 +1,225 @@
+"""Record network-building calls whose arguments TensorRT cannot give back.
+
+Some state that decides an engine is write-only in TensorRT's API: the
+``PluginFieldCollection`` given to a plugin creator, the arguments of
+``add_dist_collective``, the ``IMoELayer`` setters, weight names and refit marks.
+``capture(trt)`` wraps exactly those calls (see :data:`CAPTURED_CALLS`) on the module's
+classes for the duration of a ``with`` block, records their arguments per network and
+layer index, and unwraps them on exit (also on exceptions). The walker then reads the
+records for networks built inside the block.
+
+Records are keyed by weak references to the network and plugin objects, so they live
+exactly as long as the objects; layers are keyed by their index in the network (TensorRT
+has no way to remove a layer, so an index never changes).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import warnings
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+#: The calls that capture wraps: (class name, method name, what the call records).
+CAPTURED_CALLS: tuple[tuple[str, str, str], ...] = (
+    ("Builder", "create_network", "network"),
+    ("IPluginCreator", "create_plugin", "plugin"),
+    ("IPluginCreatorV3One", "create_plugin", "plugin"),
+    ("INetworkDefinition", "add_plugin_v2", "plugin_layer"),
+    ("INetworkDefinition", "add_plugin_v3", "plugin_layer"),
+    ("INetworkDefinition", "add_plugin", "plugin_layer"),
+    ("INetworkDefinition", "add_dist_collective", "layer"),
+    ("INetworkDefinition", "add_moe", "layer"),
+    ("IMoELayer", "set_gated_weights", "layer_setter"),
+    ("IMoELayer", "set_gated_biases", "layer_setter"),
+    ("IMoELayer", "set_quantization_static", "layer_setter"),
+    ("IMoELayer", "set_quantization_dynamic_dbl_q", "layer_setter"),
+    ("IMoELayer", "set_swiglu_params", "layer_setter"),
+    ("INetworkDefinition", "set_weights_name", "weights_name"),
+    ("INetworkDefinition", "mark_weights_refittable", "refit_mark"),
+    ("INetworkDefinition", "unmark_weights_refittable", "refit_mark"),
+    ("INetworkDefinition", "mark_unfused_tensors_as_debug_tensors", "network_call"),
+    ("INetworkDefinition", "unmark_unfused_tensors_as_debug_tensors", "network_call"),
+)
+
+
+@dataclass
+class PluginCapture:
+    """What a plugin was created with: the name given to the creator and its fields."""
+
+    name: str | None
+    fields: list[Any]
+
+
+@dataclass
+class NetworkCapture:
+    """Captured calls of one network."""
+
+    layers: dict[int, list[tuple[str, tuple[Any, ...]]]] = field(default_factory=dict)
+    plugins: dict[int, PluginCapture] = field(default_factory=dict)
+    weights_names: list[tuple[str, Any, int]] = field(default_factory=list)
+    refit_names: list[str] = field(default_factory=list)
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+    def layer_calls(self, index: int) -> list[tuple[str, tuple[Any, ...]]] | None:
+        """The recorded calls of the layer at insertion ``index``, None if not captured."""
+        return self.layers.get(index)
+
+    def refit_candidates(self) -> list[str]:
+        """Every weights name the capture saw; the walker asks TensorRT which are marked."""
+        return sorted(set(self.refit_names) | {name for name, _, _ in self.weights_names})
+
+
+_lock = threading.RLock()
+_networks: weakref.WeakKeyDictionary[Any, NetworkCapture] = weakref.WeakKeyDictionary()
+_plugins: weakref.WeakKeyDictionary[Any, PluginCapture] = weakref.WeakKeyDictionary()
+_layers: weakref.WeakKeyDictionary[Any, tuple[weakref.ref[Any], int]] = weakref.WeakKeyDictionary()
+_WRAPPED = "__trt_netser_capture__"
+
+
+def lookup_network(network: object) -> NetworkCapture | None:
+    """The capture records of ``network``, if it was built inside :func:`capture`."""
+    try:
+        return _networks.get(network)
+    except TypeError:  # not weak-referenceable: cannot have been captured
+        return None
+
+
+def lookup_plugin(plugin: object) -> PluginCapture | None:
+    """The fields ``plugin`` was created with, if its creator was called inside capture."""
+    try:
+        return _plugins.get(plugin)
+    except TypeError:
+        return None
+
+
+def _network_record(network: object) -> NetworkCapture:
+    record = _networks.get(network)
+    if record is None:
+        record = NetworkCapture()
+        _networks[network] = record
+    return record
+
+
+def _plugin_fields(collection: Any) -> list[Any]:
+    if collection is None:
+        return []
+    try:
+        return [collection[i] for i in range(len(collection))]
+    except TypeError:
+        return list(collection)
+
+
+def _hook(kind: str, method: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    """A wrapper that calls ``original`` and records what ``kind`` of call it was."""
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if result is None and kind not in ("layer_setter", "refit_mark", "network_call"):
+            return result  # TensorRT rejected the call: nothing was built
+        with _lock:
+            _record(kind, method, self, args, kwargs, result)
+        return result
+
+    setattr(wrapper, _WRAPPED, original)
+    return wrapper
+
+
+def _record(
+    kind: str, method: str, obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any
+) -> None:
+    call_args = tuple(args) + tuple(v for _, v in sorted(kwargs.items()))
+    if kind == "network":
+        _network_record(result)
+    elif kind == "plugin":
+        name = args[0] if args else kwargs.get("name")
+        collection = args[1] if len(args) > 1 else kwargs.get("field_collection")
+        _plugins[result] = PluginCapture(name, _plugin_fields(collection))
+    elif kind in ("plugin_layer", "layer"):
+        record = _network_record(obj)
+        index = obj.num_layers - 1
+        _layers[result] = (weakref.ref(obj), index)
+        if kind == "layer":
+            record.layers[index] = [(method, call_args)]
+        else:
+            plugin = getattr(result, "plugin", None)
+            found = lookup_plugin(plugin) if plugin is not None else None
+            if found is None:
+                found = next((lookup_plugin(a) for a in call_args if lookup_plugin(a)), None)
+            if found is not None:
+                record.plugins[index] = found
+    elif kind == "layer_setter":
+        owner = _layers.get(obj)
+        network = owner[0]() if owner else None
+        if owner is None or network is None:
+            warnings.warn(
+                f"trt_netser.capture: {method}() was called on a layer that was not created "
+                "inside this capture (or through another wrapper object); it is not recorded",
+                stacklevel=3,
+            )
+            return
+        _network_record(network).layers.setdefault(owner[1], []).append((method, call_args))
+    elif kind == "weights_name":
+        weights = args[0] if args else kwargs.get("weights")
+        name = args[1] if len(args) > 1 else kwargs.get("name")
+        if result and isinstance(name, str):
+            _network_record(obj).weights_names.append(
+                (name, getattr(weights, "dtype", None), int(getattr(weights, "size", 0) or 0))
+            )
+    elif kind == "network_call":
+        _network_record(obj).calls.append((method, call_args))
+    elif kind == "refit_mark":
+        name = args[0] if args else kwargs.get("name")
+        if isinstance(name, str):
+            _network_record(obj).refit_names.append(name)
+
+
+def lookup_layer_plugin(network: object, index: int) -> PluginCapture | None:
+    """The plugin fields recorded for the plugin layer at insertion ``index``."""
+    record = lookup_network(network)
+    return record.plugins.get(index) if record is not None else None
+
+
+@contextmanager
+def capture(trt: ModuleType) -> Iterator[ModuleType]:
+    """Record the write-only network-building calls made on ``trt`` inside the block.
+
+    ``trt`` is the TensorRT module (``import tensorrt as trt``) or ``trt_netser.offline``.
+    Networks (and plugins) built inside the block hash completely; the wrappers are
+    removed on exit, also when the block raises. Nesting is allowed.
+
+    >>> with trt_netser.capture(trt):
+    ...     network = build(trt)
+    >>> trt_netser.hash_network(network)
+    """
+    if not isinstance(trt, ModuleType):
+        raise TypeError(f"capture() takes the tensorrt module, not {type(trt).__name__}")
+    if not hasattr(trt, "INetworkDefinition"):
+        raise TypeError(
+            f"module {trt.__name__!r} does not look like tensorrt (no INetworkDefinition)"
+        )
+    installed: list[tuple[type, str, Any]] = []
+    with _lock:
+        for class_name, method, kind in CAPTURED_CALLS:
+            cls = getattr(trt, class_name, None)
+            original = getattr(cls, method, None) if isinstance(cls, type) else None
+            if original is None or hasattr(original, _WRAPPED):
+                continue  # absent in this TensorRT version, or already wrapped (nested)
+            previous = cls.__dict__.get(method)
+            setattr(cls, method, _hook(kind, method, original))
+            installed.append((cls, method, previous))
+    try:
+        yield trt
+    finally:
+        with _lock:
+            for cls, method, previous in reversed(installed):
+                if previous is None:
+                    delattr(cls, method)
+                else:
+                    setattr(cls, method, previous)

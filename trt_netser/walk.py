@@ -1,0 +1,872 @@
+"""Visit a TensorRT network in topological order and produce its canonical records.
+
+Works on any module with TensorRT's Python API (the real bindings or
+``trt_netser.offline``) through public names only. Attributes are discovered
+generically: every readable property of a layer's concrete class is encoded except the
+entries of the tables in :mod:`trt_netser.policy`.
+
+The walk has two passes. The first reads every layer's type, inputs and outputs and
+sorts the layers topologically (Kahn's algorithm, ties broken by insertion index), so
+every tensor reference can name its producer's canonical position. The second emits one
+record per network header, input, construct, layer and output, in that order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import inspect
+import re
+import sys
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from trt_netser import capture as _capture
+from trt_netser.errors import UnhashableNetworkError
+from trt_netser.policy import (
+    CAPTURED_LAYER_STATE,
+    CLASS_PROPERTY_EXCLUSIONS,
+    CONDITIONAL_PROPERTIES,
+    CONSTRUCT_CLASSES,
+    CONSTRUCT_PROPERTY_EXCLUSIONS,
+    LAYER_CLASS_OVERRIDES,
+    LAYER_GETTER_METHODS,
+    LAYER_PROPERTY_EXCLUSIONS,
+    NETWORK_PROPERTY_EXCLUSIONS,
+    NUMPY_TO_DATATYPE,
+    TENSOR_PROPERTY_EXCLUSIONS,
+    Policy,
+    Relevance,
+)
+from trt_netser.records import (
+    SCHEMA_VERSION,
+    STREAM_FORMAT,
+    ConstructRef,
+    EnumValue,
+    Record,
+    TensorRef,
+    WeightsValue,
+)
+
+_DEFAULT_LAYER_NAME = re.compile(r"\(Unnamed Layer\* \d+\) \[[^\]]*\]")
+_DEFAULT_TENSOR_NAME = re.compile(r"\(Unnamed Layer\* \d+\) \[[^\]]*\]_output(?:_\d+)?")
+_DEFAULT_NETWORK_NAME = re.compile(r"Unnamed Network \d+")
+_DEFAULT_CONSTRUCT_NAME = re.compile(r"\(Unnamed [A-Za-z ]+\* ?\d+\).*")
+
+#: Input slot of IRecurrenceLayer that carries the loop's back edge (the one legal cycle).
+_RECURRENCE_BACK_EDGE = 1
+
+
+def user_name(name: object, pattern: re.Pattern[str]) -> str | None:
+    """``name`` if the user gave it, None if it is TensorRT's counter-bearing default."""
+    if not isinstance(name, str) or pattern.fullmatch(name):
+        return None
+    return name
+
+
+# --------------------------------------------------------------------------- API tables
+
+
+@dataclass(frozen=True)
+class TrtApi:
+    """What the walker needs to know about one TensorRT module, computed once."""
+
+    module: ModuleType
+    ILayer: type
+    ITensor: type | None
+    Weights: type | None
+    sequences: tuple[type, ...]
+    constructs: tuple[tuple[type, str], ...]
+    layer_type_getter: Any
+    classes_by_type: Mapping[int, type]
+
+    @property
+    def version(self) -> str:
+        return str(getattr(self.module, "__version__", "unknown"))
+
+
+def readable_properties(cls: type) -> tuple[str, ...]:
+    """Public property names readable on ``cls`` (inherited ones included), sorted."""
+    names = set()
+    for klass in cls.__mro__:
+        for name, value in vars(klass).items():
+            if not name.startswith("_") and isinstance(value, property) and value.fget:
+                names.add(name)
+    return tuple(sorted(names))
+
+
+def layer_class_name(layer_type_name: str) -> str:
+    """Class name TensorRT uses for a LayerType member (``MATRIX_MULTIPLY`` ->
+    ``IMatrixMultiplyLayer``), up to case and underscores; see LAYER_CLASS_OVERRIDES."""
+    return LAYER_CLASS_OVERRIDES.get(layer_type_name, layer_type_name)
+
+
+def _class_for(module: ModuleType, type_name: str) -> type | None:
+    override = LAYER_CLASS_OVERRIDES.get(type_name)
+    if override is not None:
+        cls = getattr(module, override, None)
+        return cls if isinstance(cls, type) else None
+    wanted = type_name.replace("_", "").upper()
+    for attr in dir(module):
+        if (
+            attr.startswith("I")
+            and attr.endswith("Layer")
+            and attr[1:-5].replace("_", "").upper() == wanted
+        ):
+            cls = getattr(module, attr)
+            if isinstance(cls, type):
+                return cls
+    return None
+
+
+@lru_cache(maxsize=8)
+def trt_api(module: ModuleType) -> TrtApi:
+    """Build the walker's tables (layer classes by LayerType, ...) from ``module``."""
+    ilayer = module.ILayer
+    layer_type = module.LayerType
+    classes: dict[int, type] = {}
+    for name, member in layer_type.__members__.items():
+        cls = _class_for(module, name)
+        if cls is not None:
+            classes.setdefault(int(member), cls)
+    sequences = tuple(
+        cls
+        for cls in (getattr(module, n, None) for n in ("Dims", "Permutation"))
+        if isinstance(cls, type)
+    )
+    constructs = tuple(
+        (cls, kind)
+        for cls, kind in (
+            (getattr(module, name, None), kind) for name, kind in CONSTRUCT_CLASSES.items()
+        )
+        if isinstance(cls, type)
+    )
+    return TrtApi(
+        module=module,
+        ILayer=ilayer,
+        ITensor=getattr(module, "ITensor", None),
+        Weights=getattr(module, "Weights", None),
+        sequences=sequences,
+        constructs=constructs,
+        layer_type_getter=inspect.getattr_static(ilayer, "type"),
+        classes_by_type=classes,
+    )
+
+
+def trt_module_of(network: object) -> ModuleType:
+    """The TensorRT-like module that defines ``network``'s class."""
+    parts = type(network).__module__.split(".")
+    for end in range(len(parts), 0, -1):
+        module = sys.modules.get(".".join(parts[:end]))
+        if module is not None and hasattr(module, "LayerType") and hasattr(module, "ILayer"):
+            return module
+    raise TypeError(
+        f"expected a TensorRT INetworkDefinition, got {type(network).__module__}."
+        f"{type(network).__qualname__}"
+    )
+
+
+def unwrap_network(network: object) -> object:
+    """Accept a TensorRT-LLM ``Network`` (it holds the TensorRT network in ``trt_network``)."""
+    inner = getattr(network, "trt_network", None)
+    if inner is not None and not hasattr(network, "get_layer"):
+        return inner
+    if not (hasattr(network, "get_layer") and hasattr(network, "num_layers")):
+        raise TypeError(
+            "expected a tensorrt.INetworkDefinition (or a TensorRT-LLM Network), "
+            f"got {type(network).__qualname__}"
+        )
+    return network
+
+
+@lru_cache(maxsize=256)
+def _class_plan(
+    cls: type,
+) -> tuple[tuple[tuple[str, Relevance | None], ...], tuple[tuple[str, str], ...]]:
+    """Which properties of a layer class are encoded, with their relevance rule, and
+    which getter methods are called."""
+    mro_names = [k.__name__ for k in cls.__mro__]
+    props = []
+    for name in readable_properties(cls):
+        if name in LAYER_PROPERTY_EXCLUSIONS:
+            continue
+        if any((owner, name) in CLASS_PROPERTY_EXCLUSIONS for owner in mro_names):
+            continue
+        rule = next(
+            (
+                CONDITIONAL_PROPERTIES[(owner, name)]
+                for owner in mro_names
+                if (owner, name) in CONDITIONAL_PROPERTIES
+            ),
+            None,
+        )
+        props.append((name, rule))
+    methods = tuple(
+        (method, how)
+        for (owner, method), how in sorted(LAYER_GETTER_METHODS.items())
+        if owner in mro_names and callable(getattr(cls, method, None))
+    )
+    return tuple(props), methods
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+class _Unencodable(Exception):
+    """A value of a type the canonical encoding does not know."""
+
+
+class Walk:
+    """One walk over one network; produces records through :meth:`records`."""
+
+    def __init__(self, network: object, policy: Policy) -> None:
+        self.network = unwrap_network(network)
+        self.api = trt_api(trt_module_of(self.network))
+        self.policy = policy
+        self.issues: list[str] = []
+        self.capture = _capture.lookup_network(self.network)
+        self._keep: list[object] = []  # keeps wrappers alive so identities stay valid
+        self._producer: dict[int, tuple[int, int]] = {}
+        self._by_name: dict[str, list[tuple[int, int]]] = {}
+        self._input_index: dict[int, int] = {}
+        self._canonical: list[int] = []  # insertion index -> canonical index
+        self._order: list[int] = []  # canonical index -> insertion index
+        self._constructs: dict[int, ConstructRef] = {}
+        self._pending_constructs: list[tuple[object, ConstructRef]] = []
+        self._construct_counts: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ problems
+
+    def problem(self, message: str) -> None:
+        """Engine-relevant state is missing: raise, or note it when not strict."""
+        if self.policy.strict:
+            raise UnhashableNetworkError(message)
+        self.issues.append(message)
+
+    # ------------------------------------------------------------------ pass 1
+
+    def _read_structure(self) -> tuple[list[Any], list[Any], list[list[Any]], list[list[Any]]]:
+        net = self.network
+        layers: list[Any] = []
+        types: list[Any] = []
+        for i in range(net.num_layers):
+            layer = net.get_layer(i)
+            if layer is None:
+                raise UnhashableNetworkError(f"get_layer({i}) returned None")
+            layer_type = self.api.layer_type_getter.__get__(layer, type(layer))
+            cls = self.api.classes_by_type.get(int(layer_type))
+            if cls is not None and type(layer) is not cls:
+                layer.__class__ = cls
+            layers.append(layer)
+            types.append(layer_type)
+        for k in range(net.num_inputs):
+            tensor = net.get_input(k)
+            self._keep.append(tensor)
+            self._input_index[id(tensor)] = k
+        outputs: list[list[Any]] = []
+        for i, layer in enumerate(layers):
+            outs = [layer.get_output(j) for j in range(layer.num_outputs)]
+            for j, tensor in enumerate(outs):
+                if tensor is None:
+                    continue
+                self._keep.append(tensor)
+                self._producer.setdefault(id(tensor), (i, j))
+                name = _safe_name(tensor)
+                if name is not None:
+                    self._by_name.setdefault(name, []).append((i, j))
+            outputs.append(outs)
+        inputs = [[layer.get_input(s) for s in range(layer.num_inputs)] for layer in layers]
+        for ins in inputs:
+            self._keep.extend(t for t in ins if t is not None)
+        return layers, types, inputs, outputs
+
+    def _producer_of(self, tensor: object) -> tuple[int, int] | None:
+        found = self._producer.get(id(tensor))
+        if found is None:
+            # Wrappers of one C++ tensor are normally one Python object while alive; fall
+            # back to the (in practice unique) tensor name if a binding ever differs.
+            name = _safe_name(tensor)
+            candidates = self._by_name.get(name, []) if name is not None else []
+            if len(candidates) == 1:
+                found = candidates[0]
+        return found
+
+    def _topological_order(
+        self, layers: list[Any], types: list[Any], inputs: list[list[Any]]
+    ) -> list[int]:
+        n = len(layers)
+        consumers: list[list[int]] = [[] for _ in range(n)]
+        indegree = [0] * n
+        recurrence = getattr(self.api.module.LayerType, "RECURRENCE", None)
+        for i, ins in enumerate(inputs):
+            is_recurrence = recurrence is not None and types[i] == recurrence
+            for slot, tensor in enumerate(ins):
+                if tensor is None or id(tensor) in self._input_index:
+                    continue
+                if is_recurrence and slot == _RECURRENCE_BACK_EDGE:
+                    continue
+                producer = self._producer_of(tensor)
+                if producer is None:
+                    raise UnhashableNetworkError(
+                        f"input {slot} of layer {i} {_safe_name(layers[i])!r} is neither a "
+                        "network input nor produced by a layer of this network"
+                    )
+                consumers[producer[0]].append(i)
+                indegree[i] += 1
+        ready = [i for i in range(n) if indegree[i] == 0]
+        heapq.heapify(ready)
+        order: list[int] = []
+        while ready:
+            i = heapq.heappop(ready)
+            order.append(i)
+            for c in consumers[i]:
+                indegree[c] -= 1
+                if indegree[c] == 0:
+                    heapq.heappush(ready, c)
+        if len(order) != n:
+            stuck = min(i for i in range(n) if indegree[i] > 0)
+            raise UnhashableNetworkError(
+                f"the network has a cycle through layer {stuck} {_safe_name(layers[stuck])!r} "
+                "(only the back edge into input 1 of an IRecurrenceLayer may close a cycle)"
+            )
+        return order
+
+    # ------------------------------------------------------------------ values
+
+    def ref(self, tensor: object) -> TensorRef:
+        """The canonical reference of a tensor of this network."""
+        k = self._input_index.get(id(tensor))
+        if k is not None:
+            return TensorRef(input=k)
+        producer = self._producer_of(tensor)
+        if producer is None:
+            raise _Unencodable(f"tensor {_safe_name(tensor)!r} does not belong to this network")
+        return TensorRef(layer=self._canonical[producer[0]], slot=producer[1])
+
+    def canon(self, value: Any, owner: str = "", prop: str = "") -> Any:
+        """Canonical data for an attribute value (``owner``.``prop`` for weights policy)."""
+        if value is None or isinstance(value, (bool, str, bytes)):
+            return value
+        if isinstance(value, int):
+            kind = type(value)
+            if kind is int:
+                return value
+        if isinstance(value, float):
+            return float(value)
+        kind = type(value)
+        if hasattr(kind, "__members__") and hasattr(value, "value"):
+            return EnumValue(kind.__name__, int(value), str(getattr(value, "name", "")))
+        if isinstance(value, int):
+            return int(value)
+        api = self.api
+        if api.ITensor is not None and isinstance(value, api.ITensor):
+            return self.ref(value)
+        for cls, construct_kind in api.constructs:
+            if isinstance(value, cls):
+                return self.construct_ref(value, construct_kind)
+        if (api.Weights is not None and isinstance(value, api.Weights)) or isinstance(
+            value, np.ndarray
+        ):
+            return self.weights(value, owner, prop)
+        if isinstance(value, np.generic):
+            return self.canon(value.item(), owner, prop)
+        if isinstance(value, (list, tuple, api.sequences)):
+            return [self.canon(v, owner, prop) for v in value]
+        if isinstance(value, Mapping):
+            return {str(k): self.canon(v, owner, prop) for k, v in sorted(value.items())}
+        raise _Unencodable(f"a value of type {kind.__module__}.{kind.__qualname__}")
+
+    def datatype(self, name: str) -> EnumValue | str:
+        member = getattr(getattr(self.api.module, "DataType", None), name, None)
+        if member is None:
+            return name
+        return EnumValue("DataType", int(member), name)
+
+    def weights(self, value: Any, owner: str, prop: str) -> WeightsValue:
+        """Weights by dtype and count; values only where the weights policy says so."""
+        policy = self.policy.weights
+        if isinstance(value, np.ndarray):
+            np_name = value.dtype.name
+            dtype_name = NUMPY_TO_DATATYPE.get(np_name, np_name)
+            dtype: EnumValue | str = self.datatype(dtype_name)
+            count = int(value.size)
+        else:
+            raw = value.dtype
+            dtype = self.canon(raw)
+            dtype_name = str(getattr(raw, "name", raw))
+            count = int(value.size)
+        wanted = (
+            policy.mode == "all"
+            or dtype_name in policy.structural_dtypes
+            or (policy.hash_single_element and count == 1)
+            or (owner, prop) in policy.non_refittable
+        )
+        values = None
+        if wanted and count:
+            array = value if isinstance(value, np.ndarray) else _weights_array(value)
+            if array is None:
+                self.problem(
+                    f"{owner}.{prop}: the values of {dtype_name} weights cannot be read "
+                    "back (Weights.numpy() failed)"
+                )
+            else:
+                values = _little_endian_bytes(array)
+        return WeightsValue(dtype, count, values)
+
+    def construct_ref(self, construct: object, kind: str) -> ConstructRef:
+        found = self._constructs.get(id(construct))
+        if found is None:
+            index = self._construct_counts.get(kind, 0)
+            self._construct_counts[kind] = index + 1
+            found = ConstructRef(kind, index)
+            self._constructs[id(construct)] = found
+            self._keep.append(construct)
+            self._pending_constructs.append((construct, found))
+        return found
+
+    def read(self, obj: Any, name: str, what: str) -> tuple[bool, Any]:
+        """Read one attribute defensively: (True, value) or (False, None) after a problem."""
+        try:
+            return True, getattr(obj, name)
+        except Exception as exc:  # a binding may raise anything from a getter
+            self.problem(f"{what}: reading {name!r} raised {type(exc).__name__}")
+            return False, None
+
+    def encode_attrs(
+        self,
+        obj: Any,
+        plan: tuple[tuple[str, Relevance | None], ...],
+        owner: str,
+        what: str,
+        inputs: list[Any] | None = None,
+    ) -> dict[str, Any]:
+        attrs: dict[str, Any] = {}
+        values: dict[str, Any] = {}
+        for name, rule in plan:
+            if rule is not None and not self._relevant(obj, rule, inputs, values, what):
+                continue
+            ok, value = self.read(obj, name, what)
+            if not ok:
+                continue
+            values[name] = value
+            try:
+                attrs[name] = self.canon(value, owner, name)
+            except _Unencodable as exc:
+                self.problem(f"{what}: property {name!r} holds {exc}, which cannot be encoded")
+        return attrs
+
+    def _relevant(
+        self, obj: Any, rule: Relevance, inputs: list[Any] | None, values: dict[str, Any], what: str
+    ) -> bool:
+        if inputs is not None:
+            for slot in rule.unless_input:
+                if slot < len(inputs) and inputs[slot] is not None:
+                    return False
+        for sibling in rule.unless_nonempty:
+            value = values[sibling] if sibling in values else self.read(obj, sibling, what)[1]
+            try:
+                if value is not None and len(value) > 0:
+                    return False
+            except TypeError:
+                pass
+        for flag in rule.only_if_true:
+            value = values[flag] if flag in values else self.read(obj, flag, what)[1]
+            if not value:
+                return False
+        return True
+
+    # ------------------------------------------------------------------ records
+
+    def tensor_desc(self, tensor: Any, *, binding: bool = False) -> dict[str, Any]:
+        """A tensor's properties; ``binding`` tensors (network I/O) keep default names."""
+        what = f"tensor {_safe_name(tensor)!r}"
+        name = _safe_name(tensor)
+        desc: dict[str, Any] = {
+            "name": name if binding else user_name(name, _DEFAULT_TENSOR_NAME),
+        }
+        plan = _tensor_plan(type(tensor))
+        desc["attrs"] = self.encode_attrs(tensor, plan, "ITensor", what)
+        rank = len(desc["attrs"].get("shape") or [])
+        get_dim_name = getattr(tensor, "get_dimension_name", None)
+        if callable(get_dim_name):
+            desc["dim_names"] = [_call(get_dim_name, d) for d in range(rank)]
+        is_debug = getattr(self.network, "is_debug_tensor", None)
+        if callable(is_debug):
+            desc["debug"] = bool(_call(is_debug, tensor))
+        return desc
+
+    def records(self) -> Iterator[Record]:
+        """All records of the network, in stream order."""
+        with warnings.catch_warnings():
+            # Some getters are deprecated (an error under -W error); reading them is fine.
+            warnings.simplefilter("ignore")
+            yield from self._records()
+
+    def _records(self) -> Iterator[Record]:
+        net = self.network
+        layers, types, inputs, outputs = self._read_structure()
+        order = self._topological_order(layers, types, inputs)
+        self._order = order
+        self._canonical = [0] * len(layers)
+        for position, i in enumerate(order):
+            self._canonical[i] = position
+
+        yield Record(
+            "header",
+            {
+                "format": STREAM_FORMAT,
+                "schema": SCHEMA_VERSION,
+                "policy": self.policy.describe(),
+            },
+        )
+        yield self._network_record()
+        for k in range(net.num_inputs):
+            tensor = net.get_input(k)
+            yield Record("input", {"index": k, "tensor": self.tensor_desc(tensor, binding=True)})
+        for position, i in enumerate(order):
+            record = self._layer_record(position, layers[i], types[i], inputs[i], outputs[i])
+            while self._pending_constructs:
+                construct, ref = self._pending_constructs.pop(0)
+                yield self._construct_record(construct, ref)
+            yield record
+        for k in range(net.num_outputs):
+            tensor = net.get_output(k)
+            try:
+                ref = self.ref(tensor)
+            except _Unencodable as exc:
+                raise UnhashableNetworkError(f"network output {k}: {exc}") from None
+            yield Record(
+                "output",
+                {"index": k, "tensor": ref, "desc": self.tensor_desc(tensor, binding=True)},
+            )
+        yield self._weights_record()
+        yield Record("end", {"layers": len(layers), "partial": list(self.issues)})
+
+    def _network_record(self) -> Record:
+        net = self.network
+        flags = []
+        flag_enum = getattr(self.api.module, "NetworkDefinitionCreationFlag", None)
+        get_flag = getattr(net, "get_flag", None)
+        if flag_enum is not None and callable(get_flag):
+            seen: set[int] = set()
+            for member in sorted(flag_enum.__members__.values(), key=int):
+                if int(member) in seen:
+                    continue
+                seen.add(int(member))
+                if _call(get_flag, member):
+                    flags.append(self.canon(member))
+        plan = tuple(
+            (name, None)
+            for name in readable_properties(type(net))
+            if name not in NETWORK_PROPERTY_EXCLUSIONS
+        )
+        fields: dict[str, Any] = {
+            "name": user_name(_safe_name(net), _DEFAULT_NETWORK_NAME),
+            "flags": flags,
+            "attrs": self.encode_attrs(net, plan, "INetworkDefinition", "the network"),
+        }
+        if self.capture is not None and self.capture.calls:
+            fields["calls"] = [[m, [self.canon(a) for a in args]] for m, args in self.capture.calls]
+        return Record("network", fields)
+
+    def _layer_record(
+        self, position: int, layer: Any, layer_type: Any, ins: list[Any], outs: list[Any]
+    ) -> Record:
+        cls = type(layer)
+        cls_name = cls.__name__
+        name = _safe_name(layer)
+        what = f"layer {position} {name!r} ({cls_name})"
+        if self.api.classes_by_type.get(int(layer_type)) is None:
+            self.problem(
+                f"{what}: LayerType {layer_type} has no layer class in this TensorRT module, "
+                "so its attributes cannot be read"
+            )
+        fields: dict[str, Any] = {
+            "index": position,
+            "type": self.canon(layer_type),
+            "name": user_name(name, _DEFAULT_LAYER_NAME),
+        }
+        refs: list[TensorRef | None] = []
+        for slot, tensor in enumerate(ins):
+            if tensor is None:
+                refs.append(None)
+                continue
+            try:
+                refs.append(self.ref(tensor))
+            except _Unencodable as exc:
+                raise UnhashableNetworkError(f"{what}: input {slot}: {exc}") from None
+        fields["inputs"] = refs
+        out_descs = []
+        for j, tensor in enumerate(outs):
+            desc = self.tensor_desc(tensor) if tensor is not None else {"missing": True}
+            output_type = self._output_type(layer, j)
+            if output_type is not None:
+                desc["output_type"] = output_type
+            out_descs.append(desc)
+        fields["outputs"] = out_descs
+        plan, methods = _class_plan(cls)
+        fields["attrs"] = self.encode_attrs(layer, plan, cls_name, what, ins)
+        for method, _how in methods:
+            try:
+                fields["attrs"][f"{method}()"] = self.canon(getattr(layer, method)())
+            except Exception as exc:
+                self.problem(f"{what}: calling {method}() raised {type(exc).__name__}")
+        if "plugin" in readable_properties(cls):
+            fields["plugin"] = self._plugin(layer, self._insertion_of(position), what)
+        captured = self._captured_layer_state(position, layer, cls, what)
+        if captured is not None:
+            fields["captured"] = captured
+        return Record("layer", fields)
+
+    def _output_type(self, layer: Any, slot: int) -> EnumValue | None:
+        is_set = getattr(layer, "output_type_is_set", None)
+        get_type = getattr(layer, "get_output_type", None)
+        if not (callable(is_set) and callable(get_type)):
+            return None
+        if not _call(is_set, slot):
+            return None
+        return self.canon(_call(get_type, slot))
+
+    def _construct_record(self, construct: Any, ref: ConstructRef) -> Record:
+        cls = type(construct)
+        plan = tuple(
+            (name, None)
+            for name in readable_properties(cls)
+            if name not in CONSTRUCT_PROPERTY_EXCLUSIONS
+        )
+        name = _safe_name(construct)
+        what = f"{ref.kind} {ref.index} {name!r}"
+        return Record(
+            "construct",
+            {
+                "construct": ref.kind,
+                "index": ref.index,
+                "name": user_name(name, _DEFAULT_CONSTRUCT_NAME),
+                "attrs": self.encode_attrs(construct, plan, cls.__name__, what),
+            },
+        )
+
+    # ------------------------------------------------------------------ plugins & capture
+
+    def _plugin(self, layer: Any, insertion: int, what: str) -> dict[str, Any]:
+        ok, plugin = self.read(layer, "plugin", what)
+        if not ok or plugin is None:
+            self.problem(f"{what}: the layer has no readable plugin")
+            return {}
+        module = self.api.module
+        info: dict[str, Any] = {}
+        capability = getattr(module, "PluginCapabilityType", None)
+        get_interface = getattr(plugin, "get_capability_interface", None)
+        if callable(get_interface) and capability is not None:
+            info["api"] = "v3"
+            core = _call(get_interface, capability.CORE)
+            for field_name, attr in (
+                ("name", "plugin_name"),
+                ("version", "plugin_version"),
+                ("namespace", "plugin_namespace"),
+            ):
+                info[field_name] = _safe_attr(core, attr)
+        else:
+            info["api"] = "v2"
+            for field_name, attr in (
+                ("name", "plugin_type"),
+                ("version", "plugin_version"),
+                ("namespace", "plugin_namespace"),
+            ):
+                info[field_name] = _safe_attr(plugin, attr)
+
+        captured = _capture.lookup_layer_plugin(self.network, insertion) or _capture.lookup_plugin(
+            plugin
+        )
+        if captured is not None:
+            info["fields_from"] = "capture"
+            info["fields"] = self._fields(captured.fields)
+            return info
+        llm_fields = _tensorrt_llm_fields(self.network, _safe_name(layer))
+        if llm_fields is not None:
+            info["fields_from"] = "tensorrt_llm"
+            info["fields"] = self._fields(llm_fields)
+            return info
+        if info["api"] == "v2":
+            data = _call(getattr(plugin, "serialize", None))
+            if data is None:
+                self.problem(
+                    f"{what}: the plugin's fields were not captured and serialize() failed"
+                )
+            else:
+                info["fields_from"] = "serialize"
+                info["serialized"] = _digest(bytes(memoryview(data)))
+            return info
+        build = _call(get_interface, capability.BUILD) if capability is not None else None
+        metadata = _safe_attr(build, "metadata_string")
+        cache_id = _safe_attr(build, "timing_cache_id")
+        if metadata or cache_id:
+            info["fields_from"] = "build_interface"
+            info["metadata_string"] = metadata
+            info["timing_cache_id"] = cache_id
+            return info
+        self.problem(
+            f"{what}: the plugin's creation fields cannot be read back from IPluginV3 and were "
+            "not captured, and its build interface reports no metadata_string or "
+            "timing_cache_id; build the network inside trt_netser.capture(trt)"
+        )
+        return info
+
+    def _fields(self, fields: Any) -> list[dict[str, Any]]:
+        encoded = []
+        for field in fields:
+            data = getattr(field, "data", None)
+            encoded.append(
+                {
+                    "name": _safe_attr(field, "name"),
+                    "type": self.canon(getattr(field, "type", None)),
+                    "data": _field_bytes(data),
+                }
+            )
+        return encoded
+
+    def _captured_layer_state(
+        self, position: int, layer: Any, cls: type, what: str
+    ) -> dict[str, Any] | None:
+        rule = next(
+            (
+                CAPTURED_LAYER_STATE[k.__name__]
+                for k in cls.__mro__
+                if k.__name__ in CAPTURED_LAYER_STATE
+            ),
+            None,
+        )
+        if rule is None or cls.__name__ in ("IPluginV2Layer", "IPluginV3Layer"):
+            return None
+        required, missing = rule
+        insertion = self._insertion_of(position)
+        calls = self.capture.layer_calls(insertion) if self.capture is not None else None
+        if calls is None:
+            if required:
+                self.problem(
+                    f"{what}: {missing} cannot be read back from TensorRT and was not "
+                    "captured; build the network inside trt_netser.capture(trt)"
+                )
+            return None
+        encoded = []
+        for method, args in calls:
+            try:
+                encoded.append([method, [self.canon(a) for a in args]])
+            except _Unencodable as exc:
+                self.problem(f"{what}: captured call {method}() has {exc}, which cannot be encoded")
+        return {"calls": encoded}
+
+    def _insertion_of(self, position: int) -> int:
+        return self._order[position]
+
+    def _weights_record(self) -> Record:
+        if self.capture is None:
+            return Record("weights", {"captured": False})
+        names = sorted(
+            [name, self.canon(dtype), count] for name, dtype, count in self.capture.weights_names
+        )
+        marked_query = getattr(self.network, "are_weights_marked_refittable", None)
+        refittable = sorted(
+            name
+            for name in self.capture.refit_candidates()
+            if callable(marked_query) and _call(marked_query, name)
+        )
+        return Record("weights", {"captured": True, "names": names, "refittable": refittable})
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@lru_cache(maxsize=16)
+def _tensor_plan(cls: type) -> tuple[tuple[str, Relevance | None], ...]:
+    return tuple(
+        (name, None) for name in readable_properties(cls) if name not in TENSOR_PROPERTY_EXCLUSIONS
+    )
+
+
+def _safe_name(obj: object) -> str | None:
+    try:
+        name = obj.name  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _safe_attr(obj: object, attr: str) -> Any:
+    if obj is None:
+        return None
+    try:
+        value = getattr(obj, attr)
+    except Exception:
+        return None
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def _call(fn: Any, *args: Any) -> Any:
+    if not callable(fn):
+        return None
+    try:
+        return fn(*args)
+    except Exception:
+        return None
+
+
+def _digest(data: bytes) -> str:
+    import blake3
+
+    return blake3.blake3(data).hexdigest()
+
+
+def _weights_array(weights: Any) -> np.ndarray | None:
+    try:
+        array = weights.numpy()
+    except Exception:
+        return None
+    return array if isinstance(array, np.ndarray) else None
+
+
+def _little_endian_bytes(array: np.ndarray) -> bytes:
+    """The values as little-endian bytes, whatever the platform's byte order."""
+    array = np.ascontiguousarray(array)
+    if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and sys.byteorder == "big"):
+        array = array.astype(array.dtype.newbyteorder("<"))
+    return array.tobytes()
+
+
+def _field_bytes(data: Any) -> Any:
+    if data is None or isinstance(data, (bytes, str)):
+        return data
+    if isinstance(data, np.ndarray):
+        return {"dtype": data.dtype.newbyteorder("<").str, "values": _little_endian_bytes(data)}
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    return str(data)
+
+
+def _tensorrt_llm_fields(network: object, layer_name: str | None) -> Any:
+    """Plugin creation fields from TensorRT-LLM's side table, if TensorRT-LLM is in use.
+
+    TensorRT-LLM's ``set_plugin_info`` stores a ``PluginInfo`` (creator, plugin_name, pfc)
+    per layer name under the ``plugin_infos`` extra attribute of the TensorRT network,
+    kept in ``tensorrt_llm._utils``. We never import TensorRT-LLM ourselves.
+    """
+    if layer_name is None or "tensorrt_llm" not in sys.modules:
+        return None
+    utils = sys.modules.get("tensorrt_llm._utils")
+    infos = None
+    getter = getattr(utils, "get_extra_attr", None)
+    has = getattr(utils, "has_extra_attr", None)
+    if callable(getter) and (not callable(has) or _call(has, network, "plugin_infos")):
+        infos = _call(getter, network, "plugin_infos")
+    if not isinstance(infos, Mapping):
+        return None
+    info = infos.get(layer_name)
+    pfc = getattr(info, "pfc", None)
+    if pfc is None:
+        return None
+    return [pfc[i] for i in range(len(pfc))]
