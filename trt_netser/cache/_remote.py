@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import blake3
 import filelock
@@ -25,6 +26,8 @@ from trt_netser.cache._local import (
 )
 
 __all__ = ["RemoteBackend"]
+
+T = TypeVar("T")
 
 
 def _mtime(info: dict[str, Any]) -> float:
@@ -43,6 +46,25 @@ def _mtime(info: dict[str, Any]) -> float:
             with contextlib.suppress(ValueError):
                 return _dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     return 0.0
+
+
+def _io(method: Callable[..., T]) -> Callable[..., T]:
+    """Report storage-library failures (botocore, aiohttp, ...) as ``OSError``.
+
+    The cache treats ``OSError`` as "the store failed" (a miss, or a write that is only
+    logged); anything a remote client raises means the same.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (OSError, ValueError):
+            raise
+        except Exception as exc:
+            raise OSError(f"{type(exc).__name__}: {exc}") from exc
+
+    return wrapper
 
 
 class RemoteBackend:
@@ -89,11 +111,19 @@ class RemoteBackend:
         try:
             return self.fs.cat_file(path)
         except FileNotFoundError:
+            pass
+        # fsspec listing caches (s3fs dircache) can hide objects written by others: retry.
+        self.fs.invalidate_cache()
+        try:
+            return self.fs.cat_file(path)
+        except FileNotFoundError:
             return None
 
+    @_io
     def read_manifest(self, key: str) -> bytes | None:
         return self._cat(f"{self._entry(key)}/{MANIFEST}")
 
+    @_io
     def read_plan(self, key: str, name: str, expected_size: int) -> bytes:
         data = self._cat(f"{self._entry(key)}/{name}")
         if data is None:
@@ -102,6 +132,7 @@ class RemoteBackend:
             raise ValueError(f"plan is {len(data)} bytes, manifest says {expected_size}")
         return data
 
+    @_io
     def hash_plan(self, key: str, name: str) -> tuple[str, int, None]:
         hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
         total = 0
@@ -111,6 +142,7 @@ class RemoteBackend:
                 total += len(chunk)
         return hasher.hexdigest(), total, None
 
+    @_io
     def read_last_used(self, key: str) -> float | None:
         data = self._cat(f"{self._entry(key)}/{LAST_USED}")
         try:
@@ -120,6 +152,7 @@ class RemoteBackend:
 
     # -- writes --------------------------------------------------------------------------
 
+    @_io
     def stage(self, source: memoryview | Path) -> Staged:
         if isinstance(source, memoryview):
             digest = blake3.blake3(source, max_threads=blake3.blake3.AUTO).hexdigest()
@@ -130,10 +163,11 @@ class RemoteBackend:
     def discard(self, staged: Staged) -> None:
         """Nothing was staged remotely."""
 
+    @_io
     def publish(self, key: str, staged: Staged, manifest: bytes, *, replace: bool) -> bool:
         entry = self._entry(key)
         manifest_path = f"{entry}/{MANIFEST}"
-        if not replace and self.fs.exists(manifest_path):
+        if not replace and self._cat(manifest_path) is not None:
             return False  # cheap early out; the conditional write below is the real guard
         plan_path = f"{entry}/plan-{staged.digest}"
         if staged.data is not None:
@@ -150,6 +184,7 @@ class RemoteBackend:
             return False
         return True
 
+    @_io
     def touch(self, key: str, when: float) -> None:
         self.fs.pipe_file(f"{self._entry(key)}/{LAST_USED}", f"{when!r}\n".encode())
 
@@ -159,6 +194,8 @@ class RemoteBackend:
             found = self.fs.find(prefix, detail=True)
         except FileNotFoundError:
             return {}
+        finally:
+            self.fs.invalidate_cache()  # never keep a listing: other writers change the store
         return {name: info for name, info in found.items() if info.get("type") != "directory"}
 
     def _remove_prefix(self, entry: str) -> bool:
@@ -172,9 +209,11 @@ class RemoteBackend:
                 self.fs.rm_file(name)
         return existed
 
+    @_io
     def remove(self, key: str) -> bool:
         return self._remove_prefix(self._entry(key))
 
+    @_io
     def quarantine(self, key: str, location: str, reason: str) -> str:
         entry = f"{self.base}/entries/{location}"
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -192,7 +231,8 @@ class RemoteBackend:
 
     # -- listing and clean-up ------------------------------------------------------------
 
-    def scan(self) -> Iterator[RawEntry]:
+    @_io
+    def scan(self) -> Iterator[RawEntry]:  # a list, so errors surface inside @_io
         prefix = f"{self.base}/entries/"
         entries: dict[str, RawEntry] = {}
         for name, info in sorted(self._files(prefix).items()):
@@ -206,8 +246,9 @@ class RemoteBackend:
                     )
                     raw.files["/".join(parts[i + 1 :])] = (int(info.get("size") or 0), _mtime(info))
                     break
-        yield from entries.values()
+        return iter(list(entries.values()))
 
+    @_io
     def delete_files(self, raw: RawEntry, names: list[str], *, stale_after: float) -> int:
         """Delete unreferenced objects, but only old ones: remote writers hold no shared lock."""
         freed = 0
@@ -225,6 +266,7 @@ class RemoteBackend:
         """Remote writers stage nothing (abandoned multipart uploads: use a bucket lifecycle rule)."""
         return 0, 0
 
+    @_io
     def usage(self) -> dict[str, Any]:
         files = self._files(f"{self.base}/quarantine/")
         dirs = {name[len(self.base) + len("/quarantine/") :].split("/")[0] for name in files}
@@ -234,6 +276,7 @@ class RemoteBackend:
             "staging_bytes": 0,
         }
 
+    @_io
     def clear_quarantine(self) -> int:
         files = self._files(f"{self.base}/quarantine/")
         for name in files:
