@@ -9,6 +9,7 @@ every committed dump, so a TensorRT release that adds write-only state is notice
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from trt_netser.policy import (
     MUTATOR_METHODS,
     NETWORK_PROPERTY_EXCLUSIONS,
     READER_PREFIXES,
+    SHADOWED_LAYER_PROPERTIES,
     TENSOR_PROPERTY_EXCLUSIONS,
 )
 
@@ -98,6 +100,7 @@ class _Api:
     layer_types: tuple[str, ...]
     classes: Mapping[str, tuple[tuple[str, ...], dict[str, str], tuple[str, ...]]]
     # class -> (bases, properties name->"r"/"rw", methods)
+    shadowed: Mapping[str, frozenset[str]]  # layer class -> ILayer properties it redefines
 
 
 def available_dumps() -> list[str]:
@@ -133,7 +136,16 @@ def _from_dump(dump: Mapping[str, Any]) -> _Api:
         )
         for name, info in dump["classes"].items()
     }
-    return _Api(str(dump["version"]), tuple(dump["enums"]["LayerType"]), classes)
+    # A layer class whose docstring documents an ILayer property itself redefines it
+    # (IActivationLayer.type: ActivationType, IPoolingLayer.type: PoolingType).
+    base_props = frozenset(dump["classes"].get("ILayer", {}).get("properties", {}))
+    shadowed = {
+        name: frozenset(p for p in base_props if f":ivar {p}:" in str(info.get("doc") or ""))
+        | frozenset(p for (owner, p) in SHADOWED_LAYER_PROPERTIES if owner == name)
+        for name, info in dump["classes"].items()
+        if "ILayer" in info.get("bases", ())
+    }
+    return _Api(str(dump["version"]), tuple(dump["enums"]["LayerType"]), classes, shadowed)
 
 
 def _from_module(module: ModuleType) -> _Api:
@@ -154,10 +166,21 @@ def _from_module(module: ModuleType) -> _Api:
                 elif callable(value) and not isinstance(value, type):
                     methods.append(attr)
         classes[name] = (bases, props, tuple(sorted(set(methods))))
+    ilayer = getattr(module, "ILayer", None)
+    shadowed: dict[str, frozenset[str]] = {}
+    for name in classes:
+        cls = getattr(module, name)
+        if isinstance(ilayer, type) and cls is not ilayer and issubclass(cls, ilayer):
+            shadowed[name] = frozenset(
+                p
+                for p, value in vars(ilayer).items()
+                if isinstance(value, property) and inspect.getattr_static(cls, p) is not value
+            )
     return _Api(
         str(getattr(module, "__version__", "unknown")),
         tuple(module.LayerType.__members__),
         classes,
+        shadowed,
     )
 
 
@@ -177,8 +200,20 @@ def _layer_class(type_name: str, names: Mapping[str, Any]) -> str | None:
 
 
 def _classify_property(
-    owner: str, mro: tuple[str, ...], name: str, table: Mapping[str, str]
+    owner: str,
+    mro: tuple[str, ...],
+    name: str,
+    table: Mapping[str, str],
+    shadowed: frozenset[str] = frozenset(),
 ) -> Entry:
+    if name in shadowed:
+        return Entry(
+            owner,
+            name,
+            "property",
+            "encoded",
+            "redefines ILayer's property with this class's state",
+        )
     if name in table:
         reason = table[name]
         status: Status = "structural" if reason.startswith("structural") else "excluded"
@@ -261,7 +296,15 @@ def coverage(api: ModuleType | str | Path | Mapping[str, Any]) -> CoverageReport
         _, props, methods = info.classes[owner]
         mro = mro_of(owner)
         for prop in sorted(props):
-            entries.append(_classify_property(owner, mro, prop, LAYER_PROPERTY_EXCLUSIONS))
+            entries.append(
+                _classify_property(
+                    owner,
+                    mro,
+                    prop,
+                    LAYER_PROPERTY_EXCLUSIONS,
+                    info.shadowed.get(owner, frozenset()),
+                )
+            )
         for method in methods:
             entry = _classify_method(owner, mro, method, captured)
             if entry is not None:

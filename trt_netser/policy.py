@@ -27,6 +27,14 @@ LAYER_PROPERTY_EXCLUSIONS: Mapping[str, str] = {
     "plugin": "structural: encoded as the record's 'plugin' (type, version, namespace, fields)",
 }
 
+#: ILayer properties that a layer class redefines with its own state. The walker detects
+#: this generically (the class's descriptor is not ILayer's) and encodes them; this table
+#: only informs coverage of API dumps that carry no docstrings.
+SHADOWED_LAYER_PROPERTIES: Mapping[tuple[str, str], str] = {
+    ("IActivationLayer", "type"): "the ActivationType (ILayer.type is read before the downcast)",
+    ("IPoolingLayer", "type"): "the PoolingType (ILayer.type is read before the downcast)",
+}
+
 #: Per-class exclusions: (class name, property) -> reason.
 CLASS_PROPERTY_EXCLUSIONS: Mapping[tuple[str, str], str] = {}
 

@@ -193,7 +193,7 @@ def _class_plan(
     mro_names = [k.__name__ for k in cls.__mro__]
     props = []
     for name in readable_properties(cls):
-        if name in LAYER_PROPERTY_EXCLUSIONS:
+        if name in LAYER_PROPERTY_EXCLUSIONS and not _shadows_ilayer(cls, name):
             continue
         if any((owner, name) in CLASS_PROPERTY_EXCLUSIONS for owner in mro_names):
             continue
@@ -212,6 +212,18 @@ def _class_plan(
         if owner in mro_names and callable(getattr(cls, method, None))
     )
     return tuple(props), methods
+
+
+def _shadows_ilayer(cls: type, name: str) -> bool:
+    """Whether ``cls`` redefines an ILayer property with other state (IActivationLayer.type
+    and IPoolingLayer.type hold the ActivationType / PoolingType, not the LayerType)."""
+    base = next((k for k in cls.__mro__ if k.__name__ == "ILayer"), None)
+    if base is None or base is cls:
+        return False
+    try:
+        return inspect.getattr_static(cls, name) is not inspect.getattr_static(base, name)
+    except AttributeError:
+        return False
 
 
 # --------------------------------------------------------------------------- the walk

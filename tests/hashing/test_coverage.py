@@ -79,3 +79,12 @@ def test_a_new_layer_type_without_class_is_flagged() -> None:
 def test_unknown_version_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"no API dump for TensorRT .9\.9."):
         coverage("9.9")
+
+
+@pytest.mark.parametrize("version", DUMPS)
+def test_shadowed_type_properties_are_encoded(version: str) -> None:
+    """IActivationLayer.type / IPoolingLayer.type hold the activation / pooling kind."""
+    status = {(e.owner, e.member): e.status for e in coverage(version).entries}
+    assert status[("IActivationLayer", "type")] == "encoded"
+    assert status[("IPoolingLayer", "type")] == "encoded"
+    assert status[("IConvolutionLayer", "type")] == "structural"
