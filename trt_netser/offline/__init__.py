@@ -1,0 +1,150 @@
+"""Offline model of TensorRT 10.16.1's network-definition Python API.
+
+``import trt_netser.offline as trt`` runs code written for ``import tensorrt as trt``
+where TensorRT's native library is not available: networks, layers, tensors, constructs,
+plugins and builder configurations behave as documented for TensorRT 10.16.1.11 (names,
+read/write properties, defaults and enum values mirror the official API dump). Engines
+cannot be built (``Builder.build_serialized_network`` logs an ERROR and returns None).
+
+``__version__`` is ``"10.16.1.11+offline"``: the mirrored TensorRT version with a PEP 440
+local label saying this is the offline model.
+
+Modelling choices where TensorRT's behaviour could not be observed:
+  * default layer names are ``(Unnamed Layer* N) [Display]`` with N the layer's index in
+    its network at creation; output tensors are named ``<layer>_output`` (single output)
+    or ``<layer>_output_<i>`` (several outputs) and keep that name if the layer is renamed;
+    networks are ``Unnamed Network N`` with N counting networks per process;
+  * an attention is an IAttentionInputLayer (inputs q, k, v, [mask], [quantize scale], no
+    outputs) followed by an IAttentionOutputLayer (no inputs, one output);
+  * native plugin creators registered by ``init_libnvinfer_plugins`` produce one output
+    shaped like input 0.
+"""
+
+from __future__ import annotations
+
+from trt_netser.offline import _enums
+from trt_netser.offline._builder import (
+    OFFLINE_DEVICE,
+    Builder,
+    IBuilderConfig,
+    IOptimizationProfile,
+    ITimingCache,
+)
+from trt_netser.offline._constructs import IAttention, IIfConditional, ILoop
+from trt_netser.offline._enums import *  # noqa: F403 - every TensorRT enum
+from trt_netser.offline._enums import DataType, _Severity
+from trt_netser.offline._layers import (
+    LAYER_CLASSES,
+    IAttentionBoundaryLayer,
+    IIfConditionalBoundaryLayer,
+    ILayer,
+    ILoopBoundaryLayer,
+)
+from trt_netser.offline._logger import ILogger, Logger
+from trt_netser.offline._network import INetworkDefinition
+from trt_netser.offline._plugins import (
+    DimsExprs,
+    IDimensionExpr,
+    IExprBuilder,
+    InterfaceInfo,
+    IPluginCapability,
+    IPluginCreator,
+    IPluginCreatorInterface,
+    IPluginCreatorV3One,
+    IPluginCreatorV3Quick,
+    IPluginRegistry,
+    IPluginResource,
+    IPluginV2,
+    IPluginV2DynamicExt,
+    IPluginV2DynamicExtBase,
+    IPluginV2Ext,
+    IPluginV3,
+    IPluginV3OneBuild,
+    IPluginV3OneBuildV2,
+    IPluginV3OneCore,
+    IPluginV3OneRuntime,
+    IPluginV3QuickAOTBuild,
+    IPluginV3QuickBuild,
+    IPluginV3QuickCore,
+    IPluginV3QuickRuntime,
+    IVersionedInterface,
+    PluginField,
+    PluginFieldCollection,
+    PluginFieldCollection_,
+    get_builder_plugin_registry,
+    get_plugin_registry,
+    init_libnvinfer_plugins,
+)
+from trt_netser.offline._pyarg import MODULE as _MODULE
+from trt_netser.offline._tensor import ITensor
+from trt_netser.offline._types import (
+    Dims,
+    Dims2,
+    Dims3,
+    Dims4,
+    DimsHW,
+    Permutation,
+    Weights,
+    nptype,
+    volume,
+)
+
+__version__ = "10.16.1.11+offline"
+
+globals().update(LAYER_CLASSES)
+
+# DataType shortcuts, as in ``tensorrt``.
+float32 = DataType.FLOAT
+float16 = DataType.HALF
+bfloat16 = DataType.BF16
+int8 = DataType.INT8
+int32 = DataType.INT32
+int64 = DataType.INT64
+bool = DataType.BOOL
+uint8 = DataType.UINT8
+fp8 = DataType.FP8
+int4 = DataType.INT4
+fp4 = DataType.FP4
+e8m0 = DataType.E8M0
+# Leftovers of the real module's own initialisation loop (present in the official dump).
+attr = "VERBOSE"
+value = _Severity.VERBOSE
+
+
+def common_enter(this: object) -> object:
+    """Context managers are deprecated and have no effect."""
+    return this
+
+
+def common_exit(this: object, exc_type: object, exc_value: object, traceback: object) -> None:
+    """Context managers are deprecated and have no effect."""
+
+
+def get_nv_onnx_parser_version() -> int:
+    """The ONNX parser is not part of the offline model: version 0."""
+    return 0
+
+
+for _obj in list(globals().values()):
+    if isinstance(_obj, type) and _obj.__module__.startswith("trt_netser.offline._"):
+        _obj.__module__ = _MODULE
+del _obj
+
+__all__ = [
+    *_enums.__all__,
+    *LAYER_CLASSES,
+    "OFFLINE_DEVICE", "Builder", "IBuilderConfig", "IOptimizationProfile", "ITimingCache",
+    "IAttention", "IIfConditional", "ILoop",
+    "IAttentionBoundaryLayer", "IIfConditionalBoundaryLayer", "ILayer", "ILoopBoundaryLayer",
+    "ILogger", "Logger", "INetworkDefinition", "ITensor",
+    "DimsExprs", "IDimensionExpr", "IExprBuilder", "InterfaceInfo", "IPluginCapability", "IPluginCreator",
+    "IPluginCreatorInterface", "IPluginCreatorV3One", "IPluginCreatorV3Quick", "IPluginRegistry",
+    "IPluginResource", "IPluginV2", "IPluginV2DynamicExt", "IPluginV2DynamicExtBase", "IPluginV2Ext",
+    "IPluginV3", "IPluginV3OneBuild", "IPluginV3OneBuildV2", "IPluginV3OneCore", "IPluginV3OneRuntime",
+    "IPluginV3QuickAOTBuild", "IPluginV3QuickBuild", "IPluginV3QuickCore", "IPluginV3QuickRuntime",
+    "IVersionedInterface", "PluginField", "PluginFieldCollection", "PluginFieldCollection_",
+    "get_builder_plugin_registry", "get_plugin_registry", "init_libnvinfer_plugins",
+    "Dims", "Dims2", "Dims3", "Dims4", "DimsHW", "Permutation", "Weights", "nptype", "volume",
+    "float32", "float16", "bfloat16", "int8", "int32", "int64", "bool", "uint8", "fp8", "int4", "fp4", "e8m0",
+    "attr", "value", "common_enter", "common_exit", "get_nv_onnx_parser_version", "__version__",
+]

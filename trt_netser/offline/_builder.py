@@ -1,0 +1,480 @@
+"""Builder, IBuilderConfig and IOptimizationProfile.
+
+Building engines is a later issue: ``build_serialized_network`` logs an ERROR and
+returns None. Defaults not stated in the API docstrings are those of TensorRT 10.16 on a
+fixed "offline device" (see :data:`OFFLINE_DEVICE`), so nothing depends on the machine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trt_netser.offline._enums import (
+    BuilderFlag,
+    DeviceType,
+    EngineCapability,
+    HardwareCompatibilityLevel,
+    MemoryPoolType,
+    PreviewFeature,
+    ProfilingVerbosity,
+    QuantizationFlag,
+    RuntimePlatform,
+    TacticSource,
+    TilingOptimizationLevel,
+    _Severity,
+)
+from trt_netser.offline._layers import ILayer
+from trt_netser.offline._logger import ILogger, report
+from trt_netser.offline._netimpl import NetworkImpl
+from trt_netser.offline._network import INetworkDefinition
+from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
+from trt_netser.offline._pyarg import (
+    BOOL,
+    INT,
+    INTS,
+    MODULE,
+    STR,
+    Arg,
+    Conv,
+    Sig,
+    api,
+    check_setter,
+    enum,
+    instance,
+)
+from trt_netser.offline._types import Dims, to_dims_tuple
+
+# The device the offline builder pretends to have (memory pool defaults, platform caps).
+OFFLINE_DEVICE: dict[str, int] = {
+    "total_memory": 80 << 30,
+    "shared_memory_per_block": 48 << 10,
+}
+_POOL_DEFAULTS: dict[int, int] = {
+    int(MemoryPoolType.WORKSPACE): OFFLINE_DEVICE["total_memory"],
+    int(MemoryPoolType.DLA_MANAGED_SRAM): 1 << 20,
+    int(MemoryPoolType.DLA_LOCAL_DRAM): 1 << 30,
+    int(MemoryPoolType.DLA_GLOBAL_DRAM): 512 << 20,
+    int(MemoryPoolType.TACTIC_DRAM): OFFLINE_DEVICE["total_memory"],
+    int(MemoryPoolType.TACTIC_SHARED_MEMORY): OFFLINE_DEVICE["shared_memory_per_block"],
+}
+_DEFAULT_FLAGS = 1 << int(BuilderFlag.TF32)
+_DEFAULT_TACTICS = (1 << int(TacticSource.EDGE_MASK_CONVOLUTIONS)) | (1 << int(TacticSource.JIT_CONVOLUTIONS))
+_DEFAULT_PREVIEW = {int(PreviewFeature.PROFILE_SHARING_0806): True,
+                    int(PreviewFeature.RUNTIME_ACTIVATION_RESIZE_10_10): True}
+_DIMS = Conv(f"{MODULE}.Dims", to_dims_tuple)
+
+
+class IOptimizationProfile:
+    """Optimization profile for dynamic input dimensions and shape tensors."""
+
+    __slots__ = ("__weakref__", "_extra", "_shape_inputs", "_shapes", "_valid")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{MODULE}.IOptimizationProfile: No constructor defined!")
+
+    @classmethod
+    def _make(cls) -> IOptimizationProfile:
+        obj = object.__new__(cls)
+        obj._shapes: dict[str, tuple[tuple[int, ...], ...]] = {}  # type: ignore[misc]
+        obj._shape_inputs: dict[str, tuple[tuple[int, ...], ...]] = {}  # type: ignore[misc]
+        obj._extra = 1.0
+        obj._valid = True
+        return obj
+
+    @api("IOptimizationProfile", Sig([Arg("input", STR), Arg("min", _DIMS), Arg("opt", _DIMS), Arg("max", _DIMS)], "None"))
+    def set_shape(self, input: str, min: tuple[int, ...], opt: tuple[int, ...], max: tuple[int, ...]) -> None:
+        """Set min/opt/max dimensions of a dynamic input (ValueError if inconsistent)."""
+        if not len(min) == len(opt) == len(max) or any(
+            not 0 <= a <= b <= c for a, b, c in zip(min, opt, max, strict=True)
+        ):
+            self._valid = False
+            raise ValueError("Shape provided for set_shape is invalid: need 0 <= min <= opt <= max of equal rank")
+        self._shapes[input] = (tuple(min), tuple(opt), tuple(max))
+
+    @api("IOptimizationProfile", Sig([Arg("input", STR)], f"list[{MODULE}.Dims]"))
+    def get_shape(self, input: str) -> list[Dims]:
+        """[min, opt, max] dimensions of an input, or [] if not set."""
+        return [Dims._from(d) for d in self._shapes.get(input, ())]
+
+    @api("IOptimizationProfile", Sig([Arg("input", STR), Arg("min", INTS), Arg("opt", INTS), Arg("max", INTS)], "None"))
+    def set_shape_input(self, input: str, min: tuple[int, ...], opt: tuple[int, ...], max: tuple[int, ...]) -> None:
+        """Set min/opt/max values of a shape input tensor (ValueError if inconsistent)."""
+        if not len(min) == len(opt) == len(max) or any(
+            not a <= b <= c for a, b, c in zip(min, opt, max, strict=True)
+        ):
+            self._valid = False
+            raise ValueError("Values provided for set_shape_input are invalid: need min <= opt <= max")
+        self._shape_inputs[input] = (tuple(min), tuple(opt), tuple(max))
+
+    @api("IOptimizationProfile", Sig([Arg("input", STR)], "list[list[int]]"))
+    def get_shape_input(self, input: str) -> list[list[int]]:
+        """[min, opt, max] values of a shape input, or [] if not set."""
+        return [list(v) for v in self._shape_inputs.get(input, ())]
+
+    @property
+    def extra_memory_target(self) -> float:
+        """Extra memory target for this profile (default 1.0)."""
+        return self._extra
+
+    @extra_memory_target.setter
+    def extra_memory_target(self, value: float) -> None:
+        val = float(value)
+        if 0.0 <= val <= 1.0:
+            self._extra = val
+
+    def __bool__(self) -> bool:
+        return self._valid
+
+    __nonzero__ = __bool__
+
+
+class ITimingCache:
+    """A timing cache (empty offline)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{MODULE}.ITimingCache: No constructor defined!")
+
+    def serialize(self) -> memoryview:
+        """Serialized cache (empty)."""
+        return memoryview(b"")
+
+    def combine(self, input_cache: Any, ignore_mismatch: bool) -> bool:
+        """Combine with another cache."""
+        return True
+
+    def reset(self) -> bool:
+        """Empty the cache."""
+        return True
+
+
+class IBuilderConfig:
+    """Holds the properties used to build an engine from a network."""
+
+    __slots__ = ("__weakref__", "_s")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{MODULE}.IBuilderConfig: No constructor defined!")
+
+    @classmethod
+    def _make(cls, logger: ILogger | None) -> IBuilderConfig:
+        obj = object.__new__(cls)
+        obj._s = {"logger": logger}
+        obj.reset()
+        return obj
+
+    def reset(self) -> None:
+        """Reset every setting to its default."""
+        logger = self._s.get("logger")
+        self._s = {
+            "logger": logger, "flags": _DEFAULT_FLAGS, "quantization_flags": 0, "avg_timing_iterations": 1,
+            "builder_optimization_level": 3, "default_device_type": DeviceType.GPU, "DLA_core": -1,
+            "engine_capability": EngineCapability.STANDARD,
+            "hardware_compatibility_level": HardwareCompatibilityLevel.NONE, "max_aux_streams": -1,
+            "max_num_tactics": -1, "profiling_verbosity": ProfilingVerbosity.LAYER_NAMES_ONLY,
+            "runtime_platform": RuntimePlatform.SAME_AS_BUILD,
+            "tiling_optimization_level": TilingOptimizationLevel.NONE, "l2_limit_for_tiling": -1,
+            "plugins_to_serialize": [], "profile_stream": 0, "int8_calibrator": None, "algorithm_selector": None,
+            "progress_monitor": None, "remote_auto_tuning_config": "", "tactic_sources": _DEFAULT_TACTICS,
+            "preview": dict(_DEFAULT_PREVIEW), "pools": {}, "profiles": [], "calibration_profile": None,
+            "device_types": {}, "timing_cache": None,
+        }
+
+    def _error(self, msg: str) -> None:
+        report(self._s.get("logger"), _Severity.ERROR, msg)
+
+    # -- flags ------------------------------------------------------------------------------
+    @api("IBuilderConfig", Sig([Arg("flag", enum(BuilderFlag))], "None"))
+    def set_flag(self, flag: BuilderFlag) -> None:
+        """Set a builder flag."""
+        self._s["flags"] |= 1 << int(flag)
+
+    @api("IBuilderConfig", Sig([Arg("flag", enum(BuilderFlag))], "None"))
+    def clear_flag(self, flag: BuilderFlag) -> None:
+        """Clear a builder flag."""
+        self._s["flags"] &= ~(1 << int(flag))
+
+    @api("IBuilderConfig", Sig([Arg("flag", enum(BuilderFlag))], "bool"))
+    def get_flag(self, flag: BuilderFlag) -> bool:
+        """Whether a builder flag is set."""
+        return bool(self._s["flags"] >> int(flag) & 1)
+
+    @api("IBuilderConfig", Sig([Arg("flag", enum(QuantizationFlag))], "None"))
+    def set_quantization_flag(self, flag: QuantizationFlag) -> None:
+        """Set a quantization flag."""
+        self._s["quantization_flags"] |= 1 << int(flag)
+
+    @api("IBuilderConfig", Sig([Arg("flag", enum(QuantizationFlag))], "None"))
+    def clear_quantization_flag(self, flag: QuantizationFlag) -> None:
+        """Clear a quantization flag."""
+        self._s["quantization_flags"] &= ~(1 << int(flag))
+
+    @api("IBuilderConfig", Sig([Arg("flag", enum(QuantizationFlag))], "bool"))
+    def get_quantization_flag(self, flag: QuantizationFlag) -> bool:
+        """Whether a quantization flag is set."""
+        return bool(self._s["quantization_flags"] >> int(flag) & 1)
+
+    @api("IBuilderConfig", Sig([Arg("feature", enum(PreviewFeature)), Arg("enable", BOOL)], "None"))
+    def set_preview_feature(self, feature: PreviewFeature, enable: bool) -> None:
+        """Enable or disable a preview feature."""
+        self._s["preview"][int(feature)] = enable
+
+    @api("IBuilderConfig", Sig([Arg("feature", enum(PreviewFeature))], "bool"))
+    def get_preview_feature(self, feature: PreviewFeature) -> bool:
+        """Whether a preview feature is enabled."""
+        return self._s["preview"].get(int(feature), False)
+
+    @api("IBuilderConfig", Sig([Arg("tactic_sources", INT)], "bool"))
+    def set_tactic_sources(self, tactic_sources: int) -> bool:
+        """Set the tactic sources bit mask."""
+        if tactic_sources < 0 or tactic_sources >> 5:
+            self._error("IBuilderConfig::setTacticSources: Error Code 3: API Usage Error (invalid tactic sources.)")
+            return False
+        self._s["tactic_sources"] = tactic_sources
+        return True
+
+    def get_tactic_sources(self) -> int:
+        """The tactic sources bit mask."""
+        return self._s["tactic_sources"]
+
+    # -- memory pools -------------------------------------------------------------------------
+    @api("IBuilderConfig", Sig([Arg("pool", enum(MemoryPoolType)), Arg("pool_size", INT)], "None"))
+    def set_memory_pool_limit(self, pool: MemoryPoolType, pool_size: int) -> None:
+        """Set the size limit of a memory pool."""
+        if pool.name == "???" or pool_size < 0:
+            self._error("IBuilderConfig::setMemoryPoolLimit: Error Code 3: API Usage Error (invalid pool or size.)")
+            return
+        self._s["pools"][int(pool)] = pool_size
+
+    @api("IBuilderConfig", Sig([Arg("pool", enum(MemoryPoolType))], "int"))
+    def get_memory_pool_limit(self, pool: MemoryPoolType) -> int:
+        """The size limit of a memory pool (the offline device's default if not set)."""
+        return self._s["pools"].get(int(pool), _POOL_DEFAULTS.get(int(pool), 0))
+
+    # -- profiles -----------------------------------------------------------------------------
+    @api("IBuilderConfig", Sig([Arg("profile", instance(IOptimizationProfile))], "int"))
+    def add_optimization_profile(self, profile: IOptimizationProfile) -> int:
+        """Add a profile; returns its index, or -1 if it is invalid."""
+        if not profile:
+            self._error("IBuilderConfig::addOptimizationProfile: Error Code 3: API Usage Error (invalid profile.)")
+            return -1
+        self._s["profiles"].append(profile)
+        return len(self._s["profiles"]) - 1
+
+    @property
+    def num_optimization_profiles(self) -> int:
+        """The number of optimization profiles."""
+        return len(self._s["profiles"])
+
+    def get_calibration_profile(self) -> IOptimizationProfile | None:
+        """[DEPRECATED] The calibration profile, or None."""
+        return self._s["calibration_profile"]
+
+    @api("IBuilderConfig", Sig([Arg("profile", instance(IOptimizationProfile))], "bool"))
+    def set_calibration_profile(self, profile: IOptimizationProfile) -> bool:
+        """[DEPRECATED] Set the calibration profile."""
+        self._s["calibration_profile"] = profile
+        return True
+
+    # -- devices ------------------------------------------------------------------------------
+    @api("IBuilderConfig", Sig([Arg("layer", instance(ILayer)), Arg("device_type", enum(DeviceType))], "None"))
+    def set_device_type(self, layer: ILayer, device_type: DeviceType) -> None:
+        """Set the device a layer runs on."""
+        self._s["device_types"][layer._impl] = device_type
+
+    @api("IBuilderConfig", Sig([Arg("layer", instance(ILayer))], f"{MODULE}.DeviceType"))
+    def get_device_type(self, layer: ILayer) -> DeviceType:
+        """The device a layer runs on."""
+        return self._s["device_types"].get(layer._impl, self._s["default_device_type"])
+
+    @api("IBuilderConfig", Sig([Arg("layer", instance(ILayer))], "bool"))
+    def is_device_type_set(self, layer: ILayer) -> bool:
+        """Whether a device was set for the layer."""
+        return layer._impl in self._s["device_types"]
+
+    @api("IBuilderConfig", Sig([Arg("layer", instance(ILayer))], "None"))
+    def reset_device_type(self, layer: ILayer) -> None:
+        """Reset the layer's device to the default."""
+        self._s["device_types"].pop(layer._impl, None)
+
+    @api("IBuilderConfig", Sig([Arg("layer", instance(ILayer))], "bool"))
+    def can_run_on_DLA(self, layer: ILayer) -> bool:
+        """The offline device has no DLA."""
+        return False
+
+    # -- timing cache -------------------------------------------------------------------------
+    def create_timing_cache(self, serialized_timing_cache: Any) -> ITimingCache:
+        """Create an (empty) timing cache."""
+        return object.__new__(ITimingCache)
+
+    def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool) -> bool:
+        """Attach a timing cache."""
+        self._s["timing_cache"] = cache
+        return True
+
+    def get_timing_cache(self) -> ITimingCache | None:
+        """The attached timing cache."""
+        return self._s["timing_cache"]
+
+
+def _config_prop(name: str, conv: Conv, doc: str) -> property:
+    def fget(self: IBuilderConfig) -> Any:
+        val = self._s[name]
+        return list(val) if isinstance(val, list) else val
+
+    def fset(self: IBuilderConfig, value: Any) -> None:
+        val = check_setter("IBuilderConfig", conv, value)
+        if getattr(val, "name", None) == "???":
+            self._error(f"IBuilderConfig: Error Code 3: API Usage Error (invalid {name} {int(val)}.)")
+            return
+        self._s[name] = val
+
+    return property(fget, fset, doc=doc)
+
+
+_ANY = Conv("object", lambda v: v)
+_STRS = Conv("list[str]", lambda v: [STR(x) for x in v])
+for _name, _conv, _doc in (
+    ("flags", INT, "Bit mask of BuilderFlag values (default: TF32)."),
+    ("quantization_flags", INT, "Bit mask of QuantizationFlag values."),
+    ("avg_timing_iterations", INT, "Averaging iterations when timing layers (default 1)."),
+    ("builder_optimization_level", INT, "Builder optimization level (default 3)."),
+    ("default_device_type", enum(DeviceType), "Default device type (GPU)."),
+    ("DLA_core", INT, "DLA core (default -1)."),
+    ("engine_capability", enum(EngineCapability), "Engine capability (STANDARD)."),
+    ("hardware_compatibility_level", enum(HardwareCompatibilityLevel), "Hardware compatibility (NONE)."),
+    ("max_aux_streams", INT, "Maximum auxiliary streams (default -1: heuristic)."),
+    ("max_num_tactics", INT, "Maximum tactics to time (default -1: heuristic)."),
+    ("profiling_verbosity", enum(ProfilingVerbosity), "Profiling verbosity (LAYER_NAMES_ONLY)."),
+    ("runtime_platform", enum(RuntimePlatform), "Runtime platform (SAME_AS_BUILD)."),
+    ("tiling_optimization_level", enum(TilingOptimizationLevel), "Tiling optimization level (NONE)."),
+    ("l2_limit_for_tiling", INT, "Target L2 usage for tiling (default -1)."),
+    ("plugins_to_serialize", _STRS, "Plugin libraries serialized with version-compatible engines."),
+    ("profile_stream", INT, "CUDA stream used for profiling (0)."),
+    ("int8_calibrator", _ANY, "[DEPRECATED] INT8 calibrator (None)."),
+    ("algorithm_selector", _ANY, "[DEPRECATED] Algorithm selector (None)."),
+    ("progress_monitor", _ANY, "Progress monitor (None)."),
+    ("remote_auto_tuning_config", STR, "Remote auto-tuning configuration string."),
+):
+    setattr(IBuilderConfig, _name, _config_prop(_name, _conv, _doc))
+
+
+class Builder:
+    """Builds an engine from an INetworkDefinition (offline: creates networks and configs only)."""
+
+    __slots__ = ("__weakref__", "_s")
+
+    @api("Builder", Sig([Arg("logger", instance(ILogger))], "None"))
+    def __init__(self, logger: ILogger) -> None:
+        self._s: dict[str, Any] = {"logger": logger, "max_threads": 1, "error_recorder": None, "gpu_allocator": None}
+
+    @api("Builder", Sig([Arg("flags", INT, 0)], f"{MODULE}.INetworkDefinition"))
+    def create_network(self, flags: int) -> INetworkDefinition:
+        """Create an empty network (flags: NetworkDefinitionCreationFlag bits)."""
+        impl = NetworkImpl(self, self._s["logger"], flags)
+        net = INetworkDefinition._make(impl)
+        return net
+
+    def create_builder_config(self) -> IBuilderConfig:
+        """Create a builder configuration with TensorRT's defaults."""
+        return IBuilderConfig._make(self._s["logger"])
+
+    def create_optimization_profile(self) -> IOptimizationProfile:
+        """Create a new (empty) optimization profile."""
+        return IOptimizationProfile._make()
+
+    def get_plugin_registry(self) -> IPluginRegistry:
+        """The plugin registry used by the builder."""
+        return get_plugin_registry()
+
+    def _unsupported(self, what: str) -> None:
+        report(self._s["logger"], _Severity.ERROR,
+               f"Builder::{what}: Error Code 9: API Usage Error (engines cannot be built by the offline "
+               f"TensorRT model.)")
+
+    def build_serialized_network(self, network: INetworkDefinition, config: IBuilderConfig, *args: Any) -> None:
+        """Not available offline: logs an ERROR and returns None."""
+        self._unsupported("buildSerializedNetwork")
+
+    def build_engine_with_config(self, network: INetworkDefinition, config: IBuilderConfig) -> None:
+        """Not available offline: logs an ERROR and returns None."""
+        self._unsupported("buildEngineWithConfig")
+
+    def build_serialized_network_to_stream(self, network: INetworkDefinition, config: IBuilderConfig,
+                                           writer: Any) -> bool:
+        """Not available offline: logs an ERROR and returns False."""
+        self._unsupported("buildSerializedNetworkToStream")
+        return False
+
+    def is_network_supported(self, network: INetworkDefinition, config: IBuilderConfig) -> bool:
+        """Every network definition is within scope of the offline model."""
+        return True
+
+    def reset(self) -> None:
+        """Reset the builder state."""
+
+    @property
+    def logger(self) -> ILogger:
+        """The logger given at construction."""
+        return self._s["logger"]
+
+    @property
+    def max_threads(self) -> int:
+        """Maximum threads the builder may use (default 1)."""
+        return self._s["max_threads"]
+
+    @max_threads.setter
+    def max_threads(self, value: int) -> None:
+        self._s["max_threads"] = check_setter("Builder", INT, value)
+
+    @property
+    def error_recorder(self) -> Any:
+        """Error recorder (None by default)."""
+        return self._s["error_recorder"]
+
+    @error_recorder.setter
+    def error_recorder(self, value: Any) -> None:
+        self._s["error_recorder"] = value
+
+    @property
+    def gpu_allocator(self) -> Any:
+        """GPU allocator (None: default allocator)."""
+        return self._s["gpu_allocator"]
+
+    @gpu_allocator.setter
+    def gpu_allocator(self, value: Any) -> None:
+        self._s["gpu_allocator"] = value
+
+    @property
+    def platform_has_tf32(self) -> bool:
+        """The offline device supports TF32."""
+        return True
+
+    @property
+    def platform_has_fast_fp16(self) -> bool:
+        """The offline device has fast FP16."""
+        return True
+
+    @property
+    def platform_has_fast_int8(self) -> bool:
+        """The offline device has fast INT8."""
+        return True
+
+    @property
+    def num_DLA_cores(self) -> int:
+        """The offline device has no DLA."""
+        return 0
+
+    @property
+    def max_DLA_batch_size(self) -> int:
+        """Maximum DLA batch size (1: no DLA offline)."""
+        return 1
+
+    def __enter__(self) -> Builder:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+for _cls in (IOptimizationProfile, ITimingCache, IBuilderConfig, Builder):
+    _cls.__module__ = MODULE

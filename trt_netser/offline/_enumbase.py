@@ -1,0 +1,129 @@
+"""The pybind11 enum behaviour that TensorRT's bindings expose, in plain Python.
+
+pybind11 enums are not Python ``enum.Enum``: members compare equal only to members of the
+same enum type, order only within the type, are not iterable, keep aliases in
+``__members__`` (``.name`` is the first-registered name) and accept any integer,
+including unknown ones whose ``.name`` is ``"???"``.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, ClassVar, TypeVar
+
+E = TypeVar("E", bound="PybindEnum")
+
+
+class _Member:
+    """Placeholder in a class body: ``FP16 = member(0)`` becomes a real member."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def member(value: int) -> Any:
+    """Declare an enum member with its integer value (class-body helper)."""
+    return _Member(value)
+
+
+def _as_int(value: object) -> int | None:
+    """pybind11's ``SupportsInt`` conversion: ints, numpy integers, ``__index__``; not floats."""
+    if isinstance(value, bool | int):
+        return int(value)
+    if isinstance(value, float | str | bytes):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+class PybindEnum:
+    """Base of every offline TensorRT enum (see the module docstring for the semantics)."""
+
+    __slots__ = ("_value",)
+    __members__: ClassVar[dict[str, Any]] = {}
+    _names: ClassVar[dict[int, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        members: dict[str, PybindEnum] = {}
+        names: dict[int, str] = {}
+        for key, val in list(cls.__dict__.items()):
+            if isinstance(val, _Member):
+                inst = object.__new__(cls)
+                inst._value = val.value
+                setattr(cls, key, inst)
+                members[key] = inst
+                names.setdefault(val.value, key)
+        cls.__members__ = members
+        cls._names = names
+
+    def __init__(self, value: Any) -> None:
+        as_int = _as_int(value)
+        if as_int is None:
+            raise TypeError(
+                "__init__(): incompatible constructor arguments. The following argument types "
+                f"are supported:\n    1. {type(self).__module__}.{type(self).__qualname__}"
+                f"(value: typing.SupportsInt)\n\nInvoked with: {value!r}"
+            )
+        self._value = as_int
+
+    @property
+    def name(self) -> str:
+        """First-registered member name for this value, ``"???"`` if there is none."""
+        return type(self)._names.get(self._value, "???")
+
+    @property
+    def value(self) -> int:
+        """The integer value."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}.{self.name}: {self._value}>"
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
+    def __int__(self) -> int:
+        return self._value
+
+    def __index__(self) -> int:
+        return self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._value == self._value  # type: ignore[attr-defined]
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def _cmp_value(self, other: object) -> int:
+        if type(other) is not type(self):
+            raise TypeError("Expected an enumeration of matching type!")
+        return other._value  # type: ignore[attr-defined]
+
+    def __lt__(self, other: object) -> bool:
+        return self._value < self._cmp_value(other)
+
+    def __le__(self, other: object) -> bool:
+        return self._value <= self._cmp_value(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self._value > self._cmp_value(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self._value >= self._cmp_value(other)
+
+    def __getstate__(self) -> int:
+        return self._value
+
+    def __setstate__(self, state: int) -> None:
+        self._value = state
+
+    def __reduce__(self) -> tuple[Any, tuple[int]]:
+        return (type(self), (self._value,))

@@ -1,0 +1,226 @@
+"""NetworkImpl: the private state and bookkeeping of an offline INetworkDefinition.
+
+Adding a layer is O(1): inputs are validated, outputs inferred once, tensors created with
+TensorRT's default names. When a parameter or an input changes later, the layer and the
+layers downstream of it are re-inferred (stopping where outputs do not change), as
+TensorRT recomputes "the shape of all dependent tensors".
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from trt_netser.offline._enumbase import PybindEnum
+from trt_netser.offline._enums import LayerType, _Severity
+from trt_netser.offline._layers import LAYER_CLASSES, ILayer, LayerImpl
+from trt_netser.offline._layertable import LAYERS, SHAPE_CALCULUS
+from trt_netser.offline._logger import ILogger, report
+from trt_netser.offline._shapes import ShapeError, infer
+from trt_netser.offline._tensor import ITensor
+
+if TYPE_CHECKING:
+    from trt_netser.offline._enums import DataType
+
+_NETWORK_COUNTER = itertools.count()  # TensorRT's "Unnamed Network N" counts per process
+_MAX_PROPAGATION_STEPS = 1_000_000
+
+
+class NetworkImpl:
+    """Private state of one network definition."""
+
+    def __init__(self, builder: Any, logger: ILogger | None, flags: int) -> None:
+        self.builder = builder
+        self.logger = logger
+        self.flags = flags
+        self.name = f"Unnamed Network {next(_NETWORK_COUNTER)}"
+        self.layers: list[LayerImpl] = []
+        self.inputs: list[ITensor] = []
+        self.input_set: set[ITensor] = set()
+        self.outputs: list[ITensor] = []
+        self.output_set: set[ITensor] = set()
+        self.shape_outputs: list[ITensor] = []
+        self.debug: set[ITensor] = set()
+        self.unfused_debug = False
+        self.weight_names: dict[tuple[int, int, int], str] = {}
+        self.private_weights: set[tuple[int, int, int]] = set()
+        self.n_loop = 0
+        self.n_cond = 0
+        self.n_attention = 0
+        self.refittable: set[str] = set()
+        self.error_recorder: Any = None
+        self.version = 0
+        self._roles: tuple[int, frozenset[ITensor], frozenset[ITensor]] | None = None
+        self.wrapper: Any = None
+
+    # -- logging ------------------------------------------------------------------------
+    def error(self, msg: str) -> None:
+        """Report an API usage error through the builder's logger at ERROR severity."""
+        report(self.logger, _Severity.ERROR, msg)
+
+    def warning(self, msg: str) -> None:
+        """Report a warning through the builder's logger."""
+        report(self.logger, _Severity.WARNING, msg)
+
+    # -- change tracking --------------------------------------------------------------------
+    def touch(self) -> None:
+        """Record that the network changed (invalidates cached tensor roles)."""
+        self.version += 1
+
+    def changed(self, tensor: ITensor) -> None:
+        """A network input's shape/type changed: re-infer its consumers."""
+        self.touch()
+        self._propagate(list(tensor._consumers))
+
+    def recompute(self, impl: LayerImpl) -> None:
+        """A layer's parameters changed: re-infer it and what depends on it."""
+        self.touch()
+        self._propagate([impl])
+
+    def _propagate(self, start: list[LayerImpl]) -> None:
+        queue = deque(start)
+        steps = 0
+        while queue and steps < _MAX_PROPAGATION_STEPS:
+            layer = queue.popleft()
+            steps += 1
+            try:
+                outs = infer(layer)
+            except ShapeError as exc:
+                self.error(f"{layer.name}: Error Code 4: Shape Error ({exc})")
+                continue
+            for t, (shape, dtype, values) in zip(layer.outputs, outs, strict=False):
+                if t._shape != shape or t._dtype != dtype or t._values != values:
+                    t._shape, t._dtype, t._values = shape, dtype, values
+                    queue.extend(t._consumers)
+
+    # -- layers -----------------------------------------------------------------------------
+    def add(
+        self,
+        api_name: str,
+        ltype: LayerType,
+        inputs: list[ITensor | None],
+        params: dict[str, Any] | None = None,
+        *,
+        private: dict[str, Any] | None = None,
+        construct: Any = None,
+        display: str | None = None,
+    ) -> LayerImpl | None:
+        """Create a layer, infer its outputs and append it; None (and an ERROR) if invalid."""
+        info = LAYERS[ltype.name]
+        impl = LayerImpl(self, ltype, LAYER_CLASSES.get(info.cls, ILayer), display or info.display)
+        impl.index = len(self.layers)
+        impl.name = f"(Unnamed Layer* {impl.index}) [{impl.display}]"
+        for t in inputs:
+            if t is not None and t._net is not self:
+                self.error(
+                    f"{api_name}: Error Code 3: API Usage Error (Parameter check failed, condition: "
+                    f"the input tensor '{t._name}' belongs to this network.)"
+                )
+                return None
+        impl.inputs = list(inputs)
+        impl.p = params or {}
+        impl.private = private or {}
+        impl.construct = construct
+        for key, val in impl.p.items():
+            if isinstance(val, PybindEnum) and val.name == "???":
+                self.error(
+                    f"{api_name}: Error Code 3: API Usage Error (Parameter check failed, condition: "
+                    f"{key} is a valid {type(val).__name__} ({int(val)}).)"
+                )
+                return None
+        try:
+            outs = infer(impl)
+        except ShapeError as exc:
+            self.error(f"{api_name}: Error Code 4: Shape Error ({impl.name}: {exc})")
+            return None
+        self._attach(impl, outs)
+        return impl
+
+    def _attach(self, impl: LayerImpl, outs: list[tuple[tuple[int, ...], DataType, Any]]) -> None:
+        single = len(outs) == 1
+        for i, (shape, dtype, values) in enumerate(outs):
+            name = f"{impl.name}_output" if single else f"{impl.name}_output_{i}"
+            t = ITensor._create(self, name, shape, dtype, impl, i)
+            t._values = values
+            impl.outputs.append(t)
+        for t in impl.inputs:
+            if t is not None:
+                t._consumers.append(impl)
+        self.layers.append(impl)
+        self.touch()
+
+    def set_layer_input(self, impl: LayerImpl, index: int, tensor: ITensor | None) -> None:
+        """ILayer.set_input: validate the slot, rewire and re-infer."""
+        info = LAYERS[impl.ltype.name]
+        limit = len(impl.inputs) if info.max_inputs < 0 else info.max_inputs
+        if tensor is None or not 0 <= index < limit:
+            self.error(
+                f"{impl.name}: Error Code 3: API Usage Error (Parameter check failed, condition: "
+                f"tensor != nullptr && index >= 0 && index < {limit}.)"
+            )
+            return
+        if tensor._net is not self:
+            self.error(
+                f"{impl.name}: Error Code 3: API Usage Error (the tensor belongs to another network.)"
+            )
+            return
+        while len(impl.inputs) <= index:
+            impl.inputs.append(None)
+        old = impl.inputs[index]
+        if old is not None:
+            old._consumers.remove(impl)
+        impl.inputs[index] = tensor
+        tensor._consumers.append(impl)
+        hook = impl.private.get("on_set_input")
+        if hook is not None:
+            hook(index, tensor)
+        self.recompute(impl)
+
+    # -- tensor roles -------------------------------------------------------------------------
+    def roles(self) -> tuple[frozenset[ITensor], frozenset[ITensor]]:
+        """(shape tensors, execution tensors), computed for the whole network and cached."""
+        if self._roles is None or self._roles[0] != self.version:
+            shape, execution = self._compute_roles()
+            self._roles = (self.version, shape, execution)
+        return self._roles[1], self._roles[2]
+
+    @staticmethod
+    def _deps(layer: LayerImpl) -> list[ITensor | None]:
+        if layer.ltype == LayerType.ATTENTION_OUTPUT:
+            return list(layer.construct.inputs)
+        return layer.inputs
+
+    def _compute_roles(self) -> tuple[frozenset[ITensor], frozenset[ITensor]]:
+        shape: set[ITensor] = set(self.shape_outputs)
+        for layer in self.layers:
+            for slot in LAYERS[layer.ltype.name].shape_slots:
+                if slot < len(layer.inputs) and layer.inputs[slot] is not None:
+                    shape.add(layer.inputs[slot])  # type: ignore[arg-type]
+        work = list(shape)
+        while work:
+            t = work.pop()
+            p = t._producer
+            if p is not None and p.ltype.name in SHAPE_CALCULUS:
+                for d in p.inputs:
+                    if d is not None and d not in shape:
+                        shape.add(d)
+                        work.append(d)
+        execution: set[ITensor] = set()
+        work = [t for t in self.outputs]
+        for layer in self.layers:
+            if layer.ltype in (LayerType.CONDITION, LayerType.ATTENTION_INPUT):
+                work.extend(t for t in layer.inputs if t is not None)
+        while work:
+            t = work.pop()
+            if t in execution:
+                continue
+            execution.add(t)
+            p = t._producer
+            if p is None or p.ltype == LayerType.SHAPE:
+                continue
+            slots = LAYERS[p.ltype.name].shape_slots
+            for i, d in enumerate(self._deps(p)):
+                if d is not None and i not in slots and d not in execution:
+                    work.append(d)
+        return frozenset(shape), frozenset(execution)

@@ -1,0 +1,228 @@
+"""pybind11-style argument checking for the offline API.
+
+Every public method declares its overloads as :class:`Sig` objects built from typed
+:class:`Conv` converters. Calls with wrong Python types raise ``TypeError`` worded like
+pybind11 ("f(): incompatible function arguments. The following argument types are
+supported: ..."), so bad input never produces a traceback from deep inside the module.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+MODULE = "trt_netser.offline"
+_NO_DEFAULT: Any = object()
+
+
+class Mismatch(Exception):
+    """A value cannot be converted to a parameter's type (try the next overload)."""
+
+
+class Conv:
+    """A parameter type: a display name for signatures and a conversion function."""
+
+    __slots__ = ("fn", "tname")
+
+    def __init__(self, tname: str, fn: Callable[[Any], Any]) -> None:
+        self.tname = tname
+        self.fn = fn
+
+    def __call__(self, value: Any) -> Any:
+        return self.fn(value)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool | int):
+        return int(value)
+    if isinstance(value, float | str | bytes) or value is None:
+        raise Mismatch
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise Mismatch from None
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool | int | float | np.integer | np.floating):
+        return float(value)
+    if hasattr(value, "__float__") and not isinstance(value, str | bytes):
+        return float(value)
+    raise Mismatch
+
+
+def _bool(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool | int | float | np.bool_ | np.integer | np.floating):
+        return bool(value)
+    raise Mismatch
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode()
+    raise Mismatch
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _ints(value: Any) -> tuple[int, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise Mismatch
+    if isinstance(value, np.ndarray) and value.ndim != 1:
+        raise Mismatch
+    return tuple(_int(v) for v in value)
+
+
+INT = Conv("typing.SupportsInt", _int)
+FLOAT = Conv("typing.SupportsFloat", _float)
+BOOL = Conv("bool", _bool)
+STR = Conv("str", _str)
+OPT_STR = Conv("str", _opt_str)
+INTS = Conv("collections.abc.Sequence[typing.SupportsInt]", _ints)
+OBJECT = Conv("object", lambda v: v)
+
+
+def enum(cls: type) -> Conv:
+    """Exactly an instance of the pybind11 enum ``cls`` (no implicit conversion from int)."""
+
+    def conv(value: Any) -> Any:
+        if type(value) is not cls:
+            raise Mismatch
+        return value
+
+    return Conv(f"{MODULE}.{cls.__qualname__}", conv)
+
+
+def instance(cls: type, *, optional: bool = False, name: str | None = None) -> Conv:
+    """An instance of ``cls`` (pybind11 also lets ``None`` through for pointer parameters)."""
+
+    def conv(value: Any) -> Any:
+        if value is None and optional:
+            return None
+        if not isinstance(value, cls):
+            raise Mismatch
+        return value
+
+    return Conv(f"{MODULE}.{name or cls.__qualname__}", conv)
+
+
+def sequence_of(item: Conv) -> Conv:
+    """A Python sequence (list/tuple/...) whose items convert with ``item``."""
+
+    def conv(value: Any) -> list[Any]:
+        if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
+            raise Mismatch
+        return [item(v) for v in value]
+
+    return Conv(f"collections.abc.Sequence[{item.tname}]", conv)
+
+
+class Arg:
+    """One parameter of a signature."""
+
+    __slots__ = ("conv", "default", "name")
+
+    def __init__(self, name: str, conv: Conv, default: Any = _NO_DEFAULT) -> None:
+        self.name = name
+        self.conv = conv
+        self.default = default
+
+    def render(self) -> str:
+        text = f"{self.name}: {self.conv.tname}"
+        if self.default is not _NO_DEFAULT:
+            text += f" = {self.default!r}"
+        return text
+
+
+class Sig:
+    """One overload: parameters and the return type's display name."""
+
+    __slots__ = ("args", "returns")
+
+    def __init__(self, args: list[Arg], returns: str) -> None:
+        self.args = args
+        self.returns = returns
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Convert call arguments to a name->value dict, or raise :class:`Mismatch`."""
+        if len(args) > len(self.args):
+            raise Mismatch
+        names = {a.name for a in self.args}
+        if any(k not in names for k in kwargs):
+            raise Mismatch
+        out: dict[str, Any] = {}
+        for i, arg in enumerate(self.args):
+            if i < len(args):
+                if arg.name in kwargs:
+                    raise Mismatch
+                raw = args[i]
+            elif arg.name in kwargs:
+                raw = kwargs[arg.name]
+            elif arg.default is not _NO_DEFAULT:
+                raw = arg.default
+            else:
+                raise Mismatch
+            out[arg.name] = arg.conv(raw)
+        return out
+
+    def render(self, owner: str) -> str:
+        params = ", ".join([f"self: {MODULE}.{owner}"] + [a.render() for a in self.args])
+        return f"({params}) -> {self.returns}"
+
+
+def incompatible(
+    fname: str, lines: list[str], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> TypeError:
+    """The pybind11 TypeError for a call that matched no overload."""
+    listed = "\n".join(f"    {i}. {line}" for i, line in enumerate(lines, 1))
+    invoked = ", ".join(repr(a) for a in args)
+    if kwargs:
+        invoked += "; kwargs: " + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    return TypeError(
+        f"{fname}(): incompatible function arguments. The following argument types are "
+        f"supported:\n{listed}\n\nInvoked with: {invoked}"
+    )
+
+
+def api(owner: str, *sigs: Sig) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a method whose parameters are checked against ``sigs`` (pybind overloads).
+
+    The implementation receives the converted values as keyword arguments.
+    """
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        name = fn.__name__
+
+        @functools.wraps(fn)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            for sig in sigs:
+                try:
+                    values = sig.bind(args, kwargs)
+                except (Mismatch, ValueError):
+                    continue
+                return fn(self, **values)
+            raise incompatible(name, [s.render(owner) for s in sigs], (self, *args), kwargs)
+
+        return wrapper
+
+    return deco
+
+
+def check_setter(owner: str, conv: Conv, value: Any) -> Any:
+    """Convert a value assigned to a property, raising pybind11's setter TypeError."""
+    try:
+        return conv(value)
+    except (Mismatch, ValueError):
+        raise incompatible(
+            "", [f"(self: {MODULE}.{owner}, arg0: {conv.tname}) -> None"], (value,), {}
+        ) from None

@@ -1,0 +1,1160 @@
+"""Output shape / dtype inference for every layer type, from TensorRT's documented semantics.
+
+``infer(impl)`` returns one ``(shape, dtype, values)`` triple per output, where ``shape``
+is a tuple with ``-1`` for dimensions only known at run time and ``values`` are the known
+contents of small integer shape tensors (``None`` per unknown element, or ``None`` when
+nothing is known). Invalid configurations raise :class:`ShapeError`; the network logs it
+at ERROR severity (and ``add_*`` returns None).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from trt_netser.offline._enums import (
+    CollectiveOperation,
+    DataType,
+    ElementWiseOperation,
+    GatherMode,
+    LoopOutput,
+    MatrixOperation,
+    PaddingMode,
+    ReduceOperation,
+    ScaleMode,
+    UnaryOperation,
+)
+from trt_netser.offline._types import MAX_DIMS
+
+if TYPE_CHECKING:
+    from trt_netser.offline._layers import LayerImpl
+    from trt_netser.offline._tensor import ITensor
+
+Shape = tuple[int, ...]
+Values = tuple[int | None, ...] | None
+Out = tuple[Shape, DataType, Values]
+
+INT_TYPES = (DataType.INT32, DataType.INT64)
+FLOAT_TYPES = (DataType.FLOAT, DataType.HALF, DataType.BF16)
+MAX_VALUES = 2 * MAX_DIMS * 8
+
+
+class ShapeError(Exception):
+    """The layer's configuration is invalid for its inputs."""
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------
+def inp(impl: LayerImpl, i: int, what: str = "input") -> ITensor:
+    """Required input ``i``."""
+    if i >= len(impl.inputs) or impl.inputs[i] is None:
+        raise ShapeError(f"{what} (input {i}) is not set")
+    return impl.inputs[i]  # type: ignore[return-value]
+
+
+def opt(impl: LayerImpl, i: int) -> ITensor | None:
+    """Optional input ``i`` (None if unset)."""
+    return impl.inputs[i] if i < len(impl.inputs) else None
+
+
+def vals(t: ITensor | None) -> Values:
+    """Known values of an integer tensor of rank <= 1 (None elements where unknown)."""
+    if t is None:
+        return None
+    if t._values is not None:
+        return t._values
+    if t._dtype in INT_TYPES or t._dtype == DataType.BOOL:
+        if len(t._shape) == 0:
+            return (None,)
+        if len(t._shape) == 1 and 0 <= t._shape[0] <= MAX_VALUES:
+            return (None,) * t._shape[0]
+    return None
+
+
+def norm_axis(axis: int, rank: int, what: str = "axis") -> int:
+    """Normalize a possibly negative axis, raising ShapeError if out of range."""
+    if not -rank <= axis < max(rank, 1) or (rank == 0 and axis not in (0, -1)):
+        raise ShapeError(f"{what} {axis} is out of range for rank {rank}")
+    return axis + rank if axis < 0 else axis
+
+
+def bcast_dim(a: int, b: int) -> int:
+    """Broadcast two dimensions (``-1`` is unknown)."""
+    if a == b:
+        return a
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    if a == -1:
+        return b
+    if b == -1:
+        return a
+    raise ShapeError(f"dimensions {a} and {b} cannot be broadcast")
+
+
+def bcast(*shapes: Shape) -> Shape:
+    """Broadcast shapes of EQUAL rank (TensorRT does not prepend ones)."""
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        raise ShapeError(f"input ranks differ: {[len(s) for s in shapes]}")
+    out = list(shapes[0])
+    for s in shapes[1:]:
+        out = [bcast_dim(a, b) for a, b in zip(out, s, strict=True)]
+    return tuple(out)
+
+
+def same(impl: LayerImpl, dtype: DataType | None = None) -> list[Out]:
+    """Output with the shape (and by default dtype and values) of input 0."""
+    x = inp(impl, 0)
+    return [(x._shape, dtype or x._dtype, x._values if dtype is None else None)]
+
+
+def check_rank(t: ITensor, lo: int, hi: int = MAX_DIMS, what: str = "input") -> None:
+    """Raise unless lo <= rank(t) <= hi."""
+    if not lo <= len(t._shape) <= hi:
+        raise ShapeError(f"{what} must have rank in [{lo}, {hi}], got {len(t._shape)}")
+
+
+def _dims_from_values(v: Values) -> Shape:
+    return tuple(-1 if x is None else int(x) for x in (v or ()))
+
+
+def _div(a: int, b: int) -> int:
+    return -1 if a < 0 or b <= 0 else a // b
+
+
+# ---------------------------------------------------------------------------------------
+# per-type inference
+# ---------------------------------------------------------------------------------------
+def _activation(impl: LayerImpl) -> list[Out]:
+    return same(impl)
+
+
+def _assertion(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    if x._dtype != DataType.BOOL:
+        raise ShapeError("the assertion condition must be a BOOL tensor")
+    check_rank(x, 0, 1, "the assertion condition")
+    return []
+
+
+def _cast(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    to = impl.p["to_type"]
+    keep = x._values if (to in INT_TYPES and x._dtype in INT_TYPES) else None
+    return [(x._shape, to, keep)]
+
+
+def _concatenation(impl: LayerImpl) -> list[Out]:
+    ins = [inp(impl, i) for i in range(len(impl.inputs))]
+    if not ins:
+        raise ShapeError("concatenation needs at least one input")
+    rank = len(ins[0]._shape)
+    if rank == 0:
+        raise ShapeError("concatenation inputs must have rank >= 1")
+    axis = norm_axis(impl.p["axis"], rank)
+    dtype = ins[0]._dtype
+    out = list(ins[0]._shape)
+    total = 0
+    for t in ins:
+        if len(t._shape) != rank:
+            raise ShapeError(f"all concatenation inputs must have rank {rank}, got {len(t._shape)}")
+        if t._dtype != dtype:
+            raise ShapeError("all concatenation inputs must have the same data type")
+        for d in range(rank):
+            if d == axis:
+                continue
+            a, b = out[d], t._shape[d]
+            if a != b and a != -1 and b != -1:
+                raise ShapeError(
+                    f"concatenation inputs differ on non-axis dimension {d}: {a} vs {b}"
+                )
+            out[d] = a if a != -1 else b
+        n = t._shape[axis]
+        total = -1 if (total < 0 or n < 0) else total + n
+    out[axis] = total
+    values: Values = None
+    if rank == 1 and dtype in INT_TYPES:
+        parts = [vals(t) for t in ins]
+        if all(p is not None for p in parts):
+            values = tuple(v for p in parts for v in p)  # type: ignore[union-attr]
+    return [(tuple(out), dtype, values)]
+
+
+def _constant(impl: LayerImpl) -> list[Out]:
+    shape = impl.p["shape"]
+    w = impl.p["weights"]
+    if any(d < 0 for d in shape):
+        raise ShapeError(f"constant shape {shape} must be static and non-negative")
+    if w.size != math.prod(shape):
+        raise ShapeError(
+            f"weights count {w.size} does not match the volume {math.prod(shape)} of shape {shape}"
+        )
+    values: Values = None
+    arr = w._array
+    if w.dtype in INT_TYPES and len(shape) <= 1 and arr is not None and w.size <= MAX_VALUES:
+        values = tuple(int(v) for v in np.asarray(arr).reshape(-1)[: w.size])
+    return [(tuple(shape), w.dtype, values)]
+
+
+def _conv_like(impl: LayerImpl, deconv: bool) -> list[Out]:
+    x = inp(impl, 0)
+    p = impl.p
+    k = tuple(p["kernel_size_nd"])
+    nsp = len(k)
+    if nsp not in (1, 2, 3):
+        raise ShapeError(f"kernel must have 1 to 3 spatial dimensions, got {nsp}")
+    if len(x._shape) != nsp + 2:
+        raise ShapeError(f"input must have rank {nsp + 2} for a {nsp}D kernel, got {len(x._shape)}")
+    groups, kmaps = p["num_groups"], p["num_output_maps"]
+    if groups < 1 or kmaps < 1:
+        raise ShapeError("num_groups and num_output_maps must be positive")
+    c = x._shape[1]
+    if c < 0:
+        raise ShapeError("the channel dimension of the input must be static")
+    if c % groups or kmaps % groups:
+        raise ShapeError(
+            f"channels ({c}) and output maps ({kmaps}) must be divisible by num_groups ({groups})"
+        )
+    kernel, bias = p["kernel"], p["bias"]
+    expected = kmaps * (c // groups) * math.prod(k)
+    if kernel.size and kernel.size != expected and opt(impl, 1) is None:
+        raise ShapeError(
+            f"kernel weights count {kernel.size} does not match the expected {expected}"
+        )
+    if not kernel.size and opt(impl, 1) is None:
+        raise ShapeError("kernel weights are empty and no kernel tensor is set")
+    if bias.size and bias.size != kmaps:
+        raise ShapeError(f"bias weights count {bias.size} does not match num_output_maps {kmaps}")
+    stride, dil = tuple(p["stride_nd"]), tuple(p["dilation_nd"])
+    pre, post = tuple(p["pre_padding"]), tuple(p["post_padding"])
+    for name, v in (
+        ("stride", stride),
+        ("dilation", dil),
+        ("pre_padding", pre),
+        ("post_padding", post),
+    ):
+        if len(v) != nsp:
+            raise ShapeError(f"{name} {v} must have {nsp} dimensions")
+    if any(s < 1 for s in stride) or any(d < 1 for d in dil):
+        raise ShapeError("stride and dilation must be positive")
+    mode = p["padding_mode"]
+    out = [x._shape[0], kmaps]
+    for i in range(nsp):
+        n = x._shape[2 + i]
+        ek = dil[i] * (k[i] - 1) + 1
+        if n < 0:
+            out.append(-1)
+        elif deconv:
+            if mode in (PaddingMode.SAME_UPPER, PaddingMode.SAME_LOWER):
+                out.append(n * stride[i])
+            else:
+                out.append((n - 1) * stride[i] + ek - pre[i] - post[i])
+        elif mode in (PaddingMode.SAME_UPPER, PaddingMode.SAME_LOWER):
+            out.append(-(-n // stride[i]))
+        else:
+            span = n + pre[i] + post[i] - ek
+            if span < 0:
+                raise ShapeError(f"kernel does not fit into the padded input along spatial dim {i}")
+            up = mode == PaddingMode.EXPLICIT_ROUND_UP
+            out.append((-(-span // stride[i]) if up else span // stride[i]) + 1)
+    return [(tuple(out), x._dtype, None)]
+
+
+def _convolution(impl: LayerImpl) -> list[Out]:
+    return _conv_like(impl, False)
+
+
+def _deconvolution(impl: LayerImpl) -> list[Out]:
+    return _conv_like(impl, True)
+
+
+def _pooling(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    p = impl.p
+    w = tuple(p["window_size_nd"])
+    nsp = len(w)
+    if nsp not in (1, 2, 3) or len(x._shape) < nsp + 1:
+        raise ShapeError(f"pooling window {w} does not fit an input of rank {len(x._shape)}")
+    stride, pre, post = tuple(p["stride_nd"]), tuple(p["pre_padding"]), tuple(p["post_padding"])
+    if len(stride) != nsp or len(pre) != nsp or len(post) != nsp or any(s < 1 for s in stride):
+        raise ShapeError("pooling stride/padding must match the window rank and be positive")
+    if p["type"].name == "???":
+        raise ShapeError(f"invalid pooling type {int(p['type'])}")
+    mode = p["padding_mode"]
+    lead = len(x._shape) - nsp
+    out = list(x._shape[:lead])
+    for i in range(nsp):
+        n = x._shape[lead + i]
+        if n < 0:
+            out.append(-1)
+        elif mode in (PaddingMode.SAME_UPPER, PaddingMode.SAME_LOWER):
+            out.append(-(-n // stride[i]))
+        else:
+            span = n + pre[i] + post[i] - w[i]
+            if span < 0:
+                raise ShapeError("pooling window does not fit into the padded input")
+            up = mode == PaddingMode.EXPLICIT_ROUND_UP
+            out.append((-(-span // stride[i]) if up else span // stride[i]) + 1)
+    return [(tuple(out), x._dtype, None)]
+
+
+def _cumulative(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    a = inp(impl, 1, "axis")
+    if len(a._shape) != 0 or a._dtype not in INT_TYPES:
+        raise ShapeError("the cumulative axis must be a 0-D INT32/INT64 tensor")
+    av = vals(a)
+    if av and av[0] is not None:
+        norm_axis(av[0], len(x._shape))
+    return [(x._shape, x._dtype, None)]
+
+
+def _quantize(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    inp(impl, 1, "scale")
+    return [(x._shape, impl.p["to_type"], None)]
+
+
+def _dequantize(impl: LayerImpl) -> list[Out]:
+    return _quantize(impl)
+
+
+def _dynamic_quantize(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    rank = len(x._shape)
+    p = impl.p
+    if impl.private.get("v2"):
+        block = tuple(p["block_shape"])
+        if len(block) != rank or any(b < 1 for b in block):
+            raise ShapeError(f"block_shape {block} must have rank {rank} and positive entries")
+        scale = tuple(
+            -1 if d < 0 else (d // b if d % b == 0 else -2)
+            for d, b in zip(x._shape, block, strict=True)
+        )
+    else:
+        if rank not in (2, 3):
+            raise ShapeError("dynamic quantize supports only 2D and 3D inputs")
+        axis = norm_axis(p["axis"], rank)
+        if axis < rank - 2:
+            raise ShapeError("the blocked axis must be one of the last two dimensions")
+        bs = p["block_size"]
+        if bs < 1:
+            raise ShapeError("block_size must be positive")
+        scale = tuple(
+            -1 if (i == axis and d < 0) else (d // bs if d % bs == 0 else -2) if i == axis else d
+            for i, d in enumerate(x._shape)
+        )
+    if -2 in scale:
+        raise ShapeError("the blocked dimension must be divisible by the block size")
+    return [(x._shape, p["to_type"], None), (scale, p["scale_type"], None)]
+
+
+def _dist_collective(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    op = impl.private["op"]
+    groups = impl.private.get("groups") or []
+    n = len(groups) if groups else impl.num_ranks
+    shape = list(x._shape)
+    if op == CollectiveOperation.ALL_GATHER and shape:
+        shape[0] = -1 if shape[0] < 0 else shape[0] * n
+    elif op == CollectiveOperation.REDUCE_SCATTER and shape:
+        if shape[0] >= 0 and shape[0] % n:
+            raise ShapeError(f"dimension 0 ({shape[0]}) is not divisible by the group size {n}")
+        shape[0] = _div(shape[0], n)
+    return [(tuple(shape), x._dtype, None)]
+
+
+def _einsum(impl: LayerImpl) -> list[Out]:
+    ins = [inp(impl, i) for i in range(len(impl.inputs))]
+    eq = impl.p["equation"].replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(ins) or "." in eq:
+        raise ShapeError(
+            f"equation '{eq}' does not match {len(ins)} inputs (ellipsis is not supported)"
+        )
+    sizes: dict[str, int] = {}
+    for term, t in zip(terms, ins, strict=True):
+        if len(term) != len(t._shape) or not all(c.islower() for c in term):
+            raise ShapeError(f"subscripts '{term}' do not match an input of rank {len(t._shape)}")
+        for c, d in zip(term, t._shape, strict=True):
+            sizes[c] = bcast_dim(sizes[c], d) if c in sizes else d
+    if ins and any(t._dtype != ins[0]._dtype for t in ins):
+        raise ShapeError("all einsum inputs must have the same data type")
+    if arrow:
+        if any(c not in sizes for c in rhs) or len(set(rhs)) != len(rhs):
+            raise ShapeError(f"invalid output subscripts '{rhs}'")
+        out_labels = rhs
+    else:
+        counts = {c: lhs.count(c) for c in sizes}
+        out_labels = "".join(sorted(c for c, n in counts.items() if n == 1))
+    return [(tuple(sizes[c] for c in out_labels), ins[0]._dtype, None)]
+
+
+_CMP_OPS = (ElementWiseOperation.EQUAL, ElementWiseOperation.GREATER, ElementWiseOperation.LESS)
+_BOOL_OPS = (ElementWiseOperation.AND, ElementWiseOperation.OR, ElementWiseOperation.XOR)
+_EW_FN: dict[int, Callable[[int, int], int]] = {
+    int(ElementWiseOperation.SUM): lambda a, b: a + b,
+    int(ElementWiseOperation.SUB): lambda a, b: a - b,
+    int(ElementWiseOperation.PROD): lambda a, b: a * b,
+    int(ElementWiseOperation.MAX): max,
+    int(ElementWiseOperation.MIN): min,
+    int(ElementWiseOperation.FLOOR_DIV): lambda a, b: a // b,
+    int(ElementWiseOperation.DIV): lambda a, b: int(a / b),
+}
+
+
+def _elementwise(impl: LayerImpl) -> list[Out]:
+    a, b = inp(impl, 0), inp(impl, 1)
+    op = impl.p["op"]
+    if op.name == "???":
+        raise ShapeError(f"invalid ElementWiseOperation {int(op)}")
+    if a._dtype != b._dtype:
+        raise ShapeError(f"operand types differ: {a._dtype} vs {b._dtype}")
+    if op in _BOOL_OPS and a._dtype != DataType.BOOL:
+        raise ShapeError(f"{op} needs BOOL operands")
+    shape = bcast(a._shape, b._shape)
+    dtype = DataType.BOOL if op in _CMP_OPS else a._dtype
+    values: Values = None
+    fn = _EW_FN.get(int(op))
+    va, vb = vals(a), vals(b)
+    if fn and dtype in INT_TYPES and len(shape) <= 1 and va is not None and vb is not None:
+        n = shape[0] if shape else 1
+        if n >= 0:
+            va2 = va * n if len(va) == 1 else va
+            vb2 = vb * n if len(vb) == 1 else vb
+            try:
+                values = tuple(
+                    None if x is None or y is None else fn(x, y)
+                    for x, y in zip(va2, vb2, strict=True)
+                )
+            except (ZeroDivisionError, ValueError):
+                values = None
+    return [(shape, dtype, values)]
+
+
+def _fill(impl: LayerImpl) -> list[Out]:
+    st = opt(impl, 0)
+    if st is not None:
+        if len(st._shape) != 1 or st._dtype not in INT_TYPES or st._shape[0] < 0:
+            raise ShapeError(
+                "the fill shape input must be a 1-D INT32/INT64 shape tensor of static length"
+            )
+        shape = _dims_from_values(vals(st))
+    else:
+        shape = tuple(impl.p["shape"])
+        if any(d < 0 for d in shape):
+            raise ShapeError(f"fill dimensions {shape} must be non-negative")
+    return [(shape, impl.p["to_type"], None)]
+
+
+def _gather(impl: LayerImpl) -> list[Out]:
+    data, idx = inp(impl, 0), inp(impl, 1, "indices")
+    if idx._dtype not in INT_TYPES:
+        raise ShapeError("gather indices must be INT32 or INT64")
+    mode, nbe = impl.p["mode"], impl.p["num_elementwise_dims"]
+    ds, is_ = data._shape, idx._shape
+    r = len(ds)
+    if mode == GatherMode.DEFAULT:
+        if r == 0:
+            raise ShapeError("gather data must have rank >= 1")
+        axis = norm_axis(impl.p["axis"], r)
+        if nbe not in (0, 1):
+            raise ShapeError("num_elementwise_dims must be 0 or 1 for GatherMode.DEFAULT")
+        out = ds[:axis] + is_[nbe:] + ds[axis + 1 :]
+        values: Values = None
+        dv, iv = vals(data), vals(idx)
+        if r == 1 and nbe == 0 and dv is not None and iv is not None and len(is_) <= 1:
+            n = len(dv)
+            values = tuple(None if i is None or not -n <= i < n else dv[i] for i in iv)
+        return [(out, data._dtype, values)]
+    if mode == GatherMode.ELEMENT:
+        if len(is_) != r:
+            raise ShapeError("GatherMode.ELEMENT needs data and indices of the same rank")
+        norm_axis(impl.p["axis"], r)
+        return [(is_, data._dtype, None)]
+    if mode == GatherMode.ND:
+        if not is_ or is_[-1] < 0:
+            raise ShapeError("GatherMode.ND needs indices with a static last dimension")
+        k = is_[-1]
+        if nbe + k > r:
+            raise ShapeError("GatherMode.ND indices address more dimensions than the data has")
+        return [(is_[:-1] + ds[nbe + k :], data._dtype, None)]
+    raise ShapeError(f"invalid GatherMode {int(mode)}")
+
+
+def _grid_sample(impl: LayerImpl) -> list[Out]:
+    x, g = inp(impl, 0), inp(impl, 1, "grid")
+    if len(x._shape) != 4 or len(g._shape) != 4:
+        raise ShapeError("grid sample input and grid must have rank 4")
+    if g._shape[3] not in (2, -1):
+        raise ShapeError("the last dimension of the grid must be 2")
+    return [
+        (
+            (bcast_dim(x._shape[0], g._shape[0]), x._shape[1], g._shape[1], g._shape[2]),
+            x._dtype,
+            None,
+        )
+    ]
+
+
+def _identity(impl: LayerImpl) -> list[Out]:
+    return same(impl)
+
+
+def _kv_cache_update(impl: LayerImpl) -> list[Out]:
+    cache, upd, idx = inp(impl, 0, "cache"), inp(impl, 1, "update"), inp(impl, 2, "write_indices")
+    if len(cache._shape) != 4 or len(upd._shape) != 4:
+        raise ShapeError("cache and update must be 4-D [batch, heads, sequence, head_size]")
+    if cache._dtype != upd._dtype:
+        raise ShapeError("cache and update must have the same data type")
+    for d in (0, 1, 3):
+        a, b = cache._shape[d], upd._shape[d]
+        if a >= 0 and b >= 0 and a != b:
+            raise ShapeError(f"cache and update differ on dimension {d}: {a} vs {b}")
+    if idx._dtype not in INT_TYPES:
+        raise ShapeError("write_indices must be INT32 or INT64")
+    return [(cache._shape, cache._dtype, None)]
+
+
+def _lrn(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    w = impl.p["window_size"]
+    if w < 1 or w > 15 or w % 2 == 0:
+        raise ShapeError(f"LRN window size {w} must be odd and in [1, 15]")
+    check_rank(x, 3)
+    return same(impl)
+
+
+def _matrix_multiply(impl: LayerImpl) -> list[Out]:
+    a, b = inp(impl, 0), inp(impl, 1)
+    op0, op1 = impl.p["op0"], impl.p["op1"]
+    if a._dtype != b._dtype:
+        raise ShapeError(f"operand types differ: {a._dtype} vs {b._dtype}")
+
+    def split(s: Shape, op: MatrixOperation, which: int) -> tuple[Shape, tuple[int, ...], int]:
+        if op == MatrixOperation.VECTOR:
+            if len(s) < 1:
+                raise ShapeError("a vector operand needs rank >= 1")
+            return s[:-1], (), s[-1]
+        if len(s) < 2:
+            raise ShapeError("a matrix operand needs rank >= 2")
+        m, n = s[-2], s[-1]
+        if op == MatrixOperation.TRANSPOSE:
+            m, n = n, m
+        # which=0: rows kept, contraction = n ; which=1: contraction = m, cols kept
+        return (s[:-2], (m,), n) if which == 0 else (s[:-2], (n,), m)
+
+    ba, keep_a, ka = split(a._shape, op0, 0)
+    bb, keep_b, kb = split(b._shape, op1, 1)
+    if ka >= 0 and kb >= 0 and ka != kb:
+        raise ShapeError(f"contraction dimensions differ: {ka} vs {kb}")
+    if len(ba) != len(bb):
+        raise ShapeError(f"batch ranks differ: {len(ba)} vs {len(bb)}")
+    batch = bcast(ba, bb) if ba else ()
+    return [(batch + keep_a + keep_b, a._dtype, None)]
+
+
+def _moe(impl: LayerImpl) -> list[Out]:
+    h = inp(impl, 0, "hidden_states")
+    sel, scores = (
+        inp(impl, 1, "selected_experts_for_tokens"),
+        inp(impl, 2, "scores_for_selected_experts"),
+    )
+    if sel._dtype not in INT_TYPES:
+        raise ShapeError("selected_experts_for_tokens must be INT32 or INT64")
+    if len(sel._shape) != len(scores._shape):
+        raise ShapeError("selected experts and scores must have the same rank")
+    return [(h._shape, h._dtype, None)]
+
+
+def _nms(impl: LayerImpl) -> list[Out]:
+    boxes, scores, mx = (
+        inp(impl, 0, "boxes"),
+        inp(impl, 1, "scores"),
+        inp(impl, 2, "max_output_boxes_per_class"),
+    )
+    if len(boxes._shape) not in (3, 4) or len(scores._shape) != 3:
+        raise ShapeError("boxes must be 3-D or 4-D and scores 3-D")
+    if len(mx._shape) != 0 or mx._dtype != DataType.INT32:
+        raise ShapeError("max_output_boxes_per_class must be a 0-D INT32 tensor")
+    return [((-1, 3), impl.p["indices_type"], None), ((), DataType.INT32, None)]
+
+
+def _non_zero(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    return [((len(x._shape), -1), impl.p["indices_type"], None)]
+
+
+def _normalization(impl: LayerImpl) -> list[Out]:
+    x, s, b = inp(impl, 0), inp(impl, 1, "scale"), inp(impl, 2, "bias")
+    r = len(x._shape)
+    if len(s._shape) != r or len(b._shape) != r:
+        raise ShapeError("scale and bias must have the same rank as the input")
+    if s._shape != b._shape and -1 not in s._shape + b._shape:
+        raise ShapeError("scale and bias must have the same shape")
+    if impl.p["axes"] == 0 or impl.p["axes"] >> r:
+        raise ShapeError(f"normalization axes mask {impl.p['axes']} is invalid for rank {r}")
+    if impl.p["num_groups"] < 1:
+        raise ShapeError("num_groups must be positive")
+    return same(impl)
+
+
+def _one_hot(impl: LayerImpl) -> list[Out]:
+    idx, values, depth = inp(impl, 0, "indices"), inp(impl, 1, "values"), inp(impl, 2, "depth")
+    if idx._dtype not in INT_TYPES:
+        raise ShapeError("one-hot indices must be INT32 or INT64")
+    if values._shape not in ((2,), (-1,)):
+        raise ShapeError("one-hot values must be a 1-D tensor of two elements")
+    if len(depth._shape) != 0:
+        raise ShapeError("one-hot depth must be a 0-D tensor")
+    r = len(idx._shape) + 1
+    axis = norm_axis(impl.p["axis"], r)
+    dv = vals(depth)
+    d = dv[0] if dv and dv[0] is not None else -1
+    out = list(idx._shape)
+    out.insert(axis, d)
+    return [(tuple(out), values._dtype, None)]
+
+
+def _padding(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    pre, post = tuple(impl.p["pre_padding_nd"]), tuple(impl.p["post_padding_nd"])
+    if len(pre) != len(post) or len(pre) > len(x._shape):
+        raise ShapeError("pre/post padding must have the same length, at most the input rank")
+    lead = len(x._shape) - len(pre)
+    out = list(x._shape[:lead])
+    for i, n in enumerate(x._shape[lead:]):
+        v = -1 if n < 0 else n + pre[i] + post[i]
+        if n >= 0 and v < 0:
+            raise ShapeError("padding trims more than the dimension size")
+        out.append(v)
+    return [(tuple(out), x._dtype, None)]
+
+
+def _parametric_relu(impl: LayerImpl) -> list[Out]:
+    x, s = inp(impl, 0), inp(impl, 1, "slopes")
+    if len(s._shape) != len(x._shape):
+        raise ShapeError("slopes must have the same rank as the input")
+    bcast(x._shape, s._shape)
+    return same(impl)
+
+
+def _ragged_softmax(impl: LayerImpl) -> list[Out]:
+    x, b = inp(impl, 0), inp(impl, 1, "bounds")
+    if len(x._shape) != 2 or len(b._shape) != 2:
+        raise ShapeError("ragged softmax needs a ZxS input and a Zx1 bounds tensor")
+    return same(impl)
+
+
+def _reduce(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    r, axes = len(x._shape), impl.p["axes"]
+    if axes < 0 or axes >> r:
+        raise ShapeError(f"reduce axes mask {axes} is invalid for rank {r}")
+    if impl.p["op"].name == "???":
+        raise ShapeError(f"invalid ReduceOperation {int(impl.p['op'])}")
+    keep = impl.p["keep_dims"]
+    out = (
+        [1 if (axes >> i) & 1 else d for i, d in enumerate(x._shape)]
+        if keep
+        else [d for i, d in enumerate(x._shape) if not (axes >> i) & 1]
+    )
+    values: Values = None
+    v = vals(x)
+    if r == 1 and axes == 1 and v is not None and None not in v and x._dtype in INT_TYPES:
+        op = impl.p["op"]
+        if op == ReduceOperation.SUM:
+            values = (sum(v),)  # type: ignore[arg-type]
+        elif op == ReduceOperation.PROD:
+            values = (math.prod(v),)  # type: ignore[arg-type]
+    return [(tuple(out), x._dtype, values)]
+
+
+def _resize(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    st = opt(impl, 1)
+    r = len(x._shape)
+    if st is not None:
+        if len(st._shape) != 1:
+            raise ShapeError("the resize shape input must be a 1-D tensor")
+        if st._dtype in INT_TYPES:
+            shape = _dims_from_values(vals(st))
+            if len(shape) != r:
+                raise ShapeError("the resize shape input length must equal the input rank")
+            return [(shape, x._dtype, None)]
+        return [((-1,) * r, x._dtype, None)]
+    scales = impl.p["scales"]
+    if scales:
+        if len(scales) != r:
+            raise ShapeError(f"{len(scales)} scales given for an input of rank {r}")
+        return [
+            (
+                tuple(
+                    -1 if d < 0 else math.floor(d * s)
+                    for d, s in zip(x._shape, scales, strict=True)
+                ),
+                x._dtype,
+                None,
+            )
+        ]
+    shape = impl.p["shape"]
+    if shape is None:
+        return same(impl)
+    if len(shape) != r:
+        raise ShapeError("resize output dimensions must have the input rank")
+    return [(tuple(shape), x._dtype, None)]
+
+
+def _reverse_sequence(impl: LayerImpl) -> list[Out]:
+    x, s = inp(impl, 0), inp(impl, 1, "sequence_lens")
+    r = len(x._shape)
+    ba, sa = norm_axis(impl.p["batch_axis"], r), norm_axis(impl.p["sequence_axis"], r)
+    if ba == sa or len(s._shape) != 1:
+        raise ShapeError("batch and sequence axes must differ and sequence_lens must be 1-D")
+    if s._shape[0] >= 0 and x._shape[ba] >= 0 and s._shape[0] != x._shape[ba]:
+        raise ShapeError("sequence_lens length must equal the batch dimension")
+    return same(impl)
+
+
+def _rotary_embedding(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    inp(impl, 1, "cos_cache")
+    inp(impl, 2, "sin_cache")
+    if len(x._shape) != 4:
+        raise ShapeError(
+            "the rotary embedding input must be 4-D [batch, heads, sequence, head_size]"
+        )
+    dim = impl.p["rotary_embedding_dim"]
+    hs = x._shape[3]
+    if dim < 0 or dim % 2 or (hs >= 0 and dim > hs):
+        raise ShapeError(f"rotary_embedding_dim {dim} must be even and at most the head size {hs}")
+    return same(impl)
+
+
+def _scale(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    r = len(x._shape)
+    if r < 3:
+        raise ShapeError("the scale input must have at least 3 dimensions")
+    axis = norm_axis(impl.p["channel_axis"], r, "channel_axis")
+    mode = impl.p["mode"]
+    if mode == ScaleMode.UNIFORM:
+        n = 1
+    elif mode == ScaleMode.CHANNEL:
+        n = x._shape[axis]
+    elif mode == ScaleMode.ELEMENTWISE:
+        tail = x._shape[axis:]
+        n = -1 if -1 in tail else math.prod(tail)
+    else:
+        raise ShapeError(f"invalid ScaleMode {int(mode)}")
+    for role in ("shift", "scale", "power"):
+        cnt = impl.p[role].size
+        if cnt and n >= 0 and cnt != n:
+            raise ShapeError(f"{role} has {cnt} weights, expected {n} for {mode}")
+    return same(impl)
+
+
+def _scatter(impl: LayerImpl) -> list[Out]:
+    d, i, u = inp(impl, 0, "data"), inp(impl, 1, "indices"), inp(impl, 2, "updates")
+    if i._dtype not in INT_TYPES or d._dtype != u._dtype:
+        raise ShapeError("scatter indices must be integer and updates must have the data type")
+    return [(d._shape, d._dtype, None)]
+
+
+def _select(impl: LayerImpl) -> list[Out]:
+    c, t, e = inp(impl, 0, "condition"), inp(impl, 1, "then"), inp(impl, 2, "else")
+    if c._dtype != DataType.BOOL:
+        raise ShapeError("the select condition must be BOOL")
+    if t._dtype != e._dtype:
+        raise ShapeError("then and else inputs must have the same data type")
+    return [(bcast(c._shape, t._shape, e._shape), t._dtype, None)]
+
+
+def _shape(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    return [((len(x._shape),), DataType.INT64, tuple(None if d < 0 else d for d in x._shape))]
+
+
+def _shuffle(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    p = impl.p
+    r = len(x._shape)
+    first = p["first_transpose"]
+    if sorted(first[:r]) != list(range(r)):
+        raise ShapeError(f"first_transpose {tuple(first[:r])} is not a permutation of rank {r}")
+    cur = [x._shape[first[i]] for i in range(r)]
+    vin = x._values
+    rt = opt(impl, 1)
+    if rt is not None:
+        if len(rt._shape) != 1 or rt._shape[0] < 0 or rt._dtype not in INT_TYPES:
+            raise ShapeError(
+                "the reshape dimensions input must be a 1-D INT32/INT64 tensor of static length"
+            )
+        spec: list[int | None] | None = list(vals(rt) or ())
+    elif p["reshape_dims"] is not None:
+        spec = list(p["reshape_dims"])
+    else:
+        spec = None
+    if spec is not None:
+        zero_ph = p["zero_is_placeholder"]
+        out: list[int] = []
+        infer_at = -1
+        for i, v in enumerate(spec):
+            if v is None:
+                out.append(-1)
+            elif v == 0 and zero_ph:
+                if i >= len(cur):
+                    raise ShapeError("a 0 placeholder has no corresponding input dimension")
+                out.append(cur[i])
+            elif v == -1:
+                if infer_at >= 0:
+                    raise ShapeError("at most one reshape dimension may be -1")
+                infer_at = i
+                out.append(-1)
+            elif v < -1:
+                raise ShapeError(f"invalid reshape dimension {v}")
+            else:
+                out.append(v)
+        known_in = -1 not in cur
+        vol_in = math.prod(cur)
+        if infer_at >= 0:
+            others = [d for j, d in enumerate(out) if j != infer_at]
+            if known_in and -1 not in others:
+                rest = math.prod(others)
+                if rest == 0 or vol_in % rest:
+                    raise ShapeError(f"cannot infer -1 in reshape {tuple(spec)} of {tuple(cur)}")
+                out[infer_at] = vol_in // rest
+        elif known_in and -1 not in out and math.prod(out) != vol_in:
+            raise ShapeError(f"reshape {tuple(out)} changes the volume of {tuple(cur)}")
+        cur = out
+        if vin is not None and len(cur) > 1:
+            vin = None
+    rank2 = len(cur)
+    second = p["second_transpose"]
+    if sorted(second[:rank2]) != list(range(rank2)):
+        raise ShapeError(
+            f"second_transpose {tuple(second[:rank2])} is not a permutation of rank {rank2}"
+        )
+    final = tuple(cur[second[i]] for i in range(rank2))
+    if any(first[i] != i for i in range(r)) or any(second[i] != i for i in range(rank2)):
+        vin = None if r > 1 or rank2 > 1 else vin
+    return [(final, x._dtype, vin)]
+
+
+def _slice(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    p = impl.p
+    r = len(x._shape)
+    axes_t = opt(impl, 5)
+    if axes_t is not None:
+        av = vals(axes_t)
+        if av is None:
+            raise ShapeError("the slice axes input must be a 1-D tensor of static length")
+        axes: list[int | None] = list(av)
+    elif p["axes"] is not None:
+        axes = list(p["axes"])
+    else:
+        axes = list(range(r))
+    size_t = opt(impl, 2)
+    if size_t is not None:
+        sv = vals(size_t)
+        if sv is None:
+            raise ShapeError(
+                "the slice size input must be a 1-D INT32/INT64 tensor of static length"
+            )
+        sizes: list[int | None] = list(sv)
+    else:
+        sizes = list(p["shape"])
+    start_t, stride_t = opt(impl, 1), opt(impl, 3)
+    n_start = len(vals(start_t) or ()) if start_t is not None else len(p["start"])
+    n_stride = len(vals(stride_t) or ()) if stride_t is not None else len(p["stride"])
+    if len(sizes) != len(axes) or n_start != len(axes) or n_stride != len(axes):
+        raise ShapeError(
+            f"slice start/size/stride lengths ({n_start}, {len(sizes)}, {n_stride}) must equal "
+            f"the number of sliced axes ({len(axes)})"
+        )
+    out = list(x._shape)
+    for ax, sz in zip(axes, sizes, strict=True):
+        if ax is None:
+            out = [-1] * r
+            continue
+        a = norm_axis(ax, r, "slice axis")
+        if sz is not None and sz < 0:
+            raise ShapeError(f"slice size {sz} must be non-negative")
+        out[a] = -1 if sz is None else sz
+    values: Values = None
+    xv = vals(x)
+    if (
+        r == 1
+        and xv is not None
+        and start_t is None
+        and stride_t is None
+        and size_t is None
+        and axes_t is None
+    ):
+        st, sd, sz = p["start"][0], p["stride"][0], out[0]
+        if sz >= 0:
+            idx = [st + k * sd for k in range(sz)]
+            n = len(xv)
+            values = tuple(xv[i] if 0 <= i < n else None for i in idx)
+    return [(tuple(out), x._dtype, values)]
+
+
+def _softmax(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    axes = impl.p["axes"]
+    r = len(x._shape)
+    if bin(axes).count("1") != 1 or axes >> max(r, 1):
+        raise ShapeError(f"softmax axes mask {axes} must select exactly one of {r} dimensions")
+    return same(impl)
+
+
+def _axes_values(impl: LayerImpl) -> list[int | None]:
+    a = inp(impl, 1, "axes")
+    if len(a._shape) > 1 or a._dtype not in INT_TYPES:
+        raise ShapeError("axes must be a 0-D or 1-D INT32/INT64 tensor")
+    v = vals(a)
+    if v is None:
+        raise ShapeError("axes must have a static number of elements")
+    return list(v)
+
+
+def _squeeze(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    axes = _axes_values(impl)
+    r = len(x._shape)
+    if None in axes:
+        return [((-1,) * (r - len(axes)), x._dtype, None)]
+    norm = {norm_axis(a, r) for a in axes}  # type: ignore[arg-type]
+    if len(norm) != len(axes):
+        raise ShapeError("squeeze axes must be unique")
+    for a in norm:
+        if x._shape[a] not in (1, -1):
+            raise ShapeError(f"cannot squeeze dimension {a} of size {x._shape[a]}")
+    out = tuple(d for i, d in enumerate(x._shape) if i not in norm)
+    keep = x._values if r <= 1 else None
+    return [(out, x._dtype, keep)]
+
+
+def _unsqueeze(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    axes = _axes_values(impl)
+    rf = len(x._shape) + len(axes)
+    if rf > MAX_DIMS:
+        raise ShapeError(f"unsqueeze result rank {rf} exceeds {MAX_DIMS}")
+    if None in axes:
+        return [((-1,) * rf, x._dtype, None)]
+    norm = {norm_axis(a, rf) for a in axes}  # type: ignore[arg-type]
+    if len(norm) != len(axes):
+        raise ShapeError("unsqueeze axes must be unique")
+    it = iter(x._shape)
+    out = tuple(1 if i in norm else next(it) for i in range(rf))
+    keep = x._values if rf <= 1 else None
+    return [(out, x._dtype, keep)]
+
+
+def _topk(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    r = len(x._shape)
+    axes = impl.p["axes"]
+    if bin(axes).count("1") != 1 or axes >> max(r, 1):
+        raise ShapeError(f"TopK axes mask {axes} must select exactly one dimension")
+    axis = axes.bit_length() - 1
+    kt = opt(impl, 1)
+    if kt is not None:
+        kv = vals(kt)
+        k = kv[0] if kv and len(kv) == 1 and kv[0] is not None else -1
+    else:
+        k = impl.p["k"]
+        if not 0 < k <= 3840:
+            raise ShapeError(f"TopK k={k} must be in [1, 3840]")
+    out = list(x._shape)
+    out[axis] = k
+    return [(tuple(out), x._dtype, None), (tuple(out), impl.p["indices_type"], None)]
+
+
+def _unary(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    op = impl.p["op"]
+    if op.name == "???":
+        raise ShapeError(f"invalid UnaryOperation {int(op)}")
+    if op == UnaryOperation.NOT and x._dtype != DataType.BOOL:
+        raise ShapeError("UnaryOperation.NOT needs a BOOL input")
+    dtype = DataType.BOOL if op in (UnaryOperation.ISINF, UnaryOperation.ISNAN) else x._dtype
+    values: Values = None
+    v = vals(x)
+    if v is not None and op in (UnaryOperation.ABS, UnaryOperation.NEG) and x._dtype in INT_TYPES:
+        fn = abs if op == UnaryOperation.ABS else (lambda a: -a)
+        values = tuple(None if a is None else fn(a) for a in v)
+    return [(x._shape, dtype, values)]
+
+
+# -- loops, conditionals, attention -------------------------------------------------------
+def _recurrence(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0, "initial value")
+    nxt = opt(impl, 1)
+    if nxt is not None and (nxt._dtype != x._dtype or len(nxt._shape) != len(x._shape)):
+        raise ShapeError("the recurrence's next value must have the initial value's type and rank")
+    return [(x._shape, x._dtype, None)]
+
+
+def _trip_limit(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    if len(x._shape) != 0:
+        raise ShapeError("a trip limit must be a 0-D tensor")
+    return []
+
+
+def _iterator(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    r = len(x._shape)
+    if r == 0:
+        raise ShapeError("cannot iterate over a 0-D tensor")
+    axis = norm_axis(impl.p["axis"], r)
+    return [(x._shape[:axis] + x._shape[axis + 1 :], x._dtype, None)]
+
+
+def _loop_output(impl: LayerImpl) -> list[Out]:
+    x = inp(impl, 0)
+    kind = impl.p["kind"]
+    if kind == LoopOutput.LAST_VALUE:
+        return [(x._shape, x._dtype, None)]
+    r = len(x._shape) + 1
+    axis = norm_axis(impl.p["axis"], r)
+    n = opt(impl, 1)
+    nv = vals(n) if n is not None else None
+    length = nv[0] if nv and len(nv) == 1 and nv[0] is not None else -1
+    out = list(x._shape)
+    out.insert(axis, length)
+    return [(tuple(out), x._dtype, None)]
+
+
+def _condition(impl: LayerImpl) -> list[Out]:
+    c = inp(impl, 0, "condition")
+    if c._dtype != DataType.BOOL or len(c._shape) != 0:
+        raise ShapeError("the if-conditional condition must be a 0-D BOOL tensor")
+    return []
+
+
+def _conditional_input(impl: LayerImpl) -> list[Out]:
+    return same(impl)
+
+
+def _conditional_output(impl: LayerImpl) -> list[Out]:
+    t, f = inp(impl, 0, "true-branch output"), inp(impl, 1, "false-branch output")
+    if t._dtype != f._dtype or len(t._shape) != len(f._shape):
+        raise ShapeError("both branch outputs must have the same type and rank")
+    shape = tuple(a if a == b else -1 for a, b in zip(t._shape, f._shape, strict=True))
+    return [(shape, t._dtype, None)]
+
+
+def _attention_input(impl: LayerImpl) -> list[Out]:
+    q, k, v = inp(impl, 0, "query"), inp(impl, 1, "key"), inp(impl, 2, "value")
+    for name, t in (("query", q), ("key", k), ("value", v)):
+        if len(t._shape) != 4:
+            raise ShapeError(f"attention {name} must be 4-D [batch, heads, sequence, head_size]")
+    if not (q._dtype == k._dtype == v._dtype):
+        raise ShapeError("query, key and value must have the same data type")
+    qd, kd = q._shape[3], k._shape[3]
+    if qd >= 0 and kd >= 0 and qd != kd:
+        raise ShapeError(f"query and key head sizes differ: {qd} vs {kd}")
+    ks, vs = k._shape[2], v._shape[2]
+    if ks >= 0 and vs >= 0 and ks != vs:
+        raise ShapeError(f"key and value sequence lengths differ: {ks} vs {vs}")
+    hq, hk = q._shape[1], k._shape[1]
+    if hq >= 0 and hk > 0 and hq % hk:
+        raise ShapeError(f"query heads ({hq}) must be a multiple of key/value heads ({hk})")
+    return []
+
+
+def _attention_output(impl: LayerImpl) -> list[Out]:
+    att = impl.construct
+    q, v = att.inputs[0], att.inputs[2]
+    if q is None or v is None:
+        raise ShapeError("attention query and value must be set")
+    return [((q._shape[0], q._shape[1], q._shape[2], v._shape[3]), q._dtype, None)]
+
+
+def _plugin(impl: LayerImpl) -> list[Out]:
+    fn: Callable[[LayerImpl], list[Out]] = impl.private["infer"]
+    return fn(impl)
+
+
+INFER: dict[str, Callable[[LayerImpl], list[Out]]] = {
+    "ACTIVATION": _activation,
+    "ASSERTION": _assertion,
+    "CAST": _cast,
+    "CONCATENATION": _concatenation,
+    "CONSTANT": _constant,
+    "CONVOLUTION": _convolution,
+    "DECONVOLUTION": _deconvolution,
+    "CUMULATIVE": _cumulative,
+    "QUANTIZE": _quantize,
+    "DEQUANTIZE": _dequantize,
+    "DYNAMIC_QUANTIZE": _dynamic_quantize,
+    "DIST_COLLECTIVE": _dist_collective,
+    "EINSUM": _einsum,
+    "ELEMENTWISE": _elementwise,
+    "FILL": _fill,
+    "GATHER": _gather,
+    "GRID_SAMPLE": _grid_sample,
+    "IDENTITY": _identity,
+    "KV_CACHE_UPDATE": _kv_cache_update,
+    "LRN": _lrn,
+    "MATRIX_MULTIPLY": _matrix_multiply,
+    "MOE": _moe,
+    "NMS": _nms,
+    "NON_ZERO": _non_zero,
+    "NORMALIZATION": _normalization,
+    "ONE_HOT": _one_hot,
+    "PADDING": _padding,
+    "PARAMETRIC_RELU": _parametric_relu,
+    "POOLING": _pooling,
+    "RAGGED_SOFTMAX": _ragged_softmax,
+    "REDUCE": _reduce,
+    "RESIZE": _resize,
+    "REVERSE_SEQUENCE": _reverse_sequence,
+    "ROTARY_EMBEDDING": _rotary_embedding,
+    "SCALE": _scale,
+    "SCATTER": _scatter,
+    "SELECT": _select,
+    "SHAPE": _shape,
+    "SHUFFLE": _shuffle,
+    "SLICE": _slice,
+    "SOFTMAX": _softmax,
+    "SQUEEZE": _squeeze,
+    "UNSQUEEZE": _unsqueeze,
+    "TOPK": _topk,
+    "UNARY": _unary,
+    "RECURRENCE": _recurrence,
+    "TRIP_LIMIT": _trip_limit,
+    "ITERATOR": _iterator,
+    "LOOP_OUTPUT": _loop_output,
+    "CONDITION": _condition,
+    "CONDITIONAL_INPUT": _conditional_input,
+    "CONDITIONAL_OUTPUT": _conditional_output,
+    "ATTENTION_INPUT": _attention_input,
+    "ATTENTION_OUTPUT": _attention_output,
+    "PLUGIN_V2": _plugin,
+    "PLUGIN_V3": _plugin,
+}
+
+
+def infer(impl: LayerImpl) -> list[Out]:
+    """Outputs of ``impl`` (raises ShapeError when the configuration is invalid)."""
+    outs = INFER[impl.ltype.name](impl)
+    if impl.out_types:
+        outs = [(s, impl.out_types.get(i, d), v) for i, (s, d, v) in enumerate(outs)]
+    return outs
+
+
+def as_list(x: Sequence[Any]) -> list[Any]:
+    """Small helper for callers that need a mutable copy."""
+    return list(x)
