@@ -1,0 +1,492 @@
+"""``cache``: list, inspect, verify, evict and locate entries of an engine cache."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import sys
+from typing import Any
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from trt_netser.cli.errors import CliError
+from trt_netser.cli.render import console, echo_json, progress
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4, "P": 1024**5}
+_AGES = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_size(text: str) -> int:
+    """``50G`` -> bytes (K/M/G/T are powers of 1024; KB/KiB/GB/GiB are accepted too)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(?:I?B)?\s*", text.upper())
+    if match is None:
+        raise click.BadParameter(f"{text!r} is not a size (examples: 500M, 50G, 1T, 1048576)")
+    number, unit = match.groups()
+    return int(float(number) * _UNITS[unit])
+
+
+def parse_age(text: str) -> float:
+    """``7d`` -> seconds (s, m, h, d, w)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text.lower())
+    if match is None:
+        raise click.BadParameter(f"{text!r} is not an age (examples: 90m, 12h, 7d, 4w)")
+    number, unit = match.groups()
+    return float(number) * _AGES[unit or "s"]
+
+
+def human_size(n: int | float) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover
+
+
+def _when(ts: float | None) -> str:
+    if not ts:
+        return "-"
+    return _dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _iso(ts: float | None) -> str | None:
+    if not ts:
+        return None
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc).isoformat()
+
+
+def open_cache(url: str | None) -> Any:
+    """An EngineCache for ``url`` (or the default), with a clear error for bad URLs."""
+    from trt_netser.cache import EngineCache, default_root
+
+    root = url or default_root()
+    try:
+        cache = EngineCache(root, strict=True)
+    except ImportError as exc:
+        raise CliError(
+            f"cannot open cache {root!r}: a storage library is missing ({exc}); for s3:// "
+            "install trt-netser[s3]"
+        ) from None
+    except ValueError as exc:
+        text = str(exc)
+        if "protocol" in text.lower() or "known" in text.lower():
+            scheme = root.split("://", 1)[0]
+            raise CliError(
+                f"cannot open cache {root!r}: unknown URL scheme {scheme!r} "
+                "(use a directory, file://, s3://, memory:// or another fsspec protocol)"
+            ) from None
+        raise CliError(f"cannot open cache {root!r}: {text}") from None
+    except OSError as exc:
+        raise CliError(f"cannot open cache {root!r}: {exc}") from None
+    return cache
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    return {
+        "key": entry.key,
+        "size": entry.size,
+        "plan_size": entry.plan_size,
+        "digest": entry.digest,
+        "created": _iso(entry.created),
+        "last_used": _iso(entry.last_used),
+        "build_seconds": entry.build_seconds,
+        "components": entry.components,
+        "extras": entry.extras,
+    }
+
+
+class _CacheGroup(click.Group):
+    """Maps storage failures of any subcommand to one clear sentence."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from trt_netser.cache import CacheError, UnsafePathError
+
+        try:
+            return super().invoke(ctx)
+        except (CacheError, UnsafePathError) as exc:
+            raise CliError(f"cache {ctx.obj.get('root', '')}: {exc}") from exc
+        except (FileNotFoundError, PermissionError) as exc:
+            raise CliError(f"cache {ctx.obj.get('root', '')}: {exc}") from exc
+
+
+@click.group("cache", cls=_CacheGroup, context_settings=CONTEXT)
+@click.option(
+    "--cache",
+    "url",
+    metavar="URL_OR_PATH",
+    help="Cache root: a directory, file://, s3://bucket/prefix, memory://... "
+    "Default: $TRT_NETSER_CACHE, else the user cache directory.",
+)
+@click.pass_context
+def cache_group(ctx: click.Context, url: str | None) -> None:
+    """Manage an engine cache, local or remote.
+
+    \b
+    Examples:
+      trt-netser cache ls
+      trt-netser cache --cache s3://builds/trt-cache stats
+      trt-netser cache gc --max-size 50G
+      trt-netser cache verify
+    """
+    from trt_netser.cache import default_root
+
+    ctx.ensure_object(dict)
+    ctx.obj["url"] = url
+    ctx.obj["root"] = url or default_root()
+
+
+def _cache(ctx: click.Context) -> Any:
+    return open_cache(ctx.obj.get("url"))
+
+
+@cache_group.command("ls", context_settings=CONTEXT)
+@click.option(
+    "--sort",
+    type=click.Choice(["used", "size", "created", "key"]),
+    default="used",
+    show_default=True,
+    help="Order (most recent / largest first).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
+@click.pass_context
+def ls_cmd(ctx: click.Context, sort: str, as_json: bool) -> None:
+    """List cache entries: key, size, last use, creation, build time.
+
+    \b
+    Examples:
+      trt-netser cache ls
+      trt-netser cache ls --sort size --json
+    """
+    cache = _cache(ctx)
+    with progress("listing cache", None):
+        entries = list(cache.entries())
+    order = {
+        "used": lambda e: -e.last_used,
+        "size": lambda e: -e.size,
+        "created": lambda e: -e.created,
+        "key": lambda e: e.key,
+    }[sort]
+    entries.sort(key=order)
+    if as_json:
+        echo_json(
+            {
+                "format": "trt-netser.cache-ls",
+                "version": 1,
+                "root": str(cache.root),
+                "entries": [_entry_json(e) for e in entries],
+            }
+        )
+        return
+    out = console()
+    if not entries:
+        out.print(f"no entries in {cache.root}")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("key", "size", "last used", "created", "build"):
+        table.add_column(column, no_wrap=column != "key", overflow="fold")
+    for e in entries:
+        build = f"{e.build_seconds:.1f}s" if e.build_seconds is not None else "-"
+        table.add_row(e.key, human_size(e.size), _when(e.last_used), _when(e.created), build)
+    out.print(table)
+    total = sum(e.size for e in entries)
+    out.print(Text(f"{len(entries)} entries, {human_size(total)} in {cache.root}", style="dim"))
+
+
+def _find(cache: Any, key: str) -> Any:
+    from trt_netser.cache import validate_key
+
+    try:
+        validate_key(key)
+    except (TypeError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    info = cache.info(key)
+    if info is None:
+        raise CliError(f"no entry for key {key!r} in {cache.root}", exit_code=1)
+    return info
+
+
+@cache_group.command("show", context_settings=CONTEXT)
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
+@click.pass_context
+def show_cmd(ctx: click.Context, key: str, as_json: bool) -> None:
+    """Show one entry: its manifest and the key components it was stored with.
+
+    \b
+    Example:
+      trt-netser cache show v1/trt-10.16.1.11/sm90/0123.../4567...
+    """
+    cache = _cache(ctx)
+    info = _find(cache, key)
+    if as_json:
+        echo_json(
+            {
+                "format": "trt-netser.cache-entry",
+                "version": 1,
+                "root": str(cache.root),
+                "path": str(cache.path_for(key)),
+                **_entry_json(info),
+                "manifest": info.manifest,
+            }
+        )
+        return
+    out = console()
+    rows = [
+        ("key", info.key),
+        ("path", str(cache.path_for(key))),
+        ("plan", f"{human_size(info.plan_size)}, blake3 {info.digest}"),
+        ("on disk", human_size(info.size)),
+        ("created", _when(info.created)),
+        ("last used", _when(info.last_used)),
+        ("build time", f"{info.build_seconds:.1f}s" if info.build_seconds is not None else "-"),
+    ]
+    for name, value in rows:
+        out.print(Text.assemble((name.ljust(11), "bold"), value))
+    components = (info.components or {}).get("components") or []
+    if components:
+        out.print(Text("key components:", style="bold"))
+        for c in components:
+            value = c.get("value")
+            from trt_netser.cli.render import component_value_text
+
+            out.print(
+                Text.assemble(
+                    (f"  [{str(c.get('digest', ''))[:12]}] ", "dim"),
+                    (str(c.get("name")), "bold magenta"),
+                    ": " + component_value_text(value, 120),
+                )
+            )
+    if info.extras:
+        out.print(Text.assemble(("extras     ", "bold"), str(info.extras)))
+
+
+@cache_group.command("verify", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
+@click.pass_context
+def verify_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Hash every plan against its manifest; quarantine corrupt entries.
+
+    Exit status 1 if any entry had to be quarantined.
+
+    \b
+    Example:
+      trt-netser cache verify
+    """
+    cache = _cache(ctx)
+    with progress("verifying cache", None):
+        report = cache.verify()
+    if as_json:
+        echo_json(
+            {
+                "format": "trt-netser.cache-verify",
+                "version": 1,
+                "root": str(cache.root),
+                "checked": report.checked,
+                "ok": len(report.ok),
+                "quarantined": [{"key": k, "reason": r} for k, r in report.quarantined],
+                "skipped": [{"key": k, "reason": r} for k, r in report.skipped],
+                "strays_removed": report.strays_removed,
+                "stray_bytes": report.stray_bytes,
+                "clean": report.clean,
+            }
+        )
+    else:
+        out = console()
+        out.print(
+            f"checked {report.checked} entries in {cache.root}: {len(report.ok)} ok, "
+            f"{len(report.quarantined)} quarantined, {len(report.skipped)} skipped, "
+            f"{report.strays_removed} stray file(s) removed ({human_size(report.stray_bytes)})"
+        )
+        for k, reason in report.quarantined:
+            out.print(Text(f"  quarantined {k}: {reason}", style="red"))
+        for k, reason in report.skipped:
+            out.print(Text(f"  skipped {k}: {reason}", style="yellow"))
+    if not report.clean:
+        sys.exit(1)
+
+
+@cache_group.command("gc", context_settings=CONTEXT)
+@click.option(
+    "--max-size", metavar="SIZE", help="Evict least recently used entries above this (50G)."
+)
+@click.option("--max-age", metavar="AGE", help="Evict entries unused for this long (30d).")
+@click.option("--clear-quarantine", is_flag=True, help="Also empty the quarantine.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
+@click.pass_context
+def gc_cmd(
+    ctx: click.Context,
+    max_size: str | None,
+    max_age: str | None,
+    clear_quarantine: bool,
+    as_json: bool,
+) -> None:
+    """Evict least-recently-used entries until the cache fits in --max-size, and entries
+    unused for --max-age; remove leftovers of killed writers.
+
+    SIZE takes K, M, G, T suffixes (powers of 1024); AGE takes s, m, h, d, w.
+
+    \b
+    Examples:
+      trt-netser cache gc --max-size 50G
+      trt-netser cache gc --max-age 30d --clear-quarantine
+    """
+    size = parse_size(max_size) if max_size is not None else None
+    age = parse_age(max_age) if max_age is not None else None
+    if size is None and age is None and not clear_quarantine:
+        console(stderr=True).print(
+            "trt-netser: note: no --max-size or --max-age: only leftovers are removed",
+            style="dim",
+        )
+    cache = _cache(ctx)
+    with progress("collecting garbage", None):
+        report = cache.gc(size, max_age=age, clear_quarantine=clear_quarantine)
+    if as_json:
+        echo_json(
+            {
+                "format": "trt-netser.cache-gc",
+                "version": 1,
+                "root": str(cache.root),
+                "bytes_before": report.bytes_before,
+                "bytes_after": report.bytes_after,
+                "bytes_freed": report.bytes_freed,
+                "evicted": list(report.evicted),
+                "skipped_locked": list(report.skipped_locked),
+                "strays_removed": report.strays_removed,
+            }
+        )
+        return
+    out = console()
+    out.print(
+        f"evicted {len(report.evicted)} entries, freed {human_size(report.bytes_freed)}: "
+        f"{human_size(report.bytes_before)} -> {human_size(report.bytes_after)} in {cache.root}"
+    )
+    for key in report.evicted:
+        out.print(Text(f"  evicted {key}", style="dim"))
+    for key in report.skipped_locked:
+        out.print(Text(f"  in use, kept {key}", style="yellow"))
+
+
+@cache_group.command("rm", context_settings=CONTEXT)
+@click.argument("keys", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
+@click.pass_context
+def rm_cmd(ctx: click.Context, keys: tuple[str, ...], as_json: bool) -> None:
+    """Remove entries by key. Exit status 1 if any key had no entry.
+
+    \b
+    Example:
+      trt-netser cache rm v1/trt-10.16.1.11/sm90/0123.../4567...
+    """
+    from trt_netser.cache import validate_key
+
+    cache = _cache(ctx)
+    removed, missing = [], []
+    for key in keys:
+        try:
+            validate_key(key)
+        except (TypeError, ValueError) as exc:
+            raise CliError(str(exc)) from None
+        (removed if cache.remove(key) else missing).append(key)
+    if as_json:
+        echo_json(
+            {
+                "format": "trt-netser.cache-rm",
+                "version": 1,
+                "root": str(cache.root),
+                "removed": removed,
+                "missing": missing,
+            }
+        )
+    else:
+        out = console()
+        for key in removed:
+            out.print(f"removed {key}")
+        for key in missing:
+            console(stderr=True).print(f"trt-netser: no entry for key {key!r}", style="yellow")
+    if missing:
+        sys.exit(1)
+
+
+@cache_group.command("stats", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
+@click.pass_context
+def stats_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Entry count and disk usage (entries, plans, quarantine, staging).
+
+    \b
+    Example:
+      trt-netser cache stats --json
+    """
+    cache = _cache(ctx)
+    with progress("measuring cache", None):
+        stats = cache.stats()
+    fields = {
+        "root": stats.root,
+        "entries": stats.entries,
+        "bytes": stats.bytes,
+        "plan_bytes": stats.plan_bytes,
+        "quarantined": stats.quarantined,
+        "quarantine_bytes": stats.quarantine_bytes,
+        "staging_bytes": stats.staging_bytes,
+    }
+    if as_json:
+        echo_json({"format": "trt-netser.cache-stats", "version": 1, **fields})
+        return
+    out = console()
+    out.print(Text.assemble(("root         ", "bold"), stats.root))
+    out.print(Text.assemble(("entries      ", "bold"), str(stats.entries)))
+    out.print(
+        Text.assemble(
+            ("size         ", "bold"),
+            f"{human_size(stats.bytes)} ({human_size(stats.plan_bytes)} of plans)",
+        )
+    )
+    out.print(
+        Text.assemble(
+            ("quarantine   ", "bold"),
+            f"{stats.quarantined} entries, {human_size(stats.quarantine_bytes)}",
+        )
+    )
+    out.print(Text.assemble(("staging      ", "bold"), human_size(stats.staging_bytes)))
+
+
+@cache_group.command("path", context_settings=CONTEXT)
+@click.argument("key", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
+@click.pass_context
+def path_cmd(ctx: click.Context, key: str | None, as_json: bool) -> None:
+    """Print the cache root, or where the entry for KEY lives (whether or not it exists).
+
+    \b
+    Examples:
+      trt-netser cache path
+      cd "$(trt-netser cache path)"
+    """
+    cache = _cache(ctx)
+    if key is None:
+        where = str(cache.root)
+    else:
+        from trt_netser.cache import validate_key
+
+        try:
+            validate_key(key)
+        except (TypeError, ValueError) as exc:
+            raise CliError(str(exc)) from None
+        where = str(cache.path_for(key))
+    if as_json:
+        echo_json(
+            {
+                "format": "trt-netser.cache-path",
+                "version": 1,
+                "root": str(cache.root),
+                "key": key,
+                "path": where,
+                "exists": cache.contains(key) if key else None,
+            }
+        )
+        return
+    click.echo(where)

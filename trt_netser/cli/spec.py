@@ -1,0 +1,359 @@
+"""Turn a SPEC (``model.py:build``, ``pkg.module:build`` or a dump file) into a Subject.
+
+The build function runs inside ``trt_netser.capture(trt)`` with the chosen backend
+installed as ``sys.modules["tensorrt"]`` (offline only when asked or when real TensorRT
+cannot be imported), so unmodified ``import tensorrt as trt`` code works on a machine
+without TensorRT.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import itertools
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from trt_netser.cli.errors import CliError
+from trt_netser.cli.subject import Component, Item, Subject, jsonable, network_component
+
+BACKENDS = ("auto", "tensorrt", "offline")
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The TensorRT module a build runs against, and its name (tensorrt or offline)."""
+
+    name: str
+    module: ModuleType
+
+
+def _offline() -> ModuleType:
+    try:
+        import trt_netser.offline as offline
+    except ImportError as exc:  # pragma: no cover - broken installs only
+        raise CliError(f"the offline backend cannot be imported: {exc}") from None
+    if not hasattr(offline, "INetworkDefinition"):
+        raise CliError("the offline backend (trt_netser.offline) is not available in this install")
+    return offline
+
+
+def _real_tensorrt() -> ModuleType | None:
+    """The real ``tensorrt`` module, or None when it cannot be imported here."""
+    current = sys.modules.get("tensorrt")
+    if current is not None and current.__name__ == "trt_netser.offline":
+        del sys.modules["tensorrt"]  # injected by an earlier offline run in this process
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = importlib.import_module("tensorrt")
+    except Exception:  # ImportError, OSError (libnvinfer missing), stub packages raising
+        if current is not None:
+            sys.modules["tensorrt"] = current
+        return None
+    if not hasattr(module, "INetworkDefinition"):
+        return None
+    return module
+
+
+@contextmanager
+def use_backend(name: str) -> Iterator[Backend]:
+    """Install the backend as ``tensorrt`` for the duration of the block, then restore."""
+    if name not in BACKENDS:
+        raise CliError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    saved = sys.modules.get("tensorrt")
+    try:
+        module = None if name == "offline" else _real_tensorrt()
+        if module is None and name == "tensorrt":
+            raise CliError(
+                "the tensorrt backend was requested but TensorRT cannot be imported here "
+                "(use --backend offline)"
+            )
+        if module is not None:
+            backend = Backend("tensorrt", module)
+        else:
+            backend = Backend("offline", _offline())
+            sys.modules["tensorrt"] = backend.module
+        yield backend
+    finally:
+        if saved is None:
+            sys.modules.pop("tensorrt", None)
+        else:
+            sys.modules["tensorrt"] = saved
+
+
+# --------------------------------------------------------------------------- SPEC
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``"model.py:build"`` -> ``("model.py", "build")``; raise CliError if malformed."""
+    target, sep, func = spec.rpartition(":")
+    if not sep or not target or not func:
+        raise CliError(
+            f"SPEC {spec!r} needs a function name: write FILE.py:FUNCTION or "
+            "package.module:FUNCTION (or give a dump file)"
+        )
+    if not func.isidentifier():
+        raise CliError(f"SPEC {spec!r}: {func!r} is not a Python function name")
+    return target, func
+
+
+def _import_file(path: Path) -> ModuleType:
+    if not path.exists():
+        raise CliError(f"{path}: no such file")
+    if path.is_dir():
+        raise CliError(f"{path} is a directory; a SPEC names a Python file and a function")
+    name = f"_trt_netser_spec_{next(_counter)}_{path.stem}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise CliError(f"{path} cannot be imported as Python")
+    module = importlib.util.module_from_spec(module_spec)
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except CliError:
+        raise
+    except SyntaxError as exc:
+        raise CliError(f"{path} has a syntax error on line {exc.lineno}: {exc.msg}") from None
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise CliError(f"importing {path} raised {type(exc).__name__}: {exc}") from exc
+    finally:
+        sys.modules.pop(name, None)
+        if folder in sys.path:
+            sys.path.remove(folder)
+    return module
+
+
+def _import_module(name: str) -> ModuleType:
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise CliError(f"no module named {name!r} (and no file of that name)") from None
+        raise CliError(f"importing {name} raised ModuleNotFoundError: {exc}") from exc
+    except Exception as exc:
+        raise CliError(f"importing {name} raised {type(exc).__name__}: {exc}") from exc
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
+
+
+def resolve_function(spec: str) -> Callable[..., Any]:
+    """Import the SPEC's file or module and return its build function."""
+    target, func = split_spec(spec)
+    looks_like_file = target.endswith(".py") or os.sep in target or "/" in target
+    module = _import_file(Path(target)) if looks_like_file else _import_module(target)
+    fn = getattr(module, func, None)
+    if fn is None:
+        raise CliError(f"{target} has no function {func!r}")
+    if not callable(fn):
+        raise CliError(f"{target}:{func} is a {type(fn).__name__}, not a function")
+    return fn
+
+
+@contextmanager
+def _record_profiles(trt: ModuleType) -> Iterator[dict[int, tuple[Any, list[Any]]]]:
+    """Record ``IBuilderConfig.add_optimization_profile`` calls made inside the block.
+
+    TensorRT cannot give a config's profiles back, but they are part of the key, so the
+    build function's calls are recorded: id(config) -> (config, profiles in add order).
+    """
+    recorded: dict[int, tuple[Any, list[Any]]] = {}
+    cls = getattr(trt, "IBuilderConfig", None)
+    original = getattr(cls, "add_optimization_profile", None) if isinstance(cls, type) else None
+    if original is None:
+        yield recorded
+        return
+    previous = cls.__dict__.get("add_optimization_profile")
+
+    def add_optimization_profile(self: Any, profile: Any) -> Any:
+        index = original(self, profile)
+        if isinstance(index, int) and index >= 0:
+            recorded.setdefault(id(self), (self, []))[1].append(profile)
+        return index
+
+    try:
+        cls.add_optimization_profile = add_optimization_profile
+    except (AttributeError, TypeError):  # an immutable binding type: nothing recorded
+        yield recorded
+        return
+    try:
+        yield recorded
+    finally:
+        if previous is None:
+            delattr(cls, "add_optimization_profile")
+        else:
+            cls.add_optimization_profile = previous
+
+
+def call_builder(
+    fn: Callable[..., Any], spec: str, trt: ModuleType
+) -> tuple[Any, Any, list[Any] | None]:
+    """Call the build function (passing ``trt=`` if it takes it).
+
+    Returns (network, config, profiles): config is None if only a network was returned,
+    profiles are those added to the config during the call (None if none were seen).
+    """
+    kwargs: dict[str, Any] = {}
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    if "trt" in params:
+        kwargs["trt"] = trt
+    missing = [
+        p.name
+        for p in params.values()
+        if p.default is inspect.Parameter.empty
+        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and p.name != "trt"
+    ]
+    if missing:
+        raise CliError(
+            f"{spec} takes required parameter(s) {', '.join(missing)}; a build function "
+            "may only take 'trt' (the TensorRT module)"
+        )
+    from trt_netser.capture import capture
+
+    try:
+        with capture(trt), _record_profiles(trt) as recorded_profiles:
+            result = fn(**kwargs)
+    except CliError:
+        raise
+    except Exception as exc:
+        raise CliError(f"{spec} raised {type(exc).__name__}: {exc}") from exc
+    network, config = result, None
+    if isinstance(result, tuple):
+        if len(result) != 2:
+            raise CliError(
+                f"{spec} returned a tuple of {len(result)} items; return a network or "
+                "(network, config)"
+            )
+        network, config = result
+    if network is None or not hasattr(network, "num_layers"):
+        raise CliError(
+            f"{spec} returned {type(network).__name__}, not a TensorRT network "
+            "(return the INetworkDefinition, or (network, config))"
+        )
+    seen = recorded_profiles.get(id(config)) if config is not None else None
+    return network, config, (list(seen[1]) if seen is not None and seen[0] is config else None)
+
+
+# --------------------------------------------------------------------------- key
+
+
+def _key_components(
+    network: Any, config: Any, strict: bool, profiles: list[Any] | None
+) -> tuple[str | None, list[Component], Any]:
+    """The full cache key when ``trt_netser.key`` and a config are available."""
+    if config is None:
+        return None, [], None
+    try:
+        from trt_netser.key import cache_key
+    except ImportError:
+        return None, [], None
+    key = cache_key(network, config, strict=strict, profiles=profiles)
+    components = [
+        Component(str(c.name), str(c.digest), jsonable(c.value), str(getattr(c, "explanation", "")))
+        for c in key.components
+    ]
+    try:
+        key_dict = jsonable(key.to_dict())
+    except Exception:
+        key_dict = None
+    return str(key), components, key_dict
+
+
+def describe(
+    network: Any,
+    config: Any,
+    *,
+    label: str,
+    backend: str,
+    strict: bool = True,
+    profiles: list[Any] | None = None,
+) -> Subject:
+    """Hash a built network (and its key, if possible) into a Subject.
+
+    With a key, the records are those of the key's network component: the same weights
+    mode (the refit flags decide whether weight values are hashed), hence the same digest.
+    """
+    from trt_netser.api import describe_network
+    from trt_netser.errors import PartialHashWarning, TrtNetserError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PartialHashWarning)
+            key_path, components, key_dict = _key_components(network, config, strict, profiles)
+            weights = "structure"
+            net = next((c for c in components if c.name == "network"), None)
+            if net is not None and isinstance(net.value, dict):
+                weights = str(net.value.get("weights", "structure"))
+            description = describe_network(network, strict=strict, weights=weights)  # type: ignore[arg-type]
+    except TrtNetserError as exc:
+        raise CliError(f"{label}: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"{label}: {exc}") from exc
+    digest = str(description.digest)
+    if not components:
+        components = [network_component(digest, description.partial)]
+    elif net is not None and net.digest != digest:
+        raise CliError(
+            f"{label}: the key's network digest {net.digest[:12]} differs from the described "
+            f"stream {digest[:12]} (is the build function deterministic?)"
+        )
+    items = [Item(r.record, r.data, r.digest) for r in description.records]
+    return Subject(
+        label=label,
+        origin="spec",
+        backend=backend,
+        trt_version=description.trt_version,
+        digest=digest,
+        items=items,
+        components=components,
+        key_path=key_path,
+        key_dict=key_dict,
+        partial=description.partial,
+        issues=list(description.digest.issues),
+    )
+
+
+def load_subject(spec: str, backend: str = "auto", *, strict: bool = True) -> Subject:
+    """A SPEC (build function) or a dump file, hashed and ready for any command."""
+    from trt_netser.cli.dumpfile import load_dump, looks_like_dump
+    from trt_netser.errors import DumpFormatError
+
+    path = Path(spec)
+    if ":" not in spec or (path.is_file() and not spec.endswith(".py")):
+        if path.is_file() and not spec.endswith(".py"):
+            if not looks_like_dump(path):
+                raise CliError(f"{spec} is neither a trt-netser dump nor a SPEC (FILE.py:FUNCTION)")
+            try:
+                return load_dump(path)
+            except DumpFormatError as exc:
+                raise CliError(str(exc)) from None
+        if not path.exists() and ":" not in spec:
+            raise CliError(f"{spec}: no such file (a SPEC is FILE.py:FUNCTION or a dump file)")
+    with use_backend(backend) as chosen:
+        fn = resolve_function(spec)
+        network, config, profiles = call_builder(fn, spec, chosen.module)
+        return describe(
+            network, config, label=spec, backend=chosen.name, strict=strict, profiles=profiles
+        )

@@ -1,0 +1,117 @@
+"""What every command works on: a hashed network and its key, from a SPEC or a dump."""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from trt_netser.records import ConstructRef, EnumValue, Record, TensorRef, WeightsValue
+
+
+@dataclass(frozen=True)
+class Component:
+    """One named key component: its digest, a JSON-able value and what it stands for."""
+
+    name: str
+    digest: str
+    value: Any = None
+    explanation: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "digest": self.digest,
+            "value": self.value,
+            "explanation": self.explanation,
+        }
+
+
+@dataclass(frozen=True)
+class Item:
+    """One record of the canonical stream, its exact bytes and their blake3 digest."""
+
+    record: Record
+    data: bytes
+    digest: str
+
+    @property
+    def kind(self) -> str:
+        return self.record.kind
+
+
+@dataclass
+class Subject:
+    """A network as the CLI sees it: records, network digest, key and where it came from.
+
+    ``key_path`` is None when no full cache key could be made (no builder config, or an
+    older trt-netser without ``trt_netser.key``); ``components`` then holds only the
+    network digest.
+    """
+
+    label: str
+    origin: str  # "spec" or "dump"
+    backend: str
+    trt_version: str
+    digest: str
+    items: list[Item]
+    components: list[Component]
+    key_path: str | None = None
+    key_dict: dict[str, Any] | None = None
+    partial: bool = False
+    issues: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items)
+
+    def component(self, name: str) -> Component | None:
+        return next((c for c in self.components if c.name == name), None)
+
+    @property
+    def identity(self) -> str:
+        """What two subjects are compared by: the key path, else the network digest."""
+        return self.key_path or self.digest
+
+
+def network_component(digest: str, partial: bool = False) -> Component:
+    """The component that stands for the network when there is no full key."""
+    note = " (partial: some state was unreadable)" if partial else ""
+    return Component(
+        "network",
+        str(digest),
+        str(digest),
+        "blake3 of the canonical, weight-blind network stream" + note,
+    )
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """A JSON-safe rendering of a key component value (records' tagged values included)."""
+    if depth > 40:
+        return repr(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, bytes):
+        return {"bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, EnumValue):
+        return str(value)
+    if isinstance(value, (TensorRef, ConstructRef, WeightsValue)):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return [jsonable(v, depth + 1) for v in items]
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        try:
+            return jsonable(to_dict(), depth + 1)
+        except Exception:
+            pass
+    name = getattr(value, "name", None)
+    if isinstance(name, str) and hasattr(type(value), "__members__"):
+        return f"{type(value).__name__}.{name}"
+    return str(value)
