@@ -22,7 +22,7 @@ import json, tensorrt_bindings as trt
 out = []
 def add(attr, cls):
     out.append({"attr": attr, "name": cls.__name__, "qualname": cls.__qualname__,
-                "doc": cls.__doc__ or "",
+                "doc": cls.__doc__ or "", "ordered": "__lt__" in vars(cls),
                 "members": [[k, int(v)] for k, v in cls.__members__.items()]})
 for name in dir(trt):
     obj = getattr(trt, name)
@@ -50,7 +50,7 @@ def main() -> None:
         "# ruff: noqa: E501",
         "from __future__ import annotations",
         "",
-        "from trt_netser.offline._enumbase import PybindEnum, member",
+        "from trt_netser.offline._enumbase import OrderedPybindEnum, PybindEnum, member",
         "",
         "__all__ = [",
     ]
@@ -59,7 +59,8 @@ def main() -> None:
     for e in enums:
         if not e["attr"].startswith("_"):
             assert dict(e["members"]) == dump[e["attr"]], e["attr"]
-        lines += ["", f"class {e['attr']}(PybindEnum):", f"    {e['doc']!r}", "", "    __slots__ = ()"]
+        base = "OrderedPybindEnum" if e["ordered"] else "PybindEnum"
+        lines += ["", f"class {e['attr']}({base}):", f"    {e['doc']!r}", "", "    __slots__ = ()"]
         if e["qualname"] != e["attr"]:
             lines += [f"    __qualname__ = {e['qualname']!r}"]
         lines += [f"    {k} = member({v})" for k, v in e["members"]]

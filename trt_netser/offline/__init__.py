@@ -24,11 +24,9 @@ from __future__ import annotations
 
 from trt_netser.offline import _enums
 from trt_netser.offline._builder import (
-    OFFLINE_DEVICE,
     Builder,
     IBuilderConfig,
     IOptimizationProfile,
-    ITimingCache,
 )
 from trt_netser.offline._constructs import IAttention, IIfConditional, ILoop
 from trt_netser.offline._enums import *  # noqa: F403 - every TensorRT enum
@@ -44,7 +42,10 @@ from trt_netser.offline._logger import ILogger, Logger
 from trt_netser.offline._network import INetworkDefinition
 from trt_netser.offline._plugins import (
     DimsExprs,
+    DynamicPluginTensorDesc,
+    FallbackString,
     IDimensionExpr,
+    IErrorRecorder,
     IExprBuilder,
     InterfaceInfo,
     IPluginCapability,
@@ -54,6 +55,7 @@ from trt_netser.offline._plugins import (
     IPluginCreatorV3Quick,
     IPluginRegistry,
     IPluginResource,
+    IPluginResourceContext,
     IPluginV2,
     IPluginV2DynamicExt,
     IPluginV2DynamicExtBase,
@@ -67,10 +69,14 @@ from trt_netser.offline._plugins import (
     IPluginV3QuickBuild,
     IPluginV3QuickCore,
     IPluginV3QuickRuntime,
+    ISymExpr,
+    ISymExprs,
     IVersionedInterface,
+    KernelLaunchParams,
     PluginField,
     PluginFieldCollection,
     PluginFieldCollection_,
+    PluginTensorDesc,
     get_builder_plugin_registry,
     get_plugin_registry,
     init_libnvinfer_plugins,
@@ -89,7 +95,7 @@ from trt_netser.offline._types import (
     volume,
 )
 
-__version__ = "10.16.1.11+offline"
+__version__ = "10.16.1.11"
 
 globals().update(LAYER_CLASSES)
 
@@ -133,7 +139,9 @@ del _obj
 __all__ = [
     *_enums.__all__,
     *LAYER_CLASSES,
-    "OFFLINE_DEVICE", "Builder", "IBuilderConfig", "IOptimizationProfile", "ITimingCache",
+    "Builder", "IBuilderConfig", "IOptimizationProfile",
+    "DynamicPluginTensorDesc", "FallbackString", "IErrorRecorder", "IPluginResourceContext", "ISymExpr",
+    "ISymExprs", "KernelLaunchParams", "PluginTensorDesc",
     "IAttention", "IIfConditional", "ILoop",
     "IAttentionBoundaryLayer", "IIfConditionalBoundaryLayer", "ILayer", "ILoopBoundaryLayer",
     "ILogger", "Logger", "INetworkDefinition", "ITensor",

@@ -1,7 +1,7 @@
 """The pybind11 enum behaviour that TensorRT's bindings expose, in plain Python.
 
 pybind11 enums are not Python ``enum.Enum``: members compare equal only to members of the
-same enum type, order only within the type, are not iterable, keep aliases in
+same enum type, are not iterable, only some (flag-like) enums order within their type, keep aliases in
 ``__members__`` (``.name`` is the first-registered name) and accept any integer,
 including unknown ones whose ``.name`` is ``"???"``.
 """
@@ -40,11 +40,19 @@ def _as_int(value: object) -> int | None:
         return None
 
 
-class PybindEnum:
+class _EnumMeta(type):
+    """Metaclass: ``E.__members__`` is a fresh dict on every access, as in pybind11."""
+
+    @property
+    def __members__(cls) -> dict[str, Any]:  # type: ignore[override]
+        return dict(cls._members)  # type: ignore[attr-defined]
+
+
+class PybindEnum(metaclass=_EnumMeta):
     """Base of every offline TensorRT enum (see the module docstring for the semantics)."""
 
     __slots__ = ("_value",)
-    __members__: ClassVar[dict[str, Any]] = {}
+    _members: ClassVar[dict[str, Any]] = {}
     _names: ClassVar[dict[int, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -58,7 +66,7 @@ class PybindEnum:
                 setattr(cls, key, inst)
                 members[key] = inst
                 names.setdefault(val.value, key)
-        cls.__members__ = members
+        cls._members = members
         cls._names = names
 
     def __init__(self, value: Any) -> None:
@@ -102,6 +110,25 @@ class PybindEnum:
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
+    @property
+    def __members__(self) -> dict[str, Any]:
+        return dict(type(self)._members)
+
+    def __getstate__(self) -> int:
+        return self._value
+
+    def __setstate__(self, state: int) -> None:
+        self._value = state
+
+    def __reduce__(self) -> tuple[Any, tuple[int]]:
+        return (type(self), (self._value,))
+
+
+class OrderedPybindEnum(PybindEnum):
+    """A pybind11 enum that also orders (within its own type), like BuilderFlag or Severity."""
+
+    __slots__ = ()
+
     def _cmp_value(self, other: object) -> int:
         if type(other) is not type(self):
             raise TypeError("Expected an enumeration of matching type!")
@@ -118,12 +145,3 @@ class PybindEnum:
 
     def __ge__(self, other: object) -> bool:
         return self._value >= self._cmp_value(other)
-
-    def __getstate__(self) -> int:
-        return self._value
-
-    def __setstate__(self, state: int) -> None:
-        self._value = state
-
-    def __reduce__(self) -> tuple[Any, tuple[int]]:
-        return (type(self), (self._value,))

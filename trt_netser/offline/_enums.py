@@ -6,7 +6,7 @@ integer values match the official API dump.
 
 from __future__ import annotations
 
-from trt_netser.offline._enumbase import PybindEnum, member
+from trt_netser.offline._enumbase import OrderedPybindEnum, PybindEnum, member
 
 __all__ = [
     "APILanguage",
@@ -76,7 +76,7 @@ __all__ = [
 
 
 class APILanguage(PybindEnum):
-    "\n    The language used in the implementation of a TensorRT interface.\n\n\nMembers:\n\n  CPP\n\n  PYTHON"
+    '\n    The language used in the implementation of a TensorRT interface.\n\n\nMembers:\n\n  CPP\n\n  PYTHON'
 
     __slots__ = ()
     CPP = member(0)
@@ -84,7 +84,7 @@ class APILanguage(PybindEnum):
 
 
 class ActivationType(PybindEnum):
-    "The type of activation to perform.\n\nMembers:\n\n  RELU : Rectified Linear activation\n\n  SIGMOID : Sigmoid activation\n\n  TANH : Hyperbolic Tangent activation\n\n  LEAKY_RELU : Leaky Relu activation: f(x) = x if x >= 0, f(x) = alpha * x if x < 0\n\n  ELU : Elu activation: f(x) = x if x >= 0, f(x) = alpha * (exp(x) - 1) if x < 0\n\n  SELU : Selu activation: f(x) = beta * x if x > 0, f(x) = beta * (alpha * exp(x) - alpha) if x <= 0\n\n  SOFTSIGN : Softsign activation: f(x) = x / (1 + abs(x))\n\n  SOFTPLUS : Softplus activation: f(x) = alpha * log(exp(beta * x) + 1)\n\n  CLIP : Clip activation: f(x) = max(alpha, min(beta, x))\n\n  HARD_SIGMOID : Hard sigmoid activation: f(x) = max(0, min(1, alpha * x + beta))\n\n  SCALED_TANH : Scaled Tanh activation: f(x) = alpha * tanh(beta * x)\n\n  THRESHOLDED_RELU : Thresholded Relu activation: f(x) = x if x > alpha, f(x) = 0 if x <= alpha\n\n  GELU_ERF : GELU erf activation: 0.5 * x * (1 + erf(sqrt(0.5) * x))\n\n  GELU_TANH : GELU tanh activation: 0.5 * x * (1 + tanh(sqrt(2/pi) * (0.044715F * pow(x, 3) + x)))"
+    'The type of activation to perform.\n\nMembers:\n\n  RELU : Rectified Linear activation\n\n  SIGMOID : Sigmoid activation\n\n  TANH : Hyperbolic Tangent activation\n\n  LEAKY_RELU : Leaky Relu activation: f(x) = x if x >= 0, f(x) = alpha * x if x < 0\n\n  ELU : Elu activation: f(x) = x if x >= 0, f(x) = alpha * (exp(x) - 1) if x < 0\n\n  SELU : Selu activation: f(x) = beta * x if x > 0, f(x) = beta * (alpha * exp(x) - alpha) if x <= 0\n\n  SOFTSIGN : Softsign activation: f(x) = x / (1 + abs(x))\n\n  SOFTPLUS : Softplus activation: f(x) = alpha * log(exp(beta * x) + 1)\n\n  CLIP : Clip activation: f(x) = max(alpha, min(beta, x))\n\n  HARD_SIGMOID : Hard sigmoid activation: f(x) = max(0, min(1, alpha * x + beta))\n\n  SCALED_TANH : Scaled Tanh activation: f(x) = alpha * tanh(beta * x)\n\n  THRESHOLDED_RELU : Thresholded Relu activation: f(x) = x if x > alpha, f(x) = 0 if x <= alpha\n\n  GELU_ERF : GELU erf activation: 0.5 * x * (1 + erf(sqrt(0.5) * x))\n\n  GELU_TANH : GELU tanh activation: 0.5 * x * (1 + tanh(sqrt(2/pi) * (0.044715F * pow(x, 3) + x)))'
 
     __slots__ = ()
     RELU = member(0)
@@ -103,15 +103,15 @@ class ActivationType(PybindEnum):
     GELU_TANH = member(13)
 
 
-class AllocatorFlag(PybindEnum):
-    "\n\nMembers:\n\n  RESIZABLE : TensorRT may call realloc() on this allocation"
+class AllocatorFlag(OrderedPybindEnum):
+    '\n\nMembers:\n\n  RESIZABLE : TensorRT may call realloc() on this allocation'
 
     __slots__ = ()
     RESIZABLE = member(0)
 
 
 class AttentionNormalizationOp(PybindEnum):
-    "The normalization operations that may be performed by an Attention layer\n\nMembers:\n\n  NONE : \n\n  SOFTMAX :"
+    'The normalization operations that may be performed by an Attention layer\n\nMembers:\n\n  NONE : \n\n  SOFTMAX : '
 
     __slots__ = ()
     NONE = member(0)
@@ -119,15 +119,15 @@ class AttentionNormalizationOp(PybindEnum):
 
 
 class BoundingBoxFormat(PybindEnum):
-    "\n    Enumerates bounding box data formats used for the Boxes input tensor in the NMS layer.\n\n\nMembers:\n\n  CORNER_PAIRS : (x1, y1, x2, y2) where (x1, y1) and (x2, y2) are any pair of diagonal corners\n\n  CENTER_SIZES : (x_center, y_center, width, height) where (x_center, y_center) is the center point of the box"
+    '\n    Enumerates bounding box data formats used for the Boxes input tensor in the NMS layer.\n\n\nMembers:\n\n  CORNER_PAIRS : (x1, y1, x2, y2) where (x1, y1) and (x2, y2) are any pair of diagonal corners\n\n  CENTER_SIZES : (x_center, y_center, width, height) where (x_center, y_center) is the center point of the box'
 
     __slots__ = ()
     CORNER_PAIRS = member(0)
     CENTER_SIZES = member(1)
 
 
-class BuilderFlag(PybindEnum):
-    "Valid modes that the builder can enable when creating an engine from a network definition.\n\nMembers:\n\n  FP16 : Enable FP16 layer selection.\n                [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  BF16 : Enable BF16 layer selection.\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  INT8 : Enable Int8 layer selection.\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  DEBUG : Enable debugging of layers via synchronizing after every layer\n\n  GPU_FALLBACK : Enable layers marked to execute on GPU if layer cannot execute on DLA\n\n  REFIT : Enable building a refittable engine\n\n  DISABLE_TIMING_CACHE : Disable reuse of timing information across identical layers.\n\n  EDITABLE_TIMING_CACHE : Enable the editable timing cache.\n\n  TF32 : Allow (but not require) computations on tensors of type DataType.FLOAT to use TF32. TF32 computes inner products by rounding the inputs to 10-bit mantissas before multiplying, but accumulates the sum using 23-bit mantissas. Enabled by default.\n\n  SPARSE_WEIGHTS : Allow the builder to examine weights and use optimized functions when weights have suitable sparsity.\n\n  SAFETY_SCOPE : Change the allowed parameters in the EngineCapability.STANDARD flow to match the restrictions that EngineCapability.SAFETY check against for DeviceType.GPU and EngineCapability.DLA_STANDALONE check against the DeviceType.DLA case. This flag is forced to true if EngineCapability.SAFETY at build time if it is unset.\n               [DEPRECATED] Deprecated in TensorRT 10.16. In EngineCapability.STANDARD flow, safety restrictions are no longer supported. In EngineCapability.SAFETY and EngineCapability.DLA_STANDALONE flows, restrictions are enforced natively. This flag is retained for API compatibility but is ignored.\n\n  OBEY_PRECISION_CONSTRAINTS : Require that layers execute in specified precisions. Build fails otherwise.\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  PREFER_PRECISION_CONSTRAINTS : Prefer that layers execute in specified precisions. Fall back (with warning) to another precision if build would otherwise fail.\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  DIRECT_IO : Require that no reformats be inserted between a layer and a network I/O tensor for which ``ITensor.allowed_formats`` was set. Build fails if a reformat is required for functional correctness.\n               [DEPRECATED] Deprecated in TensorRT 10.7.)\n\n  REJECT_EMPTY_ALGORITHMS : [DEPRECATED] Deprecated in TensorRT 10.8. Please use editable mode in ITimingCache instead. Fail if IAlgorithmSelector.select_algorithms returns an empty set of algorithms.\n\n  VERSION_COMPATIBLE : Restrict to lean runtime operators to provide version forward compatibility for the plan files.\n\n  EXCLUDE_LEAN_RUNTIME : Exclude lean runtime from the plan.\n\n  FP8 : Enable plugins with FP8 input/output\n    [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  ERROR_ON_TIMING_CACHE_MISS : Emit error when a tactic being timed is not present in the timing cache.\n\n  DISABLE_COMPILATION_CACHE : Disable caching JIT compilation results during engine build.\n\n  WEIGHTLESS : Strip the perf-irrelevant weights from the plan file, update them later using refitting for better file size.\n               [DEPRECATED] Deprecated in TensorRT 10.0.\n               \n\n  STRIP_PLAN : Strip the refittable weights from the engine plan file.\n\n  REFIT_IDENTICAL : Create a refittable engine using identical weights. Different weights during refits yield unpredictable behavior.\n\n  WEIGHT_STREAMING : Enable building with the ability to stream varying amounts of weights during Runtime. This decreases GPU memory of TRT at the expense of performance.\n\n  INT4 : Enable plugins with INT4 input/output\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  REFIT_INDIVIDUAL : Create a refittable engine and allows the users to specify which weights are refittable and which are not.\n\n  STRICT_NANS : Disable floating-point optimizations: 0*x => 0, x-x => 0, or x/x => 1. These identities are not true when x is a NaN or Inf, and thus might hide propagation or generation of NaNs.\n\n  MONITOR_MEMORY : Enable memory monitor during build time.\n\n  FP4 : Enable plugins with FP4 input/output\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  DISTRIBUTIVE_INDEPENDENCE : Enable distributive independence."
+class BuilderFlag(OrderedPybindEnum):
+    'Valid modes that the builder can enable when creating an engine from a network definition.\n\nMembers:\n\n  FP16 : Enable FP16 layer selection.\n                [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  BF16 : Enable BF16 layer selection.\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  INT8 : Enable Int8 layer selection.\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  DEBUG : Enable debugging of layers via synchronizing after every layer\n\n  GPU_FALLBACK : Enable layers marked to execute on GPU if layer cannot execute on DLA\n\n  REFIT : Enable building a refittable engine\n\n  DISABLE_TIMING_CACHE : Disable reuse of timing information across identical layers.\n\n  EDITABLE_TIMING_CACHE : Enable the editable timing cache.\n\n  TF32 : Allow (but not require) computations on tensors of type DataType.FLOAT to use TF32. TF32 computes inner products by rounding the inputs to 10-bit mantissas before multiplying, but accumulates the sum using 23-bit mantissas. Enabled by default.\n\n  SPARSE_WEIGHTS : Allow the builder to examine weights and use optimized functions when weights have suitable sparsity.\n\n  SAFETY_SCOPE : Change the allowed parameters in the EngineCapability.STANDARD flow to match the restrictions that EngineCapability.SAFETY check against for DeviceType.GPU and EngineCapability.DLA_STANDALONE check against the DeviceType.DLA case. This flag is forced to true if EngineCapability.SAFETY at build time if it is unset.\n               [DEPRECATED] Deprecated in TensorRT 10.16. In EngineCapability.STANDARD flow, safety restrictions are no longer supported. In EngineCapability.SAFETY and EngineCapability.DLA_STANDALONE flows, restrictions are enforced natively. This flag is retained for API compatibility but is ignored.\n\n  OBEY_PRECISION_CONSTRAINTS : Require that layers execute in specified precisions. Build fails otherwise.\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  PREFER_PRECISION_CONSTRAINTS : Prefer that layers execute in specified precisions. Fall back (with warning) to another precision if build would otherwise fail.\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  DIRECT_IO : Require that no reformats be inserted between a layer and a network I/O tensor for which ``ITensor.allowed_formats`` was set. Build fails if a reformat is required for functional correctness.\n               [DEPRECATED] Deprecated in TensorRT 10.7.)\n\n  REJECT_EMPTY_ALGORITHMS : [DEPRECATED] Deprecated in TensorRT 10.8. Please use editable mode in ITimingCache instead. Fail if IAlgorithmSelector.select_algorithms returns an empty set of algorithms.\n\n  VERSION_COMPATIBLE : Restrict to lean runtime operators to provide version forward compatibility for the plan files.\n\n  EXCLUDE_LEAN_RUNTIME : Exclude lean runtime from the plan.\n\n  FP8 : Enable plugins with FP8 input/output\n    [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  ERROR_ON_TIMING_CACHE_MISS : Emit error when a tactic being timed is not present in the timing cache.\n\n  DISABLE_COMPILATION_CACHE : Disable caching JIT compilation results during engine build.\n\n  WEIGHTLESS : Strip the perf-irrelevant weights from the plan file, update them later using refitting for better file size.\n               [DEPRECATED] Deprecated in TensorRT 10.0.\n               \n\n  STRIP_PLAN : Strip the refittable weights from the engine plan file.\n\n  REFIT_IDENTICAL : Create a refittable engine using identical weights. Different weights during refits yield unpredictable behavior.\n\n  WEIGHT_STREAMING : Enable building with the ability to stream varying amounts of weights during Runtime. This decreases GPU memory of TRT at the expense of performance.\n\n  INT4 : Enable plugins with INT4 input/output\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  REFIT_INDIVIDUAL : Create a refittable engine and allows the users to specify which weights are refittable and which are not.\n\n  STRICT_NANS : Disable floating-point optimizations: 0*x => 0, x-x => 0, or x/x => 1. These identities are not true when x is a NaN or Inf, and thus might hide propagation or generation of NaNs.\n\n  MONITOR_MEMORY : Enable memory monitor during build time.\n\n  FP4 : Enable plugins with FP4 input/output\n               [DEPRECATED] Deprecated in TensorRT 10.12. Superseded by strong typing.\n\n  DISTRIBUTIVE_INDEPENDENCE : Enable distributive independence.'
 
     __slots__ = ()
     FP16 = member(0)
@@ -163,7 +163,7 @@ class BuilderFlag(PybindEnum):
 
 
 class CalibrationAlgoType(PybindEnum):
-    "\n    [DEPRECATED] Deprecated in TensorRT 10.1. Superseded by explicit quantization.\n\n    Version of calibration algorithm to use.\n\n\nMembers:\n\n  LEGACY_CALIBRATION\n\n  ENTROPY_CALIBRATION\n\n  ENTROPY_CALIBRATION_2\n\n  MINMAX_CALIBRATION"
+    '\n    [DEPRECATED] Deprecated in TensorRT 10.1. Superseded by explicit quantization.\n\n    Version of calibration algorithm to use.\n\n\nMembers:\n\n  LEGACY_CALIBRATION\n\n  ENTROPY_CALIBRATION\n\n  ENTROPY_CALIBRATION_2\n\n  MINMAX_CALIBRATION'
 
     __slots__ = ()
     LEGACY_CALIBRATION = member(0)
@@ -173,7 +173,7 @@ class CalibrationAlgoType(PybindEnum):
 
 
 class CollectiveOperation(PybindEnum):
-    "The collective operations that may be performed by a DistCollective layer\n\nMembers:\n\n  ALL_REDUCE : All reduce collective operation\n\n  ALL_GATHER : All gather collective operation\n\n  BROADCAST : Broadcast collective operation\n\n  REDUCE : Reduce collective operation\n\n  REDUCE_SCATTER : Reduce scatter collective operation"
+    'The collective operations that may be performed by a DistCollective layer\n\nMembers:\n\n  ALL_REDUCE : All reduce collective operation\n\n  ALL_GATHER : All gather collective operation\n\n  BROADCAST : Broadcast collective operation\n\n  REDUCE : Reduce collective operation\n\n  REDUCE_SCATTER : Reduce scatter collective operation'
 
     __slots__ = ()
     ALL_REDUCE = member(0)
@@ -184,14 +184,14 @@ class CollectiveOperation(PybindEnum):
 
 
 class CumulativeOperation(PybindEnum):
-    "The cumulative operations that may be performed by a Cumulative layer\n\nMembers:\n\n  SUM :"
+    'The cumulative operations that may be performed by a Cumulative layer\n\nMembers:\n\n  SUM : '
 
     __slots__ = ()
     SUM = member(0)
 
 
 class DataType(PybindEnum):
-    "\n    Represents data types.\n\n    :ivar itemsize: :class:`int` The size in bytes of this :class:`DataType` .\n\n\nMembers:\n\n  FLOAT : 32-bit floating point format.\n\n  HALF : IEEE 16-bit floating-point format.\n\n  BF16 : Brain float -- has an 8 bit exponent and 8 bit significand\n\n  INT8 : Signed 8-bit integer representing a quantized floating-point value.\n\n  INT32 : Signed 32-bit integer format.\n\n  INT64 : Signed 64-bit integer format.\n\n  BOOL : 8-bit boolean. 0 = false, 1 = true, other values undefined.\n\n  UINT8 : \n    Unsigned 8-bit integer format.\n    Cannot be used to represent quantized floating-point values.\n    Use the IdentityLayer to convert ``uint8`` network-level inputs to {``float32``, ``float16``} prior\n    to use with other TensorRT layers, or to convert intermediate output\n    before ``uint8`` network-level outputs from {``float32``, ``float16``} to ``uint8``.\n    ``uint8`` conversions are only supported for {``float32``, ``float16``}.\n    ``uint8`` to {``float32``, ``float16``} conversion will convert the integer values\n    to equivalent floating point values.\n    {``float32``, ``float16``} to ``uint8`` conversion will convert the floating point values\n    to integer values by truncating towards zero. This conversion has undefined behavior for\n    floating point values outside the range [0.0f, 256.0) after truncation.\n    ``uint8`` conversions are not supported for {``int8``, ``int32``, ``bool``}.\n\n\n  FP8 : \n    Signed 8-bit floating point with 1 sign bit, 4 exponent bits, 3 mantissa\n    bits, and exponent-bias 7.\n\n\n  INT4 : Signed 4-bit integer representing a quantized floating-point value.\n\n  FP4 : Signed 4-bit floating point with 1 sign bit, 2 exponent bits and 1 mantissa bits.\n\n  E8M0 : Unsigned 8-bit exponent-only floating point."
+    '\n    Represents data types.\n\n    :ivar itemsize: :class:`int` The size in bytes of this :class:`DataType` .\n\n\nMembers:\n\n  FLOAT : 32-bit floating point format.\n\n  HALF : IEEE 16-bit floating-point format.\n\n  BF16 : Brain float -- has an 8 bit exponent and 8 bit significand\n\n  INT8 : Signed 8-bit integer representing a quantized floating-point value.\n\n  INT32 : Signed 32-bit integer format.\n\n  INT64 : Signed 64-bit integer format.\n\n  BOOL : 8-bit boolean. 0 = false, 1 = true, other values undefined.\n\n  UINT8 : \n    Unsigned 8-bit integer format.\n    Cannot be used to represent quantized floating-point values.\n    Use the IdentityLayer to convert ``uint8`` network-level inputs to {``float32``, ``float16``} prior\n    to use with other TensorRT layers, or to convert intermediate output\n    before ``uint8`` network-level outputs from {``float32``, ``float16``} to ``uint8``.\n    ``uint8`` conversions are only supported for {``float32``, ``float16``}.\n    ``uint8`` to {``float32``, ``float16``} conversion will convert the integer values\n    to equivalent floating point values.\n    {``float32``, ``float16``} to ``uint8`` conversion will convert the floating point values\n    to integer values by truncating towards zero. This conversion has undefined behavior for\n    floating point values outside the range [0.0f, 256.0) after truncation.\n    ``uint8`` conversions are not supported for {``int8``, ``int32``, ``bool``}.\n\n\n  FP8 : \n    Signed 8-bit floating point with 1 sign bit, 4 exponent bits, 3 mantissa\n    bits, and exponent-bias 7.\n\n\n  INT4 : Signed 4-bit integer representing a quantized floating-point value.\n\n  FP4 : Signed 4-bit floating point with 1 sign bit, 2 exponent bits and 1 mantissa bits.\n\n  E8M0 : Unsigned 8-bit exponent-only floating point.'
 
     __slots__ = ()
     FLOAT = member(0)
@@ -209,15 +209,15 @@ class DataType(PybindEnum):
 
 
 class DeviceType(PybindEnum):
-    "Device types that TensorRT can execute on\n\nMembers:\n\n  GPU : GPU device\n\n  DLA : DLA core"
+    'Device types that TensorRT can execute on\n\nMembers:\n\n  GPU : GPU device\n\n  DLA : DLA core'
 
     __slots__ = ()
     GPU = member(0)
     DLA = member(1)
 
 
-class DimensionOperation(PybindEnum):
-    "\n    An operation on two IDimensionExprs, which represent integer expressions used in dimension computations.\n\n    For example, given two IDimensionExprs x and y and an IExprBuilder eb, eb.operation(DimensionOperation.SUM, x, y) creates a representation of x + y.\n\n\nMembers:\n\n  SUM\n\n  PROD\n\n  MAX\n\n  MIN\n\n  SUB\n\n  EQUAL\n\n  LESS\n\n  FLOOR_DIV\n\n  CEIL_DIV"
+class DimensionOperation(OrderedPybindEnum):
+    '\n    An operation on two IDimensionExprs, which represent integer expressions used in dimension computations.\n\n    For example, given two IDimensionExprs x and y and an IExprBuilder eb, eb.operation(DimensionOperation.SUM, x, y) creates a representation of x + y.\n\n\nMembers:\n\n  SUM\n\n  PROD\n\n  MAX\n\n  MIN\n\n  SUB\n\n  EQUAL\n\n  LESS\n\n  FLOOR_DIV\n\n  CEIL_DIV'
 
     __slots__ = ()
     SUM = member(0)
@@ -232,7 +232,7 @@ class DimensionOperation(PybindEnum):
 
 
 class ElementWiseOperation(PybindEnum):
-    "The binary operations that may be performed by an ElementWise layer.\n\nMembers:\n\n  SUM : Sum of the two elements\n\n  PROD : Product of the two elements\n\n  MAX : Max of the two elements\n\n  MIN : Min of the two elements\n\n  SUB : Subtract the second element from the first\n\n  DIV : Divide the first element by the second\n\n  POW : The first element to the power of the second element\n\n  FLOOR_DIV : Floor division of the first element by the second\n\n  AND : Logical AND of two elements\n\n  OR : Logical OR of two elements\n\n  XOR : Logical XOR of two elements\n\n  EQUAL : Check if two elements are equal\n\n  GREATER : Check if element in first tensor is greater than corresponding element in second tensor\n\n  LESS : Check if element in first tensor is less than corresponding element in second tensor"
+    'The binary operations that may be performed by an ElementWise layer.\n\nMembers:\n\n  SUM : Sum of the two elements\n\n  PROD : Product of the two elements\n\n  MAX : Max of the two elements\n\n  MIN : Min of the two elements\n\n  SUB : Subtract the second element from the first\n\n  DIV : Divide the first element by the second\n\n  POW : The first element to the power of the second element\n\n  FLOOR_DIV : Floor division of the first element by the second\n\n  AND : Logical AND of two elements\n\n  OR : Logical OR of two elements\n\n  XOR : Logical XOR of two elements\n\n  EQUAL : Check if two elements are equal\n\n  GREATER : Check if element in first tensor is greater than corresponding element in second tensor\n\n  LESS : Check if element in first tensor is less than corresponding element in second tensor'
 
     __slots__ = ()
     SUM = member(0)
@@ -251,7 +251,7 @@ class ElementWiseOperation(PybindEnum):
     LESS = member(13)
 
 
-class EngineCapability(PybindEnum):
+class EngineCapability(OrderedPybindEnum):
     "\n    List of supported engine capability flows.\n    The EngineCapability determines the restrictions of a network during build time and what runtime\n    it targets. EngineCapability.STANDARD does not provide any restrictions on functionality and the resulting\n    serialized engine can be executed with TensorRT's standard runtime APIs in the nvinfer1 namespace.\n    EngineCapability.SAFETY provides a restricted subset of network operations that are safety certified and\n    the resulting serialized engine can be executed with TensorRT's safe runtime APIs in the `nvinfer2::safe` namespace.\n    EngineCapability.DLA_STANDALONE provides a restricted subset of network operations that are DLA compatible and\n    the resulting serialized engine can be executed using standalone DLA runtime APIs. See sampleCudla for an\n    example of integrating cuDLA APIs with TensorRT APIs.\n\nMembers:\n\n  STANDARD : Standard: TensorRT flow without targeting the standard runtime. This flow supports both DeviceType::kGPU and DeviceType::kDLA.\n\n  SAFETY : Safety: TensorRT flow with restrictions targeting the safety runtime. See safety documentation for list of supported layers and formats. This flow supports only DeviceType::kGPU.\n\n  DLA_STANDALONE : DLA Standalone: TensorRT flow with restrictions targeting external, to TensorRT, DLA runtimes. See DLA documentation for list of supported layers and formats. This flow supports only DeviceType::kDLA."
 
     __slots__ = ()
@@ -260,8 +260,8 @@ class EngineCapability(PybindEnum):
     DLA_STANDALONE = member(2)
 
 
-class EngineStat(PybindEnum):
-    "The kind of engine statistics that queried from the ICudaEngine.\n\nMembers:\n\n  TOTAL_WEIGHTS_SIZE : The total weights size in bytes in the engine.\n\n  STRIPPED_WEIGHTS_SIZE : The stripped weight size in bytes for engines built with BuilderFlag::kSTRIP_PLAN."
+class EngineStat(OrderedPybindEnum):
+    'The kind of engine statistics that queried from the ICudaEngine.\n\nMembers:\n\n  TOTAL_WEIGHTS_SIZE : The total weights size in bytes in the engine.\n\n  STRIPPED_WEIGHTS_SIZE : The stripped weight size in bytes for engines built with BuilderFlag::kSTRIP_PLAN.'
 
     __slots__ = ()
     TOTAL_WEIGHTS_SIZE = member(0)
@@ -269,7 +269,7 @@ class EngineStat(PybindEnum):
 
 
 class ErrorCode(PybindEnum):
-    "\n    The type of parser error\n\n\nMembers:\n\n  SUCCESS\n\n  INTERNAL_ERROR\n\n  MEM_ALLOC_FAILED\n\n  MODEL_DESERIALIZE_FAILED\n\n  INVALID_VALUE\n\n  INVALID_GRAPH\n\n  INVALID_NODE\n\n  UNSUPPORTED_GRAPH\n\n  UNSUPPORTED_NODE\n\n  UNSUPPORTED_NODE_ATTR\n\n  UNSUPPORTED_NODE_INPUT\n\n  UNSUPPORTED_NODE_DATATYPE\n\n  UNSUPPORTED_NODE_DYNAMIC\n\n  UNSUPPORTED_NODE_SHAPE\n\n  REFIT_FAILED"
+    '\n    The type of parser error\n\n\nMembers:\n\n  SUCCESS\n\n  INTERNAL_ERROR\n\n  MEM_ALLOC_FAILED\n\n  MODEL_DESERIALIZE_FAILED\n\n  INVALID_VALUE\n\n  INVALID_GRAPH\n\n  INVALID_NODE\n\n  UNSUPPORTED_GRAPH\n\n  UNSUPPORTED_NODE\n\n  UNSUPPORTED_NODE_ATTR\n\n  UNSUPPORTED_NODE_INPUT\n\n  UNSUPPORTED_NODE_DATATYPE\n\n  UNSUPPORTED_NODE_DYNAMIC\n\n  UNSUPPORTED_NODE_SHAPE\n\n  REFIT_FAILED'
 
     __slots__ = ()
     SUCCESS = member(0)
@@ -289,8 +289,8 @@ class ErrorCode(PybindEnum):
     REFIT_FAILED = member(14)
 
 
-class ErrorCodeTRT(PybindEnum):
-    "Error codes that can be returned by TensorRT during execution.\n\nMembers:\n\n  SUCCESS : Execution completed successfully.\n\n  UNSPECIFIED_ERROR : \n    An error that does not fall into any other category. This error is included for forward compatibility.\n\n\n  INTERNAL_ERROR : A non-recoverable TensorRT error occurred.\n\n  INVALID_ARGUMENT : \n    An argument passed to the function is invalid in isolation. This is a violation of the API contract.\n\n\n  INVALID_CONFIG : \n    An error occurred when comparing the state of an argument relative to other arguments. For example, the\n    dimensions for concat differ between two tensors outside of the channel dimension. This error is triggered\n    when an argument is correct in isolation, but not relative to other arguments. This is to help to distinguish\n    from the simple errors from the more complex errors.\n    This is a violation of the API contract.\n\n\n  FAILED_ALLOCATION : \n    An error occurred when performing an allocation of memory on the host or the device.\n    A memory allocation error is normally fatal, but in the case where the application provided its own memory\n    allocation routine, it is possible to increase the pool of available memory and resume execution.\n\n\n  FAILED_INITIALIZATION : \n    One, or more, of the components that TensorRT relies on did not initialize correctly.\n    This is a system setup issue.\n\n\n  FAILED_EXECUTION : \n    An error occurred during execution that caused TensorRT to end prematurely, either an asynchronous error,\n    user cancellation, or other execution errors reported by CUDA/DLA. In a dynamic system, the\n    data can be thrown away and the next frame can be processed or execution can be retried.\n    This is either an execution error or a memory error.\n\n\n  FAILED_COMPUTATION : \n    An error occurred during execution that caused the data to become corrupted, but execution finished. Examples\n    of this error are NaN squashing or integer overflow. In a dynamic system, the data can be thrown away and the\n    next frame can be processed or execution can be retried.\n    This is either a data corruption error, an input error, or a range error.\n\n\n  INVALID_STATE : \n    TensorRT was put into a bad state by incorrect sequence of function calls. An example of an invalid state is\n    specifying a layer to be DLA only without GPU fallback, and that layer is not supported by DLA. This can occur\n    in situations where a service is optimistically executing networks for multiple different configurations\n    without checking proper error configurations, and instead throwing away bad configurations caught by TensorRT.\n    This is a violation of the API contract, but can be recoverable.\n\n    Example of a recovery:\n    GPU fallback is disabled and conv layer with large filter(63x63) is specified to run on DLA. This will fail due\n    to DLA not supporting the large kernel size. This can be recovered by either turning on GPU fallback\n    or setting the layer to run on the GPU.\n\n\n  UNSUPPORTED_STATE : \n    An error occurred due to the network not being supported on the device due to constraints of the hardware or\n    system. An example is running a unsafe layer in a safety certified context, or a resource requirement for the\n    current network is greater than the capabilities of the target device. The network is otherwise correct, but\n    the network and hardware combination is problematic. This can be recoverable.\n    Examples:\n    * Scratch space requests larger than available device memory and can be recovered by increasing allowed workspace size.\n    * Tensor size exceeds the maximum element count and can be recovered by reducing the maximum batch size.\n"
+class ErrorCodeTRT(OrderedPybindEnum):
+    'Error codes that can be returned by TensorRT during execution.\n\nMembers:\n\n  SUCCESS : Execution completed successfully.\n\n  UNSPECIFIED_ERROR : \n    An error that does not fall into any other category. This error is included for forward compatibility.\n\n\n  INTERNAL_ERROR : A non-recoverable TensorRT error occurred.\n\n  INVALID_ARGUMENT : \n    An argument passed to the function is invalid in isolation. This is a violation of the API contract.\n\n\n  INVALID_CONFIG : \n    An error occurred when comparing the state of an argument relative to other arguments. For example, the\n    dimensions for concat differ between two tensors outside of the channel dimension. This error is triggered\n    when an argument is correct in isolation, but not relative to other arguments. This is to help to distinguish\n    from the simple errors from the more complex errors.\n    This is a violation of the API contract.\n\n\n  FAILED_ALLOCATION : \n    An error occurred when performing an allocation of memory on the host or the device.\n    A memory allocation error is normally fatal, but in the case where the application provided its own memory\n    allocation routine, it is possible to increase the pool of available memory and resume execution.\n\n\n  FAILED_INITIALIZATION : \n    One, or more, of the components that TensorRT relies on did not initialize correctly.\n    This is a system setup issue.\n\n\n  FAILED_EXECUTION : \n    An error occurred during execution that caused TensorRT to end prematurely, either an asynchronous error,\n    user cancellation, or other execution errors reported by CUDA/DLA. In a dynamic system, the\n    data can be thrown away and the next frame can be processed or execution can be retried.\n    This is either an execution error or a memory error.\n\n\n  FAILED_COMPUTATION : \n    An error occurred during execution that caused the data to become corrupted, but execution finished. Examples\n    of this error are NaN squashing or integer overflow. In a dynamic system, the data can be thrown away and the\n    next frame can be processed or execution can be retried.\n    This is either a data corruption error, an input error, or a range error.\n\n\n  INVALID_STATE : \n    TensorRT was put into a bad state by incorrect sequence of function calls. An example of an invalid state is\n    specifying a layer to be DLA only without GPU fallback, and that layer is not supported by DLA. This can occur\n    in situations where a service is optimistically executing networks for multiple different configurations\n    without checking proper error configurations, and instead throwing away bad configurations caught by TensorRT.\n    This is a violation of the API contract, but can be recoverable.\n\n    Example of a recovery:\n    GPU fallback is disabled and conv layer with large filter(63x63) is specified to run on DLA. This will fail due\n    to DLA not supporting the large kernel size. This can be recovered by either turning on GPU fallback\n    or setting the layer to run on the GPU.\n\n\n  UNSUPPORTED_STATE : \n    An error occurred due to the network not being supported on the device due to constraints of the hardware or\n    system. An example is running a unsafe layer in a safety certified context, or a resource requirement for the\n    current network is greater than the capabilities of the target device. The network is otherwise correct, but\n    the network and hardware combination is problematic. This can be recoverable.\n    Examples:\n    * Scratch space requests larger than available device memory and can be recovered by increasing allowed workspace size.\n    * Tensor size exceeds the maximum element count and can be recovered by reducing the maximum batch size.\n'
 
     __slots__ = ()
     SUCCESS = member(0)
@@ -306,7 +306,7 @@ class ErrorCodeTRT(PybindEnum):
     UNSUPPORTED_STATE = member(10)
 
 
-class ExecutionContextAllocationStrategy(PybindEnum):
+class ExecutionContextAllocationStrategy(OrderedPybindEnum):
     "Different memory allocation behaviors for IExecutionContext.\n\nMembers:\n\n  STATIC : Default static allocation with the maximum size across all profiles.\n\n  ON_PROFILE_CHANGE : Reallocate for a profile when it's selected.\n\n  USER_MANAGED : The user supplies custom allocation to the execution context."
 
     __slots__ = ()
@@ -316,7 +316,7 @@ class ExecutionContextAllocationStrategy(PybindEnum):
 
 
 class FillOperation(PybindEnum):
-    "The tensor fill operations that may performed by an Fill layer.\n\nMembers:\n\n  LINSPACE : Generate evenly spaced numbers over a specified interval\n\n  RANDOM_UNIFORM : Generate a tensor with random values drawn from a uniform distribution\n\n  RANDOM_NORMAL : Generate a tensor with random values drawn from a normal distribution"
+    'The tensor fill operations that may performed by an Fill layer.\n\nMembers:\n\n  LINSPACE : Generate evenly spaced numbers over a specified interval\n\n  RANDOM_UNIFORM : Generate a tensor with random values drawn from a uniform distribution\n\n  RANDOM_NORMAL : Generate a tensor with random values drawn from a normal distribution'
 
     __slots__ = ()
     LINSPACE = member(0)
@@ -325,7 +325,7 @@ class FillOperation(PybindEnum):
 
 
 class GatherMode(PybindEnum):
-    "Controls how IGatherLayer gathers data\n\nMembers:\n\n  DEFAULT : Similar to ONNX Gather. This is the default.\n\n  ELEMENT : Similar to ONNX GatherElements.\n\n  ND : Similar to ONNX GatherND."
+    'Controls how IGatherLayer gathers data\n\nMembers:\n\n  DEFAULT : Similar to ONNX Gather. This is the default.\n\n  ELEMENT : Similar to ONNX GatherElements.\n\n  ND : Similar to ONNX GatherND.'
 
     __slots__ = ()
     DEFAULT = member(0)
@@ -334,7 +334,7 @@ class GatherMode(PybindEnum):
 
 
 class HardwareCompatibilityLevel(PybindEnum):
-    "\n    Describes requirements of compatibility with GPU architectures other than that of the GPU on which the engine was built.\n    Note that compatibility with future hardware depends on CUDA forward compatibility support.\n\n\nMembers:\n\n  NONE : \n    Do not require hardware compatibility with GPU architectures other than that of the GPU on which the engine was built.\n\n\n  AMPERE_PLUS : \n    Require that the engine is compatible with Ampere and newer GPUs. This will limit the combined usage of driver reserved and backend kernel max shared memory to\n    48KiB, may reduce the number of available tactics for each layer, and may prevent some fusions from occurring.\n    Thus this can decrease the performance, especially for tf32 models.\n    This option will disable cuDNN, cuBLAS, and cuBLASLt as tactic sources.\n    This option is only supported for engines built on NVIDIA Ampere and later GPUs.\n\n\n  SAME_COMPUTE_CAPABILITY : \n    Require that the engine is compatible with GPUs that have the same Compute Capability version as the one it was built on.\n    This may decrease the performance compared to an engine with no compatibility.\n    This option will disable cuDNN, cuBLAS, and cuBLASLt as tactic sources.\n    This option is only supported for engines built on NVIDIA Turing and later GPUs.\n"
+    '\n    Describes requirements of compatibility with GPU architectures other than that of the GPU on which the engine was built.\n    Note that compatibility with future hardware depends on CUDA forward compatibility support.\n\n\nMembers:\n\n  NONE : \n    Do not require hardware compatibility with GPU architectures other than that of the GPU on which the engine was built.\n\n\n  AMPERE_PLUS : \n    Require that the engine is compatible with Ampere and newer GPUs. This will limit the combined usage of driver reserved and backend kernel max shared memory to\n    48KiB, may reduce the number of available tactics for each layer, and may prevent some fusions from occurring.\n    Thus this can decrease the performance, especially for tf32 models.\n    This option will disable cuDNN, cuBLAS, and cuBLASLt as tactic sources.\n    This option is only supported for engines built on NVIDIA Ampere and later GPUs.\n\n\n  SAME_COMPUTE_CAPABILITY : \n    Require that the engine is compatible with GPUs that have the same Compute Capability version as the one it was built on.\n    This may decrease the performance compared to an engine with no compatibility.\n    This option will disable cuDNN, cuBLAS, and cuBLASLt as tactic sources.\n    This option is only supported for engines built on NVIDIA Turing and later GPUs.\n'
 
     __slots__ = ()
     NONE = member(0)
@@ -343,7 +343,7 @@ class HardwareCompatibilityLevel(PybindEnum):
 
 
 class InterpolationMode(PybindEnum):
-    "Various modes of interpolation, used in resize and grid_sample layers.\n\nMembers:\n\n  NEAREST : 1D, 2D, and 3D nearest neighbor interpolation.\n\n  LINEAR : Supports linear, bilinear, trilinear interpolation.\n\n  CUBIC : Supports bicubic interpolation."
+    'Various modes of interpolation, used in resize and grid_sample layers.\n\nMembers:\n\n  NEAREST : 1D, 2D, and 3D nearest neighbor interpolation.\n\n  LINEAR : Supports linear, bilinear, trilinear interpolation.\n\n  CUBIC : Supports bicubic interpolation.'
 
     __slots__ = ()
     NEAREST = member(0)
@@ -352,14 +352,14 @@ class InterpolationMode(PybindEnum):
 
 
 class KVCacheMode(PybindEnum):
-    "The cache modes supported by a KVCacheUpdate layer\n\nMembers:\n\n  LINEAR :"
+    'The cache modes supported by a KVCacheUpdate layer\n\nMembers:\n\n  LINEAR : '
 
     __slots__ = ()
     LINEAR = member(0)
 
 
 class LayerInformationFormat(PybindEnum):
-    "The format in which the IEngineInspector prints the layer information.\n\nMembers:\n\n  ONELINE : Print layer information in one line per layer.\n\n  JSON : Print layer information in JSON format."
+    'The format in which the IEngineInspector prints the layer information.\n\nMembers:\n\n  ONELINE : Print layer information in one line per layer.\n\n  JSON : Print layer information in JSON format.'
 
     __slots__ = ()
     ONELINE = member(0)
@@ -367,7 +367,7 @@ class LayerInformationFormat(PybindEnum):
 
 
 class LayerType(PybindEnum):
-    "Type of Layer\n\nMembers:\n\n  CONVOLUTION : Convolution layer\n\n  GRID_SAMPLE : Grid sample layer\n\n  NMS : NMS layer\n\n  ACTIVATION : Activation layer\n\n  POOLING : Pooling layer\n\n  LRN : LRN layer\n\n  SCALE : Scale layer\n\n  SOFTMAX : Softmax layer\n\n  DECONVOLUTION : Deconvolution layer\n\n  CONCATENATION : Concatenation layer\n\n  ELEMENTWISE : Elementwise layer\n\n  PLUGIN : Plugin layer\n\n  UNARY : Unary layer\n\n  PADDING : Padding layer\n\n  SHUFFLE : Shuffle layer\n\n  REDUCE : Reduce layer\n\n  TOPK : TopK layer\n\n  GATHER : Gather layer\n\n  MATRIX_MULTIPLY : Matrix multiply layer\n\n  RAGGED_SOFTMAX : Ragged softmax layer\n\n  CONSTANT : Constant layer\n\n  IDENTITY : Identity layer\n\n  CAST : Cast layer\n\n  PLUGIN_V2 : PluginV2 layer\n\n  SLICE : Slice layer\n\n  SHAPE : Shape layer\n\n  PARAMETRIC_RELU : Parametric ReLU layer\n\n  RESIZE : Resize layer\n\n  TRIP_LIMIT : Loop Trip limit layer\n\n  RECURRENCE : Loop Recurrence layer\n\n  ITERATOR : Loop Iterator layer\n\n  LOOP_OUTPUT : Loop output layer\n\n  SELECT : Select layer\n\n  ASSERTION : Assertion layer\n\n  FILL : Fill layer\n\n  QUANTIZE : Quantize layer\n\n  DEQUANTIZE : Dequantize layer\n\n  CONDITION : If-conditional Condition layer\n\n  CONDITIONAL_INPUT : If-conditional input layer\n\n  CONDITIONAL_OUTPUT : If-conditional output layer\n\n  SCATTER : Scatter layer\n\n  EINSUM : Einsum layer\n\n  ONE_HOT : OneHot layer\n\n  NON_ZERO : NonZero layer\n\n  REVERSE_SEQUENCE : ReverseSequence layer\n\n  NORMALIZATION : Normalization layer\n\n  PLUGIN_V3 : PluginV3 layer\n\n  SQUEEZE : Squeeze layer\n\n  UNSQUEEZE : Unsqueeze layer\n\n  CUMULATIVE : Cumulative layer\n\n  DYNAMIC_QUANTIZE : DynamicQuantize layer\n\n  ATTENTION_INPUT : Attention input layer\n\n  ATTENTION_OUTPUT : Attention output layer\n\n  ROTARY_EMBEDDING : Rotary Embedding layer\n\n  KV_CACHE_UPDATE : KVCacheUpdate layer\n\n  MOE : MoE layer\n\n  DIST_COLLECTIVE : DistCollective layer"
+    'Type of Layer\n\nMembers:\n\n  CONVOLUTION : Convolution layer\n\n  GRID_SAMPLE : Grid sample layer\n\n  NMS : NMS layer\n\n  ACTIVATION : Activation layer\n\n  POOLING : Pooling layer\n\n  LRN : LRN layer\n\n  SCALE : Scale layer\n\n  SOFTMAX : Softmax layer\n\n  DECONVOLUTION : Deconvolution layer\n\n  CONCATENATION : Concatenation layer\n\n  ELEMENTWISE : Elementwise layer\n\n  PLUGIN : Plugin layer\n\n  UNARY : Unary layer\n\n  PADDING : Padding layer\n\n  SHUFFLE : Shuffle layer\n\n  REDUCE : Reduce layer\n\n  TOPK : TopK layer\n\n  GATHER : Gather layer\n\n  MATRIX_MULTIPLY : Matrix multiply layer\n\n  RAGGED_SOFTMAX : Ragged softmax layer\n\n  CONSTANT : Constant layer\n\n  IDENTITY : Identity layer\n\n  CAST : Cast layer\n\n  PLUGIN_V2 : PluginV2 layer\n\n  SLICE : Slice layer\n\n  SHAPE : Shape layer\n\n  PARAMETRIC_RELU : Parametric ReLU layer\n\n  RESIZE : Resize layer\n\n  TRIP_LIMIT : Loop Trip limit layer\n\n  RECURRENCE : Loop Recurrence layer\n\n  ITERATOR : Loop Iterator layer\n\n  LOOP_OUTPUT : Loop output layer\n\n  SELECT : Select layer\n\n  ASSERTION : Assertion layer\n\n  FILL : Fill layer\n\n  QUANTIZE : Quantize layer\n\n  DEQUANTIZE : Dequantize layer\n\n  CONDITION : If-conditional Condition layer\n\n  CONDITIONAL_INPUT : If-conditional input layer\n\n  CONDITIONAL_OUTPUT : If-conditional output layer\n\n  SCATTER : Scatter layer\n\n  EINSUM : Einsum layer\n\n  ONE_HOT : OneHot layer\n\n  NON_ZERO : NonZero layer\n\n  REVERSE_SEQUENCE : ReverseSequence layer\n\n  NORMALIZATION : Normalization layer\n\n  PLUGIN_V3 : PluginV3 layer\n\n  SQUEEZE : Squeeze layer\n\n  UNSQUEEZE : Unsqueeze layer\n\n  CUMULATIVE : Cumulative layer\n\n  DYNAMIC_QUANTIZE : DynamicQuantize layer\n\n  ATTENTION_INPUT : Attention input layer\n\n  ATTENTION_OUTPUT : Attention output layer\n\n  ROTARY_EMBEDDING : Rotary Embedding layer\n\n  KV_CACHE_UPDATE : KVCacheUpdate layer\n\n  MOE : MoE layer\n\n  DIST_COLLECTIVE : DistCollective layer'
 
     __slots__ = ()
     CONVOLUTION = member(0)
@@ -430,7 +430,7 @@ class LayerType(PybindEnum):
 
 
 class LoopOutput(PybindEnum):
-    "Describes kinds of loop outputs.\n\nMembers:\n\n  LAST_VALUE : Output value is value of tensor for last iteration.\n\n  CONCATENATE : Output value is concatenation of values of tensor for each iteration, in forward order.\n\n  REVERSE : Output value is concatenation of values of tensor for each iteration, in reverse order."
+    'Describes kinds of loop outputs.\n\nMembers:\n\n  LAST_VALUE : Output value is value of tensor for last iteration.\n\n  CONCATENATE : Output value is concatenation of values of tensor for each iteration, in forward order.\n\n  REVERSE : Output value is concatenation of values of tensor for each iteration, in reverse order.'
 
     __slots__ = ()
     LAST_VALUE = member(0)
@@ -439,7 +439,7 @@ class LoopOutput(PybindEnum):
 
 
 class MatrixOperation(PybindEnum):
-    "The matrix operations that may be performed by a Matrix layer\n\nMembers:\n\n  NONE : \n\n  TRANSPOSE : Transpose each matrix\n\n  VECTOR : Treat operand as collection of vectors"
+    'The matrix operations that may be performed by a Matrix layer\n\nMembers:\n\n  NONE : \n\n  TRANSPOSE : Transpose each matrix\n\n  VECTOR : Treat operand as collection of vectors'
 
     __slots__ = ()
     NONE = member(0)
@@ -448,7 +448,7 @@ class MatrixOperation(PybindEnum):
 
 
 class MemoryPoolType(PybindEnum):
-    "The type for memory pools used by TensorRT.\n\nMembers:\n\n  WORKSPACE : \n    WORKSPACE is used by TensorRT to store intermediate buffers within an operation.\n    This defaults to max device memory. Set to a smaller value to restrict tactics that use over the threshold en masse.\n    For more targeted removal of tactics use the IAlgorithmSelector interface ([DEPRECATED] Deprecated in TensorRT 10.8. Please use editable mode in ITimingCache instead).\n\n\n  DLA_MANAGED_SRAM : \n    DLA_MANAGED_SRAM is a fast software managed RAM used by DLA to communicate within a layer.\n    The size of this pool must be at least 4 KiB and must be a power of 2.\n    This defaults to 1 MiB.\n    Orin has capacity of 1 MiB per core.\n\n\n  DLA_LOCAL_DRAM : \n    DLA_LOCAL_DRAM is host RAM used by DLA to share intermediate tensor data across operations.\n    The size of this pool must be at least 4 KiB and must be a power of 2.\n    This defaults to 1 GiB.\n\n\n  DLA_GLOBAL_DRAM : \n    DLA_GLOBAL_DRAM is host RAM used by DLA to store weights and metadata for execution.\n    The size of this pool must be at least 4 KiB and must be a power of 2.\n    This defaults to 512 MiB.\n\n\n  TACTIC_DRAM : \n    TACTIC_DRAM is the host DRAM used by the optimizer to\n    run tactics. On embedded devices, where host and device memory are unified, this includes all device\n    memory required by TensorRT to build the network up to the point of each memory allocation.\n    This defaults to 75% of totalGlobalMem as reported by cudaGetDeviceProperties when\n    cudaGetDeviceProperties.embedded is true, and 100% otherwise.\n\n\n  TACTIC_SHARED_MEMORY : \n    TACTIC_SHARED_MEMORY defines the maximum shared memory size utilized for driver reserved and executing\n    the backend CUDA kernel implementation. Adjust this value to restrict tactics that exceed\n    the specified threshold en masse. The default value is device max capability. This value must\n    be less than 1GiB.\n\n    Updating this flag will override the shared memory limit set by \\ref HardwareCompatibilityLevel,\n    which defaults to 48KiB.\n"
+    'The type for memory pools used by TensorRT.\n\nMembers:\n\n  WORKSPACE : \n    WORKSPACE is used by TensorRT to store intermediate buffers within an operation.\n    This defaults to max device memory. Set to a smaller value to restrict tactics that use over the threshold en masse.\n    For more targeted removal of tactics use the IAlgorithmSelector interface ([DEPRECATED] Deprecated in TensorRT 10.8. Please use editable mode in ITimingCache instead).\n\n\n  DLA_MANAGED_SRAM : \n    DLA_MANAGED_SRAM is a fast software managed RAM used by DLA to communicate within a layer.\n    The size of this pool must be at least 4 KiB and must be a power of 2.\n    This defaults to 1 MiB.\n    Orin has capacity of 1 MiB per core.\n\n\n  DLA_LOCAL_DRAM : \n    DLA_LOCAL_DRAM is host RAM used by DLA to share intermediate tensor data across operations.\n    The size of this pool must be at least 4 KiB and must be a power of 2.\n    This defaults to 1 GiB.\n\n\n  DLA_GLOBAL_DRAM : \n    DLA_GLOBAL_DRAM is host RAM used by DLA to store weights and metadata for execution.\n    The size of this pool must be at least 4 KiB and must be a power of 2.\n    This defaults to 512 MiB.\n\n\n  TACTIC_DRAM : \n    TACTIC_DRAM is the host DRAM used by the optimizer to\n    run tactics. On embedded devices, where host and device memory are unified, this includes all device\n    memory required by TensorRT to build the network up to the point of each memory allocation.\n    This defaults to 75% of totalGlobalMem as reported by cudaGetDeviceProperties when\n    cudaGetDeviceProperties.embedded is true, and 100% otherwise.\n\n\n  TACTIC_SHARED_MEMORY : \n    TACTIC_SHARED_MEMORY defines the maximum shared memory size utilized for driver reserved and executing\n    the backend CUDA kernel implementation. Adjust this value to restrict tactics that exceed\n    the specified threshold en masse. The default value is device max capability. This value must\n    be less than 1GiB.\n\n    Updating this flag will override the shared memory limit set by \\ref HardwareCompatibilityLevel,\n    which defaults to 48KiB.\n'
 
     __slots__ = ()
     WORKSPACE = member(0)
@@ -460,14 +460,14 @@ class MemoryPoolType(PybindEnum):
 
 
 class MoEActType(PybindEnum):
-    "The activation type that may be performed by an MoE layer\n\nMembers:\n\n  NONE : \n\n  SILU :"
+    'The activation type that may be performed by an MoE layer\n\nMembers:\n\n  NONE : \n\n  SILU : '
 
     __slots__ = ()
     NONE = member(0)
     SILU = member(1)
 
 
-class NetworkDefinitionCreationFlag(PybindEnum):
+class NetworkDefinitionCreationFlag(OrderedPybindEnum):
     'List of immutable network properties expressed at network creation time. For example, to enable strongly typed mode, pass a value of ``1 << int(NetworkDefinitionCreationFlag.STRONGLY_TYPED)`` to :func:`create_network` \n\nMembers:\n\n  EXPLICIT_BATCH : [DEPRECATED] Ignored because networks are always "explicit batch" in TensorRT 10.0.\n\n  STRONGLY_TYPED : Specify that every tensor in the network has a data type defined in the network following only type inference rules and the inputs/operator annotations. Setting layer precision and layer output types is not allowed, and the network output types will be inferred based on the input types and the type inference rules\n\n  PREFER_AOT_PYTHON_PLUGINS : If set, for a Python plugin with both AOT and JIT implementations, the AOT implementation will be used.\n\n  PREFER_JIT_PYTHON_PLUGINS : If set, for a Python plugin with both AOT and JIT implementations, the JIT implementation will be used.'
 
     __slots__ = ()
@@ -478,7 +478,7 @@ class NetworkDefinitionCreationFlag(PybindEnum):
 
 
 class OnnxParserFlag(PybindEnum):
-    "\n    Flags that control how an ONNX model gets parsed.\n\n\nMembers:\n\n  NATIVE_INSTANCENORM : \n   Parse the ONNX model into the INetworkDefinition with the intention of using TensorRT's native layer implementation over the plugin implementation for InstanceNormalization nodes.\n   This flag is required when building version-compatible or hardware-compatible engines.\n   This flag is ON by default.\n\n\n  ENABLE_UINT8_AND_ASYMMETRIC_QUANTIZATION_DLA : \n    Enable UINT8 as a quantization data type and asymmetric quantization with non-zero zero-point values in Quantize and Dequantize nodes.\n    The resulting engine must be built targeting DLA version >= 3.16.\n    This flag is OFF by default.\n \n\n  REPORT_CAPABILITY_DLA : \n    Parse the ONNX model with per-node validation for DLA. If this flag is set, is_subgraph_supported() will\n    also return capability in the context of DLA support.\n    When this flag is set, a valid BuilderConfig must be provided to the parser via set_builder_config().\n    This flag is OFF by default.\n \n\n  ENABLE_PLUGIN_OVERRIDE : \n    Allow a loaded plugin with the same name as an ONNX operator type to override the default ONNX implementation,\n    even if the plugin namespace attribute is not set.\n    This flag is useful for custom plugins that are intended to replace standard ONNX operators, for example to provide\n    alternative implementations or improved performance.\n    This flag is OFF by default.\n\n\n  ADJUST_FOR_DLA : \n    Parse the ONNX model with adjustments to make layers more amenable to running on DLA.\n    This flag is OFF by default.\n"
+    "\n    Flags that control how an ONNX model gets parsed.\n\n\nMembers:\n\n  NATIVE_INSTANCENORM : \n   Parse the ONNX model into the INetworkDefinition with the intention of using TensorRT's native layer implementation over the plugin implementation for InstanceNormalization nodes.\n   This flag is required when building version-compatible or hardware-compatible engines.\n   This flag is ON by default.\n\n\n  ENABLE_UINT8_AND_ASYMMETRIC_QUANTIZATION_DLA : \n    Enable UINT8 as a quantization data type and asymmetric quantization with non-zero zero-point values in Quantize and Dequantize nodes.\n    The resulting engine must be built targeting DLA version >= 3.16.\n    This flag is OFF by default.\n \n\n  REPORT_CAPABILITY_DLA : \n    Parse the ONNX model with per-node validation for DLA. If this flag is set, is_subgraph_supported() will\n    also return capability in the context of DLA support.\n    When this flag is set, a valid BuilderConfig must be provided to the parser via set_builder_config().\n    This flag is OFF by default.\n \n\n  ENABLE_PLUGIN_OVERRIDE : \n    Allow a loaded plugin with the same name as an ONNX operator type to override the default ONNX implementation,\n    even if the plugin namespace attribute is not set.\n    This flag is useful for custom plugins that are intended to replace standard ONNX operators, for example to provide\n    alternative implementations or improved performance.\n    This flag is OFF by default.\n\n\n  ADJUST_FOR_DLA : \n    Parse the ONNX model with adjustments to make layers more amenable to running on DLA.\n    This flag is OFF by default.\n "
 
     __slots__ = ()
     NATIVE_INSTANCENORM = member(0)
@@ -489,7 +489,7 @@ class OnnxParserFlag(PybindEnum):
 
 
 class PaddingMode(PybindEnum):
-    "\n    Enumerates types of padding available in convolution, deconvolution and pooling layers.\n    Padding mode takes precedence if both :attr:`padding_mode` and :attr:`pre_padding` are set.\n\n    |  EXPLICIT* corresponds to explicit padding.\n    |  SAME* implicitly calculates padding such that the output dimensions are the same as the input dimensions. For convolution and pooling,\n        output dimensions are determined by ceil(input dimensions, stride).\n    |  CAFFE* corresponds to symmetric padding.\n\n\nMembers:\n\n  EXPLICIT_ROUND_DOWN : Use explicit padding, rounding the output size down\n\n  EXPLICIT_ROUND_UP : Use explicit padding, rounding the output size up\n\n  SAME_UPPER : Use SAME padding, with :attr:`pre_padding` <= :attr:`post_padding` \n\n  SAME_LOWER : Use SAME padding, with :attr:`pre_padding` >= :attr:`post_padding`"
+    '\n    Enumerates types of padding available in convolution, deconvolution and pooling layers.\n    Padding mode takes precedence if both :attr:`padding_mode` and :attr:`pre_padding` are set.\n\n    |  EXPLICIT* corresponds to explicit padding.\n    |  SAME* implicitly calculates padding such that the output dimensions are the same as the input dimensions. For convolution and pooling,\n        output dimensions are determined by ceil(input dimensions, stride).\n    |  CAFFE* corresponds to symmetric padding.\n\n\nMembers:\n\n  EXPLICIT_ROUND_DOWN : Use explicit padding, rounding the output size down\n\n  EXPLICIT_ROUND_UP : Use explicit padding, rounding the output size up\n\n  SAME_UPPER : Use SAME padding, with :attr:`pre_padding` <= :attr:`post_padding` \n\n  SAME_LOWER : Use SAME padding, with :attr:`pre_padding` >= :attr:`post_padding` '
 
     __slots__ = ()
     EXPLICIT_ROUND_DOWN = member(0)
@@ -498,8 +498,8 @@ class PaddingMode(PybindEnum):
     SAME_LOWER = member(3)
 
 
-class PluginArgDataType(PybindEnum):
-    "Members:\n\n  INT8\n\n  INT16\n\n  INT32"
+class PluginArgDataType(OrderedPybindEnum):
+    'Members:\n\n  INT8\n\n  INT16\n\n  INT32'
 
     __slots__ = ()
     INT8 = member(0)
@@ -507,15 +507,15 @@ class PluginArgDataType(PybindEnum):
     INT32 = member(2)
 
 
-class PluginArgType(PybindEnum):
-    "Members:\n\n  INT"
+class PluginArgType(OrderedPybindEnum):
+    'Members:\n\n  INT'
 
     __slots__ = ()
     INT = member(0)
 
 
-class PluginCapabilityType(PybindEnum):
-    "\n    Enumerates the different capability types a IPluginV3 object may have.\n\n\nMembers:\n\n  CORE\n\n  BUILD\n\n  RUNTIME"
+class PluginCapabilityType(OrderedPybindEnum):
+    '\n    Enumerates the different capability types a IPluginV3 object may have.\n\n\nMembers:\n\n  CORE\n\n  BUILD\n\n  RUNTIME'
 
     __slots__ = ()
     CORE = member(0)
@@ -524,7 +524,7 @@ class PluginCapabilityType(PybindEnum):
 
 
 class PluginCreatorVersion(PybindEnum):
-    "\n    Enum to identify version of the plugin creator.\n\n\nMembers:\n\n  V1\n\n  V1_PYTHON"
+    '\n    Enum to identify version of the plugin creator.\n\n\nMembers:\n\n  V1\n\n  V1_PYTHON'
 
     __slots__ = ()
     V1 = member(0)
@@ -532,7 +532,7 @@ class PluginCreatorVersion(PybindEnum):
 
 
 class PluginFieldType(PybindEnum):
-    "\n    The possible field types for custom layer.\n\n\nMembers:\n\n  FLOAT16\n\n  FLOAT32\n\n  FLOAT64\n\n  INT8\n\n  INT16\n\n  INT32\n\n  CHAR\n\n  DIMS\n\n  UNKNOWN\n\n  BF16\n\n  INT64\n\n  FP8\n\n  INT4\n\n  FP4"
+    '\n    The possible field types for custom layer.\n\n\nMembers:\n\n  FLOAT16\n\n  FLOAT32\n\n  FLOAT64\n\n  INT8\n\n  INT16\n\n  INT32\n\n  CHAR\n\n  DIMS\n\n  UNKNOWN\n\n  BF16\n\n  INT64\n\n  FP8\n\n  INT4\n\n  FP4'
 
     __slots__ = ()
     FLOAT16 = member(0)
@@ -552,7 +552,7 @@ class PluginFieldType(PybindEnum):
 
 
 class PoolingType(PybindEnum):
-    "The type of pooling to perform in a pooling layer.\n\nMembers:\n\n  MAX : Maximum over elements\n\n  AVERAGE : Average over elements. If the tensor is padded, the count includes the padding\n\n  MAX_AVERAGE_BLEND : Blending between the max pooling and average pooling: `(1-blendFactor)*maxPool + blendFactor*avgPool`"
+    'The type of pooling to perform in a pooling layer.\n\nMembers:\n\n  MAX : Maximum over elements\n\n  AVERAGE : Average over elements. If the tensor is padded, the count includes the padding\n\n  MAX_AVERAGE_BLEND : Blending between the max pooling and average pooling: `(1-blendFactor)*maxPool + blendFactor*avgPool`'
 
     __slots__ = ()
     MAX = member(0)
@@ -561,7 +561,7 @@ class PoolingType(PybindEnum):
 
 
 class PreviewFeature(PybindEnum):
-    "\n    List of Preview Features that can be enabled. Preview Features have been fully tested but are not yet as stable as other features in TensorRT.\n    They are provided as opt-in features for at least one release.\n    For example, to enable faster dynamic shapes, call :func:`set_preview_feature` with ``PreviewFeature.PROFILE_SHARING_0806``\n\n\nMembers:\n\n  PROFILE_SHARING_0806 : \n    [DEPRECATED] Allows optimization profiles to be shared across execution contexts. The default value for this flag is on in TensorRT 10.0. Turning if off is deprecated.\n\n\n  ALIASED_PLUGIN_IO_10_03 : \n    Allows plugin I/O to be aliased when using IPluginV3OneBuildV2.\n\n\n  RUNTIME_ACTIVATION_RESIZE_10_10 : \n    Allow update_device_memory_size_for_shapes to resize runner internal activation memory by changing the allocation algorithm. Using this feature can reduce runtime memory requirement when the actual input tensor shapes are smaller than the maximum input tensor dimensions.\n\n\n  MULTIDEVICE_RUNTIME_10_16 : \n    Allow using multi-device mode in the builder. This enables running inference on multiple GPUs on supported platforms. \n"
+    '\n    List of Preview Features that can be enabled. Preview Features have been fully tested but are not yet as stable as other features in TensorRT.\n    They are provided as opt-in features for at least one release.\n    For example, to enable faster dynamic shapes, call :func:`set_preview_feature` with ``PreviewFeature.PROFILE_SHARING_0806``\n\n\nMembers:\n\n  PROFILE_SHARING_0806 : \n    [DEPRECATED] Allows optimization profiles to be shared across execution contexts. The default value for this flag is on in TensorRT 10.0. Turning if off is deprecated.\n\n\n  ALIASED_PLUGIN_IO_10_03 : \n    Allows plugin I/O to be aliased when using IPluginV3OneBuildV2.\n\n\n  RUNTIME_ACTIVATION_RESIZE_10_10 : \n    Allow update_device_memory_size_for_shapes to resize runner internal activation memory by changing the allocation algorithm. Using this feature can reduce runtime memory requirement when the actual input tensor shapes are smaller than the maximum input tensor dimensions.\n\n\n  MULTIDEVICE_RUNTIME_10_16 : \n    Allow using multi-device mode in the builder. This enables running inference on multiple GPUs on supported platforms. \n'
 
     __slots__ = ()
     PROFILE_SHARING_0806 = member(0)
@@ -571,7 +571,7 @@ class PreviewFeature(PybindEnum):
 
 
 class ProfilingVerbosity(PybindEnum):
-    "Profiling verbosity in NVTX annotations and the engine inspector\n\nMembers:\n\n  LAYER_NAMES_ONLY : Print only the layer names. This is the default setting.\n\n  DETAILED : Print detailed layer information including layer names and layer parameters.\n\n  NONE : Do not print any layer information."
+    'Profiling verbosity in NVTX annotations and the engine inspector\n\nMembers:\n\n  LAYER_NAMES_ONLY : Print only the layer names. This is the default setting.\n\n  DETAILED : Print detailed layer information including layer names and layer parameters.\n\n  NONE : Do not print any layer information.'
 
     __slots__ = ()
     LAYER_NAMES_ONLY = member(0)
@@ -579,15 +579,15 @@ class ProfilingVerbosity(PybindEnum):
     NONE = member(1)
 
 
-class QuantizationFlag(PybindEnum):
-    "List of valid flags for quantizing the network to int8.\n\nMembers:\n\n  CALIBRATE_BEFORE_FUSION : Run int8 calibration pass before layer fusion. Only valid for IInt8LegacyCalibrator and IInt8EntropyCalibrator. We always run int8 calibration pass before layer fusion for IInt8MinMaxCalibrator and IInt8EntropyCalibrator2. Disabled by default."
+class QuantizationFlag(OrderedPybindEnum):
+    'List of valid flags for quantizing the network to int8.\n\nMembers:\n\n  CALIBRATE_BEFORE_FUSION : Run int8 calibration pass before layer fusion. Only valid for IInt8LegacyCalibrator and IInt8EntropyCalibrator. We always run int8 calibration pass before layer fusion for IInt8MinMaxCalibrator and IInt8EntropyCalibrator2. Disabled by default.'
 
     __slots__ = ()
     CALIBRATE_BEFORE_FUSION = member(0)
 
 
-class QuickPluginCreationRequest(PybindEnum):
-    "Members:\n\n  UNKNOWN\n\n  PREFER_JIT\n\n  PREFER_AOT\n\n  STRICT_JIT\n\n  STRICT_AOT"
+class QuickPluginCreationRequest(OrderedPybindEnum):
+    'Members:\n\n  UNKNOWN\n\n  PREFER_JIT\n\n  PREFER_AOT\n\n  STRICT_JIT\n\n  STRICT_AOT'
 
     __slots__ = ()
     UNKNOWN = member(0)
@@ -598,7 +598,7 @@ class QuickPluginCreationRequest(PybindEnum):
 
 
 class ReduceOperation(PybindEnum):
-    "The reduce operations that may be performed by a Reduce layer\n\nMembers:\n\n  SUM : Sum of the elements\n\n  PROD : Product of the elements\n\n  MAX : Maximum of the elements\n\n  MIN : Minimum of the elements\n\n  AVG : Average of the elements\n\n  NONE : No reduction"
+    'The reduce operations that may be performed by a Reduce layer\n\nMembers:\n\n  SUM : Sum of the elements\n\n  PROD : Product of the elements\n\n  MAX : Maximum of the elements\n\n  MIN : Minimum of the elements\n\n  AVG : Average of the elements\n\n  NONE : No reduction'
 
     __slots__ = ()
     SUM = member(0)
@@ -610,7 +610,7 @@ class ReduceOperation(PybindEnum):
 
 
 class ResizeCoordinateTransformation(PybindEnum):
-    "Various modes of how to map the resized coordinate back to the original coordinate.\n\nMembers:\n\n  ALIGN_CORNERS : In this mode, map the resized coordinate back to the original coordinate by the formula: x_original = x_resized * (length_original - 1) / (length_resized - 1).\n\n  ASYMMETRIC : In this mode, map the resized coordinate back to the original coordinate by the formula: x_original = x_resized * (length_original / length_resized).\n\n  HALF_PIXEL : In this mode, map the resized coordinate back to the original coordinate by the formula: x_original = (x_resized + 0.5) * (length_original / length_resized) - 0.5."
+    'Various modes of how to map the resized coordinate back to the original coordinate.\n\nMembers:\n\n  ALIGN_CORNERS : In this mode, map the resized coordinate back to the original coordinate by the formula: x_original = x_resized * (length_original - 1) / (length_resized - 1).\n\n  ASYMMETRIC : In this mode, map the resized coordinate back to the original coordinate by the formula: x_original = x_resized * (length_original / length_resized).\n\n  HALF_PIXEL : In this mode, map the resized coordinate back to the original coordinate by the formula: x_original = (x_resized + 0.5) * (length_original / length_resized) - 0.5.'
 
     __slots__ = ()
     ALIGN_CORNERS = member(0)
@@ -619,7 +619,7 @@ class ResizeCoordinateTransformation(PybindEnum):
 
 
 class ResizeRoundMode(PybindEnum):
-    "Rounding modes available for the resize layer.\n\nMembers:\n\n  HALF_UP : Round original floating-point coordinate to the nearest integer value, with halfway cases rounded up.\n\n  HALF_DOWN : Round original floating-point coordinate to the nearest integer value, with halfway cases rounded down.\n\n  FLOOR : Round original floating-point coordinate to the nearest integer value less than it.\n\n  CEIL : Round original floating-point coordinate to the nearest integer value larger than it."
+    'Rounding modes available for the resize layer.\n\nMembers:\n\n  HALF_UP : Round original floating-point coordinate to the nearest integer value, with halfway cases rounded up.\n\n  HALF_DOWN : Round original floating-point coordinate to the nearest integer value, with halfway cases rounded down.\n\n  FLOOR : Round original floating-point coordinate to the nearest integer value less than it.\n\n  CEIL : Round original floating-point coordinate to the nearest integer value larger than it.'
 
     __slots__ = ()
     HALF_UP = member(0)
@@ -629,7 +629,7 @@ class ResizeRoundMode(PybindEnum):
 
 
 class ResizeSelector(PybindEnum):
-    "Decides whether the original coordinate is 0 given a resize coordinate less than 2.\n\nMembers:\n\n  FORMULA : Use the transformation formula to calculate the original coordinate.\n\n  UPPER : Return the original coordinate index as 0 given a resize coordinate is less than 2."
+    'Decides whether the original coordinate is 0 given a resize coordinate less than 2.\n\nMembers:\n\n  FORMULA : Use the transformation formula to calculate the original coordinate.\n\n  UPPER : Return the original coordinate index as 0 given a resize coordinate is less than 2.'
 
     __slots__ = ()
     FORMULA = member(0)
@@ -637,7 +637,7 @@ class ResizeSelector(PybindEnum):
 
 
 class RuntimePlatform(PybindEnum):
-    "\n    Describes the intended runtime platform for the execution of the TensorRT engine.\n    TensorRT provides support for cross-platform engine compatibility when the target runtime platform is different from the build platform.\n\n    **NOTE:** The cross-platform engine will not be able to run on the host platform it was built on.\n\n    **NOTE:** When building a cross-platform engine that also requires version forward compatibility, EXCLUDE_LEAN_RUNTIME must be set to exclude the target platform lean runtime.\n\n    **NOTE:** The cross-platform engine might have performance differences compared to the natively built engine on the target platform.\n\n\nMembers:\n\n  SAME_AS_BUILD : \n    No requirement for cross-platform compatibility. The engine constructed by TensorRT can only run on the identical platform it was built on.\n\n\n  WINDOWS_AMD64 : \n    Designates the target platform for engine execution as Windows AMD64 system. Currently this flag can only be enabled when building engines on Linux AMD64 platforms.\n"
+    '\n    Describes the intended runtime platform for the execution of the TensorRT engine.\n    TensorRT provides support for cross-platform engine compatibility when the target runtime platform is different from the build platform.\n\n    **NOTE:** The cross-platform engine will not be able to run on the host platform it was built on.\n\n    **NOTE:** When building a cross-platform engine that also requires version forward compatibility, EXCLUDE_LEAN_RUNTIME must be set to exclude the target platform lean runtime.\n\n    **NOTE:** The cross-platform engine might have performance differences compared to the natively built engine on the target platform.\n\n\nMembers:\n\n  SAME_AS_BUILD : \n    No requirement for cross-platform compatibility. The engine constructed by TensorRT can only run on the identical platform it was built on.\n\n\n  WINDOWS_AMD64 : \n    Designates the target platform for engine execution as Windows AMD64 system. Currently this flag can only be enabled when building engines on Linux AMD64 platforms.\n'
 
     __slots__ = ()
     SAME_AS_BUILD = member(0)
@@ -645,7 +645,7 @@ class RuntimePlatform(PybindEnum):
 
 
 class SampleMode(PybindEnum):
-    "Controls how ISliceLayer and IGridSample handles out of bounds coordinates\n\nMembers:\n\n  STRICT_BOUNDS : Fail with error when the coordinates are out of bounds.\n\n  WRAP : Coordinates wrap around periodically.\n\n  CLAMP : Out of bounds indices are clamped to bounds\n\n  FILL : Use fill input value when coordinates are out of bounds.\n\n  REFLECT : Coordinates reflect."
+    'Controls how ISliceLayer and IGridSample handles out of bounds coordinates\n\nMembers:\n\n  STRICT_BOUNDS : Fail with error when the coordinates are out of bounds.\n\n  WRAP : Coordinates wrap around periodically.\n\n  CLAMP : Out of bounds indices are clamped to bounds\n\n  FILL : Use fill input value when coordinates are out of bounds.\n\n  REFLECT : Coordinates reflect.'
 
     __slots__ = ()
     STRICT_BOUNDS = member(0)
@@ -656,7 +656,7 @@ class SampleMode(PybindEnum):
 
 
 class ScaleMode(PybindEnum):
-    "Controls how scale is applied in a Scale layer.\n\nMembers:\n\n  UNIFORM : Identical coefficients across all elements of the tensor.\n\n  CHANNEL : Per-channel coefficients. The channel dimension is assumed to be the third to last dimension.\n\n  ELEMENTWISE : Elementwise coefficients."
+    'Controls how scale is applied in a Scale layer.\n\nMembers:\n\n  UNIFORM : Identical coefficients across all elements of the tensor.\n\n  CHANNEL : Per-channel coefficients. The channel dimension is assumed to be the third to last dimension.\n\n  ELEMENTWISE : Elementwise coefficients.'
 
     __slots__ = ()
     UNIFORM = member(0)
@@ -665,15 +665,15 @@ class ScaleMode(PybindEnum):
 
 
 class ScatterMode(PybindEnum):
-    "The scatter mode to be done by the scatter layer.\n\nMembers:\n\n  ELEMENT : Scatter Element mode\n\n  ND : Scatter ND mode"
+    'The scatter mode to be done by the scatter layer.\n\nMembers:\n\n  ELEMENT : Scatter Element mode\n\n  ND : Scatter ND mode'
 
     __slots__ = ()
     ELEMENT = member(0)
     ND = member(1)
 
 
-class SeekPosition(PybindEnum):
-    "Specifies what the offset is relative to when calling `seek` on an `IStreamReaderV2`.\n\nMembers:\n\n  SET : Offsets forward from the start of the stream.\n\n  CUR : Offsets forward from the current position within the stream.\n\n  END : Offsets backward from the end of the stream."
+class SeekPosition(OrderedPybindEnum):
+    'Specifies what the offset is relative to when calling `seek` on an `IStreamReaderV2`.\n\nMembers:\n\n  SET : Offsets forward from the start of the stream.\n\n  CUR : Offsets forward from the current position within the stream.\n\n  END : Offsets backward from the end of the stream.'
 
     __slots__ = ()
     SET = member(0)
@@ -681,8 +681,8 @@ class SeekPosition(PybindEnum):
     END = member(2)
 
 
-class SerializationFlag(PybindEnum):
-    "Valid flags that can be use to creating binary file from engine.\n\nMembers:\n\n  EXCLUDE_WEIGHTS : Exclude weights that can be refitted.\n\n  EXCLUDE_LEAN_RUNTIME : Exclude lean runtime from the plan.\n\n  INCLUDE_REFIT : Remain refittable if originally so."
+class SerializationFlag(OrderedPybindEnum):
+    'Valid flags that can be use to creating binary file from engine.\n\nMembers:\n\n  EXCLUDE_WEIGHTS : Exclude weights that can be refitted.\n\n  EXCLUDE_LEAN_RUNTIME : Exclude lean runtime from the plan.\n\n  INCLUDE_REFIT : Remain refittable if originally so.'
 
     __slots__ = ()
     EXCLUDE_WEIGHTS = member(0)
@@ -690,8 +690,8 @@ class SerializationFlag(PybindEnum):
     INCLUDE_REFIT = member(2)
 
 
-class TacticSource(PybindEnum):
-    "Tactic sources that can provide tactics for TensorRT.\n\nMembers:\n\n  CUBLAS : \n        Enables cuBLAS tactics. Disabled by default.\n        [DEPRECATED] Deprecated in TensorRT 10.0.\n        **NOTE:** Disabling CUBLAS tactic source will cause the cuBLAS handle passed to plugins in attachToContext to be null.\n    \n\n  CUBLAS_LT : \n        Enables cuBLAS LT tactics. Disabled by default.\n        [DEPRECATED] Deprecated in TensorRT 9.0.\n    \n\n  CUDNN : \n        Enables cuDNN tactics. Disabled by default.\n        [DEPRECATED] Deprecated in TensorRT 10.0.\n        **NOTE:** Disabling CUDNN tactic source will cause the cuDNN handle passed to plugins in attachToContext to be null.\n    \n\n  EDGE_MASK_CONVOLUTIONS : \n        Enables convolution tactics implemented with edge mask tables. These tactics tradeoff memory for performance\n        by consuming additional memory space proportional to the input size. Enabled by default.\n    \n\n  JIT_CONVOLUTIONS : \n        Enables convolution tactics implemented with source-code JIT fusion. The engine building time may increase\n        when this is enabled. Enabled by default.\n"
+class TacticSource(OrderedPybindEnum):
+    'Tactic sources that can provide tactics for TensorRT.\n\nMembers:\n\n  CUBLAS : \n        Enables cuBLAS tactics. Disabled by default.\n        [DEPRECATED] Deprecated in TensorRT 10.0.\n        **NOTE:** Disabling CUBLAS tactic source will cause the cuBLAS handle passed to plugins in attachToContext to be null.\n    \n\n  CUBLAS_LT : \n        Enables cuBLAS LT tactics. Disabled by default.\n        [DEPRECATED] Deprecated in TensorRT 9.0.\n    \n\n  CUDNN : \n        Enables cuDNN tactics. Disabled by default.\n        [DEPRECATED] Deprecated in TensorRT 10.0.\n        **NOTE:** Disabling CUDNN tactic source will cause the cuDNN handle passed to plugins in attachToContext to be null.\n    \n\n  EDGE_MASK_CONVOLUTIONS : \n        Enables convolution tactics implemented with edge mask tables. These tactics tradeoff memory for performance\n        by consuming additional memory space proportional to the input size. Enabled by default.\n    \n\n  JIT_CONVOLUTIONS : \n        Enables convolution tactics implemented with source-code JIT fusion. The engine building time may increase\n        when this is enabled. Enabled by default.\n    '
 
     __slots__ = ()
     CUBLAS = member(0)
@@ -709,8 +709,8 @@ class TempfileControlFlag(PybindEnum):
     ALLOW_TEMPORARY_FILES = member(1)
 
 
-class TensorFormat(PybindEnum):
-    "\n    Format of the input/output tensors.\n\n    This enum is used by both plugins and network I/O tensors.\n\n    For more information about data formats, see the topic \"Data Format Description\" located in the\n    TensorRT Developer Guide (https://docs.nvidia.com/deeplearning/sdk/tensorrt-developer-guide/index.html).\n\n\nMembers:\n\n  LINEAR : \n    Row major linear format.\n\n    For a tensor with dimensions {N, C, H, W}, the W axis always has unit stride, and the stride of every other axis is at least the product of the next dimension times the next stride. the strides are the same as for a C array with dimensions [N][C][H][W].\n\n\n  CHW2 : \n    Two wide channel vectorized row major format.\n\n    This format is bound to FP16 and BF16. It is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to a C array with dimensions [N][(C+1)/2][H][W][2], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][c/2][h][w][c%2].\n\n\n  HWC8 : \n    Eight channel format where C is padded to a multiple of 8.\n\n    This format is bound to FP16 and BF16. It is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to the array with dimensions [N][H][W][(C+7)/8*8], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][h][w][c].\n\n\n  CHW4 : \n    Four wide channel vectorized row major format.\n    This format is bound to INT8. It is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to a C array with dimensions [N][(C+3)/4][H][W][4], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][c/4][h][w][c%4].\n\n\n  CHW16 : \n    Sixteen wide channel vectorized row major format.\n\n    This format is only supported by DLA and requires FP16. It is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to a C array with dimensions [N][(C+15)/16][H][W][16], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][c/16][h][w][c%16].\n\n\n  CHW32 : \n    Thirty-two wide channel vectorized row major format.\n\n    This format is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to a C array with dimensions [N][(C+31)/32][H][W][32], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][c/32][h][w][c%32].\n\n\n  DHWC8 : \n    Eight channel format where C is padded to a multiple of 8.\n\n    This format is bound to FP16 and BF16, and it is only available for dimensions >= 4.\n\n    For a tensor with dimensions {N, C, D, H, W}, the memory layout is equivalent to an array with dimensions [N][D][H][W][(C+7)/8*8], with the tensor coordinates (n, c, d, h, w) mapping to array subscript [n][d][h][w][c].\n\n\n  CDHW32 : \n    Thirty-two wide channel vectorized row major format with 3 spatial dimensions.\n\n    This format is bound to FP16 and INT8. It is only available for dimensions >= 4.\n\n    For a tensor with dimensions {N, C, D, H, W}, the memory layout is equivalent to a C array with dimensions [N][(C+31)/32][D][H][W][32], with the tensor coordinates (n, d, c, h, w) mapping to array subscript [n][c/32][d][h][w][c%32].\n\n\n  HWC : \n    Non-vectorized channel-last format.\n    This format is bound to FP32, FP16, INT8, INT64 and BF16, and is only available for dimensions >= 3.\n\n\n  DLA_LINEAR : \n    DLA planar format. Row major format. The stride for stepping along the H axis is rounded up to 64 bytes.\n\n    This format is bound to FP16/Int8 and is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to a C array with dimensions [N][C][H][roundUp(W, 64/elementSize)] where elementSize is 2 for FP16 and 1 for Int8, with the tensor coordinates (n, c, h, w) mapping to array subscript [n][c][h][w].\n\n\n  DLA_HWC4 : \n    DLA image format. channel-last format. C can only be 1, 3, 4. If C == 3 it will be rounded to 4. The stride for stepping along the H axis is rounded up to 32 bytes.\n\n    This format is bound to FP16/Int8 and is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, with C’ is 1, 4, 4 when C is 1, 3, 4 respectively, the memory layout is equivalent to a C array with dimensions [N][H][roundUp(W, 32/C'/elementSize)][C'] where elementSize is 2 for FP16 and 1 for Int8, C' is the rounded C. The tensor coordinates (n, c, h, w) maps to array subscript [n][h][w][c].\n\n\n  HWC16 : \n    Sixteen channel format where C is padded to a multiple of 16. This format is bound to FP16/INT8/FP8. It is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to the array with dimensions [N][H][W][(C+15)/16*16], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][h][w][c].\n\n\n  DHWC : \n    Non-vectorized channel-last format. This format is bound to FP32.  It is only available for dimensions >= 4.\n"
+class TensorFormat(OrderedPybindEnum):
+    '\n    Format of the input/output tensors.\n\n    This enum is used by both plugins and network I/O tensors.\n\n    For more information about data formats, see the topic "Data Format Description" located in the\n    TensorRT Developer Guide (https://docs.nvidia.com/deeplearning/sdk/tensorrt-developer-guide/index.html).\n\n\nMembers:\n\n  LINEAR : \n    Row major linear format.\n\n    For a tensor with dimensions {N, C, H, W}, the W axis always has unit stride, and the stride of every other axis is at least the product of the next dimension times the next stride. the strides are the same as for a C array with dimensions [N][C][H][W].\n\n\n  CHW2 : \n    Two wide channel vectorized row major format.\n\n    This format is bound to FP16 and BF16. It is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to a C array with dimensions [N][(C+1)/2][H][W][2], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][c/2][h][w][c%2].\n\n\n  HWC8 : \n    Eight channel format where C is padded to a multiple of 8.\n\n    This format is bound to FP16 and BF16. It is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to the array with dimensions [N][H][W][(C+7)/8*8], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][h][w][c].\n\n\n  CHW4 : \n    Four wide channel vectorized row major format.\n    This format is bound to INT8. It is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to a C array with dimensions [N][(C+3)/4][H][W][4], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][c/4][h][w][c%4].\n\n\n  CHW16 : \n    Sixteen wide channel vectorized row major format.\n\n    This format is only supported by DLA and requires FP16. It is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to a C array with dimensions [N][(C+15)/16][H][W][16], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][c/16][h][w][c%16].\n\n\n  CHW32 : \n    Thirty-two wide channel vectorized row major format.\n\n    This format is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to a C array with dimensions [N][(C+31)/32][H][W][32], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][c/32][h][w][c%32].\n\n\n  DHWC8 : \n    Eight channel format where C is padded to a multiple of 8.\n\n    This format is bound to FP16 and BF16, and it is only available for dimensions >= 4.\n\n    For a tensor with dimensions {N, C, D, H, W}, the memory layout is equivalent to an array with dimensions [N][D][H][W][(C+7)/8*8], with the tensor coordinates (n, c, d, h, w) mapping to array subscript [n][d][h][w][c].\n\n\n  CDHW32 : \n    Thirty-two wide channel vectorized row major format with 3 spatial dimensions.\n\n    This format is bound to FP16 and INT8. It is only available for dimensions >= 4.\n\n    For a tensor with dimensions {N, C, D, H, W}, the memory layout is equivalent to a C array with dimensions [N][(C+31)/32][D][H][W][32], with the tensor coordinates (n, d, c, h, w) mapping to array subscript [n][c/32][d][h][w][c%32].\n\n\n  HWC : \n    Non-vectorized channel-last format.\n    This format is bound to FP32, FP16, INT8, INT64 and BF16, and is only available for dimensions >= 3.\n\n\n  DLA_LINEAR : \n    DLA planar format. Row major format. The stride for stepping along the H axis is rounded up to 64 bytes.\n\n    This format is bound to FP16/Int8 and is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to a C array with dimensions [N][C][H][roundUp(W, 64/elementSize)] where elementSize is 2 for FP16 and 1 for Int8, with the tensor coordinates (n, c, h, w) mapping to array subscript [n][c][h][w].\n\n\n  DLA_HWC4 : \n    DLA image format. channel-last format. C can only be 1, 3, 4. If C == 3 it will be rounded to 4. The stride for stepping along the H axis is rounded up to 32 bytes.\n\n    This format is bound to FP16/Int8 and is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, with C’ is 1, 4, 4 when C is 1, 3, 4 respectively, the memory layout is equivalent to a C array with dimensions [N][H][roundUp(W, 32/C\'/elementSize)][C\'] where elementSize is 2 for FP16 and 1 for Int8, C\' is the rounded C. The tensor coordinates (n, c, h, w) maps to array subscript [n][h][w][c].\n\n\n  HWC16 : \n    Sixteen channel format where C is padded to a multiple of 16. This format is bound to FP16/INT8/FP8. It is only available for dimensions >= 3.\n\n    For a tensor with dimensions {N, C, H, W}, the memory layout is equivalent to the array with dimensions [N][H][W][(C+15)/16*16], with the tensor coordinates (n, c, h, w) mapping to array subscript [n][h][w][c].\n\n\n  DHWC : \n    Non-vectorized channel-last format. This format is bound to FP32.  It is only available for dimensions >= 4.\n'
 
     __slots__ = ()
     LINEAR = member(0)
@@ -729,7 +729,7 @@ class TensorFormat(PybindEnum):
 
 
 class TensorIOMode(PybindEnum):
-    "IO tensor modes for TensorRT.\n\nMembers:\n\n  NONE : Tensor is not an input or output.\n\n  INPUT : Tensor is input to the engine.\n\n  OUTPUT : Tensor is output to the engine."
+    'IO tensor modes for TensorRT.\n\nMembers:\n\n  NONE : Tensor is not an input or output.\n\n  INPUT : Tensor is input to the engine.\n\n  OUTPUT : Tensor is output to the engine.'
 
     __slots__ = ()
     NONE = member(0)
@@ -738,15 +738,15 @@ class TensorIOMode(PybindEnum):
 
 
 class TensorLocation(PybindEnum):
-    "The physical location of the data.\n\nMembers:\n\n  DEVICE : Data is stored on the device.\n\n  HOST : Data is stored on the host."
+    'The physical location of the data.\n\nMembers:\n\n  DEVICE : Data is stored on the device.\n\n  HOST : Data is stored on the host.'
 
     __slots__ = ()
     DEVICE = member(0)
     HOST = member(1)
 
 
-class TensorRTPhase(PybindEnum):
-    "\n    Indicates a phase of operation of TensorRT\n\n\nMembers:\n\n  BUILD\n\n  RUNTIME"
+class TensorRTPhase(OrderedPybindEnum):
+    '\n    Indicates a phase of operation of TensorRT\n\n\nMembers:\n\n  BUILD\n\n  RUNTIME'
 
     __slots__ = ()
     BUILD = member(0)
@@ -754,7 +754,7 @@ class TensorRTPhase(PybindEnum):
 
 
 class TilingOptimizationLevel(PybindEnum):
-    "\n    Describes the optimization level of tiling strategies. A higher level allows TensorRT to spend more time searching for better tiling strategy.\n\n\nMembers:\n\n  NONE : \n    Do not apply any tiling strategy.\n\n\n  FAST : \n    Use a fast algorithm and heuristic based strategy. Slightly increases engine build time.\n\n\n  MODERATE : \n    Increase search space and use a mixed heuristic/profiling strategy. Moderately increases engine build time.\n\n\n  FULL : \n    Increase search space even wider. Significantly increases engine build time.\n"
+    '\n    Describes the optimization level of tiling strategies. A higher level allows TensorRT to spend more time searching for better tiling strategy.\n\n\nMembers:\n\n  NONE : \n    Do not apply any tiling strategy.\n\n\n  FAST : \n    Use a fast algorithm and heuristic based strategy. Slightly increases engine build time.\n\n\n  MODERATE : \n    Increase search space and use a mixed heuristic/profiling strategy. Moderately increases engine build time.\n\n\n  FULL : \n    Increase search space even wider. Significantly increases engine build time.\n'
 
     __slots__ = ()
     NONE = member(0)
@@ -764,7 +764,7 @@ class TilingOptimizationLevel(PybindEnum):
 
 
 class TopKOperation(PybindEnum):
-    "The operations that may be performed by a TopK layer\n\nMembers:\n\n  MAX : Maximum of the elements\n\n  MIN : Minimum of the elements"
+    'The operations that may be performed by a TopK layer\n\nMembers:\n\n  MAX : Maximum of the elements\n\n  MIN : Minimum of the elements'
 
     __slots__ = ()
     MAX = member(0)
@@ -772,7 +772,7 @@ class TopKOperation(PybindEnum):
 
 
 class TripLimit(PybindEnum):
-    "Describes kinds of trip limits.\n\nMembers:\n\n  COUNT : Tensor is a scalar of type :class:`int32` that contains the trip count.\n\n  WHILE : Tensor is a scalar of type :class:`bool`. Loop terminates when its value is false."
+    'Describes kinds of trip limits.\n\nMembers:\n\n  COUNT : Tensor is a scalar of type :class:`int32` that contains the trip count.\n\n  WHILE : Tensor is a scalar of type :class:`bool`. Loop terminates when its value is false.'
 
     __slots__ = ()
     COUNT = member(0)
@@ -780,7 +780,7 @@ class TripLimit(PybindEnum):
 
 
 class UnaryOperation(PybindEnum):
-    "The unary operations that may be performed by a Unary layer.\n\nMembers:\n\n  EXP : Exponentiation\n\n  LOG : Log (base e)\n\n  SQRT : Square root\n\n  RECIP : Reciprocal\n\n  ABS : Absolute value\n\n  NEG : Negation\n\n  SIN : Sine\n\n  COS : Cosine\n\n  TAN : Tangent\n\n  SINH : Hyperbolic sine\n\n  COSH : Hyperbolic cosine\n\n  ASIN : Inverse sine\n\n  ACOS : Inverse cosine\n\n  ATAN : Inverse tangent\n\n  ASINH : Inverse hyperbolic sine\n\n  ACOSH : Inverse hyperbolic cosine\n\n  ATANH : Inverse hyperbolic tangent\n\n  CEIL : Ceiling\n\n  FLOOR : Floor\n\n  ERF : Gauss error function\n\n  NOT : Not\n\n  SIGN : Sign. If input > 0, output 1; if input < 0, output -1; if input == 0, output 0.\n\n  ROUND : Round to nearest even for floating-point data type.\n\n  ISINF : Return true if the input value equals +/- infinity for floating-point data type.\n\n  ISNAN : Return true if the input value equals NaN for floating-point data type."
+    'The unary operations that may be performed by a Unary layer.\n\nMembers:\n\n  EXP : Exponentiation\n\n  LOG : Log (base e)\n\n  SQRT : Square root\n\n  RECIP : Reciprocal\n\n  ABS : Absolute value\n\n  NEG : Negation\n\n  SIN : Sine\n\n  COS : Cosine\n\n  TAN : Tangent\n\n  SINH : Hyperbolic sine\n\n  COSH : Hyperbolic cosine\n\n  ASIN : Inverse sine\n\n  ACOS : Inverse cosine\n\n  ATAN : Inverse tangent\n\n  ASINH : Inverse hyperbolic sine\n\n  ACOSH : Inverse hyperbolic cosine\n\n  ATANH : Inverse hyperbolic tangent\n\n  CEIL : Ceiling\n\n  FLOOR : Floor\n\n  ERF : Gauss error function\n\n  NOT : Not\n\n  SIGN : Sign. If input > 0, output 1; if input < 0, output -1; if input == 0, output 0.\n\n  ROUND : Round to nearest even for floating-point data type.\n\n  ISINF : Return true if the input value equals +/- infinity for floating-point data type.\n\n  ISNAN : Return true if the input value equals NaN for floating-point data type.'
 
     __slots__ = ()
     EXP = member(0)
@@ -811,7 +811,7 @@ class UnaryOperation(PybindEnum):
 
 
 class WeightsRole(PybindEnum):
-    "How a layer uses particular Weights. The power weights of an IScaleLayer are omitted.  Refitting those is not supported.\n\nMembers:\n\n  KERNEL : Kernel for :class:`IConvolutionLayer` or :class:`IDeconvolutionLayer` .\n\n  BIAS : Bias for :class:`IConvolutionLayer` or :class:`IDeconvolutionLayer` .\n\n  SHIFT : Shift part of :class:`IScaleLayer` .\n\n  SCALE : Scale part of :class:`IScaleLayer` .\n\n  CONSTANT : Weights for :class:`IConstantLayer` .\n\n  ANY : Any other weights role."
+    'How a layer uses particular Weights. The power weights of an IScaleLayer are omitted.  Refitting those is not supported.\n\nMembers:\n\n  KERNEL : Kernel for :class:`IConvolutionLayer` or :class:`IDeconvolutionLayer` .\n\n  BIAS : Bias for :class:`IConvolutionLayer` or :class:`IDeconvolutionLayer` .\n\n  SHIFT : Shift part of :class:`IScaleLayer` .\n\n  SCALE : Scale part of :class:`IScaleLayer` .\n\n  CONSTANT : Weights for :class:`IConstantLayer` .\n\n  ANY : Any other weights role.'
 
     __slots__ = ()
     KERNEL = member(0)
@@ -822,16 +822,15 @@ class WeightsRole(PybindEnum):
     ANY = member(5)
 
 
-class _Severity(PybindEnum):
-    "\n    Indicates the severity of a message. The values in this enum are also accessible in the :class:`ILogger` directly.\n    For example, ``tensorrt.ILogger.INFO`` corresponds to ``tensorrt.ILogger.Severity.INFO`` .\n\n\nMembers:\n\n  INTERNAL_ERROR : \n    Represents an internal error. Execution is unrecoverable.\n\n\n  ERROR : \n    Represents an application error.\n\n\n  WARNING : \n    Represents an application error that TensorRT has recovered from or fallen back to a default.\n\n\n  INFO : \n    Represents informational messages.\n\n\n  VERBOSE : \n    Verbose messages with debugging information.\n"
+class _Severity(OrderedPybindEnum):
+    '\n    Indicates the severity of a message. The values in this enum are also accessible in the :class:`ILogger` directly.\n    For example, ``tensorrt.ILogger.INFO`` corresponds to ``tensorrt.ILogger.Severity.INFO`` .\n\n\nMembers:\n\n  INTERNAL_ERROR : \n    Represents an internal error. Execution is unrecoverable.\n\n\n  ERROR : \n    Represents an application error.\n\n\n  WARNING : \n    Represents an application error that TensorRT has recovered from or fallen back to a default.\n\n\n  INFO : \n    Represents informational messages.\n\n\n  VERBOSE : \n    Verbose messages with debugging information.\n'
 
     __slots__ = ()
-    __qualname__ = "ILogger.Severity"
+    __qualname__ = 'ILogger.Severity'
     INTERNAL_ERROR = member(0)
     ERROR = member(1)
     WARNING = member(2)
     INFO = member(3)
     VERBOSE = member(4)
 
-
-_Severity.__name__ = "Severity"
+_Severity.__name__ = 'Severity'

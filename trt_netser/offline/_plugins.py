@@ -45,10 +45,19 @@ TENSORRT_VERSION = 10_16_01
 # ---------------------------------------------------------------------------------------
 # fields
 # ---------------------------------------------------------------------------------------
+# PluginFieldType -> numpy type ``PluginField.data`` returns (others have no conversion).
+_FIELD_NP: dict[int, type] = {
+    int(PluginFieldType.FLOAT32): np.float32, int(PluginFieldType.FLOAT64): np.float64,
+    int(PluginFieldType.INT8): np.int8, int(PluginFieldType.INT16): np.int16,
+    int(PluginFieldType.INT32): np.int32, int(PluginFieldType.INT64): np.int64,
+    int(PluginFieldType.CHAR): np.int8, int(PluginFieldType.UNKNOWN): np.int8,
+}
+
+
 class PluginField:
     """Plugin attribute field name and associated data."""
 
-    __slots__ = ("__weakref__", "_data", "_name", "_size", "_type")
+    __slots__ = ("__weakref__", "_name", "_raw", "_size", "_type")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         names = ("name", "data", "type")
@@ -68,15 +77,15 @@ class PluginField:
         if data is None and "data" in vals:
             raise self._error(args, kwargs)
         if data is None:
-            arr = np.zeros(0, dtype=np.int8)
+            raw, size = b"", 0
         elif isinstance(data, np.ndarray):
-            arr = data
+            raw, size = np.ascontiguousarray(data).tobytes(), int(data.size)
         elif isinstance(data, bytes | bytearray | memoryview):
-            arr = np.frombuffer(bytes(data), dtype=np.int8)
+            raw = bytes(data)
+            size = len(raw)
         else:
             raise self._error(args, kwargs)
-        self._name, self._type, self._data = name, ftype, arr
-        self._size = int(arr.size)
+        self._name, self._type, self._raw, self._size = name, ftype, raw, size
 
     @staticmethod
     def _error(args: tuple[Any, ...], kwargs: dict[str, Any]) -> TypeError:
@@ -107,13 +116,18 @@ class PluginField:
 
     @property
     def data(self) -> np.ndarray:
-        """Plugin field attribute data."""
-        return self._data
+        """The data as ``size`` elements of the numpy type of ``type`` (raises for types
+        without a numpy equivalent, as the real bindings do)."""
+        np_t = _FIELD_NP.get(int(self._type))
+        if np_t is None:
+            raise AttributeError("No known conversion for returning data from PluginField")
+        need = self._size * np.dtype(np_t).itemsize
+        raw = self._raw[:need].ljust(need, b"\0")
+        return np.frombuffer(raw, dtype=np_t).copy()
 
     @data.setter
     def data(self, value: Any) -> None:
-        self._data = np.asarray(value)
-        self._size = int(self._data.size)
+        self._raw = np.ascontiguousarray(value).tobytes()
 
     @property
     def type(self) -> PluginFieldType:
@@ -147,8 +161,9 @@ class PluginFieldCollection:
     @staticmethod
     def _check(x: Any) -> PluginField:
         if not isinstance(x, PluginField):
-            raise TypeError(
-                f"incompatible function arguments: expected {MODULE}.PluginField, got {x!r}"
+            raise RuntimeError(
+                f"Unable to cast Python instance of type {type(x)} to C++ type '?' (#define "
+                "PYBIND11_DETAILED_ERROR_MESSAGES or compile in debug mode for details)"
             )
         return x
 
@@ -214,7 +229,7 @@ def serialize_fields(fields: Iterable[PluginField]) -> bytes:
     out = bytearray()
     for f in fields:
         name = f.name.encode()
-        raw = np.ascontiguousarray(f.data).tobytes()
+        raw = f._raw
         out += (
             struct.pack("<I", len(name))
             + name
@@ -227,36 +242,39 @@ def serialize_fields(fields: Iterable[PluginField]) -> bytes:
 # ---------------------------------------------------------------------------------------
 # versioned interfaces
 # ---------------------------------------------------------------------------------------
+def _pyattr(name: str, default: Any = None, doc: str = "") -> property:
+    """A property a Python implementation must initialize; reads ``default`` until set."""
+    key = f"_pyattr_{name}"
+
+    def fget(self: Any) -> Any:
+        return self.__dict__.get(key, default)
+
+    def fset(self: Any, value: Any) -> None:
+        self.__dict__[key] = value
+
+    return property(fget, fset, doc=doc or name)
+
+
+def _field(name: str, default: Any = None) -> property:
+    """A plain read/write data field of a small struct-like class."""
+    return _pyattr(name, default)
+
+
 class InterfaceInfo:
     """Kind and version of a versioned interface."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.InterfaceInfo: No constructor defined!")
 
+    kind = _field("kind")
+    major = _field("major", 0)
+    minor = _field("minor", 0)
+
     @classmethod
     def _make(cls, kind: str, major: int, minor: int) -> InterfaceInfo:
         obj = object.__new__(cls)
-        obj.kind, obj.major, obj.minor = kind, major, minor  # type: ignore[attr-defined]
+        obj.kind, obj.major, obj.minor = kind, major, minor
         return obj
-
-
-class _PyAttr:
-    """An attribute a Python implementation must initialize; reads None until set."""
-
-    def __init__(self, default: Any = None) -> None:
-        self.default = default
-        self.key = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.key = f"_pyattr_{name}"
-
-    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
-        if obj is None:
-            return self
-        return obj.__dict__.get(self.key, self.default)
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.key] = value
 
 
 class IVersionedInterface:
@@ -288,10 +306,10 @@ class IPluginCreator(IPluginCreatorInterface):
     """Plugin creator class for user implemented (V2) layers."""
 
     _KIND = "PLUGIN CREATOR_V1"
-    name = _PyAttr()
-    plugin_version = _PyAttr()
-    plugin_namespace = _PyAttr()
-    field_names = _PyAttr()
+    name = _pyattr("name")
+    plugin_version = _pyattr("plugin_version")
+    plugin_namespace = _pyattr("plugin_namespace")
+    field_names = _pyattr("field_names")
 
     def __init__(self) -> None:
         IPluginCreatorInterface.__init__(self)
@@ -311,10 +329,10 @@ class IPluginCreatorV3One(IPluginCreatorInterface):
     """Plugin creator class for V3 plugins."""
 
     _KIND = "PLUGIN CREATOR_V3ONE"
-    name = _PyAttr()
-    plugin_version = _PyAttr()
-    plugin_namespace = _PyAttr()
-    field_names = _PyAttr()
+    name = _pyattr("name")
+    plugin_version = _pyattr("plugin_version")
+    plugin_namespace = _pyattr("plugin_namespace")
+    field_names = _pyattr("field_names")
 
     def __init__(self) -> None:
         IPluginCreatorInterface.__init__(self)
@@ -330,10 +348,10 @@ class IPluginCreatorV3Quick(IPluginCreatorInterface):
     """Creator of quickly deployable Python plugins (not supported offline)."""
 
     _KIND = "PLUGIN CREATOR_V3QUICK"
-    name = _PyAttr()
-    plugin_version = _PyAttr()
-    plugin_namespace = _PyAttr()
-    field_names = _PyAttr()
+    name = _pyattr("name")
+    plugin_version = _pyattr("plugin_version")
+    plugin_namespace = _pyattr("plugin_namespace")
+    field_names = _pyattr("field_names")
 
     def create_plugin(self, *args: Any, **kwargs: Any) -> Any:
         """Not available offline."""
@@ -346,10 +364,10 @@ class IPluginCreatorV3Quick(IPluginCreatorInterface):
 class IPluginV2:
     """Plugin class for user-implemented (V2) layers."""
 
-    num_outputs = _PyAttr()
-    plugin_type = _PyAttr()
-    plugin_version = _PyAttr()
-    plugin_namespace = _PyAttr("")
+    num_outputs = _pyattr("num_outputs")
+    plugin_type = _pyattr("plugin_type")
+    plugin_version = _pyattr("plugin_version")
+    plugin_namespace = _pyattr("plugin_namespace", "")
 
     @property
     def tensorrt_version(self) -> int:
@@ -423,6 +441,8 @@ class IPluginV2DynamicExtBase(IPluginV2):
 class IPluginV2DynamicExt(IPluginV2DynamicExtBase):
     """Plugin with dynamic shape support; Python subclasses implement the output rules."""
 
+    FORMAT_COMBINATION_LIMIT = 100
+
     def get_output_datatype(self, index: int, input_types: list[DataType]) -> DataType:
         """Output data type (default: type of input 0)."""
         return input_types[0] if input_types else DataType.FLOAT
@@ -483,9 +503,9 @@ class IPluginV3OneCore(IPluginCapability):
     """Core capability: name, version, namespace."""
 
     _KIND = "PLUGIN_V3ONE_CORE"
-    plugin_name = _PyAttr()
-    plugin_version = _PyAttr()
-    plugin_namespace = _PyAttr()
+    plugin_name = _pyattr("plugin_name")
+    plugin_version = _pyattr("plugin_version")
+    plugin_namespace = _pyattr("plugin_namespace")
 
     def __init__(self, *args: Any) -> None:
         pass
@@ -495,10 +515,11 @@ class IPluginV3OneBuild(IPluginCapability):
     """Build capability: outputs, formats, metadata string, timing cache id."""
 
     _KIND = "PLUGIN_V3ONE_BUILD"
-    num_outputs = _PyAttr(-1)
-    format_combination_limit = _PyAttr()
-    metadata_string = _PyAttr()
-    timing_cache_id = _PyAttr()
+    DEFAULT_FORMAT_COMBINATION_LIMIT = 100
+    num_outputs = _pyattr("num_outputs", -1)
+    format_combination_limit = _pyattr("format_combination_limit")
+    metadata_string = _pyattr("metadata_string")
+    timing_cache_id = _pyattr("timing_cache_id")
 
     def __init__(self, *args: Any) -> None:
         pass
@@ -572,9 +593,9 @@ class IPluginV3OneRuntime(IPluginCapability):
 class IPluginV3QuickCore(IPluginCapability):
     """Quick plugin core capability."""
 
-    plugin_name = _PyAttr()
-    plugin_version = _PyAttr()
-    plugin_namespace = _PyAttr()
+    plugin_name = _pyattr("plugin_name")
+    plugin_version = _pyattr("plugin_version")
+    plugin_namespace = _pyattr("plugin_namespace")
 
 
 class IPluginV3QuickBuild(IPluginCapability):
@@ -1043,3 +1064,106 @@ def infer_plugin_v3(impl: LayerImpl) -> list[Out]:
         raise ShapeError(
             f"the plugin failed to describe its outputs: {type(exc).__name__}: {exc}"
         ) from None
+
+
+# ---------------------------------------------------------------------------------------
+# small descriptor structs of the plugin API
+# ---------------------------------------------------------------------------------------
+class PluginTensorDesc:
+    """Fields that a plugin might see for an input or output."""
+
+    dims = _field("dims")
+    format = _field("format")
+    scale = _field("scale", 1.0)
+    type = _field("type", DataType.FLOAT)
+
+
+class DynamicPluginTensorDesc:
+    """A tensor description with its min/opt/max dimensions."""
+
+    desc = _field("desc")
+    min = _field("min")
+    opt = _field("opt")
+    max = _field("max")
+
+
+class KernelLaunchParams:
+    """Launch parameters of a kernel (for AOT Python plugins)."""
+
+    block_x = _field("block_x", 1)
+    block_y = _field("block_y", 1)
+    block_z = _field("block_z", 1)
+    grid_x = _field("grid_x", 1)
+    grid_y = _field("grid_y", 1)
+    grid_z = _field("grid_z", 1)
+    shared_mem = _field("shared_mem", 0)
+
+
+class ISymExpr:
+    """A symbolic expression (for AOT Python plugins)."""
+
+    dtype = _field("dtype")
+    expr = _field("expr")
+    type = _field("type")
+
+
+class ISymExprs:
+    """A list of symbolic expressions."""
+
+    nbSymExprs = _field("nbSymExprs", 0)
+
+
+class FallbackString:
+    """A string argument that also accepts bytes."""
+
+    def __init__(self, value: Any = "") -> None:
+        self._value = value.decode() if isinstance(value, bytes) else str(value)
+
+
+class IPluginResourceContext:
+    """Resources available to a plugin at run time (none offline)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{MODULE}.IPluginResourceContext: No constructor defined!")
+
+    @property
+    def error_recorder(self) -> Any:
+        """The error recorder (None)."""
+        return None
+
+    @property
+    def gpu_allocator(self) -> Any:
+        """The GPU allocator (None)."""
+        return None
+
+
+class IErrorRecorder:
+    """Application-implemented error reporting interface (subclass it in Python)."""
+
+    MAX_DESC_LENGTH = property(lambda self: 127, doc="Maximum length of an error description.")
+
+    def __init__(self) -> None:
+        pass
+
+    def clear(self) -> None:
+        """Clear the recorded errors (implemented by subclasses)."""
+
+    def get_error_code(self, arg0: int) -> Any:
+        """The code of error ``arg0`` (implemented by subclasses)."""
+        raise RuntimeError('Tried to call pure virtual function "IErrorRecorder::getErrorCode"')
+
+    def get_error_desc(self, arg0: int) -> str:
+        """The description of error ``arg0`` (implemented by subclasses)."""
+        raise RuntimeError('Tried to call pure virtual function "IErrorRecorder::getErrorDesc"')
+
+    def has_overflowed(self) -> bool:
+        """Whether errors were dropped (implemented by subclasses)."""
+        return False
+
+    def num_errors(self) -> int:
+        """Number of recorded errors (implemented by subclasses)."""
+        return 0
+
+    def report_error(self, arg0: Any, arg1: str) -> bool:
+        """Record an error (implemented by subclasses)."""
+        raise RuntimeError('Tried to call pure virtual function "IErrorRecorder::reportError"')

@@ -58,6 +58,8 @@ DataType.itemsize = property(_itemsize)  # type: ignore[attr-defined]
 def nptype(trt_type: DataType) -> type:
     """Returns the numpy-equivalent of a TensorRT :class:`DataType`."""
     try:
+        if type(trt_type) is not DataType:
+            raise TypeError
         return _NP_OF[int(trt_type)]
     except (KeyError, TypeError):
         raise TypeError(
@@ -141,8 +143,17 @@ class Dims:
         if isinstance(index, slice):
             return tuple(self._d[index])
         try:
-            return self._d[_int(index)]
-        except (IndexError, Mismatch):
+            i = _int(index)
+        except Mismatch:
+            raise incompatible(
+                "__getitem__",
+                [f"(self: {MODULE}.Dims, arg0: typing.SupportsInt) -> int",
+                 f"(self: {MODULE}.Dims, arg0: slice) -> tuple"],
+                (self, index), {},
+            ) from None
+        try:
+            return self._d[i]
+        except IndexError:
             raise IndexError("Out of bounds") from None
 
     def __setitem__(self, index: int, value: int) -> None:
