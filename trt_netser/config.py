@@ -499,7 +499,7 @@ def canonical_data(value: Any, path: str) -> Any:
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         return canonical_data(to_dict(), path)
-    raise TypeError(f"BuildConfig field {path!r}: cannot hash a {kind.__qualname__}")
+    raise TypeError(f"{path}: cannot hash a {kind.__qualname__} (use plain data or enums)")
 
 
 def _drop_excluded(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
