@@ -18,10 +18,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import trt_netser.offline as trt  # noqa: E402
-from trt_netser.config import add_optimization_profile  # noqa: E402
-from trt_netser.environment import Environment  # noqa: E402
-from trt_netser.key import cache_key  # noqa: E402
+import trt_netser.offline as trt
+from trt_netser.config import add_optimization_profile
+from trt_netser.environment import Environment
+from trt_netser.key import cache_key
 
 
 def deep_chain(num_layers: int) -> tuple[object, object]:
@@ -54,12 +54,15 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=50_000)
     args = parser.parse_args()
     t0 = time.perf_counter()
-    builder, net, kind = build(args.layers)
+    _builder, net, kind = build(args.layers)  # keep the builder alive
     built = time.perf_counter() - t0
     n = net.num_layers
     print(f"network: {kind}, {n} layers, built in {built:.2f}s")
     env = Environment("10.16.1.11", compute_capability="9.0", gpu_name="NVIDIA H100")
-    for flags, label in ((("REFIT",), "refittable (weights: structure)"), ((), "not refittable (weights: all)")):
+    for flags, label in (
+        (("REFIT",), "refittable (weights: structure)"),
+        ((), "not refittable (weights: all)"),
+    ):
         cfg = trt.Builder(trt.Logger()).create_builder_config()
         for flag in flags:
             cfg.set_flag(getattr(trt.BuilderFlag, flag))
