@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from trt_netser.cli.errors import CliError
@@ -185,13 +184,16 @@ def ls_cmd(ctx: click.Context, sort: str, as_json: bool) -> None:
     if not entries:
         out.print(f"no entries in {cache.root}")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("key", "size", "last used", "created", "build"):
-        table.add_column(column, no_wrap=column != "key", overflow="fold")
+    # Keys are long and must stay copy-pasteable: they go last and are never wrapped.
+    out.print(
+        Text(f"{'size':>10}  {'last used':19}  {'created':19}  {'build':>7}  key", style="bold")
+    )
     for e in entries:
         build = f"{e.build_seconds:.1f}s" if e.build_seconds is not None else "-"
-        table.add_row(e.key, human_size(e.size), _when(e.last_used), _when(e.created), build)
-    out.print(table)
+        out.print(
+            f"{human_size(e.size):>10}  {_when(e.last_used):19}  {_when(e.created):19}  "
+            f"{build:>7}  {e.key}"
+        )
     total = sum(e.size for e in entries)
     out.print(Text(f"{len(entries)} entries, {human_size(total)} in {cache.root}", style="dim"))
 

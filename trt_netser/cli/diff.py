@@ -135,7 +135,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """Nested maps to ``a.b.c`` paths (lists stay whole: they are values)."""
     if isinstance(value, Mapping) and value:
         out: dict[str, Any] = {}
-        for k, v in value.items():
+        for k, v in sorted(value.items(), key=lambda kv: str(kv[0])):
             out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out
     return {prefix or "value": value}
@@ -356,7 +356,7 @@ class _Differ:
         pos: int,
         prefix: str = "attribute ",
     ) -> None:
-        for name in list(old) + [k for k in new if k not in old]:
+        for name in sorted(set(old) | set(new)):
             if name not in new:
                 self.add(
                     section,

@@ -159,7 +159,7 @@ def _explain_json(subject: Subject) -> dict[str, Any]:
     type=click.Choice(
         ["header", "network", "input", "construct", "layer", "output", "weights", "end"]
     ),
-    help="Show only records of this kind (repeatable).",
+    help="Show only records of this kind (repeatable); lines are then complete.",
 )
 @click.option(
     "--full",
@@ -200,7 +200,7 @@ def explain_cmd(
         echo_json(doc)
         return
     out = console()
-    labels = Labels(subject.items, elide=not full)
+    labels = Labels(subject.items, elide=not (full or kinds))
     if not kinds:
         if subject.key_path:
             out.print(Text.assemble(("key ", "bold"), subject.key_path))

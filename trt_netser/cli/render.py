@@ -180,7 +180,7 @@ def fmt(value: Any, labels: Labels | None = None, *, top: bool = True) -> str:
             text = text[:-1] + f", values blake3:{blake3.blake3(value.values).hexdigest()[:12]})"
         return text
     if isinstance(value, Mapping):
-        inner = ", ".join(f"{k}={fmt(v, labels, top=False)}" for k, v in value.items())
+        inner = ", ".join(f"{k}={fmt(v, labels, top=False)}" for k, v in sorted(value.items()))
         return "{" + inner + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(fmt(v, labels, top=False) for v in value) + "]"
@@ -206,7 +206,7 @@ def tensor_text(
         head += "[" + ", ".join(str(d) for d in shape) + "]"
     elif shape is not None:
         head += f"[{fmt(shape)}]"
-    extra = [f"{k}={fmt(v, labels, top=False)}" for k, v in attrs.items()]
+    extra = [f"{k}={fmt(v, labels, top=False)}" for k, v in sorted(attrs.items())]
     dim_names = desc.get("dim_names")
     if dim_names and any(dim_names):
         extra.append(f"dim_names={fmt(dim_names)}")
@@ -258,7 +258,7 @@ def record_body(record: Record, labels: Labels | None = None) -> str:
         parts = [f"name={fmt(f.get('name'))}"]
         flags = f.get("flags") or []
         parts.append("flags=[" + ", ".join(fmt(x) for x in flags) + "]")
-        parts += [f"{k}={fmt(v, labels)}" for k, v in (f.get("attrs") or {}).items()]
+        parts += [f"{k}={fmt(v, labels)}" for k, v in sorted((f.get("attrs") or {}).items())]
         if f.get("calls"):
             parts.append(f"calls={fmt(f.get('calls'), labels)}")
         return " ".join(parts)
@@ -268,21 +268,23 @@ def record_body(record: Record, labels: Labels | None = None) -> str:
         source = fmt(f.get("tensor"), labels)
         return f"{tensor_text(f.get('desc'), labels)} from {source}"
     if kind == "construct":
-        return " ".join(f"{k}={fmt(v, labels)}" for k, v in (f.get("attrs") or {}).items())
+        return " ".join(f"{k}={fmt(v, labels)}" for k, v in sorted((f.get("attrs") or {}).items()))
     if kind == "layer":
         ins = ", ".join(fmt(r, labels) for r in f.get("inputs") or [])
         outs = ", ".join(tensor_text(d, labels, named=True) for d in f.get("outputs") or [])
         parts = [f"({ins}) -> ({outs})"]
         shared = labels.shared_layer if labels is not None else {}
         parts += [
-            f"{k}={fmt(v, labels)}" for k, v in (f.get("attrs") or {}).items() if k not in shared
+            f"{k}={fmt(v, labels)}"
+            for k, v in sorted((f.get("attrs") or {}).items())
+            if k not in shared
         ]
         if "plugin" in f:
             parts.append(f"plugin={fmt(f.get('plugin'), labels)}")
         if "captured" in f:
             parts.append(f"captured={fmt(f.get('captured'), labels)}")
         return " ".join(parts)
-    return " ".join(f"{k}={fmt(v, labels)}" for k, v in f.items())
+    return " ".join(f"{k}={fmt(v, labels)}" for k, v in sorted(f.items()))
 
 
 def explain_line(item: Item, labels: Labels) -> Text:
@@ -303,7 +305,9 @@ def shared_lines(labels: Labels) -> list[Text]:
     for what, shared in (("tensor", labels.shared_tensor), ("layer", labels.shared_layer)):
         if shared:
             text = Text(f"(every {what} unless shown: ", style="dim")
-            text.append(" ".join(f"{k}={fmt(v)}" for k, v in shared.items()) + ")", style="dim")
+            text.append(
+                " ".join(f"{k}={fmt(v)}" for k, v in sorted(shared.items())) + ")", style="dim"
+            )
             lines.append(text)
     return lines
 

@@ -101,7 +101,7 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (TensorRef, ConstructRef, WeightsValue)):
         return str(value)
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
+        return {str(k): jsonable(v, depth + 1) for k, v in sorted(value.items(), key=str)}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
         return [jsonable(v, depth + 1) for v in items]
