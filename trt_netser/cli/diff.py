@@ -271,7 +271,7 @@ def align_layers(a: _Side, b: _Side) -> list[LayerPair]:
         while changed:  # a pass in canonical order aligns whole chains; repeat for stragglers
             changed = False
             free_b: dict[tuple[Any, ...], list[int]] = {}
-            for j in sorted(b.layers):
+            for j in sorted(b.layers, reverse=True):
                 if j not in used_b:
                     w = wiring("b", b.layers[j])
                     if w is not None:
@@ -280,10 +280,13 @@ def align_layers(a: _Side, b: _Side) -> list[LayerPair]:
                 if i in pairs:
                     continue
                 w = wiring("a", a.layers[i])
-                candidates = [j for j in free_b.get(w, []) if j not in used_b] if w else []
-                if candidates:
-                    pairs[i] = LayerPair(i, candidates[0], "structure")
-                    used_b.add(candidates[0])
+                bucket = free_b.get(w) if w else None
+                while bucket and bucket[-1] in used_b:
+                    bucket.pop()
+                if bucket:
+                    j = bucket.pop()  # buckets are reversed: the lowest index comes first
+                    pairs[i] = LayerPair(i, j, "structure")
+                    used_b.add(j)
                     changed = True
 
     structure_pass()
