@@ -1,0 +1,85 @@
+"""Builder, IBuilderConfig and IOptimizationProfile: documented defaults and behaviour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import trt_netser.offline as trt
+from tests.offline.conftest import ListLogger
+
+
+def test_config_defaults(builder: Any) -> None:
+    c = builder.create_builder_config()
+    assert c.flags == 1 << int(trt.BuilderFlag.TF32) and c.get_flag(trt.BuilderFlag.TF32)
+    assert c.avg_timing_iterations == 1 and c.builder_optimization_level == 3
+    assert c.default_device_type == trt.DeviceType.GPU and c.DLA_core == -1
+    assert c.engine_capability == trt.EngineCapability.STANDARD
+    assert c.hardware_compatibility_level == trt.HardwareCompatibilityLevel.NONE
+    assert c.profiling_verbosity == trt.ProfilingVerbosity.LAYER_NAMES_ONLY
+    assert c.runtime_platform == trt.RuntimePlatform.SAME_AS_BUILD
+    assert c.tiling_optimization_level == trt.TilingOptimizationLevel.NONE
+    assert c.max_aux_streams == -1 and c.max_num_tactics == -1 and c.l2_limit_for_tiling == -1
+    assert c.num_optimization_profiles == 0 and c.plugins_to_serialize == [] and c.quantization_flags == 0
+    assert c.get_preview_feature(trt.PreviewFeature.PROFILE_SHARING_0806)
+    assert not c.get_preview_feature(trt.PreviewFeature.ALIASED_PLUGIN_IO_10_03)
+    assert c.get_memory_pool_limit(trt.MemoryPoolType.DLA_MANAGED_SRAM) == 1 << 20
+    assert c.get_calibration_profile() is None
+
+
+def test_config_setters_and_reset(builder: Any) -> None:
+    c = builder.create_builder_config()
+    c.set_flag(trt.BuilderFlag.STRIP_PLAN)
+    assert c.get_flag(trt.BuilderFlag.WEIGHTLESS)  # alias, same bit
+    c.clear_flag(trt.BuilderFlag.TF32)
+    assert c.flags == 1 << 19
+    c.set_quantization_flag(trt.QuantizationFlag.CALIBRATE_BEFORE_FUSION)
+    assert c.get_quantization_flag(trt.QuantizationFlag.CALIBRATE_BEFORE_FUSION)
+    c.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 1 << 30)
+    assert c.get_memory_pool_limit(trt.MemoryPoolType.WORKSPACE) == 1 << 30
+    assert c.set_tactic_sources(1 << int(trt.TacticSource.CUBLAS)) and c.get_tactic_sources() == 1
+    c.set_preview_feature(trt.PreviewFeature.ALIASED_PLUGIN_IO_10_03, True)
+    c.builder_optimization_level = 5
+    c.hardware_compatibility_level = trt.HardwareCompatibilityLevel.AMPERE_PLUS
+    c.plugins_to_serialize = ["a.so"]
+    c.reset()
+    assert c.builder_optimization_level == 3 and c.plugins_to_serialize == [] and c.flags == 64
+    with pytest.raises(TypeError):
+        c.set_flag(3)
+    with pytest.raises(TypeError):
+        c.builder_optimization_level = "high"
+
+
+def test_profiles(builder: Any) -> None:
+    p = builder.create_optimization_profile()
+    assert p.get_shape("x") == [] and bool(p)
+    p.set_shape("x", (1, 4), (2, 4), (8, 4))
+    assert [tuple(d) for d in p.get_shape("x")] == [(1, 4), (2, 4), (8, 4)]
+    with pytest.raises(ValueError):
+        p.set_shape("y", (4, 4), (2, 4), (8, 4))
+    p2 = builder.create_optimization_profile()
+    p2.set_shape_input("s", [1], [2], [3])
+    assert p2.get_shape_input("s") == [[1], [2], [3]]
+    c = builder.create_builder_config()
+    assert c.add_optimization_profile(p2) == 0 and c.num_optimization_profiles == 1
+    assert p2.extra_memory_target == 1.0
+
+
+def test_builder_surface_and_unsupported_build() -> None:
+    logger = ListLogger()
+    b = trt.Builder(logger)
+    assert b.logger is logger and b.get_plugin_registry() is trt.get_plugin_registry()
+    assert b.platform_has_tf32 and b.num_DLA_cores == 0
+    net = b.create_network()
+    assert b.build_serialized_network(net, b.create_builder_config()) is None
+    assert logger.errors
+
+
+def test_logger_filters_by_severity(capsys: pytest.CaptureFixture[str]) -> None:
+    lg = trt.Logger(trt.Logger.ERROR)
+    lg.log(trt.Logger.WARNING, "hidden")
+    lg.log(trt.Logger.ERROR, "shown")
+    err = capsys.readouterr().err
+    assert "shown" in err and "hidden" not in err
+    assert trt.Logger().min_severity == trt.Logger.WARNING
