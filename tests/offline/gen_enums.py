@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.support.real_trt import run_real
 
 ROOT = Path(__file__).resolve().parents[2]
-DUMP = Path("/work/shared/trt-api/10.16.1.11.json")
+DUMP = ROOT / "trt_netser" / "data" / "trt_api" / "10.16.1.11.json"
 OUT = ROOT / "trt_netser" / "offline" / "_enums.py"
 
 PROBE = r"""
