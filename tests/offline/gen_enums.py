@@ -47,7 +47,6 @@ def main() -> None:
         "integer values match the official API dump.",
         '"""',
         "",
-        "# ruff: noqa: E501",
         "from __future__ import annotations",
         "",
         "from trt_netser.offline._enumbase import OrderedPybindEnum, PybindEnum, member",
