@@ -22,8 +22,8 @@ _EXPORTS: dict[str, str] = {
     "NetworkDescription": "trt_netser.api",
     "UnhashableNetworkError": "trt_netser.errors",
     "PartialHashWarning": "trt_netser.errors",
-    "capture": "trt_netser.capture",
-    "coverage": "trt_netser.coverage",
+    "capture": "trt_netser.capturing",
+    "coverage": "trt_netser.apicoverage",
 }
 
 __all__ = [
@@ -45,8 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
         encode_network,
         hash_network,
     )
-    from trt_netser.capture import capture
-    from trt_netser.coverage import coverage
+    from trt_netser.capturing import capture
+    from trt_netser.apicoverage import coverage
     from trt_netser.errors import PartialHashWarning, UnhashableNetworkError
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import blake3
 
-from trt_netser.coverage import CoverageReport, Entry, load_dump
+from trt_netser.apicoverage import CoverageReport, Entry, load_dump
 from trt_netser.encode import encode_record
 from trt_netser.errors import UnhashableNetworkError
 from trt_netser.records import SCHEMA_VERSION, EnumValue, Record

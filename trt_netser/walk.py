@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from trt_netser import capture as _capture
+from trt_netser import capturing as _capture
 from trt_netser.errors import UnhashableNetworkError
 from trt_netser.policy import (
     CAPTURED_LAYER_STATE,

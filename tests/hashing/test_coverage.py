@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trt_netser.coverage import available_dumps, coverage, load_dump
+from trt_netser.apicoverage import available_dumps, coverage, load_dump
 
 DUMPS = available_dumps()
 

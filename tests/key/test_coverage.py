@@ -8,7 +8,7 @@ import pytest
 
 import trt_netser.offline as trt
 from trt_netser.config import config_coverage
-from trt_netser.coverage import available_dumps, load_dump
+from trt_netser.apicoverage import available_dumps, load_dump
 
 
 def test_all_dumps_are_covered():

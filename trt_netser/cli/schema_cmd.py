@@ -26,7 +26,7 @@ _STYLE = {"hashed": "green", "excluded": "yellow", "captured": "cyan", "UNCLASSI
 
 
 def _report(trt_api: str | None) -> Any:
-    from trt_netser.coverage import available_dumps, coverage
+    from trt_netser.apicoverage import available_dumps, coverage
 
     if trt_api in (None, "installed"):
         module = sys.modules.get("tensorrt")
@@ -67,7 +67,9 @@ def _entry_json(entry: Any) -> dict[str, Any]:
 
 def _layer_sections(report: Any) -> list[tuple[str, str | None, list[Any]]]:
     """(title, class, entries) for every layer, ILayer's common entries listed once."""
-    common = {(e.member, e.kind) for e in report.for_class("ILayer")}
+    # An entry is "common" only if ILayer treats the member the same way: a class that
+    # redefines a property (IActivationLayer.type) is listed under its own layer type.
+    common = {(e.member, e.kind, e.status, e.reason) for e in report.for_class("ILayer")}
     sections: list[tuple[str, str | None, list[Any]]] = [
         ("every layer", "ILayer", list(report.for_class("ILayer")))
     ]
@@ -76,13 +78,13 @@ def _layer_sections(report: Any) -> list[tuple[str, str | None, list[Any]]]:
             extra = [e for e in report.entries if e.owner == "LayerType" and e.member == type_name]
             sections.append((type_name, None, extra))
             continue
-        own = [e for e in report.for_class(cls) if (e.member, e.kind) not in common]
+        own = [e for e in report.for_class(cls) if (e.member, e.kind, e.status, e.reason) not in common]
         sections.append((type_name, cls, own))
     for owner in sorted({e.owner for e in report.entries}):
         if owner in {c for c in report.layer_classes.values() if c} | {"ILayer", "LayerType"}:
             continue
         if owner.endswith("Layer"):  # boundary base classes and the like
-            own = [e for e in report.for_class(owner) if (e.member, e.kind) not in common]
+            own = [e for e in report.for_class(owner) if (e.member, e.kind, e.status, e.reason) not in common]
             if own:
                 sections.append((owner, owner, own))
             continue
@@ -121,7 +123,7 @@ def schema_cmd(
       trt-netser schema --layer SOFTMAX --layer MOE
       trt-netser schema --trt-api 11.0.0.114 --json
     """
-    from trt_netser.coverage import available_dumps
+    from trt_netser.apicoverage import available_dumps
 
     if list_versions:
         versions = available_dumps()

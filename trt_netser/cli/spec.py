@@ -230,7 +230,7 @@ def call_builder(
             f"{spec} takes required parameter(s) {', '.join(missing)}; a build function "
             "may only take 'trt' (the TensorRT module)"
         )
-    from trt_netser.capture import capture
+    from trt_netser.capturing import capture
 
     try:
         with capture(trt), _record_profiles(trt) as recorded_profiles:

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from trt_netser.capture import CAPTURED_CALLS
+from trt_netser.capturing import CAPTURED_CALLS
 from trt_netser.policy import (
     CAPTURED_LAYER_STATE,
     CLASS_PROPERTY_EXCLUSIONS,
