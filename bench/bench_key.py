@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import trt_netser.offline as trt
 from trt_netser.config import add_optimization_profile
-from trt_netser.environment import Environment
+from trt_netser.portability import Environment
 from trt_netser.key import cache_key
 
 

@@ -24,30 +24,99 @@ _EXPORTS: dict[str, str] = {
     "PartialHashWarning": "trt_netser.errors",
     "capture": "trt_netser.capturing",
     "coverage": "trt_netser.apicoverage",
+    "NetworkDigest": "trt_netser.api",
+    "DumpFormatError": "trt_netser.errors",
+    "TrtNetserError": "trt_netser.errors",
+    "WeightsPolicy": "trt_netser.policy",
+    # cache keys
+    "cache_key": "trt_netser.key",
+    "CacheKey": "trt_netser.key",
+    "KeyComponent": "trt_netser.key",
+    "hash_builder_config": "trt_netser.config",
+    "hash_build_config": "trt_netser.config",
+    "describe_builder_config": "trt_netser.config",
+    "add_optimization_profile": "trt_netser.config",
+    "config_coverage": "trt_netser.config",
+    "environment": "trt_netser.portability",
+    "Environment": "trt_netser.portability",
+    # the engine cache
+    "EngineCache": "trt_netser.cache",
+    "CacheEntry": "trt_netser.cache",
+    "EntryInfo": "trt_netser.cache",
+    "CacheStats": "trt_netser.cache",
+    "VerifyReport": "trt_netser.cache",
+    "GcReport": "trt_netser.cache",
+    "CacheError": "trt_netser.cache",
 }
 
 __all__ = [
+    "CacheEntry",
+    "CacheError",
+    "CacheKey",
+    "CacheStats",
+    "DumpFormatError",
+    "EngineCache",
+    "EntryInfo",
+    "Environment",
+    "GcReport",
+    "KeyComponent",
     "NetworkDescription",
+    "NetworkDigest",
     "PartialHashWarning",
+    "TrtNetserError",
     "UnhashableNetworkError",
+    "VerifyReport",
+    "WeightsPolicy",
     "__version__",
+    "add_optimization_profile",
+    "cache_key",
     "capture",
+    "config_coverage",
     "coverage",
+    "describe_builder_config",
     "describe_network",
     "encode_network",
+    "environment",
+    "hash_build_config",
+    "hash_builder_config",
     "hash_network",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from trt_netser.api import (
         NetworkDescription,
+        NetworkDigest,
         describe_network,
         encode_network,
         hash_network,
     )
-    from trt_netser.capturing import capture
     from trt_netser.apicoverage import coverage
-    from trt_netser.errors import PartialHashWarning, UnhashableNetworkError
+    from trt_netser.cache import (
+        CacheEntry,
+        CacheError,
+        CacheStats,
+        EngineCache,
+        EntryInfo,
+        GcReport,
+        VerifyReport,
+    )
+    from trt_netser.capturing import capture
+    from trt_netser.config import (
+        add_optimization_profile,
+        config_coverage,
+        describe_builder_config,
+        hash_build_config,
+        hash_builder_config,
+    )
+    from trt_netser.errors import (
+        DumpFormatError,
+        PartialHashWarning,
+        TrtNetserError,
+        UnhashableNetworkError,
+    )
+    from trt_netser.key import CacheKey, KeyComponent, cache_key
+    from trt_netser.policy import WeightsPolicy
+    from trt_netser.portability import Environment, environment
 
 
 def __getattr__(name: str) -> Any:

@@ -88,3 +88,23 @@ def test_shadowed_type_properties_are_encoded(version: str) -> None:
     assert status[("IActivationLayer", "type")] == "encoded"
     assert status[("IPoolingLayer", "type")] == "encoded"
     assert status[("IConvolutionLayer", "type")] == "structural"
+
+
+def test_public_names_are_not_shadowed_by_submodules() -> None:
+    """Importing every submodule must not turn an exported function into a module."""
+    import importlib
+    import pkgutil
+    import types
+
+    import trt_netser
+
+    for info in pkgutil.walk_packages(trt_netser.__path__, "trt_netser."):
+        if ".offline" in info.name or ".cli" in info.name:
+            continue
+        importlib.import_module(info.name)
+    shadowed = [
+        name
+        for name in trt_netser.__all__
+        if name != "__version__" and isinstance(getattr(trt_netser, name), types.ModuleType)
+    ]
+    assert shadowed == []

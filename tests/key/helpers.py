@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 import trt_netser.offline as trt
-from trt_netser.environment import Environment
+from trt_netser.portability import Environment
 
 ENV = Environment(
     trt_version="10.16.1.11",

@@ -8,9 +8,9 @@ import types
 
 import pytest
 
-import trt_netser.environment as envmod
+import trt_netser.portability as envmod
 import trt_netser.offline as trt
-from trt_netser.environment import Environment, environment, file_digest
+from trt_netser.portability import Environment, environment, file_digest
 
 
 def test_offline_module_says_offline():
