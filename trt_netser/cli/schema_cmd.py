@@ -78,13 +78,19 @@ def _layer_sections(report: Any) -> list[tuple[str, str | None, list[Any]]]:
             extra = [e for e in report.entries if e.owner == "LayerType" and e.member == type_name]
             sections.append((type_name, None, extra))
             continue
-        own = [e for e in report.for_class(cls) if (e.member, e.kind, e.status, e.reason) not in common]
+        own = [
+            e for e in report.for_class(cls) if (e.member, e.kind, e.status, e.reason) not in common
+        ]
         sections.append((type_name, cls, own))
     for owner in sorted({e.owner for e in report.entries}):
         if owner in {c for c in report.layer_classes.values() if c} | {"ILayer", "LayerType"}:
             continue
         if owner.endswith("Layer"):  # boundary base classes and the like
-            own = [e for e in report.for_class(owner) if (e.member, e.kind, e.status, e.reason) not in common]
+            own = [
+                e
+                for e in report.for_class(owner)
+                if (e.member, e.kind, e.status, e.reason) not in common
+            ]
             if own:
                 sections.append((owner, owner, own))
             continue
