@@ -297,6 +297,32 @@ CHECKS.update(
         "ILogger()": "type(trt.ILogger()).__name__",
         "Logger isinstance ILogger": "isinstance(trt.Logger(), trt.ILogger)",
         "module attr/value": "(trt.attr, trt.value)",
+        # inputs a caller may plausibly pass (numpy scalars/arrays, odd arrays)
+        "Dims(ndarray)": "trt.Dims(np.array([1, 2], np.int64))",
+        "Dims(np ints)": "trt.Dims([np.int32(1), np.int64(2)])",
+        "Dims(bools)": "trt.Dims([True, False])",
+        "Dims[np.int64]": "trt.Dims([1, 2])[np.int64(1)]",
+        "Dims(huge)": "trt.Dims([2**63])",
+        "Dims(int64 max)": "trt.Dims([2**63 - 1])",
+        "Dims(-huge)": "trt.Dims([-(2**63) - 1])",
+        "Dims[0]=huge": "d = trt.Dims([1])\nd[0] = 2**63\nd",
+        "Dims2(huge)": "trt.Dims2(2**63, 1)",
+        "Permutation(huge)": "trt.Permutation([2**31])",
+        "Dims[slice]=Dims": "d = trt.Dims([1, 2, 3])\nd[0:2] = trt.Dims([5, 6])\nd",
+        "Dims[slice]=tuple": "d = trt.Dims([1, 2, 3])\nd[0:2] = (5, 6)\nd",
+        # not probed: a slice assigned from shorter Dims reads past nbDims in the real binding
+        # not probed: trt.Dims(...)[::-1] segfaults the real 10.16 binding
+        "Weights(empty f32)": "w = trt.Weights(np.array([], np.float32))\n(w.size, w.nbytes, w.numpy())",
+        "Weights(big-endian)": "trt.Weights(np.zeros(2, '>f4'))",
+        "Weights(readonly)": (
+            "a = np.zeros(2, np.float32)\na.setflags(write=False)\ntrt.Weights(a).size"
+        ),
+        "Weights(DataType, numpy)": "trt.Weights(trt.float16, np.zeros(2, np.float16))",
+        "enum as dict key": "{trt.DataType.HALF: 1}[trt.DataType.HALF]",
+        "enum in list of ints": "trt.DataType.HALF in [1]",
+        "enum sorted": "sorted([trt.DataType.HALF, trt.DataType.FLOAT])",
+        "enum sorted by int": "sorted([trt.DataType.HALF, trt.DataType.FLOAT], key=int)",
+        "enum.__index__ range": "list(range(trt.DataType.INT8))",
         # last: would disturb later checks if it leaked into shared state
         "enum.__members__ mutation": (
             "trt.DataType.__members__['X'] = 1\n'X' in trt.DataType.__members__"
@@ -355,6 +381,8 @@ out = {}
 for name, src in CHECKS.items():
     lines = src.split("\n")
     ns = {"trt": trt, "np": np}
+    sys.stderr.write("@@CHECK " + name + "\n")
+    sys.stderr.flush()
     try:
         exec("\n".join(lines[:-1]), ns)
         try:
@@ -376,7 +404,11 @@ def _parse(proc: subprocess.CompletedProcess[str], who: str) -> dict[str, Any]:
     for line in proc.stdout.splitlines():
         if line.startswith("@@PROBE@@"):
             return json.loads(line[len("@@PROBE@@") :])
-    pytest.fail(f"probe under {who} printed no observations:\n{proc.stderr[-3000:]}")
+    started = [ln[8:] for ln in proc.stderr.splitlines() if ln.startswith("@@CHECK ")]
+    pytest.fail(
+        f"probe under {who} exited {proc.returncode} without observations"
+        f" (last check started: {started[-1] if started else None!r}):\n{proc.stderr[-3000:]}"
+    )
 
 
 @pytest.fixture(scope="module")
