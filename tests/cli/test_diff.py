@@ -130,3 +130,33 @@ def test_key_against_network_only_compares_networks(cli: Invoke, model: Path) ->
 def test_diff_error_exit_2(cli: Invoke, model: Path, tmp_path: Path) -> None:
     result = cli("diff", f"{model}:build", tmp_path / "missing.tnsd")
     assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+PROFILES = """
+import tensorrt as trt
+from trt_netser.cli.demo import build_block
+
+
+def wide():
+    builder = trt.Builder(trt.Logger())
+    network = build_block(trt, with_config=False)
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.REFIT)
+    profile = builder.create_optimization_profile()
+    profile.set_shape("hidden_states", (1, 1, 64), (1, 256, 64), (8, 512, 64))
+    config.add_optimization_profile(profile)  # plain TensorRT call: recorded by the CLI
+    return network, config
+"""
+
+
+def test_changed_optimization_profile(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "profiles.py"
+    path.write_text(PROFILES)
+    result = cli("diff", "trt_netser.cli.demo:build_block", f"{path}:wide")
+    assert result.exit_code == 1, result.stderr
+    out = result.stdout
+    assert "= network" in out and "≠ config" in out
+    assert (
+        "first divergence: key component config: "
+        "builder_config.profiles[0].inputs[0].shape[1][1] changed from 128 to 256"
+    ) in out

@@ -668,18 +668,34 @@ def _component_changes(a: Subject, b: Subject) -> list[ComponentChange]:
             continue
         change = ComponentChange(name, x, y)
         if x is not None and y is not None and name != "network":
-            fx, fy = flatten(x.value), flatten(y.value)
-            for path in list(fx) + [p for p in fy if p not in fx]:
-                if fx.get(path, "(absent)") != fy.get(path, "(absent)"):
-                    change.details.append(
-                        (
-                            path,
-                            component_value_text(fx.get(path, "(absent)"), 80),
-                            component_value_text(fy.get(path, "(absent)"), 80),
-                        )
-                    )
+            found = _deep_diff(x.value, y.value, "")
+            # Digests inside a value only restate the fields next to them: list them last.
+            found.sort(key=lambda d: d[0].rsplit(".", 1)[-1] == "digest")
+            change.details = [
+                (path or "value", component_value_text(o, 80), component_value_text(n, 80))
+                for path, o, n in found
+            ]
         out.append(change)
     return out
+
+
+_ABSENT = "(absent)"
+
+
+def _deep_diff(old: Any, new: Any, path: str) -> list[tuple[str, Any, Any]]:
+    """(path, old, new) for every leaf that differs; descends maps and equal-length lists."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out: list[tuple[str, Any, Any]] = []
+        for k in sorted(set(old) | set(new), key=str):
+            sub = f"{path}.{k}" if path else str(k)
+            out += _deep_diff(old.get(k, _ABSENT), new.get(k, _ABSENT), sub)
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        out = []
+        for i, (x, y) in enumerate(zip(old, new, strict=True)):
+            out += _deep_diff(x, y, f"{path}[{i}]")
+        return out
+    return [] if old == new else [(path, old, new)]
 
 
 def diff_subjects(a: Subject, b: Subject) -> DiffResult:
