@@ -24,15 +24,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import trt_netser.offline as trt  # noqa: E402
-from trt_netser import hash_network  # noqa: E402
-from trt_netser.walk import readable_properties, trt_api  # noqa: E402
-from tests.offline.networks import build_llm_like  # noqa: E402
+import contextlib
+
+import trt_netser.offline as trt
+from tests.offline.networks import build_llm_like
+from trt_netser import hash_network
+from trt_netser.walk import readable_properties, trt_api
 
 
 def bare_walk(network: Any) -> int:
     """Read every layer's type, inputs, outputs and every readable property, and every
-    tensor's properties, exactly as the walker does, but encode nothing."""
+    tensor's properties, dimension names, debug mark and output type, as the walker
+    does, but encode nothing."""
     api = trt_api(trt)
     type_getter = inspect.getattr_static(api.ILayer, "type")
     reads = 0
@@ -47,15 +50,18 @@ def bare_walk(network: Any) -> int:
             for s in range(layer.num_inputs):
                 layer.get_input(s)
             for name in readable_properties(type(layer)):
-                try:
+                with contextlib.suppress(Exception):
                     getattr(layer, name)
-                except Exception:
-                    pass
                 reads += 1
             for j in range(layer.num_outputs):
                 tensor = layer.get_output(j)
+                layer.output_type_is_set(j)
+                network.is_debug_tensor(tensor)
                 for name in readable_properties(type(tensor)):
                     getattr(tensor, name)
+                    reads += 1
+                for d in range(len(tensor.shape)):
+                    tensor.get_dimension_name(d)
                     reads += 1
     return reads
 
@@ -85,8 +91,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    print(f"trt-netser hash benchmark, offline backend {trt.__version__}, Python {sys.version.split()[0]}")
-    header = f"{'layers':>8} {'hash s':>8} {'layers/s':>10} {'floor s':>8} {'ratio':>6} {'peak MiB':>9}"
+    print(
+        f"trt-netser hash benchmark, offline backend {trt.__version__}, Python {sys.version.split()[0]}"
+    )
+    header = (
+        f"{'layers':>8} {'hash s':>8} {'layers/s':>10} {'floor s':>8} {'ratio':>6} {'peak MiB':>9}"
+    )
     print(header)
     print("-" * len(header))
     for size in args.sizes:

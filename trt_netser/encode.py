@@ -23,10 +23,17 @@ TAG_CONSTRUCT = 29812  # [kind, index]
 TAG_WEIGHTS = 29813  # {"dtype": ..., "count": n, "values"?: bytes}
 
 
+_ENUM_TAGS: dict[tuple[str, int], cbor2.CBORTag] = {}
+
+
 def _default(encoder: cbor2.CBOREncoder, value: Any) -> None:
     """Encode the tagged record values; anything else is a bug in the walker."""
     if isinstance(value, EnumValue):
-        encoder.encode(cbor2.CBORTag(TAG_ENUM, [value.type, value.value]))
+        key = (value.type, value.value)
+        tag = _ENUM_TAGS.get(key)
+        if tag is None:
+            tag = _ENUM_TAGS.setdefault(key, cbor2.CBORTag(TAG_ENUM, [value.type, value.value]))
+        encoder.encode(tag)
     elif isinstance(value, TensorRef):
         if value.input is not None:
             encoder.encode(cbor2.CBORTag(TAG_TENSOR, [value.input]))

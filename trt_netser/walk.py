@@ -53,6 +53,7 @@ from trt_netser.records import (
     WeightsValue,
 )
 
+_PLAIN = frozenset({type(None), bool, int, float, str, bytes})
 _DEFAULT_LAYER_NAME = re.compile(r"\(Unnamed Layer\* \d+\) \[[^\]]*\]")
 _DEFAULT_TENSOR_NAME = re.compile(r"\(Unnamed Layer\* \d+\) \[[^\]]*\]_output(?:_\d+)?")
 _DEFAULT_NETWORK_NAME = re.compile(r"Unnamed Network \d+")
@@ -90,6 +91,7 @@ class TrtApi:
         return str(getattr(self.module, "__version__", "unknown"))
 
 
+@lru_cache(maxsize=512)
 def readable_properties(cls: type) -> tuple[str, ...]:
     """Public property names readable on ``cls`` (inherited ones included), sorted."""
     names = set()
@@ -251,6 +253,9 @@ class Walk:
         self._constructs: dict[int, ConstructRef] = {}
         self._pending_constructs: list[tuple[object, ConstructRef]] = []
         self._construct_counts: dict[str, int] = {}
+        self._handlers: dict[type, Any] = {}
+        self._enums: dict[tuple[type, int], EnumValue] = {}
+        self._is_debug = getattr(self.network, "is_debug_tensor", None)
 
     # ------------------------------------------------------------------ problems
 
@@ -362,36 +367,56 @@ class Walk:
 
     def canon(self, value: Any, owner: str = "", prop: str = "") -> Any:
         """Canonical data for an attribute value (``owner``.``prop`` for weights policy)."""
-        if value is None or isinstance(value, (bool, str, bytes)):
-            return value
-        if isinstance(value, int):
-            kind = type(value)
-            if kind is int:
-                return value
-        if isinstance(value, float):
-            return float(value)
         kind = type(value)
-        if hasattr(kind, "__members__") and hasattr(value, "value"):
-            return EnumValue(kind.__name__, int(value), str(getattr(value, "name", "")))
-        if isinstance(value, int):
-            return int(value)
+        if kind in _PLAIN:
+            return value
+        handler = self._handlers.get(kind)
+        if handler is None:
+            handler = self._handlers[kind] = self._handler_for(kind)
+        return handler(value, owner, prop)
+
+    def _handler_for(self, kind: type) -> Any:
+        """How values of one type are made canonical (decided once per type and walk)."""
         api = self.api
-        if api.ITensor is not None and isinstance(value, api.ITensor):
-            return self.ref(value)
+        if hasattr(kind, "__members__") and hasattr(kind, "name"):
+            return self._enum
+        if issubclass(kind, bool):
+            return lambda v, o, p: bool(v)
+        if issubclass(kind, int):
+            return lambda v, o, p: int(v)
+        if issubclass(kind, float):
+            return lambda v, o, p: float(v)
+        if issubclass(kind, (str, bytes)):
+            return lambda v, o, p: kind.__mro__[-2](v)
+        if api.ITensor is not None and issubclass(kind, api.ITensor):
+            return lambda v, o, p: self.ref(v)
         for cls, construct_kind in api.constructs:
-            if isinstance(value, cls):
-                return self.construct_ref(value, construct_kind)
-        if (api.Weights is not None and isinstance(value, api.Weights)) or isinstance(
-            value, np.ndarray
+            if issubclass(kind, cls):
+                return lambda v, o, p, k=construct_kind: self.construct_ref(v, k)
+        if (api.Weights is not None and issubclass(kind, api.Weights)) or issubclass(
+            kind, np.ndarray
         ):
-            return self.weights(value, owner, prop)
-        if isinstance(value, np.generic):
-            return self.canon(value.item(), owner, prop)
-        if isinstance(value, (list, tuple, api.sequences)):
-            return [self.canon(v, owner, prop) for v in value]
-        if isinstance(value, Mapping):
-            return {str(k): self.canon(v, owner, prop) for k, v in sorted(value.items())}
-        raise _Unencodable(f"a value of type {kind.__module__}.{kind.__qualname__}")
+            return self.weights
+        if issubclass(kind, np.generic):
+            return lambda v, o, p: self.canon(v.item(), o, p)
+        if issubclass(kind, (list, tuple, *api.sequences)):
+            return lambda v, o, p: [self.canon(x, o, p) for x in v]
+        if issubclass(kind, Mapping):
+            return lambda v, o, p: {str(k): self.canon(x, o, p) for k, x in sorted(v.items())}
+
+        def unencodable(v: Any, o: str, p: str) -> Any:
+            raise _Unencodable(f"a value of type {kind.__module__}.{kind.__qualname__}")
+
+        return unencodable
+
+    def _enum(self, value: Any, owner: str = "", prop: str = "") -> EnumValue:
+        key = (type(value), int(value))
+        found = self._enums.get(key)
+        if found is None:
+            found = self._enums[key] = EnumValue(
+                type(value).__name__, key[1], str(getattr(value, "name", ""))
+            )
+        return found
 
     def datatype(self, name: str) -> EnumValue | str:
         member = getattr(getattr(self.api.module, "DataType", None), name, None)
@@ -507,9 +532,8 @@ class Walk:
         get_dim_name = getattr(tensor, "get_dimension_name", None)
         if callable(get_dim_name):
             desc["dim_names"] = [_call(get_dim_name, d) for d in range(rank)]
-        is_debug = getattr(self.network, "is_debug_tensor", None)
-        if callable(is_debug):
-            desc["debug"] = bool(_call(is_debug, tensor))
+        if callable(self._is_debug):
+            desc["debug"] = bool(_call(self._is_debug, tensor))
         return desc
 
     def records(self) -> Iterator[Record]:
