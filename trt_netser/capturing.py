@@ -186,13 +186,27 @@ def lookup_layer_plugin(network: object, index: int) -> PluginCapture | None:
     return record.plugins.get(index) if record is not None else None
 
 
+def _subclasses(cls: type) -> list[type]:
+    """Every subclass of ``cls`` defined so far, depth first, without repeats."""
+    found: list[type] = []
+    stack = list(cls.__subclasses__())
+    while stack:
+        sub = stack.pop()
+        if sub not in found:
+            found.append(sub)
+            stack.extend(sub.__subclasses__())
+    return found
+
+
 @contextmanager
 def capture(trt: ModuleType) -> Iterator[ModuleType]:
     """Record the write-only network-building calls made on ``trt`` inside the block.
 
     ``trt`` is the TensorRT module (``import tensorrt as trt``) or ``trt_netser.offline``.
     Networks (and plugins) built inside the block hash completely; the wrappers are
-    removed on exit, also when the block raises. Nesting is allowed.
+    removed on exit, also when the block raises. Nesting is allowed. Plugin creators
+    written in Python (subclasses of ``IPluginCreator`` / ``IPluginCreatorV3One``) are
+    wrapped too if their class exists when the block starts.
 
     >>> with trt_netser.capture(trt):
     ...     network = build(trt)
@@ -207,13 +221,20 @@ def capture(trt: ModuleType) -> Iterator[ModuleType]:
     installed: list[tuple[type, str, Any]] = []
     with _lock:
         for class_name, method, kind in CAPTURED_CALLS:
-            cls = getattr(trt, class_name, None)
-            original = getattr(cls, method, None) if isinstance(cls, type) else None
-            if original is None or hasattr(original, _WRAPPED):
-                continue  # absent in this TensorRT version, or already wrapped (nested)
-            previous = cls.__dict__.get(method)
-            setattr(cls, method, _hook(kind, method, original))
-            installed.append((cls, method, previous))
+            base = getattr(trt, class_name, None)
+            if not isinstance(base, type):
+                continue  # absent in this TensorRT version
+            # Python plugin creators subclass IPluginCreator and override create_plugin:
+            # wrap every existing class that defines the method itself.
+            for cls in (base, *_subclasses(base)):
+                if cls is not base and method not in vars(cls):
+                    continue
+                original = getattr(cls, method, None)
+                if original is None or hasattr(original, _WRAPPED):
+                    continue  # already wrapped (nested capture)
+                previous = cls.__dict__.get(method)
+                setattr(cls, method, _hook(kind, method, original))
+                installed.append((cls, method, previous))
     try:
         yield trt
     finally:
