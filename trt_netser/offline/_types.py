@@ -3,7 +3,9 @@
 They behave as the official bindings do (checked against the real module with stub
 libraries): ``Dims`` compares equal to lists/tuples but ``Dims == Dims`` raises
 ``TypeError`` (pybind11 only has list/tuple overloads), ``Permutation`` always has
-``Dims.MAX_DIMS`` entries, ``Weights`` keeps a reference to a numpy buffer.
+``Dims.MAX_DIMS`` entries, ``Weights`` keeps a reference to a numpy buffer. Dims entries
+are C++ ``int64``, Permutation entries and all indices ``int32``: a Python int outside that
+range does not convert (``TypeError``, as pybind11 reports an overflowing argument).
 """
 
 from __future__ import annotations
@@ -75,6 +77,24 @@ def volume(iterable: Iterable[int]) -> int:
     return vol
 
 
+def _int_bits(value: Any, bits: int) -> int:
+    """``_int`` restricted to a signed C++ integer of ``bits`` bits (Mismatch on overflow)."""
+    v = _int(value)
+    if not -(1 << (bits - 1)) <= v < 1 << (bits - 1):
+        raise Mismatch
+    return v
+
+
+def _int64(value: Any) -> int:
+    """A Python int that fits a C++ ``int64_t`` (Dims entries)."""
+    return _int_bits(value, 64)
+
+
+def _int32(value: Any) -> int:
+    """A Python int that fits a C++ ``int32_t`` (indices, Permutation entries)."""
+    return _int_bits(value, 32)
+
+
 def to_dims_tuple(value: Any) -> tuple[int, ...]:
     """Convert a Dims or a Python sequence of ints into a tuple (raises Mismatch/ValueError)."""
     if isinstance(value, Dims):
@@ -83,7 +103,7 @@ def to_dims_tuple(value: Any) -> tuple[int, ...]:
         raise Mismatch
     if isinstance(value, np.ndarray) and value.ndim != 1:
         raise Mismatch
-    out = tuple(_int(v) for v in value)
+    out = tuple(_int64(v) for v in value)
     if len(out) > MAX_DIMS:
         raise ValueError(f"Input length {len(out)}. Max expected length is {MAX_DIMS}")
     return out
@@ -104,7 +124,7 @@ class Dims:
             elif len(args) == 1:
                 dims = to_dims_tuple(args[0])
             elif fixed is not None and len(args) == fixed:
-                dims = tuple(_int(a) for a in args)
+                dims = tuple(_int64(a) for a in args)
             else:
                 raise Mismatch
         except Mismatch:
@@ -143,26 +163,71 @@ class Dims:
         if isinstance(index, slice):
             return tuple(self._d[index])
         try:
-            i = _int(index)
+            i = _int32(index)
         except Mismatch:
             raise incompatible(
                 "__getitem__",
-                [f"(self: {MODULE}.Dims, arg0: typing.SupportsInt) -> int",
-                 f"(self: {MODULE}.Dims, arg0: slice) -> tuple"],
-                (self, index), {},
+                [
+                    f"(self: {MODULE}.Dims, arg0: typing.SupportsInt) -> int",
+                    f"(self: {MODULE}.Dims, arg0: slice) -> tuple",
+                ],
+                (self, index),
+                {},
             ) from None
         try:
             return self._d[i]
         except IndexError:
             raise IndexError("Out of bounds") from None
 
-    def __setitem__(self, index: int, value: int) -> None:
+    def __setitem__(self, index: int | slice, value: Any) -> None:
+        """``d[i] = v`` or ``d[a:b] = dims`` (any value convertible to Dims).
+
+        A slice is assigned as the official binding does: the slice must end before the
+        last entry (``stop < len(d)``, else ``IndexError``), the k-th position of the slice
+        takes entry k of the value, extra entries of the value are ignored, and positions
+        past a shorter value's end become 0 (the real binding reads the value's unused
+        ``d[]`` slots there, which are 0 for a Dims built from a Python sequence). A slice
+        with a negative step changes nothing (it does when start >= stop in the real
+        binding; start < stop walks out of bounds there, so it is not mirrored).
+        """
+        if isinstance(index, slice):
+            try:
+                other = to_dims_tuple(value)
+            except (Mismatch, ValueError):
+                raise self._setitem_error(index, value) from None
+            self._set_slice(index, other)
+            return
         try:
-            self._d[_int(index)] = _int(value)
+            i, v = _int32(index), _int64(value)
+        except Mismatch:
+            raise self._setitem_error(index, value) from None
+        try:
+            self._d[i] = v
         except IndexError:
             raise IndexError("Out of bounds") from None
-        except Mismatch:
-            raise TypeError("__setitem__(): incompatible function arguments") from None
+
+    def _setitem_error(self, index: Any, value: Any) -> TypeError:
+        return incompatible(
+            "__setitem__",
+            [
+                f"(self: {MODULE}.Dims, arg0: typing.SupportsInt, arg1: typing.SupportsInt) -> None",
+                f"(self: {MODULE}.Dims, arg0: slice, arg1: {MODULE}.Dims) -> None",
+            ],
+            (self, index, value),
+            {},
+        )
+
+    def _set_slice(self, index: slice, other: tuple[int, ...]) -> None:
+        try:
+            start, stop, step = index.indices(len(self._d))
+        except (TypeError, ValueError):
+            raise ValueError("Incorrect setter slice dims") from None
+        if stop >= len(self._d):
+            raise IndexError("Out of bounds")
+        if step < 0:
+            return
+        for k, i in enumerate(range(start, stop, step)):
+            self._d[i] = other[k] if k < len(other) else 0
 
     def __iter__(self) -> Iterator[int]:
         return iter(list(self._d))
@@ -210,7 +275,7 @@ class DimsHW(Dims2):
 
     @h.setter
     def h(self, value: int) -> None:
-        self[0] = value
+        self._d[0] = self._coord(value)
 
     @property
     def w(self) -> int:
@@ -219,7 +284,19 @@ class DimsHW(Dims2):
 
     @w.setter
     def w(self, value: int) -> None:
-        self[1] = value
+        self._d[1] = self._coord(value)
+
+    def _coord(self, value: Any) -> int:
+        """A value assigned to ``h``/``w`` (pybind11's setter error otherwise)."""
+        try:
+            return _int64(value)
+        except Mismatch:
+            raise incompatible(
+                "",
+                [f"(arg0: {MODULE}.DimsHW, arg1: typing.SupportsInt) -> None"],
+                (self, value),
+                {},
+            ) from None
 
 
 class Dims3(Dims):
@@ -249,7 +326,9 @@ class Permutation:
                 if len(args) != 1:
                     raise Mismatch
                 perm = (
-                    tuple(_int(v) for v in args[0]) if not isinstance(args[0], str | bytes) else ()
+                    tuple(_int32(v) for v in args[0])
+                    if not isinstance(args[0], str | bytes)
+                    else ()
                 )
                 if isinstance(args[0], str | bytes):
                     raise Mismatch
@@ -276,14 +355,35 @@ class Permutation:
 
     def __getitem__(self, index: int) -> int:
         try:
-            return self._p[_int(index)]
-        except (IndexError, Mismatch):
+            i = _int32(index)
+        except Mismatch:
+            raise incompatible(
+                "__getitem__",
+                [f"(self: {MODULE}.Permutation, arg0: typing.SupportsInt) -> int"],
+                (self, index),
+                {},
+            ) from None
+        try:
+            return self._p[i]
+        except IndexError:
             raise IndexError("Out of bounds") from None
 
     def __setitem__(self, index: int, value: int) -> None:
         try:
-            self._p[_int(index)] = _int(value)
-        except (IndexError, Mismatch):
+            i, v = _int32(index), _int32(value)
+        except Mismatch:
+            raise incompatible(
+                "__setitem__",
+                [
+                    f"(self: {MODULE}.Permutation, arg0: typing.SupportsInt, "
+                    "arg1: typing.SupportsInt) -> None"
+                ],
+                (self, index, value),
+                {},
+            ) from None
+        try:
+            self._p[i] = v
+        except IndexError:
             raise IndexError("Out of bounds") from None
 
     def __iter__(self) -> Iterator[int]:
@@ -301,7 +401,7 @@ def to_perm_list(value: Any) -> list[int]:
         return list(value._p)
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise Mismatch
-    vals = [_int(v) for v in value]
+    vals = [_int32(v) for v in value]
     if len(vals) > MAX_DIMS:
         raise ValueError("Invalid input length")
     return vals + [0] * (MAX_DIMS - len(vals))
