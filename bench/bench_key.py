@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import trt_netser.offline as trt
 from trt_netser.config import add_optimization_profile
-from trt_netser.portability import Environment
 from trt_netser.key import cache_key
+from trt_netser.portability import Environment
 
 
 def deep_chain(num_layers: int) -> tuple[object, object]:

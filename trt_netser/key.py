@@ -34,8 +34,8 @@ from trt_netser.config import (
     unwrap_config,
 )
 from trt_netser.encode import encode_record
-from trt_netser.portability import Environment, environment
 from trt_netser.policy import WeightsMode, WeightsPolicy
+from trt_netser.portability import Environment, environment
 from trt_netser.records import EnumValue, Record
 from trt_netser.walk import trt_module_of, unwrap_network
 

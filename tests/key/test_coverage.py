@@ -7,8 +7,8 @@ import copy
 import pytest
 
 import trt_netser.offline as trt
-from trt_netser.config import config_coverage
 from trt_netser.apicoverage import available_dumps, load_dump
+from trt_netser.config import config_coverage
 
 
 def test_all_dumps_are_covered():

@@ -8,8 +8,8 @@ import types
 
 import pytest
 
-import trt_netser.portability as envmod
 import trt_netser.offline as trt
+import trt_netser.portability as envmod
 from trt_netser.portability import Environment, environment, file_digest
 
 

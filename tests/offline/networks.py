@@ -23,7 +23,9 @@ import numpy as np
 _SHARED: dict[tuple[tuple[int, ...], str, int], np.ndarray] = {}
 
 
-def _array(shape: tuple[int, ...], dtype: str = "float32", seed: int = 0, *, share: bool = False) -> np.ndarray:
+def _array(
+    shape: tuple[int, ...], dtype: str = "float32", seed: int = 0, *, share: bool = False
+) -> np.ndarray:
     """Deterministic weights; ``share`` reuses one buffer per (shape, dtype, seed)."""
     key = (shape, dtype, seed)
     if share and key in _SHARED:
@@ -53,15 +55,28 @@ def int_constant(trt: Any, net: Any, values: list[int], *, scalar: bool = False)
     return net.add_constant(trt.Dims(list(arr.shape)), trt.Weights(arr)).get_output(0)
 
 
-def linear(trt: Any, net: Any, x: Any, in_features: int, out_features: int, seed: int, *, share: bool = False) -> Any:
+def linear(
+    trt: Any,
+    net: Any,
+    x: Any,
+    in_features: int,
+    out_features: int,
+    seed: int,
+    *,
+    share: bool = False,
+) -> Any:
     """x[..., in] @ W[in, out] with a constant weight broadcast over the leading dims."""
     w = _array((in_features, out_features), seed=seed, share=share)
     rank = len(x.shape)
     wt = constant(trt, net, w.reshape((1,) * (rank - 2) + w.shape))
-    return net.add_matrix_multiply(x, trt.MatrixOperation.NONE, wt, trt.MatrixOperation.NONE).get_output(0)
+    return net.add_matrix_multiply(
+        x, trt.MatrixOperation.NONE, wt, trt.MatrixOperation.NONE
+    ).get_output(0)
 
 
-def rms_norm(trt: Any, net: Any, x: Any, hidden: int, seed: int, *, eps: float = 1e-6, share: bool = False) -> Any:
+def rms_norm(
+    trt: Any, net: Any, x: Any, hidden: int, seed: int, *, eps: float = 1e-6, share: bool = False
+) -> Any:
     """RMS norm through reduce/elementwise (as TensorRT-LLM's ``rms_norm`` does)."""
     rank = len(x.shape)
     sq = net.add_elementwise(x, x, trt.ElementWiseOperation.PROD).get_output(0)
@@ -70,7 +85,9 @@ def rms_norm(trt: Any, net: Any, x: Any, hidden: int, seed: int, *, eps: float =
     var = net.add_elementwise(mean, eps_t, trt.ElementWiseOperation.SUM).get_output(0)
     rsq = net.add_unary(var, trt.UnaryOperation.SQRT).get_output(0)
     normed = net.add_elementwise(x, rsq, trt.ElementWiseOperation.DIV).get_output(0)
-    gamma = constant(trt, net, _array((hidden,), seed=seed, share=share).reshape((1,) * (rank - 1) + (hidden,)))
+    gamma = constant(
+        trt, net, _array((hidden,), seed=seed, share=share).reshape((1,) * (rank - 1) + (hidden,))
+    )
     return net.add_elementwise(normed, gamma, trt.ElementWiseOperation.PROD).get_output(0)
 
 
@@ -80,8 +97,15 @@ def _dims_of(trt: Any, net: Any, x: Any, start: int, count: int) -> Any:
     return net.add_slice(shape, trt.Dims([start]), trt.Dims([count]), trt.Dims([1])).get_output(0)
 
 
-def _reshape(trt: Any, net: Any, x: Any, dims: Any, *, second: tuple[int, ...] | None = None,
-             first: tuple[int, ...] | None = None) -> Any:
+def _reshape(
+    trt: Any,
+    net: Any,
+    x: Any,
+    dims: Any,
+    *,
+    second: tuple[int, ...] | None = None,
+    first: tuple[int, ...] | None = None,
+) -> Any:
     """Shuffle with a reshape-dims INPUT (dynamic reshape) and optional transposes."""
     sh = net.add_shuffle(x)
     if first is not None:
@@ -148,11 +172,19 @@ def build_decoder_block(
         ctx = att.get_output(0)  # [b, heads, s, d]
     elif attention == "plugin":
         creator = trt.get_plugin_registry().get_plugin_creator("GPTAttentionTest", "1", "")
-        fields = trt.PluginFieldCollection([
-            trt.PluginField("num_heads", np.array([heads], np.int32), trt.PluginFieldType.INT32),
-            trt.PluginField("num_kv_heads", np.array([kv_heads], np.int32), trt.PluginFieldType.INT32),
-            trt.PluginField("head_size", np.array([head_dim], np.int32), trt.PluginFieldType.INT32),
-        ])
+        fields = trt.PluginFieldCollection(
+            [
+                trt.PluginField(
+                    "num_heads", np.array([heads], np.int32), trt.PluginFieldType.INT32
+                ),
+                trt.PluginField(
+                    "num_kv_heads", np.array([kv_heads], np.int32), trt.PluginFieldType.INT32
+                ),
+                trt.PluginField(
+                    "head_size", np.array([head_dim], np.int32), trt.PluginFieldType.INT32
+                ),
+            ]
+        )
         plugin = creator.create_plugin("gpt_attention", fields)
         ctx = net.add_plugin_v2([q, k, v], plugin).get_output(0)
     else:
@@ -176,8 +208,15 @@ def build_decoder_block(
     return net
 
 
-def build_llm_like(trt: Any, num_layers: int, *, hidden: int = 64, heads: int = 4, vocab: int = 256,
-                   builder: Any = None) -> Any:
+def build_llm_like(
+    trt: Any,
+    num_layers: int,
+    *,
+    hidden: int = 64,
+    heads: int = 4,
+    vocab: int = 256,
+    builder: Any = None,
+) -> Any:
     """An LLM-shaped network with at least ``num_layers`` layers (decoder blocks stacked).
 
     Weights are shared buffers so 100k-layer networks stay cheap; the block count is
@@ -191,8 +230,16 @@ def build_llm_like(trt: Any, num_layers: int, *, hidden: int = 64, heads: int = 
     block = 0
     while net.num_layers < num_layers - 8 or block == 0:
         before = net.num_layers
-        build_decoder_block(trt, hidden=hidden, heads=heads, network=net, x=x, seed=block % 4, share=True,
-                            mark_output=False)
+        build_decoder_block(
+            trt,
+            hidden=hidden,
+            heads=heads,
+            network=net,
+            x=x,
+            seed=block % 4,
+            share=True,
+            mark_output=False,
+        )
         x = net.get_layer(net.num_layers - 1).get_output(0)
         per_block = per_block or net.num_layers - before
         block += 1
@@ -203,26 +250,44 @@ def build_llm_like(trt: Any, num_layers: int, *, hidden: int = 64, heads: int = 
     return net
 
 
-def build_cnn(trt: Any, *, batch: int = -1, channels: int = 3, size: int = 32, classes: int = 10) -> Any:
+def build_cnn(
+    trt: Any, *, batch: int = -1, channels: int = 3, size: int = 32, classes: int = 10
+) -> Any:
     """A small CNN: conv/scale/relu/pool blocks, global average pool, FC, softmax."""
     net = new_network(trt)
     x = net.add_input("image", trt.float32, trt.Dims([batch, channels, size, size]))
     c_in = channels
     for i, c_out in enumerate((16, 32)):
-        conv = net.add_convolution_nd(x, c_out, trt.DimsHW(3, 3), _array((c_out, c_in, 3, 3), seed=20 + i),
-                                      _array((c_out,), seed=30 + i))
+        conv = net.add_convolution_nd(
+            x,
+            c_out,
+            trt.DimsHW(3, 3),
+            _array((c_out, c_in, 3, 3), seed=20 + i),
+            _array((c_out,), seed=30 + i),
+        )
         conv.padding_nd = trt.DimsHW(1, 1)
         conv.name = f"conv{i}"
-        bn = net.add_scale(conv.get_output(0), trt.ScaleMode.CHANNEL, _array((c_out,), seed=40 + i),
-                           _array((c_out,), seed=50 + i), None)
+        bn = net.add_scale(
+            conv.get_output(0),
+            trt.ScaleMode.CHANNEL,
+            _array((c_out,), seed=40 + i),
+            _array((c_out,), seed=50 + i),
+            None,
+        )
         relu = net.add_activation(bn.get_output(0), trt.ActivationType.RELU)
         pool = net.add_pooling_nd(relu.get_output(0), trt.PoolingType.MAX, trt.DimsHW(2, 2))
         pool.stride_nd = trt.DimsHW(2, 2)
         x = pool.get_output(0)
         c_in = c_out
-    gap = net.add_reduce(x, trt.ReduceOperation.AVG, (1 << 2) | (1 << 3), False).get_output(0)  # [b, c]
-    fc = net.add_matrix_multiply(gap, trt.MatrixOperation.NONE, constant(trt, net, _array((c_in, classes), seed=60)),
-                                 trt.MatrixOperation.NONE).get_output(0)
+    gap = net.add_reduce(x, trt.ReduceOperation.AVG, (1 << 2) | (1 << 3), False).get_output(
+        0
+    )  # [b, c]
+    fc = net.add_matrix_multiply(
+        gap,
+        trt.MatrixOperation.NONE,
+        constant(trt, net, _array((c_in, classes), seed=60)),
+        trt.MatrixOperation.NONE,
+    ).get_output(0)
     sm = net.add_softmax(fc)
     sm.axes = 1 << 1
     out = sm.get_output(0)
@@ -239,12 +304,16 @@ def build_loop(trt: Any, *, steps: int = 5, width: int = 8) -> Any:
     loop = net.add_loop()
     loop.name = "running_sum"
     count = net.add_shape(x).get_output(0)
-    trip = net.add_gather(count, int_constant(trt, net, [0], scalar=True), 0).get_output(0)  # 0-D INT64
+    trip = net.add_gather(count, int_constant(trt, net, [0], scalar=True), 0).get_output(
+        0
+    )  # 0-D INT64
     loop.add_trip_limit(trip, trt.TripLimit.COUNT)
     it = loop.add_iterator(x, 0, False)
     init = constant(trt, net, np.zeros((width,), np.float32))
     rec = loop.add_recurrence(init)
-    acc = net.add_elementwise(rec.get_output(0), it.get_output(0), trt.ElementWiseOperation.SUM).get_output(0)
+    acc = net.add_elementwise(
+        rec.get_output(0), it.get_output(0), trt.ElementWiseOperation.SUM
+    ).get_output(0)
     rec.set_input(1, acc)
     last = loop.add_loop_output(acc, trt.LoopOutput.LAST_VALUE, 0).get_output(0)
     all_out = loop.add_loop_output(acc, trt.LoopOutput.CONCATENATE, 0)

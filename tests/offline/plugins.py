@@ -42,7 +42,9 @@ def register_test_plugins(trt: Any) -> tuple[Any, Any]:
         def get_output_datatype(self, index: int, input_types: list[Any]) -> Any:
             return input_types[0]
 
-        def get_output_dimensions(self, output_index: int, inputs: list[Any], expr_builder: Any) -> Any:
+        def get_output_dimensions(
+            self, output_index: int, inputs: list[Any], expr_builder: Any
+        ) -> Any:
             return inputs[0]
 
         def serialize(self) -> bytes:
@@ -54,16 +56,22 @@ def register_test_plugins(trt: Any) -> tuple[Any, Any]:
             self.name = "GPTAttentionTest"
             self.plugin_version = "1"
             self.plugin_namespace = ""
-            self.field_names = trt.PluginFieldCollection([
-                trt.PluginField("num_heads", np.zeros(1, np.int32), trt.PluginFieldType.INT32),
-                trt.PluginField("num_kv_heads", np.zeros(1, np.int32), trt.PluginFieldType.INT32),
-                trt.PluginField("head_size", np.zeros(1, np.int32), trt.PluginFieldType.INT32),
-            ])
+            self.field_names = trt.PluginFieldCollection(
+                [
+                    trt.PluginField("num_heads", np.zeros(1, np.int32), trt.PluginFieldType.INT32),
+                    trt.PluginField(
+                        "num_kv_heads", np.zeros(1, np.int32), trt.PluginFieldType.INT32
+                    ),
+                    trt.PluginField("head_size", np.zeros(1, np.int32), trt.PluginFieldType.INT32),
+                ]
+            )
 
         def create_plugin(self, name: str, fc: Any) -> Any:
             return GPTAttentionPlugin(fields_blob(fc))
 
-    class AddBiasPlugin(trt.IPluginV3, trt.IPluginV3OneCore, trt.IPluginV3OneBuild, trt.IPluginV3OneRuntime):
+    class AddBiasPlugin(
+        trt.IPluginV3, trt.IPluginV3OneCore, trt.IPluginV3OneBuild, trt.IPluginV3OneRuntime
+    ):
         def __init__(self, blob: bytes) -> None:
             trt.IPluginV3.__init__(self)
             trt.IPluginV3OneCore.__init__(self)
@@ -82,7 +90,9 @@ def register_test_plugins(trt: Any) -> tuple[Any, Any]:
         def get_output_data_types(self, input_types: list[Any]) -> list[Any]:
             return [input_types[0]]
 
-        def get_output_shapes(self, inputs: list[Any], shape_inputs: list[Any], expr_builder: Any) -> list[Any]:
+        def get_output_shapes(
+            self, inputs: list[Any], shape_inputs: list[Any], expr_builder: Any
+        ) -> list[Any]:
             return [inputs[0]]
 
     class AddBiasCreator(trt.IPluginCreatorV3One):
@@ -91,8 +101,9 @@ def register_test_plugins(trt: Any) -> tuple[Any, Any]:
             self.name = "AddBiasTestV3"
             self.plugin_version = "1"
             self.plugin_namespace = ""
-            self.field_names = trt.PluginFieldCollection([
-                trt.PluginField("bias", np.zeros(1, np.float32), trt.PluginFieldType.FLOAT32)])
+            self.field_names = trt.PluginFieldCollection(
+                [trt.PluginField("bias", np.zeros(1, np.float32), trt.PluginFieldType.FLOAT32)]
+            )
 
         def create_plugin(self, name: str, fc: Any, phase: Any) -> Any:
             return AddBiasPlugin(fields_blob(fc))

@@ -21,7 +21,11 @@ def test_config_defaults(builder: Any) -> None:
     assert c.runtime_platform == trt.RuntimePlatform.SAME_AS_BUILD
     assert c.tiling_optimization_level == trt.TilingOptimizationLevel.NONE
     assert c.max_aux_streams == -1 and c.max_num_tactics == -1 and c.l2_limit_for_tiling == -1
-    assert c.num_optimization_profiles == 0 and c.plugins_to_serialize == [] and c.quantization_flags == 0
+    assert (
+        c.num_optimization_profiles == 0
+        and c.plugins_to_serialize == []
+        and c.quantization_flags == 0
+    )
     assert c.get_preview_feature(trt.PreviewFeature.PROFILE_SHARING_0806)
     assert not c.get_preview_feature(trt.PreviewFeature.ALIASED_PLUGIN_IO_10_03)
     assert c.get_memory_pool_limit(trt.MemoryPoolType.DLA_MANAGED_SRAM) == 1 << 20

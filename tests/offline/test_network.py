@@ -148,7 +148,9 @@ def test_methods_are_monkeypatchable(net: Any, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(trt.IMoELayer, "set_swiglu_params", lambda self, *a: calls.append("swiglu"))
     net.add_identity(_x(net))
     h = net.add_input("h", trt.float16, (4, 8))
-    moe = net.add_moe(h, net.add_input("s", trt.int32, (4, 2)), net.add_input("p", trt.float16, (4, 2)))
+    moe = net.add_moe(
+        h, net.add_input("s", trt.int32, (4, 2)), net.add_input("p", trt.float16, (4, 2))
+    )
     moe.set_swiglu_params(1.0, 2.0, 3.0)
     assert calls == ["add_identity", "swiglu"]
 
@@ -156,10 +158,14 @@ def test_methods_are_monkeypatchable(net: Any, monkeypatch: pytest.MonkeyPatch) 
 # -- no side doors --------------------------------------------------------------------------
 def test_write_only_state_has_no_getters(net: Any) -> None:
     x = _x(net, (4, 8))
-    dist = net.add_dist_collective(x, trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, 0, [0, 1])
+    dist = net.add_dist_collective(
+        x, trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, 0, [0, 1]
+    )
     public = {a for a in dir(dist) if not a.startswith("_")}
     assert public == {a for a in dir(trt.ILayer) if not a.startswith("_")}
-    moe = net.add_moe(x, net.add_input("s", trt.int32, (4, 2)), net.add_input("p", trt.float32, (4, 2)))
+    moe = net.add_moe(
+        x, net.add_input("s", trt.int32, (4, 2)), net.add_input("p", trt.float32, (4, 2))
+    )
     assert not [a for a in dir(moe) if a.startswith("get_gated") or a.startswith("get_quant")]
     assert not hasattr(net, "get_weights_name")
 
@@ -168,10 +174,14 @@ def test_write_only_state_has_no_getters(net: Any) -> None:
 def test_invalid_calls_log_an_error_and_return_none(net: Any, logger: ListLogger) -> None:
     x = _x(net)
     bad = [
-        lambda: net.add_convolution_nd(net.add_input("v", trt.float32, (3, 8)), 4, (3, 3), np.ones(108, np.float32)),
+        lambda: net.add_convolution_nd(
+            net.add_input("v", trt.float32, (3, 8)), 4, (3, 3), np.ones(108, np.float32)
+        ),
         lambda: net.add_convolution_nd(x, 4, (3, 3), np.ones(7, np.float32)),
         lambda: net.add_concatenation([x, net.add_input("y", trt.float32, (1, 3, 9, 9))]),
-        lambda: net.add_elementwise(x, net.add_input("z", trt.int32, (1, 3, 8, 8)), trt.ElementWiseOperation.SUM),
+        lambda: net.add_elementwise(
+            x, net.add_input("z", trt.int32, (1, 3, 8, 8)), trt.ElementWiseOperation.SUM
+        ),
         lambda: net.add_activation(x, trt.ActivationType(999)),
         lambda: net.add_constant((2, 2), trt.Weights(np.ones(3, np.float32))),
         lambda: net.add_topk(x, trt.TopKOperation.MAX, 5000, 1 << 3),
@@ -275,11 +285,21 @@ def test_remove_tensor_only_removes_unused_inputs(net: Any, logger: ListLogger) 
 
 def test_layer_common_properties(net: Any) -> None:
     layer = net.add_identity(_x(net))
-    assert (layer.num_ranks, layer.metadata, layer.precision, layer.precision_is_set) == (1, "", trt.float32, False)
+    assert (layer.num_ranks, layer.metadata, layer.precision, layer.precision_is_set) == (
+        1,
+        "",
+        trt.float32,
+        False,
+    )
     layer.precision = trt.float16
     layer.metadata = "m"
     layer.num_ranks = 2
-    assert (layer.precision, layer.precision_is_set, layer.metadata, layer.num_ranks) == (trt.float16, True, "m", 2)
+    assert (layer.precision, layer.precision_is_set, layer.metadata, layer.num_ranks) == (
+        trt.float16,
+        True,
+        "m",
+        2,
+    )
     assert not layer.output_type_is_set(0) and layer.get_output_type(0) == trt.float32
     layer.set_output_type(0, trt.float16)
     assert layer.output_type_is_set(0) and layer.get_output(0).dtype == trt.float16
@@ -306,10 +326,19 @@ def test_documented_layer_defaults(net: Any) -> None:
     assert rs.resize_mode == trt.InterpolationMode.NEAREST and tuple(rs.shape) == (1, 3, 8, 8)
     gs = net.add_grid_sample(x, net.add_input("g", trt.float32, (1, 4, 4, 2)))
     assert (gs.interpolation_mode, gs.align_corners, gs.sample_mode) == (
-        trt.InterpolationMode.LINEAR, False, trt.SampleMode.FILL)
-    nms = net.add_nms(net.add_input("b", trt.float32, (1, 10, 4)), net.add_input("s", trt.float32, (1, 10, 2)),
-                      net.add_input("m", trt.int32, ()))
-    assert nms.bounding_box_format == trt.BoundingBoxFormat.CORNER_PAIRS and nms.indices_type == trt.int32
+        trt.InterpolationMode.LINEAR,
+        False,
+        trt.SampleMode.FILL,
+    )
+    nms = net.add_nms(
+        net.add_input("b", trt.float32, (1, 10, 4)),
+        net.add_input("s", trt.float32, (1, 10, 2)),
+        net.add_input("m", trt.int32, ()),
+    )
+    assert (
+        nms.bounding_box_format == trt.BoundingBoxFormat.CORNER_PAIRS
+        and nms.indices_type == trt.int32
+    )
     rev = net.add_reverse_sequence(x, net.add_input("l", trt.int32, (3,)))
     assert (rev.batch_axis, rev.sequence_axis) == (1, 0)
     norm = net.add_normalization_v2(x, x, x, 1 << 2)
@@ -337,11 +366,19 @@ def test_constructs_back_references(net: Any) -> None:
     loops = {loop_net.get_layer(i) for i in range(loop_net.num_layers)}
     boundary = []
     for layer in loops:
-        if layer.type in (trt.LayerType.TRIP_LIMIT, trt.LayerType.ITERATOR, trt.LayerType.RECURRENCE,
-                          trt.LayerType.LOOP_OUTPUT):
+        if layer.type in (
+            trt.LayerType.TRIP_LIMIT,
+            trt.LayerType.ITERATOR,
+            trt.LayerType.RECURRENCE,
+            trt.LayerType.LOOP_OUTPUT,
+        ):
             layer.__class__ = trt.ILoopBoundaryLayer
             boundary.append(layer.loop)
-    assert len(boundary) == 5 and len({id(b) for b in boundary}) == 1 and boundary[0].name == "running_sum"
+    assert (
+        len(boundary) == 5
+        and len({id(b) for b in boundary}) == 1
+        and boundary[0].name == "running_sum"
+    )
     cond_net = build_if_conditional(trt)
     cl = cond_net.get_layer(0)
     cl.__class__ = trt.IConditionLayer
@@ -352,10 +389,19 @@ def test_constructs_back_references(net: Any) -> None:
     out_layer.__class__ = trt.IAttentionOutputLayer
     assert out_layer.attention is att
     assert (att.causal, att.decomposable, att.norm_op, att.num_ranks, att.mask) == (
-        False, False, trt.AttentionNormalizationOp.SOFTMAX, 1, None)
+        False,
+        False,
+        trt.AttentionNormalizationOp.SOFTMAX,
+        1,
+        None,
+    )
     mask = net.add_input("mask", trt.bool, (1, 1, 4, 4))
     att.mask = mask
-    assert att.mask is mask and att.num_inputs == 4 and net.get_layer(net.num_layers - 2).get_input(3) is mask
+    assert (
+        att.mask is mask
+        and att.num_inputs == 4
+        and net.get_layer(net.num_layers - 2).get_input(3) is mask
+    )
 
 
 def test_attention_rejects_mask_with_causal(net: Any, logger: ListLogger) -> None:

@@ -14,16 +14,25 @@ from tests.offline.plugins import register_test_plugins
 
 
 def _shapes_by_type(net: Any, ltype: Any) -> list[tuple[int, ...]]:
-    return [tuple(net.get_layer(i).get_output(0).shape) for i in range(net.num_layers)
-            if net.get_layer(i).type == ltype and net.get_layer(i).num_outputs]
+    return [
+        tuple(net.get_layer(i).get_output(0).shape)
+        for i in range(net.num_layers)
+        if net.get_layer(i).type == ltype and net.get_layer(i).num_outputs
+    ]
 
 
 @pytest.mark.parametrize("attention", ["attention", "plugin"])
 def test_decoder_block(attention: str) -> None:
     register_test_plugins(trt)
     logger = ListLogger()
-    net = networks.build_decoder_block(trt, hidden=64, heads=4, kv_heads=2, attention=attention,
-                                       network=networks.new_network(trt, trt.Builder(logger)))
+    net = networks.build_decoder_block(
+        trt,
+        hidden=64,
+        heads=4,
+        kv_heads=2,
+        attention=attention,
+        network=networks.new_network(trt, trt.Builder(logger)),
+    )
     assert logger.errors == []
     assert tuple(net.get_output(0).shape) == (-1, -1, 64)
     rope = _shapes_by_type(net, trt.LayerType.ROTARY_EMBEDDING)
@@ -31,9 +40,16 @@ def test_decoder_block(attention: str) -> None:
     shuffles = _shapes_by_type(net, trt.LayerType.SHUFFLE)
     assert (-1, -1, 64) in shuffles and (-1, 2, -1, 16) in shuffles
     kinds = {net.get_layer(i).type for i in range(net.num_layers)}
-    assert {trt.LayerType.SHAPE, trt.LayerType.SLICE, trt.LayerType.CONCATENATION,
-            trt.LayerType.MATRIX_MULTIPLY, trt.LayerType.REDUCE} <= kinds
-    expected = trt.LayerType.ATTENTION_OUTPUT if attention == "attention" else trt.LayerType.PLUGIN_V2
+    assert {
+        trt.LayerType.SHAPE,
+        trt.LayerType.SLICE,
+        trt.LayerType.CONCATENATION,
+        trt.LayerType.MATRIX_MULTIPLY,
+        trt.LayerType.REDUCE,
+    } <= kinds
+    expected = (
+        trt.LayerType.ATTENTION_OUTPUT if attention == "attention" else trt.LayerType.PLUGIN_V2
+    )
     assert expected in kinds
 
 

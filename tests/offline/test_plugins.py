@@ -12,7 +12,10 @@ from tests.offline.plugins import register_test_plugins
 
 def _fields(**kw: int) -> Any:
     return trt.PluginFieldCollection(
-        [trt.PluginField(k, np.array([v], np.int32), trt.PluginFieldType.INT32) for k, v in kw.items()]
+        [
+            trt.PluginField(k, np.array([v], np.int32), trt.PluginFieldType.INT32)
+            for k, v in kw.items()
+        ]
     )
 
 
@@ -48,7 +51,11 @@ def test_v2_plugin_readable_surface(net: Any) -> None:
     x = net.add_input("q", trt.float16, (2, 4, 8, 16))
     layer = net.add_plugin_v2([x, x, x], plugin)
     assert layer.plugin is plugin
-    assert (plugin.plugin_type, plugin.plugin_version, plugin.plugin_namespace) == ("GPTAttentionTest", "1", "")
+    assert (plugin.plugin_type, plugin.plugin_version, plugin.plugin_namespace) == (
+        "GPTAttentionTest",
+        "1",
+        "",
+    )
     assert tuple(layer.get_output(0).shape) == (2, 4, 8, 16) and layer.num_inputs == 3
 
 
@@ -59,7 +66,11 @@ def test_v3_plugin_capabilities(net: Any) -> None:
     layer = net.add_plugin_v3([x], [], plugin)
     core = layer.plugin.get_capability_interface(trt.PluginCapabilityType.CORE)
     build = layer.plugin.get_capability_interface(trt.PluginCapabilityType.BUILD)
-    assert (core.plugin_name, core.plugin_version, core.plugin_namespace) == ("AddBiasTestV3", "1", "")
+    assert (core.plugin_name, core.plugin_version, core.plugin_namespace) == (
+        "AddBiasTestV3",
+        "1",
+        "",
+    )
     assert build.metadata_string == "add_bias" and build.timing_cache_id
     assert tuple(layer.get_output(0).shape) == (3, -1)
 
@@ -79,7 +90,10 @@ def test_native_plugins_serialize_deterministically_and_hide_fields(net: Any) ->
     p3 = c3.create_plugin("s", _fields(ld=8), trt.TensorRTPhase.BUILD)
     p3b = c3.create_plugin("s", _fields(ld=9), trt.TensorRTPhase.BUILD)
     build = p3.get_capability_interface(trt.PluginCapabilityType.BUILD)
-    assert build.timing_cache_id != p3b.get_capability_interface(trt.PluginCapabilityType.BUILD).timing_cache_id
+    assert (
+        build.timing_cache_id
+        != p3b.get_capability_interface(trt.PluginCapabilityType.BUILD).timing_cache_id
+    )
     assert tuple(net.add_plugin_v3([x], [], p3).get_output(0).shape) == (2, 5)
 
 

@@ -27,7 +27,9 @@ def inp(net: Any, shape: tuple[int, ...], dtype: Any = F32, name: str | None = N
 
 
 def const(net: Any, arr: np.ndarray) -> Any:
-    return net.add_constant(trt.Dims(list(arr.shape)), trt.Weights(np.ascontiguousarray(arr))).get_output(0)
+    return net.add_constant(
+        trt.Dims(list(arr.shape)), trt.Weights(np.ascontiguousarray(arr))
+    ).get_output(0)
 
 
 def w(*shape: int) -> np.ndarray:
@@ -36,7 +38,10 @@ def w(*shape: int) -> np.ndarray:
 
 def outs(layer: Any) -> list[tuple[tuple[int, ...], Any]]:
     assert layer is not None, "the layer could not be created"
-    return [(tuple(layer.get_output(i).shape), layer.get_output(i).dtype) for i in range(layer.num_outputs)]
+    return [
+        (tuple(layer.get_output(i).shape), layer.get_output(i).dtype)
+        for i in range(layer.num_outputs)
+    ]
 
 
 Case = Callable[[Any], tuple[Any, list[tuple[tuple[int, ...], Any]]]]
@@ -54,7 +59,9 @@ def case(ltype: str, name: str) -> Callable[[Case], Case]:
 # -- element-wise-shaped layers ----------------------------------------------------------
 @case("ACTIVATION", "activation dynamic")
 def _(net):  # type: ignore[no-untyped-def]
-    return net.add_activation(inp(net, (-1, 3, 8)), trt.ActivationType.GELU_ERF), [((-1, 3, 8), F32)]
+    return net.add_activation(inp(net, (-1, 3, 8)), trt.ActivationType.GELU_ERF), [
+        ((-1, 3, 8), F32)
+    ]
 
 
 @case("UNARY", "unary isnan -> bool")
@@ -106,12 +113,16 @@ def _(net):
 
 @case("PARAMETRIC_RELU", "prelu")
 def _(net):
-    return net.add_parametric_relu(inp(net, (-1, 4, 6)), const(net, w(1, 4, 1))), [((-1, 4, 6), F32)]
+    return net.add_parametric_relu(inp(net, (-1, 4, 6)), const(net, w(1, 4, 1))), [
+        ((-1, 4, 6), F32)
+    ]
 
 
 @case("SCALE", "scale channel")
 def _(net):
-    return net.add_scale(inp(net, (-1, 3, 8, 8)), trt.ScaleMode.CHANNEL, w(3), w(3), None), [((-1, 3, 8, 8), F32)]
+    return net.add_scale(inp(net, (-1, 3, 8, 8)), trt.ScaleMode.CHANNEL, w(3), w(3), None), [
+        ((-1, 3, 8, 8), F32)
+    ]
 
 
 @case("SELECT", "select broadcast")
@@ -123,7 +134,9 @@ def _(net):
 @case("CUMULATIVE", "cumulative")
 def _(net):
     axis = const(net, np.array(1, np.int32))
-    return net.add_cumulative(inp(net, (2, -1)), axis, trt.CumulativeOperation.SUM, False, False), [((2, -1), F32)]
+    return net.add_cumulative(inp(net, (2, -1)), axis, trt.CumulativeOperation.SUM, False, False), [
+        ((2, -1), F32)
+    ]
 
 
 @case("REVERSE_SEQUENCE", "reverse sequence")
@@ -134,13 +147,17 @@ def _(net):
 @case("NORMALIZATION", "layer norm v2")
 def _(net):
     x = inp(net, (-1, -1, 64))
-    return net.add_normalization_v2(x, const(net, w(1, 1, 64)), const(net, w(1, 1, 64)), 1 << 2), [((-1, -1, 64), F32)]
+    return net.add_normalization_v2(x, const(net, w(1, 1, 64)), const(net, w(1, 1, 64)), 1 << 2), [
+        ((-1, -1, 64), F32)
+    ]
 
 
 @case("NORMALIZATION", "instance norm v1")
 def _(net):
     x = inp(net, (2, 8, 5, 5))
-    return net.add_normalization(x, const(net, w(1, 8, 1, 1)), const(net, w(1, 8, 1, 1)), 0b1100), [((2, 8, 5, 5), F32)]
+    return net.add_normalization(x, const(net, w(1, 8, 1, 1)), const(net, w(1, 8, 1, 1)), 0b1100), [
+        ((2, 8, 5, 5), F32)
+    ]
 
 
 @case("ROTARY_EMBEDDING", "rotary")
@@ -154,7 +171,9 @@ def _(net):
 def _(net):
     cache, upd = inp(net, (2, 4, 128, 16), F16), inp(net, (2, 4, -1, 16), F16)
     idx = inp(net, (2,), I32)
-    return net.add_kv_cache_update(cache, upd, idx, trt.KVCacheMode.LINEAR), [((2, 4, 128, 16), F16)]
+    return net.add_kv_cache_update(cache, upd, idx, trt.KVCacheMode.LINEAR), [
+        ((2, 4, 128, 16), F16)
+    ]
 
 
 @case("MOE", "moe")
@@ -165,7 +184,9 @@ def _(net):
 
 @case("QUANTIZE", "quantize default int8")
 def _(net):
-    return net.add_quantize(inp(net, (-1, 8)), const(net, np.array(0.5, np.float32))), [((-1, 8), trt.int8)]
+    return net.add_quantize(inp(net, (-1, 8)), const(net, np.array(0.5, np.float32))), [
+        ((-1, 8), trt.int8)
+    ]
 
 
 @case("DEQUANTIZE", "dequantize to half")
@@ -182,20 +203,25 @@ def _(net):
 
 @case("DYNAMIC_QUANTIZE", "dynamic quantize v2")
 def _(net):
-    layer = net.add_dynamic_quantize_v2(inp(net, (8, 64), F16), trt.Dims([1, 32]), trt.fp8, trt.e8m0)
+    layer = net.add_dynamic_quantize_v2(
+        inp(net, (8, 64), F16), trt.Dims([1, 32]), trt.fp8, trt.e8m0
+    )
     return layer, [((8, 64), trt.fp8), ((8, 2), trt.e8m0)]
 
 
 @case("DIST_COLLECTIVE", "all-reduce keeps shape")
 def _(net):
-    layer = net.add_dist_collective(inp(net, (4, 8)), trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM,
-                                    None, None)
+    layer = net.add_dist_collective(
+        inp(net, (4, 8)), trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, None, None
+    )
     return layer, [((4, 8), F32)]
 
 
 @case("DIST_COLLECTIVE", "all-gather over 2 ranks")
 def _(net):
-    layer = net.add_dist_collective(inp(net, (4, 8)), trt.CollectiveOperation.ALL_GATHER, None, None, [0, 1])
+    layer = net.add_dist_collective(
+        inp(net, (4, 8)), trt.CollectiveOperation.ALL_GATHER, None, None, [0, 1]
+    )
     return layer, [((8, 8), F32)]
 
 
@@ -210,7 +236,9 @@ def _(net):
 
 @case("CONVOLUTION", "conv grouped dilated 3D")
 def _(net):
-    conv = net.add_convolution_nd(inp(net, (1, 4, 9, 9, 9)), 4, trt.Dims([3, 3, 3]), w(4, 2, 3, 3, 3))
+    conv = net.add_convolution_nd(
+        inp(net, (1, 4, 9, 9, 9)), 4, trt.Dims([3, 3, 3]), w(4, 2, 3, 3, 3)
+    )
     conv.num_groups = 2
     conv.dilation_nd = (2, 2, 2)
     return conv, [((1, 4, 5, 5, 5), F32)]
@@ -316,7 +344,9 @@ def _(net):
 
 @case("GRID_SAMPLE", "grid sample")
 def _(net):
-    return net.add_grid_sample(inp(net, (1, 3, 10, 10)), inp(net, (1, 5, 6, 2))), [((1, 3, 5, 6), F32)]
+    return net.add_grid_sample(inp(net, (1, 3, 10, 10)), inp(net, (1, 5, 6, 2))), [
+        ((1, 3, 5, 6), F32)
+    ]
 
 
 @case("MATRIX_MULTIPLY", "matmul batch broadcast")
@@ -359,12 +389,16 @@ def _(net):
 
 @case("REDUCE", "reduce keep dims")
 def _(net):
-    return net.add_reduce(inp(net, (-1, 4, 5)), trt.ReduceOperation.SUM, 0b110, True), [((-1, 1, 1), F32)]
+    return net.add_reduce(inp(net, (-1, 4, 5)), trt.ReduceOperation.SUM, 0b110, True), [
+        ((-1, 1, 1), F32)
+    ]
 
 
 @case("REDUCE", "reduce drop dims")
 def _(net):
-    return net.add_reduce(inp(net, (-1, 4, 5)), trt.ReduceOperation.MAX, 0b010, False), [((-1, 5), F32)]
+    return net.add_reduce(inp(net, (-1, 4, 5)), trt.ReduceOperation.MAX, 0b010, False), [
+        ((-1, 5), F32)
+    ]
 
 
 @case("RESIZE", "resize scales")
@@ -439,17 +473,24 @@ def _(net):
 
 @case("SQUEEZE", "squeeze")
 def _(net):
-    return net.add_squeeze(inp(net, (1, -1, 1, 5)), const(net, np.array([0, -2], np.int64))), [((-1, 5), F32)]
+    return net.add_squeeze(inp(net, (1, -1, 1, 5)), const(net, np.array([0, -2], np.int64))), [
+        ((-1, 5), F32)
+    ]
 
 
 @case("UNSQUEEZE", "unsqueeze")
 def _(net):
-    return net.add_unsqueeze(inp(net, (-1, 5)), const(net, np.array([0, 3], np.int32))), [((1, -1, 5, 1), F32)]
+    return net.add_unsqueeze(inp(net, (-1, 5)), const(net, np.array([0, 3], np.int32))), [
+        ((1, -1, 5, 1), F32)
+    ]
 
 
 @case("TOPK", "topk")
 def _(net):
-    return net.add_topk(inp(net, (-1, 100)), trt.TopKOperation.MAX, 5, 1 << 1), [((-1, 5), F32), ((-1, 5), I32)]
+    return net.add_topk(inp(net, (-1, 100)), trt.TopKOperation.MAX, 5, 1 << 1), [
+        ((-1, 5), F32),
+        ((-1, 5), I32),
+    ]
 
 
 @case("ASSERTION", "assertion has no outputs")
@@ -537,7 +578,11 @@ def _(net):
 
 
 def _attention(net: Any) -> Any:
-    q, k, v = inp(net, (-1, 8, -1, 64), F16), inp(net, (-1, 2, -1, 64), F16), inp(net, (-1, 2, -1, 32), F16)
+    q, k, v = (
+        inp(net, (-1, 8, -1, 64), F16),
+        inp(net, (-1, 2, -1, 64), F16),
+        inp(net, (-1, 2, -1, 32), F16),
+    )
     return net.add_attention(q, k, v, trt.AttentionNormalizationOp.SOFTMAX, True)
 
 
@@ -603,7 +648,9 @@ def test_reshape_from_shape_arithmetic_of_static_dims(net: Any) -> None:
     d0 = net.add_slice(shp, (0,), (1,), (1,)).get_output(0)
     d1 = net.add_slice(shp, (1,), (1,), (1,)).get_output(0)
     prod = net.add_elementwise(d0, d1, trt.ElementWiseOperation.PROD).get_output(0)
-    dims = net.add_concatenation([prod, net.add_slice(shp, (2,), (1,), (1,)).get_output(0)]).get_output(0)
+    dims = net.add_concatenation(
+        [prod, net.add_slice(shp, (2,), (1,), (1,)).get_output(0)]
+    ).get_output(0)
     s = net.add_shuffle(x)
     s.set_input(1, dims)
     assert tuple(s.get_output(0).shape) == (12, 5)
@@ -611,7 +658,13 @@ def test_reshape_from_shape_arithmetic_of_static_dims(net: Any) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([-1, 1, 2, 3]), st.sampled_from([-1, 1, 2, 3])), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([-1, 1, 2, 3]), st.sampled_from([-1, 1, 2, 3])),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_elementwise_broadcast_property(pairs: list[tuple[int, int]]) -> None:
     """Output dim = the non-1 dim; -1 only where no static non-1 dim decides; 2 vs 3 is an error."""
     logger = ListLogger()

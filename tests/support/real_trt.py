@@ -100,9 +100,7 @@ def run_real(
     env["LD_LIBRARY_PATH"] = os.pathsep.join(
         p for p in (str(stub_dir), env.get("LD_LIBRARY_PATH", "")) if p
     )
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(site_dir), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site_dir), env.get("PYTHONPATH", "")) if p)
     return subprocess.run(
         [sys.executable, "-c", code],
         env=env,

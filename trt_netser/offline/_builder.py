@@ -58,9 +58,13 @@ _POOL_DEFAULTS: dict[int, int] = {
     int(MemoryPoolType.TACTIC_SHARED_MEMORY): OFFLINE_DEVICE["shared_memory_per_block"],
 }
 _DEFAULT_FLAGS = 1 << int(BuilderFlag.TF32)
-_DEFAULT_TACTICS = (1 << int(TacticSource.EDGE_MASK_CONVOLUTIONS)) | (1 << int(TacticSource.JIT_CONVOLUTIONS))
-_DEFAULT_PREVIEW = {int(PreviewFeature.PROFILE_SHARING_0806): True,
-                    int(PreviewFeature.RUNTIME_ACTIVATION_RESIZE_10_10): True}
+_DEFAULT_TACTICS = (1 << int(TacticSource.EDGE_MASK_CONVOLUTIONS)) | (
+    1 << int(TacticSource.JIT_CONVOLUTIONS)
+)
+_DEFAULT_PREVIEW = {
+    int(PreviewFeature.PROFILE_SHARING_0806): True,
+    int(PreviewFeature.RUNTIME_ACTIVATION_RESIZE_10_10): True,
+}
 _DIMS = Conv(f"{MODULE}.Dims", to_dims_tuple)
 
 
@@ -81,14 +85,21 @@ class IOptimizationProfile:
         obj._valid = True
         return obj
 
-    @api("IOptimizationProfile", Sig([Arg("input", STR), Arg("min", _DIMS), Arg("opt", _DIMS), Arg("max", _DIMS)], "None"))
-    def set_shape(self, input: str, min: tuple[int, ...], opt: tuple[int, ...], max: tuple[int, ...]) -> None:
+    @api(
+        "IOptimizationProfile",
+        Sig([Arg("input", STR), Arg("min", _DIMS), Arg("opt", _DIMS), Arg("max", _DIMS)], "None"),
+    )
+    def set_shape(
+        self, input: str, min: tuple[int, ...], opt: tuple[int, ...], max: tuple[int, ...]
+    ) -> None:
         """Set min/opt/max dimensions of a dynamic input (ValueError if inconsistent)."""
         if not len(min) == len(opt) == len(max) or any(
             not 0 <= a <= b <= c for a, b, c in zip(min, opt, max, strict=True)
         ):
             self._valid = False
-            raise ValueError("Shape provided for set_shape is invalid: need 0 <= min <= opt <= max of equal rank")
+            raise ValueError(
+                "Shape provided for set_shape is invalid: need 0 <= min <= opt <= max of equal rank"
+            )
         self._shapes[input] = (tuple(min), tuple(opt), tuple(max))
 
     @api("IOptimizationProfile", Sig([Arg("input", STR)], f"list[{MODULE}.Dims]"))
@@ -96,14 +107,21 @@ class IOptimizationProfile:
         """[min, opt, max] dimensions of an input, or [] if not set."""
         return [Dims._from(d) for d in self._shapes.get(input, ())]
 
-    @api("IOptimizationProfile", Sig([Arg("input", STR), Arg("min", INTS), Arg("opt", INTS), Arg("max", INTS)], "None"))
-    def set_shape_input(self, input: str, min: tuple[int, ...], opt: tuple[int, ...], max: tuple[int, ...]) -> None:
+    @api(
+        "IOptimizationProfile",
+        Sig([Arg("input", STR), Arg("min", INTS), Arg("opt", INTS), Arg("max", INTS)], "None"),
+    )
+    def set_shape_input(
+        self, input: str, min: tuple[int, ...], opt: tuple[int, ...], max: tuple[int, ...]
+    ) -> None:
         """Set min/opt/max values of a shape input tensor (ValueError if inconsistent)."""
         if not len(min) == len(opt) == len(max) or any(
             not a <= b <= c for a, b, c in zip(min, opt, max, strict=True)
         ):
             self._valid = False
-            raise ValueError("Values provided for set_shape_input are invalid: need min <= opt <= max")
+            raise ValueError(
+                "Values provided for set_shape_input are invalid: need min <= opt <= max"
+            )
         self._shape_inputs[input] = (tuple(min), tuple(opt), tuple(max))
 
     @api("IOptimizationProfile", Sig([Arg("input", STR)], "list[list[int]]"))
@@ -166,17 +184,34 @@ class IBuilderConfig:
         """Reset every setting to its default."""
         logger = self._s.get("logger")
         self._s = {
-            "logger": logger, "flags": _DEFAULT_FLAGS, "quantization_flags": 0, "avg_timing_iterations": 1,
-            "builder_optimization_level": 3, "default_device_type": DeviceType.GPU, "DLA_core": -1,
+            "logger": logger,
+            "flags": _DEFAULT_FLAGS,
+            "quantization_flags": 0,
+            "avg_timing_iterations": 1,
+            "builder_optimization_level": 3,
+            "default_device_type": DeviceType.GPU,
+            "DLA_core": -1,
             "engine_capability": EngineCapability.STANDARD,
-            "hardware_compatibility_level": HardwareCompatibilityLevel.NONE, "max_aux_streams": -1,
-            "max_num_tactics": -1, "profiling_verbosity": ProfilingVerbosity.LAYER_NAMES_ONLY,
+            "hardware_compatibility_level": HardwareCompatibilityLevel.NONE,
+            "max_aux_streams": -1,
+            "max_num_tactics": -1,
+            "profiling_verbosity": ProfilingVerbosity.LAYER_NAMES_ONLY,
             "runtime_platform": RuntimePlatform.SAME_AS_BUILD,
-            "tiling_optimization_level": TilingOptimizationLevel.NONE, "l2_limit_for_tiling": -1,
-            "plugins_to_serialize": [], "profile_stream": 0, "int8_calibrator": None, "algorithm_selector": None,
-            "progress_monitor": None, "remote_auto_tuning_config": "", "tactic_sources": _DEFAULT_TACTICS,
-            "preview": dict(_DEFAULT_PREVIEW), "pools": {}, "profiles": [], "calibration_profile": None,
-            "device_types": {}, "timing_cache": None,
+            "tiling_optimization_level": TilingOptimizationLevel.NONE,
+            "l2_limit_for_tiling": -1,
+            "plugins_to_serialize": [],
+            "profile_stream": 0,
+            "int8_calibrator": None,
+            "algorithm_selector": None,
+            "progress_monitor": None,
+            "remote_auto_tuning_config": "",
+            "tactic_sources": _DEFAULT_TACTICS,
+            "preview": dict(_DEFAULT_PREVIEW),
+            "pools": {},
+            "profiles": [],
+            "calibration_profile": None,
+            "device_types": {},
+            "timing_cache": None,
         }
 
     def _error(self, msg: str) -> None:
@@ -227,7 +262,9 @@ class IBuilderConfig:
     def set_tactic_sources(self, tactic_sources: int) -> bool:
         """Set the tactic sources bit mask."""
         if tactic_sources < 0 or tactic_sources >> 5:
-            self._error("IBuilderConfig::setTacticSources: Error Code 3: API Usage Error (invalid tactic sources.)")
+            self._error(
+                "IBuilderConfig::setTacticSources: Error Code 3: API Usage Error (invalid tactic sources.)"
+            )
             return False
         self._s["tactic_sources"] = tactic_sources
         return True
@@ -241,7 +278,9 @@ class IBuilderConfig:
     def set_memory_pool_limit(self, pool: MemoryPoolType, pool_size: int) -> None:
         """Set the size limit of a memory pool."""
         if pool.name == "???" or pool_size < 0:
-            self._error("IBuilderConfig::setMemoryPoolLimit: Error Code 3: API Usage Error (invalid pool or size.)")
+            self._error(
+                "IBuilderConfig::setMemoryPoolLimit: Error Code 3: API Usage Error (invalid pool or size.)"
+            )
             return
         self._s["pools"][int(pool)] = pool_size
 
@@ -255,7 +294,9 @@ class IBuilderConfig:
     def add_optimization_profile(self, profile: IOptimizationProfile) -> int:
         """Add a profile; returns its index, or -1 if it is invalid."""
         if not profile:
-            self._error("IBuilderConfig::addOptimizationProfile: Error Code 3: API Usage Error (invalid profile.)")
+            self._error(
+                "IBuilderConfig::addOptimizationProfile: Error Code 3: API Usage Error (invalid profile.)"
+            )
             return -1
         self._s["profiles"].append(profile)
         return len(self._s["profiles"]) - 1
@@ -276,7 +317,10 @@ class IBuilderConfig:
         return True
 
     # -- devices ------------------------------------------------------------------------------
-    @api("IBuilderConfig", Sig([Arg("layer", instance(ILayer)), Arg("device_type", enum(DeviceType))], "None"))
+    @api(
+        "IBuilderConfig",
+        Sig([Arg("layer", instance(ILayer)), Arg("device_type", enum(DeviceType))], "None"),
+    )
     def set_device_type(self, layer: ILayer, device_type: DeviceType) -> None:
         """Set the device a layer runs on."""
         self._s["device_types"][layer._impl] = device_type
@@ -324,7 +368,9 @@ def _config_prop(name: str, conv: Conv, doc: str) -> property:
     def fset(self: IBuilderConfig, value: Any) -> None:
         val = check_setter("IBuilderConfig", conv, value)
         if getattr(val, "name", None) == "???":
-            self._error(f"IBuilderConfig: Error Code 3: API Usage Error (invalid {name} {int(val)}.)")
+            self._error(
+                f"IBuilderConfig: Error Code 3: API Usage Error (invalid {name} {int(val)}.)"
+            )
             return
         self._s[name] = val
 
@@ -341,12 +387,20 @@ for _name, _conv, _doc in (
     ("default_device_type", enum(DeviceType), "Default device type (GPU)."),
     ("DLA_core", INT, "DLA core (default -1)."),
     ("engine_capability", enum(EngineCapability), "Engine capability (STANDARD)."),
-    ("hardware_compatibility_level", enum(HardwareCompatibilityLevel), "Hardware compatibility (NONE)."),
+    (
+        "hardware_compatibility_level",
+        enum(HardwareCompatibilityLevel),
+        "Hardware compatibility (NONE).",
+    ),
     ("max_aux_streams", INT, "Maximum auxiliary streams (default -1: heuristic)."),
     ("max_num_tactics", INT, "Maximum tactics to time (default -1: heuristic)."),
     ("profiling_verbosity", enum(ProfilingVerbosity), "Profiling verbosity (LAYER_NAMES_ONLY)."),
     ("runtime_platform", enum(RuntimePlatform), "Runtime platform (SAME_AS_BUILD)."),
-    ("tiling_optimization_level", enum(TilingOptimizationLevel), "Tiling optimization level (NONE)."),
+    (
+        "tiling_optimization_level",
+        enum(TilingOptimizationLevel),
+        "Tiling optimization level (NONE).",
+    ),
     ("l2_limit_for_tiling", INT, "Target L2 usage for tiling (default -1)."),
     ("plugins_to_serialize", _STRS, "Plugin libraries serialized with version-compatible engines."),
     ("profile_stream", INT, "CUDA stream used for profiling (0)."),
@@ -365,7 +419,12 @@ class Builder:
 
     @api("Builder", Sig([Arg("logger", instance(ILogger))], "None"))
     def __init__(self, logger: ILogger) -> None:
-        self._s: dict[str, Any] = {"logger": logger, "max_threads": 1, "error_recorder": None, "gpu_allocator": None}
+        self._s: dict[str, Any] = {
+            "logger": logger,
+            "max_threads": 1,
+            "error_recorder": None,
+            "gpu_allocator": None,
+        }
 
     @api("Builder", Sig([Arg("flags", INT, 0)], f"{MODULE}.INetworkDefinition"))
     def create_network(self, flags: int) -> INetworkDefinition:
@@ -387,11 +446,16 @@ class Builder:
         return get_plugin_registry()
 
     def _unsupported(self, what: str) -> None:
-        report(self._s["logger"], _Severity.ERROR,
-               f"Builder::{what}: Error Code 9: API Usage Error (engines cannot be built by the offline "
-               f"TensorRT model.)")
+        report(
+            self._s["logger"],
+            _Severity.ERROR,
+            f"Builder::{what}: Error Code 9: API Usage Error (engines cannot be built by the offline "
+            f"TensorRT model.)",
+        )
 
-    def build_serialized_network(self, network: INetworkDefinition, config: IBuilderConfig, *args: Any) -> None:
+    def build_serialized_network(
+        self, network: INetworkDefinition, config: IBuilderConfig, *args: Any
+    ) -> None:
         """Not available offline: logs an ERROR and returns None."""
         self._unsupported("buildSerializedNetwork")
 
@@ -399,8 +463,9 @@ class Builder:
         """Not available offline: logs an ERROR and returns None."""
         self._unsupported("buildEngineWithConfig")
 
-    def build_serialized_network_to_stream(self, network: INetworkDefinition, config: IBuilderConfig,
-                                           writer: Any) -> bool:
+    def build_serialized_network_to_stream(
+        self, network: INetworkDefinition, config: IBuilderConfig, writer: Any
+    ) -> bool:
         """Not available offline: logs an ERROR and returns False."""
         self._unsupported("buildSerializedNetworkToStream")
         return False

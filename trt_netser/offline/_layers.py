@@ -632,8 +632,12 @@ def _input_shape(impl: LayerImpl) -> tuple[int, ...]:
     return x._shape if x is not None else ()
 
 
-LAYER_CLASSES["IShuffleLayer"].reshape_dims = _defaulted("IShuffleLayer", "reshape_dims", _shuffle_default)  # type: ignore[attr-defined]
-LAYER_CLASSES["ISliceLayer"].axes = _defaulted("ISliceLayer", "axes", lambda impl: tuple(range(len(_input_shape(impl)))))  # type: ignore[attr-defined]
+LAYER_CLASSES["IShuffleLayer"].reshape_dims = _defaulted(
+    "IShuffleLayer", "reshape_dims", _shuffle_default
+)  # type: ignore[attr-defined]
+LAYER_CLASSES["ISliceLayer"].axes = _defaulted(
+    "ISliceLayer", "axes", lambda impl: tuple(range(len(_input_shape(impl))))
+)  # type: ignore[attr-defined]
 LAYER_CLASSES["IResizeLayer"].shape = _defaulted("IResizeLayer", "shape", _input_shape)  # type: ignore[attr-defined]
 
 
@@ -647,10 +651,25 @@ def _moe_set(impl: LayerImpl, index: int, tensor: ITensor) -> None:
     impl.net.set_layer_input(impl, index, tensor)
 
 
-@api(_MOE, Sig([Arg("fc_gate_weights", TENSOR), Arg("fc_up_weights", TENSOR), Arg("fc_down_weights", TENSOR),
-                Arg("activation_type", enum(MoEActType))], "None"))
-def set_gated_weights(self: ILayer, fc_gate_weights: ITensor, fc_up_weights: ITensor, fc_down_weights: ITensor,
-                      activation_type: MoEActType) -> None:
+@api(
+    _MOE,
+    Sig(
+        [
+            Arg("fc_gate_weights", TENSOR),
+            Arg("fc_up_weights", TENSOR),
+            Arg("fc_down_weights", TENSOR),
+            Arg("activation_type", enum(MoEActType)),
+        ],
+        "None",
+    ),
+)
+def set_gated_weights(
+    self: ILayer,
+    fc_gate_weights: ITensor,
+    fc_up_weights: ITensor,
+    fc_down_weights: ITensor,
+    activation_type: MoEActType,
+) -> None:
     """Set the gated expert weights (inputs 3-5) and the activation type."""
     impl = self._impl
     for i, t in enumerate((fc_gate_weights, fc_up_weights, fc_down_weights)):
@@ -659,15 +678,25 @@ def set_gated_weights(self: ILayer, fc_gate_weights: ITensor, fc_up_weights: ITe
     impl.net.touch()
 
 
-@api(_MOE, Sig([Arg("fc_gate_biases", TENSOR), Arg("fc_up_biases", TENSOR), Arg("fc_down_biases", TENSOR)], "None"))
-def set_gated_biases(self: ILayer, fc_gate_biases: ITensor, fc_up_biases: ITensor, fc_down_biases: ITensor) -> None:
+@api(
+    _MOE,
+    Sig(
+        [Arg("fc_gate_biases", TENSOR), Arg("fc_up_biases", TENSOR), Arg("fc_down_biases", TENSOR)],
+        "None",
+    ),
+)
+def set_gated_biases(
+    self: ILayer, fc_gate_biases: ITensor, fc_up_biases: ITensor, fc_down_biases: ITensor
+) -> None:
     """Set the gated expert biases (inputs 6-8)."""
     for i, t in enumerate((fc_gate_biases, fc_up_biases, fc_down_biases)):
         _moe_set(self._impl, 6 + i, t)
 
 
 @api(_MOE, Sig([Arg("fc_down_activation_scale", TENSOR), Arg("data_type", enum(DataType))], "None"))
-def set_quantization_static(self: ILayer, fc_down_activation_scale: ITensor, data_type: DataType) -> None:
+def set_quantization_static(
+    self: ILayer, fc_down_activation_scale: ITensor, data_type: DataType
+) -> None:
     """Static quantization of the down projection activation (input 9)."""
     impl = self._impl
     _moe_set(impl, 9, fc_down_activation_scale)
@@ -676,10 +705,25 @@ def set_quantization_static(self: ILayer, fc_down_activation_scale: ITensor, dat
     impl.net.touch()
 
 
-@api(_MOE, Sig([Arg("fc_down_activation_dbl_q_scale", TENSOR), Arg("data_type", enum(DataType)),
-                Arg("block_shape", DIMS), Arg("dyn_q_output_scale_type", enum(DataType))], "None"))
-def set_quantization_dynamic_dbl_q(self: ILayer, fc_down_activation_dbl_q_scale: ITensor, data_type: DataType,
-                                   block_shape: tuple[int, ...], dyn_q_output_scale_type: DataType) -> None:
+@api(
+    _MOE,
+    Sig(
+        [
+            Arg("fc_down_activation_dbl_q_scale", TENSOR),
+            Arg("data_type", enum(DataType)),
+            Arg("block_shape", DIMS),
+            Arg("dyn_q_output_scale_type", enum(DataType)),
+        ],
+        "None",
+    ),
+)
+def set_quantization_dynamic_dbl_q(
+    self: ILayer,
+    fc_down_activation_dbl_q_scale: ITensor,
+    data_type: DataType,
+    block_shape: tuple[int, ...],
+    dyn_q_output_scale_type: DataType,
+) -> None:
     """Dynamic double quantization of the down projection activation (input 9)."""
     impl = self._impl
     _moe_set(impl, 9, fc_down_activation_dbl_q_scale)
@@ -698,6 +742,11 @@ def set_swiglu_params(self: ILayer, limit: float, alpha: float, beta: float) -> 
     impl.net.touch()
 
 
-for _fn in (set_gated_weights, set_gated_biases, set_quantization_static, set_quantization_dynamic_dbl_q,
-            set_swiglu_params):
+for _fn in (
+    set_gated_weights,
+    set_gated_biases,
+    set_quantization_static,
+    set_quantization_dynamic_dbl_q,
+    set_swiglu_params,
+):
     setattr(LAYER_CLASSES[_MOE], _fn.__name__, _fn)

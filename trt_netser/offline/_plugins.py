@@ -47,10 +47,14 @@ TENSORRT_VERSION = 10_16_01
 # ---------------------------------------------------------------------------------------
 # PluginFieldType -> numpy type ``PluginField.data`` returns (others have no conversion).
 _FIELD_NP: dict[int, type] = {
-    int(PluginFieldType.FLOAT32): np.float32, int(PluginFieldType.FLOAT64): np.float64,
-    int(PluginFieldType.INT8): np.int8, int(PluginFieldType.INT16): np.int16,
-    int(PluginFieldType.INT32): np.int32, int(PluginFieldType.INT64): np.int64,
-    int(PluginFieldType.CHAR): np.int8, int(PluginFieldType.UNKNOWN): np.int8,
+    int(PluginFieldType.FLOAT32): np.float32,
+    int(PluginFieldType.FLOAT64): np.float64,
+    int(PluginFieldType.INT8): np.int8,
+    int(PluginFieldType.INT16): np.int16,
+    int(PluginFieldType.INT32): np.int32,
+    int(PluginFieldType.INT64): np.int64,
+    int(PluginFieldType.CHAR): np.int8,
+    int(PluginFieldType.UNKNOWN): np.int8,
 }
 
 

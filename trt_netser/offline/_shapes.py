@@ -229,7 +229,9 @@ def _conv_like(impl: LayerImpl, deconv: bool) -> list[Out]:
         unit = max(kmaps * math.prod(k), 1)
         per_group = kernel.size // unit
         if kernel.size % unit or per_group == 0 or c % per_group:
-            raise ShapeError(f"kernel weights count {kernel.size} does not match the expected {expected}")
+            raise ShapeError(
+                f"kernel weights count {kernel.size} does not match the expected {expected}"
+            )
     if not kernel.size and opt(impl, 1) is None:
         raise ShapeError("kernel weights are empty and no kernel tensor is set")
     if bias.size and bias.size != kmaps:
@@ -878,7 +880,12 @@ def _slice(impl: LayerImpl) -> list[Out]:
     start_t, stride_t = opt(impl, 1), opt(impl, 3)
     n_start = len(vals(start_t) or ()) if start_t is not None else len(p["start"])
     n_stride = len(vals(stride_t) or ()) if stride_t is not None else len(p["stride"])
-    if axes_t is None and p["axes"] is None and len(sizes) == n_start == n_stride and len(sizes) < r:
+    if (
+        axes_t is None
+        and p["axes"] is None
+        and len(sizes) == n_start == n_stride
+        and len(sizes) < r
+    ):
         # Fewer start/size/stride entries than the input rank: valid once axes are set
         # (TensorRT reports it only when the network is built).
         return [((-1,) * r, x._dtype, None)]
