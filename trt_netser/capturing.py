@@ -43,6 +43,7 @@ CAPTURED_CALLS: tuple[tuple[str, str, str], ...] = (
     ("INetworkDefinition", "set_weights_name", "weights_name"),
     ("INetworkDefinition", "mark_weights_refittable", "refit_mark"),
     ("INetworkDefinition", "unmark_weights_refittable", "refit_mark"),
+    ("IBuilderConfig", "add_optimization_profile", "profile"),
     ("INetworkDefinition", "mark_unfused_tensors_as_debug_tensors", "network_call"),
     ("INetworkDefinition", "unmark_unfused_tensors_as_debug_tensors", "network_call"),
 )
@@ -79,6 +80,7 @@ _lock = threading.RLock()
 _networks: weakref.WeakKeyDictionary[Any, NetworkCapture] = weakref.WeakKeyDictionary()
 _plugins: weakref.WeakKeyDictionary[Any, PluginCapture] = weakref.WeakKeyDictionary()
 _layers: weakref.WeakKeyDictionary[Any, tuple[weakref.ref[Any], int]] = weakref.WeakKeyDictionary()
+_profiles: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
 _WRAPPED = "__trt_netser_capture__"
 
 
@@ -88,6 +90,16 @@ def lookup_network(network: object) -> NetworkCapture | None:
         return _networks.get(network)
     except TypeError:  # not weak-referenceable: cannot have been captured
         return None
+
+
+def lookup_profiles(config: object) -> tuple[Any, ...] | None:
+    """The optimization profiles added to a builder config inside :func:`capture`, in order
+    (TensorRT cannot give them back), or None if none were seen."""
+    try:
+        found = _profiles.get(config)
+    except TypeError:
+        return None
+    return None if found is None else tuple(found)
 
 
 def lookup_plugin(plugin: object) -> PluginCapture | None:
@@ -172,6 +184,9 @@ def _record(
             _network_record(obj).weights_names.append(
                 (name, getattr(weights, "dtype", None), int(getattr(weights, "size", 0) or 0))
             )
+    elif kind == "profile":
+        if isinstance(result, int) and result >= 0 and args:
+            _profiles.setdefault(obj, []).append(args[0])
     elif kind == "network_call":
         _network_record(obj).calls.append((method, call_args))
     elif kind == "refit_mark":

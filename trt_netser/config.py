@@ -29,6 +29,7 @@ from typing import Any
 import blake3
 
 from trt_netser.apicoverage import CoverageReport, Entry, load_dump
+from trt_netser.capturing import lookup_profiles
 from trt_netser.encode import encode_record
 from trt_netser.errors import UnhashableNetworkError
 from trt_netser.records import SCHEMA_VERSION, EnumValue, Record
@@ -167,13 +168,16 @@ def add_optimization_profile(config: Any, profile: Any) -> int:
 
 
 def recorded_profiles(config: Any) -> tuple[Any, ...] | None:
-    """Profiles added with :func:`add_optimization_profile`, None if none were recorded."""
+    """Profiles added with :func:`add_optimization_profile` or inside
+    :func:`trt_netser.capture`, None if none were recorded."""
     try:
         with _profiles_lock:
             found = _recorded_profiles.get(config)
     except TypeError:
         return None
-    return None if found is None else tuple(found)
+    if found is None:
+        return lookup_profiles(config)  # added inside trt_netser.capture()
+    return tuple(found)
 
 
 # --------------------------------------------------------------------------- reading

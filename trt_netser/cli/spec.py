@@ -168,41 +168,6 @@ def resolve_function(spec: str) -> Callable[..., Any]:
     return fn
 
 
-@contextmanager
-def _record_profiles(trt: ModuleType) -> Iterator[dict[int, tuple[Any, list[Any]]]]:
-    """Record ``IBuilderConfig.add_optimization_profile`` calls made inside the block.
-
-    TensorRT cannot give a config's profiles back, but they are part of the key, so the
-    build function's calls are recorded: id(config) -> (config, profiles in add order).
-    """
-    recorded: dict[int, tuple[Any, list[Any]]] = {}
-    cls = getattr(trt, "IBuilderConfig", None)
-    original = getattr(cls, "add_optimization_profile", None) if isinstance(cls, type) else None
-    if original is None:
-        yield recorded
-        return
-    previous = cls.__dict__.get("add_optimization_profile")
-
-    def add_optimization_profile(self: Any, profile: Any) -> Any:
-        index = original(self, profile)
-        if isinstance(index, int) and index >= 0:
-            recorded.setdefault(id(self), (self, []))[1].append(profile)
-        return index
-
-    try:
-        cls.add_optimization_profile = add_optimization_profile
-    except (AttributeError, TypeError):  # an immutable binding type: nothing recorded
-        yield recorded
-        return
-    try:
-        yield recorded
-    finally:
-        if previous is None:
-            delattr(cls, "add_optimization_profile")
-        else:
-            cls.add_optimization_profile = previous
-
-
 def call_builder(
     fn: Callable[..., Any], spec: str, trt: ModuleType
 ) -> tuple[Any, Any, list[Any] | None]:
@@ -231,9 +196,10 @@ def call_builder(
             "may only take 'trt' (the TensorRT module)"
         )
     from trt_netser.capturing import capture
+    from trt_netser.config import recorded_profiles
 
     try:
-        with capture(trt), _record_profiles(trt) as recorded_profiles:
+        with capture(trt):  # also records the config's optimization profiles
             result = fn(**kwargs)
     except CliError:
         raise
@@ -252,8 +218,8 @@ def call_builder(
             f"{spec} returned {type(network).__name__}, not a TensorRT network "
             "(return the INetworkDefinition, or (network, config))"
         )
-    seen = recorded_profiles.get(id(config)) if config is not None else None
-    return network, config, (list(seen[1]) if seen is not None and seen[0] is config else None)
+    seen = recorded_profiles(config) if config is not None else None
+    return network, config, (list(seen) if seen is not None else None)
 
 
 # --------------------------------------------------------------------------- key
