@@ -8,25 +8,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from trt_netser.key import KeyComponent
 from trt_netser.records import ConstructRef, EnumValue, Record, TensorRef, WeightsValue
 
-
-@dataclass(frozen=True)
-class Component:
-    """One named key component: its digest, a JSON-able value and what it stands for."""
-
-    name: str
-    digest: str
-    value: Any = None
-    explanation: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "digest": self.digest,
-            "value": self.value,
-            "explanation": self.explanation,
-        }
+#: A named key component (the library's own type: dumps and SPECs carry the same shape).
+Component = KeyComponent
 
 
 @dataclass(frozen=True)
