@@ -231,3 +231,16 @@ def test_build_errors_propagate_and_release_the_lock(cache: EngineCache) -> None
     with pytest.raises(RuntimeError, match="builder crashed"):
         cache.get_or_build("k", fail)
     assert cache.get_or_build("k", lambda: b"ok").plan == b"ok"
+
+
+def test_verify_and_gc_report_progress(tmp_path: Path) -> None:
+    """verify() and gc() call progress(done, total) once per entry, ending at the total."""
+    cache = EngineCache(tmp_path / "c")
+    for i in range(3):
+        cache.put(f"v1/p/k{i}", b"plan %d" % i)
+    calls: list[tuple[int, int]] = []
+    cache.verify(progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    calls.clear()
+    cache.gc(10**9, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]

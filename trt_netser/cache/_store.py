@@ -512,13 +512,16 @@ class EngineCache:
         finally:
             lock.release()
 
-    def verify(self) -> VerifyReport:
-        """Hash every entry; quarantine bad ones; clean strays of dead writers."""
+    def verify(self, *, progress: Progress | None = None) -> VerifyReport:
+        """Hash every entry; quarantine bad ones; clean strays of dead writers.
+
+        ``progress(done, total)`` is called after each entry (for progress bars).
+        """
         report = VerifyReport()
         removed, freed = self._backend.clean_staging(self.stale_after)
         report.strays_removed += removed
         report.stray_bytes += freed
-        for raw, data, manifest in self._scan():
+        for raw, data, manifest in _reporting(self._scan(), progress):
             try:
                 validate_key(raw.key)
             except ValueError as exc:
@@ -574,12 +577,14 @@ class EngineCache:
         *,
         max_age: float | None = None,
         clear_quarantine: bool = False,
+        progress: Progress | None = None,
     ) -> GcReport:
         """Evict least-recently-used entries until they fit in ``max_bytes``.
 
         Also evicts entries unused for ``max_age`` seconds, removes leftovers of killed
         writers (not those of live ones) and, if asked, empties ``quarantine/``. Sizes and
         last-use times are read from the store, so entries of other processes count.
+        ``progress(done, total)`` is called after each entry is examined.
         """
         if max_bytes is not None and (
             isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0
@@ -592,7 +597,7 @@ class EngineCache:
         if clear_quarantine:
             report.stray_bytes += self._backend.clear_quarantine()
         candidates: list[tuple[float, RawEntry]] = []
-        for raw, _data, manifest in self._scan():
+        for raw, _data, manifest in _reporting(self._scan(), progress):
             if manifest is None or manifest["key"] != raw.key:
                 # Orphans (no or broken manifest): old leftovers are swept, the rest count.
                 freed = self._sweep(raw, None) if MANIFEST not in raw.files else 0
@@ -679,3 +684,22 @@ def _nbytes(source: memoryview | Path) -> int:
         return source.stat().st_size
     except OSError:
         return 0
+
+
+#: A progress callback: ``progress(done, total)``.
+Progress = Callable[[int, int], None]
+
+
+def _reporting(
+    items: Iterator[tuple[RawEntry, bytes | None, dict[str, Any] | None]],
+    progress: Progress | None,
+) -> Iterator[tuple[RawEntry, bytes | None, dict[str, Any] | None]]:
+    """Yield ``items``, calling ``progress(done, total)`` after each (the scan is read
+    first so the total is known; manifests are small)."""
+    if progress is None:
+        yield from items
+        return
+    listed = list(items)
+    for done, item in enumerate(listed, 1):
+        yield item
+        progress(done, len(listed))

@@ -279,8 +279,8 @@ def verify_cmd(ctx: click.Context, as_json: bool) -> None:
       trt-netser cache verify
     """
     cache = _cache(ctx)
-    with progress("verifying cache", None):
-        report = cache.verify()
+    with progress("verifying cache", None) as advance:
+        report = cache.verify(progress=lambda done, total: advance(done=done, total=total))
     if as_json:
         echo_json(
             {
@@ -344,8 +344,13 @@ def gc_cmd(
             style="dim",
         )
     cache = _cache(ctx)
-    with progress("collecting garbage", None):
-        report = cache.gc(size, max_age=age, clear_quarantine=clear_quarantine)
+    with progress("collecting garbage", None) as advance:
+        report = cache.gc(
+            size,
+            max_age=age,
+            clear_quarantine=clear_quarantine,
+            progress=lambda done, total: advance(done=done, total=total),
+        )
     if as_json:
         echo_json(
             {

@@ -62,20 +62,31 @@ def echo_json(data: Any) -> None:
 def progress(description: str, total: int | None, *, force: bool = False) -> Any:
     """A progress bar on stderr for long operations; a no-op when not on a terminal.
 
-    Yields a callable ``advance(n=1)``. ``total=None`` shows a spinner.
+    Yields a callable ``advance(n=1)``. ``total=None`` shows a spinner; the callable also
+    accepts ``advance(done=..., total=...)`` (the library's ``progress(done, total)``
+    callbacks), which turns the spinner into a bar once the total is known.
     """
     err = console(stderr=True)
     big = total is None or total >= PROGRESS_THRESHOLD or force
     if not (err.is_terminal and big):
-        yield lambda n=1: None
+        yield lambda n=1, done=None, total=None: None
         return
     columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
     if total is not None:
         columns += [BarColumn(), MofNCompleteColumn()]
     columns.append(TimeElapsedColumn())
+    if total is None:
+        columns[2:2] = [BarColumn(), MofNCompleteColumn()]  # shown once a total arrives
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1, done: int | None = None, total: int | None = None) -> None:
+            if done is None:
+                bar.advance(task, n)
+            else:
+                bar.update(task, completed=done, total=total)
+
+        yield advance
 
 
 def short(digest: str) -> str:
