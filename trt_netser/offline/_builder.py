@@ -359,6 +359,13 @@ class IBuilderConfig:
         """The attached timing cache."""
         return self._s["timing_cache"]
 
+    def __enter__(self) -> IBuilderConfig:
+        """Deprecated in the bindings and without effect: objects are freed by refcount."""
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
 
 def _config_prop(name: str, conv: Conv, doc: str) -> property:
     def fget(self: IBuilderConfig) -> Any:

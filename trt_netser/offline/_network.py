@@ -1468,6 +1468,27 @@ class INetworkDefinition:
     def __exit__(self, *exc: Any) -> None:
         return None
 
+    def __len__(self) -> int:
+        """``len(network)``: the number of layers, as the bindings provide."""
+        return len(self._impl.layers)
+
+    def __getitem__(self, index: int) -> ILayer:
+        """``network[i]``: the layer at ``i`` as an ILayer (negative indices count from the
+        end); IndexError past the end, so ``for layer in network`` visits every layer."""
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(
+                "__getitem__(): incompatible function arguments. The following argument types "
+                f"are supported:\n    1. (self: {MODULE}.INetworkDefinition, arg0: "
+                f"typing.SupportsInt) -> {MODULE}.ILayer\n\nInvoked with: {self!r}, {index!r}"
+            )
+        count = len(self._impl.layers)
+        position = index + count if index < 0 else index
+        if not 0 <= position < count:
+            raise IndexError(f"layer index {index} out of range for {count} layers")
+        layer = self.get_layer(position)
+        assert layer is not None
+        return layer
+
 
 INetworkDefinition.__module__ = MODULE
 LayerImpl.__module__ = "trt_netser.offline._layers"
