@@ -152,7 +152,10 @@ def render(
                 cells.append(r.get("note", "did not finish"))
             else:
                 peak = "n/m" if r["peak_bytes"] is None else f"{r['peak_bytes'] / 2**20:,.1f}"
-                cells.append(f"{r['seconds']:.2f} s, {r['layers'] / r['seconds']:,.0f}/s, {peak}")
+                note = f" ({r['note']})" if r.get("note") else ""
+                cells.append(
+                    f"{r['seconds']:.2f} s, {r['layers'] / r['seconds']:,.0f}/s, {peak}{note}"
+                )
         out.append(f"| `{name}` | " + " | ".join(cells) + " |")
 
     out.append("\n### Coverage: layer types a scheme cannot key\n")

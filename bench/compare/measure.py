@@ -182,9 +182,13 @@ def stability(
 # --------------------------------------------------------------------------- speed
 
 
-def speed_in_process(scheme: Scheme, size: int, *, memory: bool, budget: float) -> dict[str, Any]:
+def speed_in_process(
+    scheme: Scheme, size: int, *, memory: bool, budget: float, report: Any = None
+) -> dict[str, Any]:
     """Build an LLM-shaped network of ``size`` layers, time one key, then (if the first run
-    took under a third of ``budget``) measure peak tracemalloc memory in a second run."""
+    took under a third of ``budget``) measure peak tracemalloc memory in a second run.
+    ``report(result)`` is called after the timed run (the worker prints it at once, so a
+    traced run that overruns the time limit does not lose the timing)."""
     from tests.offline.networks import build_llm_like
 
     trt = module()
@@ -196,6 +200,8 @@ def speed_in_process(scheme: Scheme, size: int, *, memory: bool, budget: float) 
     scheme.key(trt, builder, net)
     seconds = time.perf_counter() - start
     result: dict[str, Any] = {"layers": net.num_layers, "seconds": seconds, "peak_bytes": None}
+    if report is not None:
+        report(result)
     if memory and seconds * 3 < budget:
         gc.collect()
         tracemalloc.start()
@@ -207,23 +213,49 @@ def speed_in_process(scheme: Scheme, size: int, *, memory: bool, budget: float) 
 
 def speed(scheme: Scheme, size: int, budget: float) -> dict[str, Any]:
     """Run :func:`speed_in_process` in a fresh process; past ``budget`` seconds of keying
-    (plus the network build) the run is stopped and reported as not finished."""
+    (plus the network build) the run is stopped and reported as not finished (keeping the
+    timing if only the traced memory run overran)."""
     build_allowance = 30 + size / 1000  # building 100k offline layers takes a while
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.compare.worker",
+            "speed",
+            scheme.name,
+            str(size),
+            str(budget),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        return _worker(
-            ["speed", scheme.name, str(size), str(budget)], timeout=budget * 2 + build_allowance
-        )
+        stdout, stderr = proc.communicate(timeout=budget * 2 + build_allowance)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        lines = stdout.strip().splitlines()
+        if lines:  # the timed run finished; the traced one did not
+            result = json.loads(lines[-1])
+            result["note"] = "peak memory not measured: the traced run overran the time limit"
+            return result
         return {
             "layers": size,
             "seconds": None,
             "peak_bytes": None,
             "note": f"did not finish within {budget:.0f} s",
         }
-    except RuntimeError as exc:
-        return {
-            "layers": size,
-            "seconds": None,
-            "peak_bytes": None,
-            "note": str(exc).strip().splitlines()[-1][:200],
-        }
+    lines = stdout.strip().splitlines()
+    if proc.returncode != 0:
+        result = (
+            json.loads(lines[-1])
+            if lines
+            else {"layers": size, "seconds": None, "peak_bytes": None}
+        )
+        errors = [line for line in stderr.strip().splitlines() if line.strip()]
+        why = errors[-1][:200] if errors else f"exit status {proc.returncode}"
+        result["note"] = f"failed ({why})" + (" in the traced run" if lines else "")
+        return result
+    return json.loads(lines[-1])
