@@ -89,27 +89,6 @@ def trt_netser_key(trt: ModuleType, builder: Any, network: Any) -> str:
 # --------------------------------------------------------------------------- ONNX route
 
 
-class _IterableNetwork:
-    """Delegates to an offline network and adds ``__iter__``/``__len__``.
-
-    Polygraphy iterates ``for layer in network``; the real bindings support that through
-    ``__len__``/``__getitem__``, which ``trt_netser.offline`` does not model (reported as a
-    gap of the offline model). Nothing else is changed.
-    """
-
-    def __init__(self, network: Any) -> None:
-        self._network = network
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._network, name)
-
-    def __len__(self) -> int:
-        return int(self._network.num_layers)
-
-    def __iter__(self) -> Iterator[Any]:
-        return _layers(self._network)
-
-
 @contextlib.contextmanager
 def as_tensorrt(trt: ModuleType) -> Iterator[None]:
     """Make ``import tensorrt`` return ``trt`` while Polygraphy resolves its lazy imports.
@@ -136,7 +115,7 @@ def onnx_like_model(trt: ModuleType, builder: Any, network: Any) -> Any:
         from polygraphy.logger import G_LOGGER
 
         G_LOGGER.module_severity = G_LOGGER.CRITICAL + 1  # silence, errors still raise
-        return OnnxLikeFromNetwork((builder, _IterableNetwork(network)))()
+        return OnnxLikeFromNetwork((builder, network))()
 
 
 def onnx_polygraphy_key(trt: ModuleType, builder: Any, network: Any) -> str:
