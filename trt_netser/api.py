@@ -87,8 +87,9 @@ def hash_network(
     TensorRT-LLM ``Network``. Weight values are not read except where they define
     structure (``weights="all"`` hashes them all, for non-refittable builds). With
     ``strict=False``, unreadable state gives a warning and a ``partial`` digest instead of
-    :class:`~trt_netser.UnhashableNetworkError`. Memory stays flat: records are hashed as
-    they are produced.
+    :class:`~trt_netser.UnhashableNetworkError`. Records are hashed as they are produced
+    (the stream is never built whole); the walk itself keeps one small entry per layer and
+    tensor, so its memory grows linearly (about 0.8 KiB a layer, see docs/performance.md).
     """
     walk = _walk(network, strict, weights)
     hasher = StreamHasher()
