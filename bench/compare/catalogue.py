@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:  # the builders live in tests/ (not an installed p
 
 import trt_netser  # noqa: E402
 import trt_netser.offline as offline  # noqa: E402
-from tests.hashing.zoo import ZOO, network_with, new_network, weights  # noqa: E402
+from tests.hashing.zoo import ZOO, alternatives, network_with, new_network, weights  # noqa: E402
 from tests.offline import networks  # noqa: E402
 from tests.offline.plugins import register_test_plugins  # noqa: E402
 from trt_netser.policy import CONDITIONAL_PROPERTIES  # noqa: E402
@@ -138,29 +138,6 @@ def coverage_network(layer_type: str) -> Built | None:
 
 
 # --------------------------------------------------------------------------- generic
-
-
-def alternatives(value: Any) -> list[Any]:
-    """Values of the same kind as ``value`` that differ from it (as in test_walk)."""
-    kind = type(value)
-    if isinstance(value, bool):
-        return [not value]
-    if hasattr(kind, "__members__"):
-        return [m for m in kind.__members__.values() if int(m) != int(value)]
-    if isinstance(value, int):
-        return [value + 1, value - 1, 1, 2, 0]
-    if isinstance(value, float):
-        return [value + 0.25, value * 2 + 1, 0.5]
-    if isinstance(value, str):
-        return [value + "x", "other"]
-    if isinstance(value, (offline.Dims, offline.Permutation, list, tuple)):
-        items = list(value)
-        out: list[Any] = []
-        if items:
-            out += [[*items[:-1], items[-1] + 1], items[::-1], [*items[:-1], 1]]
-        out.append([1] * max(1, len(items)))
-        return out
-    return []
 
 
 def _writable(cls: type) -> list[str]:

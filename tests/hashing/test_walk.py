@@ -25,7 +25,7 @@ from trt_netser import (
 from trt_netser.encode import decode_stream
 from trt_netser.records import EnumValue, TensorRef
 
-from .zoo import X_SHAPE, ZOO, network_with, new_network, weights
+from .zoo import X_SHAPE, ZOO, alternatives, network_with, new_network, weights
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_TYPES = sorted(ZOO)
@@ -205,31 +205,6 @@ def test_refittable_weight_values_are_never_read() -> None:
 # --------------------------------------------------------------------------- sharpness
 
 
-def _alternatives(value: Any) -> list[Any]:
-    """Values of the same kind as ``value`` that differ from it."""
-    kind = type(value)
-    if isinstance(value, bool):
-        return [not value]
-    if hasattr(kind, "__members__"):
-        return [m for m in kind.__members__.values() if int(m) != int(value)]
-    if isinstance(value, int):
-        return [value + 1, value - 1, 1, 2, 0]
-    if isinstance(value, float):
-        return [value + 0.25, value * 2 + 1, 0.5]
-    if isinstance(value, str):
-        return [value + "x", "other"]
-    if isinstance(value, (trt.Dims, trt.Permutation, list, tuple)):
-        items = list(value)
-        out: list[Any] = []
-        if items:
-            out.append([*items[:-1], items[-1] + 1])
-            out.append(items[::-1])
-            out.append([*items[:-1], 1])
-        out.append([1] * max(1, len(items)))
-        return out
-    return []
-
-
 #: (class, property) that cannot be changed to another valid value in these small networks.
 UNMUTABLE: dict[tuple[str, str], str] = {}
 
@@ -261,7 +236,7 @@ def test_sharp_every_writable_property(layer_type: str) -> None:
         if descriptor.fset is None:
             continue
         accepted = False
-        for candidate in _alternatives(getattr(layer, prop)):
+        for candidate in alternatives(getattr(layer, prop)):
             net, layer = _build(layer_type)
             original = getattr(layer, prop)
             try:
@@ -279,7 +254,7 @@ def test_sharp_every_writable_property(layer_type: str) -> None:
         elif (
             status == "encoded"
             and (cls.__name__, prop) not in UNMUTABLE
-            and _alternatives(getattr(layer, prop))
+            and alternatives(getattr(layer, prop))
         ):
             failed.append(f"{prop}: no alternative value was accepted")
     assert not failed, failed

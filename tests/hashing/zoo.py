@@ -392,6 +392,34 @@ for _name in ("ATTENTION_INPUT", "ATTENTION_OUTPUT"):
     ZOO[_name] = lambda trt, net, x, seed, _n=_name: build_attention(trt, net, x, seed)[_n]
 
 
+#: TensorRT's integer-sequence value types (weights are not changed this way).
+_DIMS_TYPES = frozenset({"Dims", "Dims2", "Dims3", "Dims4", "DimsHW", "Permutation"})
+
+
+def alternatives(value: Any) -> list[Any]:
+    """Values of the same kind as ``value`` that differ from it: candidate single changes
+    of a property (used by the sharpness tests and the comparison catalogue)."""
+    kind = type(value)
+    if isinstance(value, bool):
+        return [not value]
+    if hasattr(kind, "__members__"):
+        return [m for m in kind.__members__.values() if int(m) != int(value)]
+    if isinstance(value, int):
+        return [value + 1, value - 1, 1, 2, 0]
+    if isinstance(value, float):
+        return [value + 0.25, value * 2 + 1, 0.5]
+    if isinstance(value, str):
+        return [value + "x", "other"]
+    if isinstance(value, (list, tuple)) or type(value).__name__ in _DIMS_TYPES:
+        items = list(value)
+        out: list[Any] = []
+        if items:
+            out += [[*items[:-1], items[-1] + 1], items[::-1], [*items[:-1], 1]]
+        out.append([1] * max(1, len(items)))
+        return out
+    return []
+
+
 def new_network(trt: Any, *, flags: int = 0) -> tuple[Any, Any, Any]:
     """A builder, an empty network and its FLOAT input ``x`` of shape X_SHAPE."""
     builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
