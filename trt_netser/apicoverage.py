@@ -25,7 +25,6 @@ from trt_netser.policy import (
     CONDITIONAL_PROPERTIES,
     CONSTRUCT_CLASSES,
     CONSTRUCT_PROPERTY_EXCLUSIONS,
-    LAYER_CLASS_OVERRIDES,
     LAYER_GETTER_METHODS,
     LAYER_PROPERTY_EXCLUSIONS,
     LAYER_TYPES_WITHOUT_CLASS,
@@ -35,6 +34,7 @@ from trt_netser.policy import (
     SHADOWED_LAYER_PROPERTIES,
     TENSOR_PROPERTY_EXCLUSIONS,
 )
+from trt_netser.walk import layer_class_name
 
 Status = Literal["encoded", "conditional", "structural", "excluded", "captured", "unclassified"]
 
@@ -184,21 +184,6 @@ def _from_module(module: ModuleType) -> _Api:
     )
 
 
-def _layer_class(type_name: str, names: Mapping[str, Any]) -> str | None:
-    override = LAYER_CLASS_OVERRIDES.get(type_name)
-    if override is not None:
-        return override if override in names else None
-    wanted = type_name.replace("_", "").upper()
-    for name in sorted(names):
-        if (
-            name.startswith("I")
-            and name.endswith("Layer")
-            and name[1:-5].replace("_", "").upper() == wanted
-        ):
-            return name
-    return None
-
-
 def _classify_property(
     owner: str,
     mro: tuple[str, ...],
@@ -267,7 +252,7 @@ def coverage(api: ModuleType | str | Path | Mapping[str, Any]) -> CoverageReport
         info = _from_dump(load_dump(api))
     captured = {(c, m) for c, m, _ in CAPTURED_CALLS}
     entries: list[Entry] = []
-    layer_classes = {t: _layer_class(t, info.classes) for t in info.layer_types}
+    layer_classes = {t: layer_class_name(t, info.classes) for t in info.layer_types}
     for type_name, cls_name in layer_classes.items():
         if cls_name is None and type_name in LAYER_TYPES_WITHOUT_CLASS:
             entries.append(

@@ -18,7 +18,7 @@ import inspect
 import re
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
@@ -102,28 +102,30 @@ def readable_properties(cls: type) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def layer_class_name(layer_type_name: str) -> str:
-    """Class name TensorRT uses for a LayerType member (``MATRIX_MULTIPLY`` ->
-    ``IMatrixMultiplyLayer``), up to case and underscores; see LAYER_CLASS_OVERRIDES."""
-    return LAYER_CLASS_OVERRIDES.get(layer_type_name, layer_type_name)
+def layer_class_name(type_name: str, names: Iterable[str]) -> str | None:
+    """Which of ``names`` is the layer class of LayerType member ``type_name``:
+    ``MATRIX_MULTIPLY`` -> ``IMatrixMultiplyLayer`` (ignoring case and underscores), or
+    the entry of LAYER_CLASS_OVERRIDES. Used on live modules and on API dumps alike."""
+    candidates = sorted(names)
+    override = LAYER_CLASS_OVERRIDES.get(type_name)
+    if override is not None:
+        return override if override in candidates else None
+    wanted = type_name.replace("_", "").upper()
+    for name in candidates:
+        if (
+            name.startswith("I")
+            and name.endswith("Layer")
+            and name[1:-5].replace("_", "").upper() == wanted
+        ):
+            return name
+    return None
 
 
 def _class_for(module: ModuleType, type_name: str) -> type | None:
-    override = LAYER_CLASS_OVERRIDES.get(type_name)
-    if override is not None:
-        cls = getattr(module, override, None)
-        return cls if isinstance(cls, type) else None
-    wanted = type_name.replace("_", "").upper()
-    for attr in dir(module):
-        if (
-            attr.startswith("I")
-            and attr.endswith("Layer")
-            and attr[1:-5].replace("_", "").upper() == wanted
-        ):
-            cls = getattr(module, attr)
-            if isinstance(cls, type):
-                return cls
-    return None
+    name = layer_class_name(
+        type_name, (n for n in dir(module) if isinstance(getattr(module, n), type))
+    )
+    return None if name is None else getattr(module, name)
 
 
 @lru_cache(maxsize=8)
