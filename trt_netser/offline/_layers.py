@@ -159,9 +159,16 @@ def _prop(owner: str, name: str, conv: Conv, readonly: bool) -> property:
     """A layer property backed by ``impl.p[name]``; setting it re-infers the outputs."""
     out = _OUT.get(id(conv))
 
-    def fget(self: ILayer) -> Any:
-        val = self._impl.p.get(name)
-        return out(val) if out is not None and val is not None else val
+    if out is None:
+
+        def fget(self: ILayer) -> Any:
+            return self._impl.p.get(name)
+
+    else:
+
+        def fget(self: ILayer) -> Any:
+            val = self._impl.p.get(name)
+            return out(val) if val is not None else val
 
     if readonly:
         return property(fget, doc=f"{name} (read-only)")

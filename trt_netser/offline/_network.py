@@ -201,9 +201,11 @@ class INetworkDefinition:
         if not 0 <= index < len(layers):
             return None
         impl = layers[index]
-        live = impl.live() if impl.live is not None else None
-        if live is not None and type(live) is ILayer:
-            return live
+        ref = impl.live
+        if ref is not None:
+            live = ref()
+            if live is not None and type(live) is ILayer:
+                return live
         wrapper = impl.wrap(ILayer)
         impl.live = weakref.ref(wrapper)
         return wrapper

@@ -37,6 +37,8 @@ class Conv:
 
 
 def _int(value: Any) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool | int):
         return int(value)
     if isinstance(value, float | str | bytes) or value is None:
@@ -48,6 +50,8 @@ def _int(value: Any) -> int:
 
 
 def _float(value: Any) -> float:
+    if type(value) is float:
+        return value
     if isinstance(value, bool | int | float | np.integer | np.floating):
         return float(value)
     if hasattr(value, "__float__") and not isinstance(value, str | bytes):
@@ -56,6 +60,8 @@ def _float(value: Any) -> float:
 
 
 def _bool(value: Any) -> bool:
+    if value is True or value is False:
+        return value
     if value is None:
         return False
     if isinstance(value, bool | int | float | np.bool_ | np.integer | np.floating):
@@ -107,11 +113,11 @@ def instance(cls: type, *, optional: bool = False, name: str | None = None) -> C
     """An instance of ``cls`` (pybind11 also lets ``None`` through for pointer parameters)."""
 
     def conv(value: Any) -> Any:
+        if isinstance(value, cls):
+            return value
         if value is None and optional:
             return None
-        if not isinstance(value, cls):
-            raise Mismatch
-        return value
+        raise Mismatch
 
     return Conv(f"{MODULE}.{name or cls.__qualname__}", conv)
 
@@ -147,18 +153,19 @@ class Arg:
 class Sig:
     """One overload: parameters and the return type's display name."""
 
-    __slots__ = ("args", "returns")
+    __slots__ = ("_names", "_params", "args", "returns")
 
     def __init__(self, args: list[Arg], returns: str) -> None:
         self.args = args
         self.returns = returns
+        self._names = frozenset(a.name for a in args)
+        self._params = tuple((a.conv.fn, a.default) for a in args)
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Convert call arguments to a name->value dict, or raise :class:`Mismatch`."""
         if len(args) > len(self.args):
             raise Mismatch
-        names = {a.name for a in self.args}
-        if any(k not in names for k in kwargs):
+        if not self._names.issuperset(kwargs):
             raise Mismatch
         out: dict[str, Any] = {}
         for i, arg in enumerate(self.args):
@@ -173,6 +180,22 @@ class Sig:
             else:
                 raise Mismatch
             out[arg.name] = arg.conv(raw)
+        return out
+
+    def bind_positional(self, args: tuple[Any, ...]) -> list[Any]:
+        """:meth:`bind` without keyword arguments: the converted values in parameter order."""
+        params = self._params
+        n = len(args)
+        if n > len(params):
+            raise Mismatch
+        out: list[Any] = []
+        for i, (conv, default) in enumerate(params):
+            if i < n:
+                out.append(conv(args[i]))
+            elif default is not _NO_DEFAULT:
+                out.append(conv(default))
+            else:
+                raise Mismatch
         return out
 
     def render(self, owner: str) -> str:
@@ -194,24 +217,99 @@ def incompatible(
     )
 
 
+def _positional_ok(fn: Callable[..., Any], sig: Sig) -> bool:
+    """Whether ``fn(self, *values)`` binds like ``fn(self, **dict(zip(names, values)))``."""
+    code = getattr(fn, "__code__", None)
+    if code is None or code.co_posonlyargcount > 1:
+        return False
+    names = code.co_varnames[1 : code.co_argcount]
+    return names[: len(sig.args)] == tuple(a.name for a in sig.args)
+
+
 def api(owner: str, *sigs: Sig) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a method whose parameters are checked against ``sigs`` (pybind overloads).
 
-    The implementation receives the converted values as keyword arguments.
+    The implementation receives the converted values as keyword arguments (or
+    positionally, when its parameters are the overload's, in the same order).
+    Overloads are tried in order; the first one whose arguments convert wins.
     """
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         name = fn.__name__
 
-        @functools.wraps(fn)
-        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        def fail(self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TypeError:
+            return incompatible(name, [s.render(owner) for s in sigs], (self, *args), kwargs)
+
+        def call_kw(self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             for sig in sigs:
                 try:
                     values = sig.bind(args, kwargs)
                 except (Mismatch, ValueError):
                     continue
                 return fn(self, **values)
-            raise incompatible(name, [s.render(owner) for s in sigs], (self, *args), kwargs)
+            raise fail(self, args, kwargs)
+
+        by_pos = tuple(_positional_ok(fn, sig) for sig in sigs)
+        only = sigs[0] if len(sigs) == 1 else None
+        if (
+            only is not None
+            and by_pos[0]
+            and len(only.args) in (1, 2)
+            and all(a.default is _NO_DEFAULT for a in only.args)
+        ):
+            # The common case: one overload of one or two required parameters.
+            convs = tuple(a.conv.fn for a in only.args)
+            if len(convs) == 1:
+                (conv0,) = convs
+
+                @functools.wraps(fn)
+                def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                    if kwargs or len(args) != 1:
+                        return call_kw(self, args, kwargs)
+                    try:
+                        value = conv0(args[0])
+                    except (Mismatch, ValueError):
+                        pass
+                    else:
+                        return fn(self, value)
+                    raise fail(self, args, kwargs)
+
+            else:
+                conv0, conv1 = convs
+
+                @functools.wraps(fn)
+                def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                    if kwargs or len(args) != 2:
+                        return call_kw(self, args, kwargs)
+                    try:
+                        value0 = conv0(args[0])
+                        value1 = conv1(args[1])
+                    except (Mismatch, ValueError):
+                        pass
+                    else:
+                        return fn(self, value0, value1)
+                    raise fail(self, args, kwargs)
+
+        else:
+            # Per overload: None to pass the values positionally, else the parameter names.
+            overloads = tuple(
+                (sig, None if pos else tuple(a.name for a in sig.args))
+                for sig, pos in zip(sigs, by_pos, strict=True)
+            )
+
+            @functools.wraps(fn)
+            def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                if kwargs:
+                    return call_kw(self, args, kwargs)
+                for sig, names in overloads:
+                    try:
+                        values = sig.bind_positional(args)
+                    except (Mismatch, ValueError):
+                        continue
+                    if names is None:
+                        return fn(self, *values)
+                    return fn(self, **dict(zip(names, values, strict=True)))
+                raise fail(self, args, kwargs)
 
         return wrapper
 
