@@ -117,7 +117,7 @@ def describe_network(
     described = []
     for record in walk.records():
         data = hasher.add(record)
-        described.append(DescribedRecord(record, data, record_digest(data)))
+        described.append(DescribedRecord(record.plain(), data, record_digest(data)))
     return NetworkDescription(
         digest=_finish(walk, hasher.hexdigest()),
         records=tuple(described),

@@ -14,8 +14,9 @@ from typing import Any
 import blake3
 import cbor2
 
+from trt_netser.canonical import Writer, encode_int, encode_text, head
 from trt_netser.errors import DumpFormatError
-from trt_netser.records import ConstructRef, EnumValue, Record, TensorRef, WeightsValue
+from trt_netser.records import ConstructRef, Encoded, EnumValue, Record, TensorRef, WeightsValue
 
 TAG_ENUM = 29810  # [type name, integer value]
 TAG_TENSOR = 29811  # [layer index, output slot] or [input index]
@@ -51,6 +52,9 @@ def _default(encoder: cbor2.CBOREncoder, value: Any) -> None:
     if isinstance(value, WeightsValue):
         encoder.encode(_tagged(value))  # may hold large values: not memoized
         return
+    if isinstance(value, Encoded):
+        encoder.write(value.data)
+        return
     data = _RAW.get(value)
     if data is None:
         data = cbor2.dumps(_tagged(value), canonical=True, default=_default)
@@ -60,11 +64,104 @@ def _default(encoder: cbor2.CBOREncoder, value: Any) -> None:
     encoder.write(data)
 
 
+def _cbor2_canonical(value: Any) -> bytes:
+    """The reference encoder: cbor2's canonical mode (floats, big integers, weights...)."""
+    return cbor2.dumps(value, canonical=True, default=_default)
+
+
+_TENSOR_HEAD = head(6, TAG_TENSOR)
+
+
+def _tensor_ref(value: TensorRef) -> bytes:
+    if value.input is not None:
+        return _TENSOR_HEAD + b"\x81" + encode_int(value.input, _cbor2_canonical)
+    return (
+        _TENSOR_HEAD
+        + b"\x82"
+        + encode_int(value.layer, _cbor2_canonical)  # type: ignore[arg-type]
+        + encode_int(value.slot, _cbor2_canonical)  # type: ignore[arg-type]
+    )
+
+
+def _memoized_tag(value: EnumValue | ConstructRef) -> bytes:
+    data = _RAW.get(value)
+    if data is None:
+        data = _cbor2_canonical(_tagged(value))
+        if len(_RAW) >= _RAW_LIMIT:
+            _RAW.clear()
+        _RAW[value] = data
+    return data
+
+
+_WEIGHTS_HEAD = head(6, TAG_WEIGHTS)
+_COUNT, _DTYPE, _VALUES = encode_text("count"), encode_text("dtype"), encode_text("values")
+
+
+def _weights(value: WeightsValue) -> bytes:
+    """Tag 29813 over the map {"count", "dtype", "values"?} (keys in canonical order)."""
+    dtype = value.dtype
+    parts = [
+        _WEIGHTS_HEAD,
+        b"\xa3" if value.values is not None else b"\xa2",
+        _COUNT,
+        encode_int(value.count, _cbor2_canonical),
+        _DTYPE,
+        _memoized_tag(dtype) if isinstance(dtype, EnumValue) else encode_value(dtype),
+    ]
+    if value.values is not None:
+        parts += (_VALUES, head(2, len(value.values)), value.values)
+    return b"".join(parts)
+
+
+_WRITER = Writer(
+    _cbor2_canonical,
+    {
+        Encoded: lambda v: v.data,
+        EnumValue: _memoized_tag,
+        ConstructRef: _memoized_tag,
+        TensorRef: _tensor_ref,
+        WeightsValue: _weights,
+    },
+)
+
+#: Canonical bytes of any record value (``Encoded`` values contribute their bytes).
+encode_value = _WRITER.encode
+
+_KIND = encode_text("kind")
+
+
+#: For each tuple of field names (in the walker's insertion order): the map head, and
+#: the fields in canonical order with their encoded names. Records of one kind share it.
+_LAYOUTS: dict[tuple[str, ...], tuple[bytes, tuple[tuple[str, bytes], ...]]] = {}
+
+
+def _layout(names: tuple[str, ...]) -> tuple[bytes, tuple[tuple[str, bytes], ...]]:
+    found = _LAYOUTS.get(names)
+    if found is None:
+        if len(set(names)) != len(names) or not all(isinstance(n, str) for n in names):
+            raise TypeError(f"record field names must be distinct strings: {names!r}")
+        ordered = sorted((encode_text(n), n) for n in names)
+        found = (head(5, len(names)), tuple((n, k) for k, n in ordered))
+        if len(_LAYOUTS) < 4096:
+            _LAYOUTS[names] = found
+    return found
+
+
 def encode_record(record: Record) -> bytes:
-    """The canonical bytes of one record."""
-    body = dict(record.fields)
-    body["kind"] = record.kind
-    return cbor2.dumps(body, canonical=True, default=_default)
+    """The canonical bytes of one record: a map of its fields plus ``"kind"``."""
+    fields = record.fields
+    if "kind" in fields:
+        raise ValueError("'kind' is reserved for the record's kind")
+    map_head, layout = _layout(("kind", *fields))
+    encode = _WRITER.encode
+    return map_head + b"".join(
+        [k + (encode_text(record.kind) if n == "kind" else encode(fields[n])) for n, k in layout]
+    )
+
+
+def encoded(value: Any) -> Encoded:
+    """``value`` with its canonical bytes, to be shared between records."""
+    return Encoded(value, _WRITER.encode(value))
 
 
 def _tag_hook(*args: Any) -> Any:

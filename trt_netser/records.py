@@ -73,6 +73,36 @@ class WeightsValue:
         return f"Weights({self.dtype}, count={self.count}{shown})"
 
 
+class Encoded:
+    """A record value together with its canonical bytes, computed once.
+
+    The walker shares one instance between all the records that hold an equal value
+    (tensor descriptions and attribute maps repeat across an LLM's blocks), so the value
+    is encoded once per network instead of once per layer. It stands for ``value``:
+    :meth:`Record.plain` replaces it by ``value`` for readers.
+    """
+
+    __slots__ = ("data", "value")
+
+    def __init__(self, value: Any, data: bytes) -> None:
+        self.value = value
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Encoded({self.value!r})"
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every :class:`Encoded` replaced by the value it stands for."""
+    if isinstance(value, Encoded):
+        return plain(value.value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Record:
     """One unit of the canonical stream, with the fields that are encoded."""
@@ -81,4 +111,8 @@ class Record:
     fields: dict[str, Any]
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.fields.get(key, default)
+        return plain(self.fields.get(key, default))
+
+    def plain(self) -> Record:
+        """The record with plain values only (no :class:`Encoded`), for readers."""
+        return Record(self.kind, plain(self.fields))

@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import heapq
 import inspect
+import operator
 import re
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from trt_netser import capturing as _capture
+from trt_netser.encode import encode_value, encoded
 from trt_netser.errors import UnhashableNetworkError
 from trt_netser.policy import (
     CAPTURED_LAYER_STATE,
@@ -47,6 +49,7 @@ from trt_netser.records import (
     SCHEMA_VERSION,
     STREAM_FORMAT,
     ConstructRef,
+    Encoded,
     EnumValue,
     Record,
     TensorRef,
@@ -54,18 +57,51 @@ from trt_netser.records import (
 )
 
 _PLAIN = frozenset({type(None), bool, int, float, str, bytes})
-_DEFAULT_LAYER_NAME = re.compile(r"\(Unnamed Layer\* \d+\) \[[^\]]*\]")
-_DEFAULT_TENSOR_NAME = re.compile(r"\(Unnamed Layer\* \d+\) \[[^\]]*\]_output(?:_\d+)?")
-_DEFAULT_NETWORK_NAME = re.compile(r"Unnamed Network \d+")
-_DEFAULT_CONSTRUCT_NAME = re.compile(r"\(Unnamed [A-Za-z ]+\* ?\d+\).*")
+
+
+class DefaultName(NamedTuple):
+    """TensorRT's default names of one kind of object: a literal prefix (a cheap first
+    test) and the full pattern, whose counters depend on the process."""
+
+    prefix: str
+    pattern: re.Pattern[str]
+
+
+_DEFAULT_LAYER_NAME = DefaultName(
+    "(Unnamed Layer* ", re.compile(r"\(Unnamed Layer\* \d+\) \[[^\]]*\]")
+)
+_DEFAULT_TENSOR_NAME = DefaultName(
+    "(Unnamed Layer* ", re.compile(r"\(Unnamed Layer\* \d+\) \[[^\]]*\]_output(?:_\d+)?")
+)
+_DEFAULT_NETWORK_NAME = DefaultName("Unnamed Network ", re.compile(r"Unnamed Network \d+"))
+_DEFAULT_CONSTRUCT_NAME = DefaultName("(Unnamed ", re.compile(r"\(Unnamed [A-Za-z ]+\* ?\d+\).*"))
+
+
+class _Irrelevant:
+    """Marks a property value that TensorRT ignores in this configuration."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<irrelevant>"
+
+
+_IRRELEVANT = _Irrelevant()
+
+_INT_ONLY = frozenset({int})
+
+#: Types whose equal values always encode equally (see Walk._is_key_safe).
+_KEY_SAFE = frozenset({type(None), bool, int, str, bytes, _Irrelevant})
 
 #: Input slot of IRecurrenceLayer that carries the loop's back edge (the one legal cycle).
 _RECURRENCE_BACK_EDGE = 1
 
 
-def user_name(name: object, pattern: re.Pattern[str]) -> str | None:
+def user_name(name: object, default: DefaultName) -> str | None:
     """``name`` if the user gave it, None if it is TensorRT's counter-bearing default."""
-    if not isinstance(name, str) or pattern.fullmatch(name):
+    if not isinstance(name, str):
+        return None
+    if name.startswith(default.prefix) and default.pattern.fullmatch(name):
         return None
     return name
 
@@ -188,10 +224,58 @@ def unwrap_network(network: object) -> object:
     return network
 
 
+def _reader(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """Read all ``names`` of an object in one call (a tuple, whatever their number)."""
+    if not names:
+        return lambda obj: ()
+    if len(names) == 1:
+        one = operator.attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return operator.attrgetter(*names)
+
+
+class Plan:
+    """Which properties of one class are encoded (with their relevance rules), read all
+    at once by ``read_all``; for layer classes also the getter methods that are called,
+    whether the class holds a plugin, and its CAPTURED_LAYER_STATE rule."""
+
+    __slots__ = (
+        "captured",
+        "has_plugin",
+        "methods",
+        "names",
+        "owner",
+        "props",
+        "read_all",
+        "rules",
+        "rules_read_siblings",
+        "shape_index",
+    )
+
+    def __init__(
+        self,
+        owner: str,
+        props: tuple[tuple[str, Relevance | None], ...],
+        methods: tuple[tuple[str, str], ...] = (),
+        has_plugin: bool = False,
+        captured: tuple[bool, str] | None = None,
+    ) -> None:
+        self.owner = owner
+        self.props = props
+        self.methods = methods
+        self.has_plugin = has_plugin
+        self.captured = captured
+        self.names = tuple(name for name, _ in props)
+        self.read_all = _reader(self.names)
+        self.rules = tuple((i, rule) for i, (_, rule) in enumerate(props) if rule is not None)
+        self.shape_index = self.names.index("shape") if "shape" in self.names else None
+        self.rules_read_siblings = any(
+            rule.unless_nonempty or rule.only_if_true for _, rule in self.rules
+        )
+
+
 @lru_cache(maxsize=256)
-def _class_plan(
-    cls: type,
-) -> tuple[tuple[tuple[str, Relevance | None], ...], tuple[tuple[str, str], ...]]:
+def _class_plan(cls: type) -> Plan:
     """Which properties of a layer class are encoded, with their relevance rule, and
     which getter methods are called."""
     mro_names = [k.__name__ for k in cls.__mro__]
@@ -215,7 +299,14 @@ def _class_plan(
         for (owner, method), how in sorted(LAYER_GETTER_METHODS.items())
         if owner in mro_names and callable(getattr(cls, method, None))
     )
-    return tuple(props), methods
+    captured = next(
+        (CAPTURED_LAYER_STATE[owner] for owner in mro_names if owner in CAPTURED_LAYER_STATE),
+        None,
+    )
+    has_plugin = "plugin" in readable_properties(cls)
+    if has_plugin:  # plugin layers report their fields in the record's 'plugin'
+        captured = None
+    return Plan(cls.__name__, tuple(props), methods, has_plugin, captured)
 
 
 def _shadows_ilayer(cls: type, name: str) -> bool:
@@ -248,7 +339,8 @@ class Walk:
         self.capture = _capture.lookup_network(self.network)
         self._keep: list[object] = []  # keeps wrappers alive so identities stay valid
         self._producer: dict[int, tuple[int, int]] = {}
-        self._by_name: dict[str, list[tuple[int, int]]] = {}
+        self._by_name: dict[str, list[tuple[int, int]]] | None = None
+        self._outputs: list[list[Any]] = []
         self._input_index: dict[int, int] = {}
         self._canonical: list[int] = []  # insertion index -> canonical index
         self._order: list[int] = []  # canonical index -> insertion index
@@ -257,7 +349,13 @@ class Walk:
         self._construct_counts: dict[str, int] = {}
         self._handlers: dict[type, Any] = {}
         self._enums: dict[tuple[type, int], EnumValue] = {}
-        self._is_debug = getattr(self.network, "is_debug_tensor", None)
+        is_debug = getattr(self.network, "is_debug_tensor", None)
+        self._is_debug = is_debug if callable(is_debug) else None
+        self._interned: dict[Any, Encoded] = {}  # equal values share one Encoded
+        self._unsafe_positions: dict[tuple[type, ...], tuple[int, ...]] = {}
+        self._refs: dict[int, TensorRef] = {}
+        self._numpy_dtypes: dict[np.dtype[Any], tuple[str, EnumValue | str]] = {}
+        self._sequence_types = (list, tuple, *self.api.sequences)
 
     # ------------------------------------------------------------------ problems
 
@@ -295,10 +393,8 @@ class Walk:
                     continue
                 self._keep.append(tensor)
                 self._producer.setdefault(id(tensor), (i, j))
-                name = _safe_name(tensor)
-                if name is not None:
-                    self._by_name.setdefault(name, []).append((i, j))
             outputs.append(outs)
+        self._outputs = outputs
         inputs = [[layer.get_input(s) for s in range(layer.num_inputs)] for layer in layers]
         for ins in inputs:
             self._keep.extend(t for t in ins if t is not None)
@@ -310,10 +406,21 @@ class Walk:
             # Wrappers of one C++ tensor are normally one Python object while alive; fall
             # back to the (in practice unique) tensor name if a binding ever differs.
             name = _safe_name(tensor)
-            candidates = self._by_name.get(name, []) if name is not None else []
+            candidates = self._names_index().get(name, []) if name is not None else []
             if len(candidates) == 1:
                 found = candidates[0]
         return found
+
+    def _names_index(self) -> dict[str, list[tuple[int, int]]]:
+        """Producers by tensor name, built on first use (only for the fallback above)."""
+        if self._by_name is None:
+            self._by_name = {}
+            for i, outs in enumerate(self._outputs):
+                for j, tensor in enumerate(outs):
+                    name = _safe_name(tensor) if tensor is not None else None
+                    if name is not None:
+                        self._by_name.setdefault(name, []).append((i, j))
+        return self._by_name
 
     def _topological_order(
         self, layers: list[Any], types: list[Any], inputs: list[list[Any]]
@@ -358,14 +465,21 @@ class Walk:
     # ------------------------------------------------------------------ values
 
     def ref(self, tensor: object) -> TensorRef:
-        """The canonical reference of a tensor of this network."""
+        """The canonical reference of a tensor of this network (made once per tensor)."""
+        found = self._refs.get(id(tensor))
+        if found is not None:
+            return found
         k = self._input_index.get(id(tensor))
         if k is not None:
-            return TensorRef(input=k)
-        producer = self._producer_of(tensor)
-        if producer is None:
-            raise _Unencodable(f"tensor {_safe_name(tensor)!r} does not belong to this network")
-        return TensorRef(layer=self._canonical[producer[0]], slot=producer[1])
+            found = TensorRef(input=k)
+        else:
+            producer = self._producer_of(tensor)
+            if producer is None:
+                raise _Unencodable(f"tensor {_safe_name(tensor)!r} does not belong to this network")
+            found = TensorRef(layer=self._canonical[producer[0]], slot=producer[1])
+        self._keep.append(tensor)  # its id must not be reused while the walk runs
+        self._refs[id(tensor)] = found
+        return found
 
     def canon(self, value: Any, owner: str = "", prop: str = "") -> Any:
         """Canonical data for an attribute value (``owner``.``prop`` for weights policy)."""
@@ -430,13 +544,16 @@ class Walk:
         """Weights by dtype and count; values only where the weights policy says so."""
         policy = self.policy.weights
         if isinstance(value, np.ndarray):
-            np_name = value.dtype.name
-            dtype_name = NUMPY_TO_DATATYPE.get(np_name, np_name)
-            dtype: EnumValue | str = self.datatype(dtype_name)
+            found = self._numpy_dtypes.get(value.dtype)
+            if found is None:
+                np_name = value.dtype.name
+                dtype_name = NUMPY_TO_DATATYPE.get(np_name, np_name)
+                found = self._numpy_dtypes[value.dtype] = (dtype_name, self.datatype(dtype_name))
+            dtype_name, dtype = found
             count = int(value.size)
         else:
             raw = value.dtype
-            dtype = self.canon(raw)
+            dtype: EnumValue | str = self.canon(raw)
             dtype_name = str(getattr(raw, "name", raw))
             count = int(value.size)
         wanted = (
@@ -477,16 +594,13 @@ class Walk:
             return False, None
 
     def encode_attrs(
-        self,
-        obj: Any,
-        plan: tuple[tuple[str, Relevance | None], ...],
-        owner: str,
-        what: str,
-        inputs: list[Any] | None = None,
+        self, obj: Any, plan: Plan, what: str, inputs: list[Any] | None = None
     ) -> dict[str, Any]:
+        """``obj``'s attribute map, read property by property: a getter that raises, or a
+        value that cannot be encoded, is reported as a problem naming the property."""
         attrs: dict[str, Any] = {}
         values: dict[str, Any] = {}
-        for name, rule in plan:
+        for name, rule in plan.props:
             if rule is not None and not self._relevant(obj, rule, inputs, values, what):
                 continue
             ok, value = self.read(obj, name, what)
@@ -494,49 +608,163 @@ class Walk:
                 continue
             values[name] = value
             try:
-                attrs[name] = self.canon(value, owner, name)
+                attrs[name] = self.canon(value, plan.owner, name)
             except _Unencodable as exc:
                 self.problem(f"{what}: property {name!r} holds {exc}, which cannot be encoded")
         return attrs
 
+    def attrs(
+        self, obj: Any, plan: Plan, what: str | None, inputs: list[Any] | None = None
+    ) -> tuple[Encoded, tuple[Any, ...] | None]:
+        """``obj``'s encoded attribute map and the raw values read (None if the careful
+        path was taken). All properties are read in one call, and the map is shared with
+        every earlier object of the walk whose values are equal: an LLM repeats the same
+        layers block after block, so most maps are looked up rather than encoded."""
+        mark = len(self.issues)
+        try:
+            raw = plan.read_all(obj)
+        except Exception:  # some getter raised: read one by one to report which
+            return self._careful_attrs(obj, plan, what, inputs, mark), None
+        if plan.rules:
+            raw = self._mask_irrelevant(obj, plan, raw, inputs, what)
+        types = tuple(map(type, raw))
+        unsafe = self._unsafe_positions.get(types)
+        if unsafe is None:
+            unsafe = tuple(i for i, t in enumerate(types) if not self._is_key_safe(t))
+            self._unsafe_positions[types] = unsafe
+        canonical: dict[int, Any] = {}
+        key_values: tuple[Any, ...] = raw
+        if unsafe:
+            values = list(raw)
+            for i in unsafe:
+                try:
+                    values[i], canonical[i] = self._freeze(raw[i], plan.owner, plan.names[i])
+                except _Unencodable:
+                    return self._careful_attrs(obj, plan, what, inputs, mark), None
+            key_values = tuple(values)
+        key = (plan, types, key_values)
+        found = self._interned.get(key)
+        if found is None:
+            owner = plan.owner
+            attrs = {
+                name: canonical[i] if i in canonical else self.canon(value, owner, name)
+                for i, (name, value) in enumerate(zip(plan.names, raw, strict=True))
+                if value is not _IRRELEVANT
+            }
+            found = self._interned[key] = encoded(attrs)
+        return found, raw
+
+    def _careful_attrs(
+        self, obj: Any, plan: Plan, what: str | None, inputs: list[Any] | None, mark: int
+    ) -> Encoded:
+        del self.issues[mark:]  # the careful path reports every problem itself
+        return encoded(self.encode_attrs(obj, plan, what or _describe(obj), inputs))
+
+    def _mask_irrelevant(
+        self,
+        obj: Any,
+        plan: Plan,
+        raw: tuple[Any, ...],
+        inputs: list[Any] | None,
+        what: str | None,
+    ) -> tuple[Any, ...]:
+        """``raw`` with the values that TensorRT ignores here replaced by _IRRELEVANT."""
+        values = dict(zip(plan.names, raw, strict=True)) if plan.rules_read_siblings else {}
+        masked = list(raw)
+        for i, rule in plan.rules:
+            if not self._relevant(obj, rule, inputs, values, what):
+                masked[i] = _IRRELEVANT
+        return tuple(masked)
+
+    def _is_key_safe(self, kind: type) -> bool:
+        """Whether equal values of type ``kind`` always have equal canonical encodings,
+        so the raw value can be part of an interning key (not so for floats: 0.0 equals
+        -0.0; nor for containers, whose items may be such floats, or bools and ints)."""
+        if kind in _KEY_SAFE:
+            return True
+        return hasattr(kind, "__members__") and hasattr(kind, "name")  # a TensorRT enum
+
+    def _freeze(self, value: Any, owner: str, prop: str) -> tuple[Any, Any]:
+        """An interning key for a value that is not key-safe, and its canonical form:
+        sequences of plain ints (Dims) stand for themselves, anything else for its bytes."""
+        if isinstance(value, self._sequence_types):
+            items = tuple(value)
+            if _INT_ONLY.issuperset(map(type, items)):
+                return ("ints", items), list(items)
+        canonical = self.canon(value, owner, prop)
+        return ("bytes", encode_value(canonical)), canonical
+
     def _relevant(
-        self, obj: Any, rule: Relevance, inputs: list[Any] | None, values: dict[str, Any], what: str
+        self,
+        obj: Any,
+        rule: Relevance,
+        inputs: list[Any] | None,
+        values: dict[str, Any],
+        what: str | None,
     ) -> bool:
         if inputs is not None:
             for slot in rule.unless_input:
                 if slot < len(inputs) and inputs[slot] is not None:
                     return False
         for sibling in rule.unless_nonempty:
-            value = values[sibling] if sibling in values else self.read(obj, sibling, what)[1]
+            value = values[sibling] if sibling in values else self._sibling(obj, sibling, what)
             try:
                 if value is not None and len(value) > 0:
                     return False
             except TypeError:
                 pass
         for flag in rule.only_if_true:
-            value = values[flag] if flag in values else self.read(obj, flag, what)[1]
+            value = values[flag] if flag in values else self._sibling(obj, flag, what)
             if not value:
                 return False
         return True
 
+    def _sibling(self, obj: Any, name: str, what: str | None) -> Any:
+        return self.read(obj, name, what or _describe(obj))[1]
+
     # ------------------------------------------------------------------ records
 
-    def tensor_desc(self, tensor: Any, *, binding: bool = False) -> dict[str, Any]:
-        """A tensor's properties; ``binding`` tensors (network I/O) keep default names."""
-        what = f"tensor {_safe_name(tensor)!r}"
+    def tensor_desc(
+        self, tensor: Any, *, binding: bool = False, output_type: Any = None
+    ) -> Encoded:
+        """A tensor's description (name, properties, dimension names, debug mark and the
+        producer's explicit output type), shared between equal descriptions. ``binding``
+        tensors (network I/O) keep default names: they are the engine's binding names."""
         name = _safe_name(tensor)
-        desc: dict[str, Any] = {
-            "name": name if binding else user_name(name, _DEFAULT_TENSOR_NAME),
-        }
+        if not binding:
+            name = user_name(name, _DEFAULT_TENSOR_NAME)
         plan = _tensor_plan(type(tensor))
-        desc["attrs"] = self.encode_attrs(tensor, plan, "ITensor", what)
-        rank = len(desc["attrs"].get("shape") or [])
+        attrs, raw = self.attrs(tensor, plan, None)
+        if raw is not None and plan.shape_index is not None:
+            shape = raw[plan.shape_index]
+            rank = 0 if shape is None else len(shape)
+        else:
+            rank = len(attrs.value.get("shape") or [])
+        dim_names: tuple[Any, ...] | None = None
         get_dim_name = getattr(tensor, "get_dimension_name", None)
         if callable(get_dim_name):
-            desc["dim_names"] = [_call(get_dim_name, d) for d in range(rank)]
-        if callable(self._is_debug):
-            desc["debug"] = bool(_call(self._is_debug, tensor))
-        return desc
+            try:
+                dim_names = tuple([get_dim_name(d) for d in range(rank)])
+            except Exception:
+                dim_names = tuple([_call(get_dim_name, d) for d in range(rank)])
+        debug: bool | None = None
+        if self._is_debug is not None:
+            try:
+                debug = bool(self._is_debug(tensor))
+            except Exception:
+                debug = False
+        key = (attrs, name, dim_names, debug, output_type)
+        found = self._interned.get(key)
+        if found is None:
+            desc: dict[str, Any] = {"name": name, "attrs": attrs}
+            if dim_names is not None:
+                desc["dim_names"] = list(dim_names)
+            if debug is not None:
+                desc["debug"] = debug
+            if output_type is not None:
+                desc["output_type"] = output_type
+            found = self._interned[key] = encoded(desc)
+        return found
 
     def records(self) -> Iterator[Record]:
         """All records of the network, in stream order."""
@@ -598,15 +826,10 @@ class Walk:
                 seen.add(int(member))
                 if _call(get_flag, member):
                     flags.append(self.canon(member))
-        plan = tuple(
-            (name, None)
-            for name in readable_properties(type(net))
-            if name not in NETWORK_PROPERTY_EXCLUSIONS
-        )
         fields: dict[str, Any] = {
             "name": user_name(_safe_name(net), _DEFAULT_NETWORK_NAME),
             "flags": flags,
-            "attrs": self.encode_attrs(net, plan, "INetworkDefinition", "the network"),
+            "attrs": self.encode_attrs(net, _network_plan(type(net)), "the network"),
         }
         if self.capture is not None and self.capture.calls:
             fields["calls"] = [[m, [self.canon(a) for a in args]] for m, args in self.capture.calls]
@@ -639,44 +862,50 @@ class Walk:
             except _Unencodable as exc:
                 raise UnhashableNetworkError(f"{what}: input {slot}: {exc}") from None
         fields["inputs"] = refs
-        out_descs = []
+        out_descs: list[Any] = []
         for j, tensor in enumerate(outs):
-            desc = self.tensor_desc(tensor) if tensor is not None else {"missing": True}
             output_type = self._output_type(layer, j)
             if output_type is not None:
-                desc["output_type"] = output_type
-            out_descs.append(desc)
+                output_type = self.canon(output_type)
+            if tensor is not None:
+                out_descs.append(self.tensor_desc(tensor, output_type=output_type))
+                continue
+            missing: dict[str, Any] = {"missing": True}
+            if output_type is not None:
+                missing["output_type"] = output_type
+            out_descs.append(missing)
         fields["outputs"] = out_descs
-        plan, methods = _class_plan(cls)
-        fields["attrs"] = self.encode_attrs(layer, plan, cls_name, what, ins)
-        for method, _how in methods:
-            try:
-                fields["attrs"][f"{method}()"] = self.canon(getattr(layer, method)())
-            except Exception as exc:
-                self.problem(f"{what}: calling {method}() raised {type(exc).__name__}")
-        if "plugin" in readable_properties(cls):
+        plan = _class_plan(cls)
+        attrs, _ = self.attrs(layer, plan, what, ins)
+        if plan.methods:
+            extended = dict(attrs.value)
+            for method, _how in plan.methods:
+                try:
+                    extended[f"{method}()"] = self.canon(getattr(layer, method)())
+                except Exception as exc:
+                    self.problem(f"{what}: calling {method}() raised {type(exc).__name__}")
+            attrs = encoded(extended)
+        fields["attrs"] = attrs
+        if plan.has_plugin:
             fields["plugin"] = self._plugin(layer, self._insertion_of(position), what)
-        captured = self._captured_layer_state(position, layer, cls, what)
-        if captured is not None:
-            fields["captured"] = captured
+        if plan.captured is not None:
+            captured = self._captured_layer_state(position, plan.captured, what)
+            if captured is not None:
+                fields["captured"] = captured
         return Record("layer", fields)
 
-    def _output_type(self, layer: Any, slot: int) -> EnumValue | None:
+    def _output_type(self, layer: Any, slot: int) -> Any:
+        """The raw DataType explicitly set for output ``slot``, or None."""
         is_set = getattr(layer, "output_type_is_set", None)
         get_type = getattr(layer, "get_output_type", None)
         if not (callable(is_set) and callable(get_type)):
             return None
         if not _call(is_set, slot):
             return None
-        return self.canon(_call(get_type, slot))
+        return _call(get_type, slot)
 
     def _construct_record(self, construct: Any, ref: ConstructRef) -> Record:
-        cls = type(construct)
-        plan = tuple(
-            (name, None)
-            for name in readable_properties(cls)
-            if name not in CONSTRUCT_PROPERTY_EXCLUSIONS
-        )
+        plan = _construct_plan(type(construct))
         name = _safe_name(construct)
         what = f"{ref.kind} {ref.index} {name!r}"
         return Record(
@@ -685,7 +914,7 @@ class Walk:
                 "construct": ref.kind,
                 "index": ref.index,
                 "name": user_name(name, _DEFAULT_CONSTRUCT_NAME),
-                "attrs": self.encode_attrs(construct, plan, cls.__name__, what),
+                "attrs": self.encode_attrs(construct, plan, what),
             },
         )
 
@@ -756,31 +985,21 @@ class Walk:
         return info
 
     def _fields(self, fields: Any) -> list[dict[str, Any]]:
-        encoded = []
+        out = []
         for field in fields:
             data = getattr(field, "data", None)
-            encoded.append(
+            out.append(
                 {
                     "name": _safe_attr(field, "name"),
                     "type": self.canon(getattr(field, "type", None)),
                     "data": _field_bytes(data),
                 }
             )
-        return encoded
+        return out
 
     def _captured_layer_state(
-        self, position: int, layer: Any, cls: type, what: str
+        self, position: int, rule: tuple[bool, str], what: str
     ) -> dict[str, Any] | None:
-        rule = next(
-            (
-                CAPTURED_LAYER_STATE[k.__name__]
-                for k in cls.__mro__
-                if k.__name__ in CAPTURED_LAYER_STATE
-            ),
-            None,
-        )
-        if rule is None or cls.__name__ in ("IPluginV2Layer", "IPluginV3Layer"):
-            return None
         required, missing = rule
         insertion = self._insertion_of(position)
         calls = self.capture.layer_calls(insertion) if self.capture is not None else None
@@ -791,13 +1010,13 @@ class Walk:
                     "captured; build the network inside trt_netser.capture(trt)"
                 )
             return None
-        encoded = []
+        recorded = []
         for method, args in calls:
             try:
-                encoded.append([method, [self.canon(a) for a in args]])
+                recorded.append([method, [self.canon(a) for a in args]])
             except _Unencodable as exc:
                 self.problem(f"{what}: captured call {method}() has {exc}, which cannot be encoded")
-        return {"calls": encoded}
+        return {"calls": recorded}
 
     def _insertion_of(self, position: int) -> int:
         return self._order[position]
@@ -821,9 +1040,38 @@ class Walk:
 
 
 @lru_cache(maxsize=16)
-def _tensor_plan(cls: type) -> tuple[tuple[str, Relevance | None], ...]:
-    return tuple(
-        (name, None) for name in readable_properties(cls) if name not in TENSOR_PROPERTY_EXCLUSIONS
+def _tensor_plan(cls: type) -> Plan:
+    return Plan(
+        "ITensor",
+        tuple(
+            (name, None)
+            for name in readable_properties(cls)
+            if name not in TENSOR_PROPERTY_EXCLUSIONS
+        ),
+    )
+
+
+@lru_cache(maxsize=16)
+def _network_plan(cls: type) -> Plan:
+    return Plan(
+        "INetworkDefinition",
+        tuple(
+            (name, None)
+            for name in readable_properties(cls)
+            if name not in NETWORK_PROPERTY_EXCLUSIONS
+        ),
+    )
+
+
+@lru_cache(maxsize=16)
+def _construct_plan(cls: type) -> Plan:
+    return Plan(
+        cls.__name__,
+        tuple(
+            (name, None)
+            for name in readable_properties(cls)
+            if name not in CONSTRUCT_PROPERTY_EXCLUSIONS
+        ),
     )
 
 
@@ -833,6 +1081,11 @@ def _safe_name(obj: object) -> str | None:
     except Exception:
         return None
     return name if isinstance(name, str) else None
+
+
+def _describe(obj: object) -> str:
+    """How problems name an object: its class and name."""
+    return f"{type(obj).__name__} {_safe_name(obj)!r}"
 
 
 def _safe_attr(obj: object, attr: str) -> Any:
