@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import inspect
 import sys
 import time
 import tracemalloc
@@ -24,45 +23,52 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import contextlib
-
 import trt_netser.offline as trt
 from tests.offline.networks import build_llm_like
 from trt_netser import hash_network
-from trt_netser.walk import readable_properties, trt_api
+from trt_netser.policy import Policy
+from trt_netser.walk import Walk, _class_plan, _tensor_plan
 
 
 def bare_walk(network: Any) -> int:
-    """Read every layer's type, inputs, outputs and every readable property, and every
-    tensor's properties, dimension names, debug mark and output type, as the walker
-    does, but encode nothing."""
-    api = trt_api(trt)
-    type_getter = inspect.getattr_static(api.ILayer, "type")
+    """The floor: the walker's traversal (the structure pass and the topological order)
+    and every read it makes, by the same means, without canonicalizing, interning,
+    encoding or hashing anything. Reads each layer's and each tensor's hashed properties
+    (one ``attrgetter`` call per object, as the walker does), names, dimension names,
+    debug marks, explicit output types, and the dtype and size of weights."""
+    walk = Walk(network, Policy())
+    layers, types, inputs, outputs = walk._read_structure()
+    order = walk._topological_order(layers, types, inputs)
+    weights_type = walk.api.Weights
+    is_debug = network.is_debug_tensor
     reads = 0
+
+    def read_tensor(tensor: Any) -> int:
+        _ = tensor.name
+        raw = _tensor_plan(type(tensor)).read_all(tensor)
+        for d in range(len(tensor.shape)):
+            tensor.get_dimension_name(d)
+        is_debug(tensor)
+        return len(raw) + 2
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for i in range(network.num_layers):
-            layer = network.get_layer(i)
-            layer_type = type_getter.__get__(layer, type(layer))
-            cls = api.classes_by_type.get(int(layer_type))
-            if cls is not None:
-                layer.__class__ = cls
-            for s in range(layer.num_inputs):
-                layer.get_input(s)
-            for name in readable_properties(type(layer)):
-                with contextlib.suppress(Exception):
-                    getattr(layer, name)
-                reads += 1
-            for j in range(layer.num_outputs):
-                tensor = layer.get_output(j)
-                layer.output_type_is_set(j)
-                network.is_debug_tensor(tensor)
-                for name in readable_properties(type(tensor)):
-                    getattr(tensor, name)
-                    reads += 1
-                for d in range(len(tensor.shape)):
-                    tensor.get_dimension_name(d)
-                    reads += 1
+        for k in range(network.num_inputs):
+            reads += read_tensor(network.get_input(k))
+        for i in order:
+            layer = layers[i]
+            _ = layer.name
+            raw = _class_plan(type(layer)).read_all(layer)
+            for value in raw:
+                if isinstance(value, weights_type):
+                    _ = value.dtype, value.size
+            reads += len(raw) + 1
+            for j, tensor in enumerate(outputs[i]):
+                if layer.output_type_is_set(j):
+                    layer.get_output_type(j)
+                reads += read_tensor(tensor)
+        for k in range(network.num_outputs):
+            reads += read_tensor(network.get_output(k))
     return reads
 
 
