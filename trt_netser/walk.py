@@ -1039,40 +1039,27 @@ class Walk:
 # --------------------------------------------------------------------------- helpers
 
 
+def _plan_excluding(cls: type, owner: str, exclusions: Mapping[str, str]) -> Plan:
+    """Every readable property of ``cls`` except the ``exclusions``, unconditionally."""
+    return Plan(
+        owner,
+        tuple((name, None) for name in readable_properties(cls) if name not in exclusions),
+    )
+
+
 @lru_cache(maxsize=16)
 def _tensor_plan(cls: type) -> Plan:
-    return Plan(
-        "ITensor",
-        tuple(
-            (name, None)
-            for name in readable_properties(cls)
-            if name not in TENSOR_PROPERTY_EXCLUSIONS
-        ),
-    )
+    return _plan_excluding(cls, "ITensor", TENSOR_PROPERTY_EXCLUSIONS)
 
 
 @lru_cache(maxsize=16)
 def _network_plan(cls: type) -> Plan:
-    return Plan(
-        "INetworkDefinition",
-        tuple(
-            (name, None)
-            for name in readable_properties(cls)
-            if name not in NETWORK_PROPERTY_EXCLUSIONS
-        ),
-    )
+    return _plan_excluding(cls, "INetworkDefinition", NETWORK_PROPERTY_EXCLUSIONS)
 
 
 @lru_cache(maxsize=16)
 def _construct_plan(cls: type) -> Plan:
-    return Plan(
-        cls.__name__,
-        tuple(
-            (name, None)
-            for name in readable_properties(cls)
-            if name not in CONSTRUCT_PROPERTY_EXCLUSIONS
-        ),
-    )
+    return _plan_excluding(cls, cls.__name__, CONSTRUCT_PROPERTY_EXCLUSIONS)
 
 
 def _safe_name(obj: object) -> str | None:
