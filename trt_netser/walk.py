@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -332,7 +332,7 @@ class Walk:
     """One walk over one network; produces records through :meth:`records`."""
 
     def __init__(self, network: object, policy: Policy) -> None:
-        self.network = unwrap_network(network)
+        self.network: Any = unwrap_network(network)
         self.api = trt_api(trt_module_of(self.network))
         self.policy = policy
         self.issues: list[str] = []
@@ -543,6 +543,7 @@ class Walk:
     def weights(self, value: Any, owner: str, prop: str) -> WeightsValue:
         """Weights by dtype and count; values only where the weights policy says so."""
         policy = self.policy.weights
+        dtype: EnumValue | str
         if isinstance(value, np.ndarray):
             found = self._numpy_dtypes.get(value.dtype)
             if found is None:
@@ -553,7 +554,7 @@ class Walk:
             count = int(value.size)
         else:
             raw = value.dtype
-            dtype: EnumValue | str = self.canon(raw)
+            dtype = self.canon(raw)
             dtype_name = str(getattr(raw, "name", raw))
             count = int(value.size)
         wanted = (
@@ -688,7 +689,7 @@ class Walk:
         """An interning key for a value that is not key-safe, and its canonical form:
         sequences of plain ints (Dims) stand for themselves, anything else for its bytes."""
         if isinstance(value, self._sequence_types):
-            items = tuple(value)
+            items: tuple[Any, ...] = tuple(cast("Iterable[Any]", value))
             if _INT_ONLY.issuperset(map(type, items)):
                 return ("ints", items), list(items)
         canonical = self.canon(value, owner, prop)
@@ -797,8 +798,8 @@ class Walk:
         for position, i in enumerate(order):
             record = self._layer_record(position, layers[i], types[i], inputs[i], outputs[i])
             while self._pending_constructs:
-                construct, ref = self._pending_constructs.pop(0)
-                yield self._construct_record(construct, ref)
+                construct, construct_ref = self._pending_constructs.pop(0)
+                yield self._construct_record(construct, construct_ref)
             yield record
         for k in range(net.num_outputs):
             tensor = net.get_output(k)
