@@ -23,7 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from trt_netser.cli.errors import CliError
-from trt_netser.cli.subject import Component, Item, Subject, jsonable, network_component
+from trt_netser.cli.subject import Component, Subject, jsonable, network_component
 
 BACKENDS = ("auto", "tensorrt", "offline")
 _counter = itertools.count()
@@ -285,7 +285,7 @@ def describe(
             f"{label}: the key's network digest {net.digest[:12]} differs from the described "
             f"stream {digest[:12]} (is the build function deterministic?)"
         )
-    items = [Item(r.record, r.data, r.digest) for r in description.records]
+    items = list(description.records)
     return Subject(
         label=label,
         origin="spec",

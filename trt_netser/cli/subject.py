@@ -8,24 +8,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from trt_netser.api import DescribedRecord
 from trt_netser.key import KeyComponent
-from trt_netser.records import ConstructRef, EnumValue, Record, TensorRef, WeightsValue
+from trt_netser.records import ConstructRef, EnumValue, TensorRef, WeightsValue
 
 #: A named key component (the library's own type: dumps and SPECs carry the same shape).
 Component = KeyComponent
 
-
-@dataclass(frozen=True)
-class Item:
-    """One record of the canonical stream, its exact bytes and their blake3 digest."""
-
-    record: Record
-    data: bytes
-    digest: str
-
-    @property
-    def kind(self) -> str:
-        return self.record.kind
+#: One record of the canonical stream, its exact bytes and their blake3 digest (the
+#: library's own type: describe_network makes them, dumps are read back into them).
+Item = DescribedRecord
 
 
 @dataclass
