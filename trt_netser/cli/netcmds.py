@@ -128,14 +128,8 @@ def hash_cmd(spec: str, backend: str, allow_partial: bool, as_json: bool) -> Non
 def _explain_json(subject: Subject) -> dict[str, Any]:
     labels = Labels(subject.items)
     return {
+        **_hash_json(subject),
         "format": "trt-netser.explain",
-        "version": 1,
-        **subject_summary(subject),
-        "key": subject.key_path,
-        "network": subject.digest,
-        "partial": subject.partial,
-        "issues": subject.issues,
-        "components": [c.to_dict() for c in subject.components],
         "records": [
             {
                 "index": i,
