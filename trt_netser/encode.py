@@ -55,13 +55,7 @@ def _default(encoder: cbor2.CBOREncoder, value: Any) -> None:
     if isinstance(value, Encoded):
         encoder.write(value.data)
         return
-    data = _RAW.get(value)
-    if data is None:
-        data = cbor2.dumps(_tagged(value), canonical=True, default=_default)
-        if len(_RAW) >= _RAW_LIMIT:
-            _RAW.clear()
-        _RAW[value] = data
-    encoder.write(data)
+    encoder.write(_memoized_tag(value))
 
 
 def _cbor2_canonical(value: Any) -> bytes:
@@ -83,7 +77,8 @@ def _tensor_ref(value: TensorRef) -> bytes:
     )
 
 
-def _memoized_tag(value: EnumValue | ConstructRef) -> bytes:
+def _memoized_tag(value: EnumValue | ConstructRef | TensorRef) -> bytes:
+    """The canonical bytes of a small tagged value, from the _RAW memo when seen before."""
     data = _RAW.get(value)
     if data is None:
         data = _cbor2_canonical(_tagged(value))
