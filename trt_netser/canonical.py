@@ -72,6 +72,11 @@ def encode_text(value: str) -> bytes:
     return found
 
 
+def join_array(items: list[bytes]) -> bytes:
+    """An array from its items' encoded bytes."""
+    return head(4, len(items)) + b"".join(items)
+
+
 def encode_map(items: list[tuple[bytes, bytes]]) -> bytes:
     """A map from already encoded (key, value) pairs, sorted as canonical CBOR requires
     (bytewise order of the encoded keys; keys must be distinct)."""
@@ -108,7 +113,7 @@ class Writer:
 
     def encode_array(self, value: list[Any] | tuple[Any, ...]) -> bytes:
         encode = self.encode
-        return head(4, len(value)) + b"".join([encode(x) for x in value])
+        return join_array([encode(x) for x in value])
 
     def encode_dict(self, value: dict[Any, Any]) -> bytes:
         encode = self.encode

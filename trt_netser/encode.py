@@ -7,7 +7,8 @@ format precisely enough to write a decoder in another language.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from io import BytesIO
 from typing import Any
 
@@ -68,12 +69,22 @@ _TENSOR_HEAD = head(6, TAG_TENSOR)
 
 def _tensor_ref(value: TensorRef) -> bytes:
     if value.input is not None:
-        return _TENSOR_HEAD + b"\x81" + encode_int(value.input, _cbor2_canonical)
+        return input_ref_bytes(value.input)
+    return output_ref_bytes(value.layer, value.slot)  # type: ignore[arg-type]
+
+
+def input_ref_bytes(index: int) -> bytes:
+    """The bytes of ``TensorRef(input=index)``."""
+    return _TENSOR_HEAD + b"\x81" + encode_int(index, _cbor2_canonical)
+
+
+def output_ref_bytes(layer: int, slot: int) -> bytes:
+    """The bytes of ``TensorRef(layer=layer, slot=slot)``."""
     return (
         _TENSOR_HEAD
         + b"\x82"
-        + encode_int(value.layer, _cbor2_canonical)  # type: ignore[arg-type]
-        + encode_int(value.slot, _cbor2_canonical)  # type: ignore[arg-type]
+        + encode_int(layer, _cbor2_canonical)
+        + encode_int(slot, _cbor2_canonical)
     )
 
 
@@ -122,35 +133,76 @@ _WRITER = Writer(
 #: Canonical bytes of any record value (``Encoded`` values contribute their bytes).
 encode_value = _WRITER.encode
 
-_KIND = encode_text("kind")
 
+class RecordLayout:
+    """How records of one kind with one tuple of field names are written: the map head and
+    every key in canonical order, computed once. :meth:`join` takes the fields' encoded
+    bytes in the order of ``names``; records of one kind share a layout."""
 
-#: For each tuple of field names (in the walker's insertion order): the map head, and
-#: the fields in canonical order with their encoded names. Records of one kind share it.
-_LAYOUTS: dict[tuple[str, ...], tuple[bytes, tuple[tuple[str, bytes], ...]]] = {}
+    __slots__ = ("_reorder", "_template", "kind", "names")
 
-
-def _layout(names: tuple[str, ...]) -> tuple[bytes, tuple[tuple[str, bytes], ...]]:
-    found = _LAYOUTS.get(names)
-    if found is None:
+    def __init__(self, kind: str, names: tuple[str, ...]) -> None:
+        if "kind" in names:
+            raise ValueError("'kind' is reserved for the record's kind")
         if len(set(names)) != len(names) or not all(isinstance(n, str) for n in names):
             raise TypeError(f"record field names must be distinct strings: {names!r}")
-        ordered = sorted((encode_text(n), n) for n in names)
-        found = (head(5, len(names)), tuple((n, k) for k, n in ordered))
+        self.kind = kind
+        self.names = names
+        ordered = sorted([(encode_text(n), n) for n in ("kind", *names)])
+        keys: list[bytes] = []
+        positions: list[int] = []
+        constant = b""  # the "kind" entry, written before the next field's key
+        for key, name in ordered:
+            if name == "kind":
+                constant = key + encode_text(kind)
+                continue
+            keys.append(constant + key)
+            positions.append(names.index(name))
+            constant = b""
+        # [head, key, (field), key, (field), ..., tail]: join fills the field slots
+        self._template = [head(5, len(ordered))]
+        for key in keys:
+            self._template += (key, b"")
+        self._template.append(constant)  # "kind" if it sorts last
+        self._reorder = _picker(tuple(positions))
+
+    def join(self, fields: tuple[bytes, ...]) -> bytes:
+        """The record's canonical bytes from its fields' bytes (in ``names`` order)."""
+        parts = self._template.copy()
+        parts[2:-1:2] = self._reorder(fields)
+        return b"".join(parts)
+
+
+def _picker(positions: tuple[int, ...]) -> Callable[[tuple[bytes, ...]], tuple[bytes, ...]]:
+    """Pick ``positions`` of a tuple, in that order, as a tuple (also for 0 or 1 of them)."""
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda fields: (fields[only],)
+    if not positions:
+        return lambda fields: ()
+    return operator.itemgetter(*positions)
+
+
+#: Layouts by (kind, field names in the walker's insertion order). Bounded.
+_LAYOUTS: dict[tuple[str, tuple[str, ...]], RecordLayout] = {}
+
+
+def record_layout(kind: str, names: tuple[str, ...]) -> RecordLayout:
+    """The (shared) layout of records of ``kind`` with fields ``names``."""
+    found = _LAYOUTS.get((kind, names))
+    if found is None:
+        found = RecordLayout(kind, names)
         if len(_LAYOUTS) < 4096:
-            _LAYOUTS[names] = found
+            _LAYOUTS[kind, names] = found
     return found
 
 
 def encode_record(record: Record) -> bytes:
     """The canonical bytes of one record: a map of its fields plus ``"kind"``."""
     fields = record.fields
-    if "kind" in fields:
-        raise ValueError("'kind' is reserved for the record's kind")
-    map_head, layout = _layout(("kind", *fields))
     encode = _WRITER.encode
-    return map_head + b"".join(
-        [k + (encode_text(record.kind) if n == "kind" else encode(fields[n])) for n, k in layout]
+    return record_layout(record.kind, tuple(fields)).join(
+        tuple([encode(value) for value in fields.values()])
     )
 
 
@@ -234,6 +286,23 @@ class StreamHasher:
     def extend(self, records: Iterable[Record]) -> None:
         for record in records:
             self.add(record)
+
+    def feed(self, chunks: Iterable[bytes]) -> None:
+        """Add records already encoded, hashed in batches (one blake3 call per record
+        costs more than hashing the bytes; the digest is the same)."""
+        batch: list[bytes] = []
+        for data in chunks:
+            batch.append(data)
+            self.count += 1
+            if len(batch) == 512:
+                self._update(b"".join(batch))
+                batch.clear()
+        self._update(b"".join(batch))
+
+    def _update(self, data: bytes) -> None:
+        self._hasher.update(data)
+        if self._chunks is not None:
+            self._chunks.append(data)
 
     def hexdigest(self) -> str:
         return self._hasher.hexdigest()
