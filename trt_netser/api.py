@@ -93,7 +93,7 @@ def hash_network(
     """
     walk = _walk(network, strict, weights)
     hasher = StreamHasher()
-    hasher.extend(walk.records())
+    hasher.feed(walk.chunks())
     return _finish(walk, hasher.hexdigest())
 
 
@@ -103,7 +103,7 @@ def encode_network(
     """The canonical stream itself (a CBOR sequence; see docs/format.md)."""
     walk = _walk(network, strict, weights)
     hasher = StreamHasher(keep=True)
-    hasher.extend(walk.records())
+    hasher.feed(walk.chunks())
     _finish(walk, hasher.hexdigest())
     return hasher.getvalue()
 

@@ -28,7 +28,15 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 
 from trt_netser import capturing as _capture
-from trt_netser.encode import encode_value, encoded
+from trt_netser.canonical import encode_text, join_array
+from trt_netser.encode import (
+    encode_record,
+    encode_value,
+    encoded,
+    input_ref_bytes,
+    output_ref_bytes,
+    record_layout,
+)
 from trt_netser.errors import UnhashableNetworkError
 from trt_netser.policy import (
     CAPTURED_LAYER_STATE,
@@ -93,17 +101,26 @@ _INT_ONLY = frozenset({int})
 #: Types whose equal values always encode equally (see Walk._is_key_safe).
 _KEY_SAFE = frozenset({type(None), bool, int, str, bytes, _Irrelevant})
 
+#: A layer record's fields in the order _layer_record inserts them, and their layout, for
+#: the layers that _layer_chunk writes straight to bytes.
+_LAYER_FIELDS = ("index", "type", "name", "inputs", "outputs", "attrs")
+_LAYER_LAYOUT = record_layout("layer", _LAYER_FIELDS)
+_NULL = encode_value(None)
+
 #: Input slot of IRecurrenceLayer that carries the loop's back edge (the one legal cycle).
 _RECURRENCE_BACK_EDGE = 1
 
 
 def user_name(name: object, default: DefaultName) -> str | None:
     """``name`` if the user gave it, None if it is TensorRT's counter-bearing default."""
-    if not isinstance(name, str):
-        return None
-    if name.startswith(default.prefix) and default.pattern.fullmatch(name):
+    if not isinstance(name, str) or _is_default(name, default):
         return None
     return name
+
+
+def _is_default(name: str, default: DefaultName) -> bool:
+    """Whether ``name`` is one of TensorRT's default names of this kind."""
+    return name.startswith(default.prefix) and default.pattern.fullmatch(name) is not None
 
 
 # --------------------------------------------------------------------------- API tables
@@ -248,6 +265,7 @@ class Plan:
         "props",
         "read_all",
         "rules",
+        "rules_by_position",
         "rules_read_siblings",
         "shape_index",
     )
@@ -272,6 +290,67 @@ class Plan:
         self.rules_read_siblings = any(
             rule.unless_nonempty or rule.only_if_true for _, rule in self.rules
         )
+        self.rules_by_position = _rules_by_position(self.names, self.rules)
+
+
+class PositionalRule(NamedTuple):
+    """A Relevance rule of the value at ``index`` with its sibling properties given by
+    their positions in the values read (``unless_nonempty``, ``only_if_true``)."""
+
+    index: int
+    unless_input: tuple[int, ...]
+    unless_nonempty: tuple[int, ...]
+    only_if_true: tuple[int, ...]
+
+
+def _rules_by_position(
+    names: tuple[str, ...], rules: tuple[tuple[int, Relevance], ...]
+) -> tuple[PositionalRule, ...] | None:
+    """The rules with siblings by position, or None if a sibling is not among ``names``
+    (it must then be read separately)."""
+    siblings = {s for _, r in rules for s in (*r.unless_nonempty, *r.only_if_true)}
+    if not siblings.issubset(names):
+        return None
+    return tuple(
+        PositionalRule(
+            i,
+            rule.unless_input,
+            tuple(names.index(s) for s in rule.unless_nonempty),
+            tuple(names.index(s) for s in rule.only_if_true),
+        )
+        for i, rule in rules
+    )
+
+
+def _irrelevant_positions(
+    rules: tuple[PositionalRule, ...], raw: tuple[Any, ...], inputs: list[Any] | None
+) -> list[int]:
+    """Positions of the values that ``rules`` make irrelevant (Walk._relevant, for rules
+    whose siblings are among the values read)."""
+    irrelevant = []
+    for index, unless_input, unless_nonempty, only_if_true in rules:
+        if (
+            unless_input
+            and inputs is not None
+            and any(slot < len(inputs) and inputs[slot] is not None for slot in unless_input)
+        ):
+            irrelevant.append(index)
+            continue
+        for k in unless_nonempty:
+            value = raw[k]
+            try:
+                if value is not None and len(value) > 0:
+                    break
+            except TypeError:
+                pass
+        else:
+            for k in only_if_true:
+                if not raw[k]:
+                    break
+            else:
+                continue
+        irrelevant.append(index)
+    return irrelevant
 
 
 @lru_cache(maxsize=256)
@@ -354,8 +433,12 @@ class Walk:
         self._interned: dict[Any, Encoded] = {}  # equal values share one Encoded
         self._unsafe_positions: dict[tuple[type, ...], tuple[int, ...]] = {}
         self._refs: dict[int, TensorRef] = {}
+        self._ref_bytes: dict[int, bytes] = {}  # tensor id -> its reference, encoded
+        self._simple_plans: dict[type, Plan | None] = {}
+        self._layer_types: dict[Any, bytes | None] = {}  # LayerType -> encoded, if known
         self._numpy_dtypes: dict[np.dtype[Any], tuple[str, EnumValue | str]] = {}
-        self._sequence_types = (list, tuple, *self.api.sequences)
+        #: Whether values of a type freeze to their items when those are all ints (Dims...).
+        self._is_sequence: dict[type, bool] = {}
 
     # ------------------------------------------------------------------ problems
 
@@ -628,20 +711,33 @@ class Walk:
             return self._careful_attrs(obj, plan, what, inputs, mark), None
         if plan.rules:
             raw = self._mask_irrelevant(obj, plan, raw, inputs, what)
+        try:
+            return self._intern_attrs(plan, raw), raw
+        except _Unencodable:
+            return self._careful_attrs(obj, plan, what, inputs, mark), None
+
+    def _intern_attrs(self, plan: Plan, raw: tuple[Any, ...]) -> Encoded:
+        """The encoded map of ``plan``'s names to the values ``raw`` (_IRRELEVANT ones
+        left out), looked up by the values' types and values when seen before (floats,
+        containers and other values that are not key-safe by their canonical form)."""
         types = tuple(map(type, raw))
         unsafe = self._unsafe_positions.get(types)
         if unsafe is None:
             unsafe = tuple(i for i, t in enumerate(types) if not self._is_key_safe(t))
             self._unsafe_positions[types] = unsafe
-        canonical: dict[int, Any] = {}
+        canonical: dict[int, Any] = {}  # canonical forms computed while freezing
         key_values: tuple[Any, ...] = raw
         if unsafe:
             values = list(raw)
             for i in unsafe:
-                try:
-                    values[i], canonical[i] = self._freeze(raw[i], plan.owner, plan.names[i])
-                except _Unencodable:
-                    return self._careful_attrs(obj, plan, what, inputs, mark), None
+                value = raw[i]
+                if self._is_sequence.get(types[i]) or self._check_sequence(types[i]):
+                    items = tuple(value)
+                    if _INT_ONLY.issuperset(map(type, items)):  # Dims: the ints are the key
+                        values[i] = ("ints", items)
+                        continue
+                canonical[i] = self.canon(value, plan.owner, plan.names[i])
+                values[i] = ("bytes", encode_value(canonical[i]))
             key_values = tuple(values)
         key = (plan, types, key_values)
         found = self._interned.get(key)
@@ -653,7 +749,7 @@ class Walk:
                 if value is not _IRRELEVANT
             }
             found = self._interned[key] = encoded(attrs)
-        return found, raw
+        return found
 
     def _careful_attrs(
         self, obj: Any, plan: Plan, what: str | None, inputs: list[Any] | None, mark: int
@@ -670,6 +766,14 @@ class Walk:
         what: str | None,
     ) -> tuple[Any, ...]:
         """``raw`` with the values that TensorRT ignores here replaced by _IRRELEVANT."""
+        if plan.rules_by_position is not None:
+            irrelevant = _irrelevant_positions(plan.rules_by_position, raw, inputs)
+            if not irrelevant:
+                return raw
+            masked = list(raw)
+            for i in irrelevant:
+                masked[i] = _IRRELEVANT
+            return tuple(masked)
         values = dict(zip(plan.names, raw, strict=True)) if plan.rules_read_siblings else {}
         masked = list(raw)
         for i, rule in plan.rules:
@@ -685,15 +789,9 @@ class Walk:
             return True
         return hasattr(kind, "__members__") and hasattr(kind, "name")  # a TensorRT enum
 
-    def _freeze(self, value: Any, owner: str, prop: str) -> tuple[Any, Any]:
-        """An interning key for a value that is not key-safe, and its canonical form:
-        sequences of plain ints (Dims) stand for themselves, anything else for its bytes."""
-        if isinstance(value, self._sequence_types):
-            items: tuple[Any, ...] = tuple(cast("Iterable[Any]", value))
-            if _INT_ONLY.issuperset(map(type, items)):
-                return ("ints", items), list(items)
-        canonical = self.canon(value, owner, prop)
-        return ("bytes", encode_value(canonical)), canonical
+    def _check_sequence(self, kind: type) -> bool:
+        found = self._is_sequence[kind] = issubclass(kind, (list, tuple, *self.api.sequences))
+        return found
 
     def _relevant(
         self,
@@ -731,10 +829,28 @@ class Walk:
         """A tensor's description (name, properties, dimension names, debug mark and the
         producer's explicit output type), shared between equal descriptions. ``binding``
         tensors (network I/O) keep default names: they are the engine's binding names."""
+        plan = _tensor_plan(type(tensor))
+        try:
+            name = tensor.name
+            raw = plan.read_all(tensor)
+            rank = len(raw[plan.shape_index])  # type: ignore[index]
+            dim_names = tuple([tensor.get_dimension_name(d) for d in range(rank)])
+            debug = None if self._is_debug is None else bool(self._is_debug(tensor))
+            attrs = self._intern_attrs(plan, raw)
+        except Exception:  # read piece by piece, with the general path's defaults
+            return self._careful_tensor_desc(tensor, plan, binding, output_type)
+        if type(name) is not str or (not binding and _is_default(name, _DEFAULT_TENSOR_NAME)):
+            name = None
+        return self._tensor_desc(attrs, name, dim_names, debug, output_type)
+
+    def _careful_tensor_desc(
+        self, tensor: Any, plan: Plan, binding: bool, output_type: Any
+    ) -> Encoded:
+        """tensor_desc for a tensor whose reads raise or are unusual: every piece is read
+        on its own, and a piece that fails is left out (or reported by :meth:`attrs`)."""
         name = _safe_name(tensor)
         if not binding:
             name = user_name(name, _DEFAULT_TENSOR_NAME)
-        plan = _tensor_plan(type(tensor))
         attrs, raw = self.attrs(tensor, plan, None)
         if raw is not None and plan.shape_index is not None:
             shape = raw[plan.shape_index]
@@ -754,6 +870,16 @@ class Walk:
                 debug = bool(self._is_debug(tensor))
             except Exception:
                 debug = False
+        return self._tensor_desc(attrs, name, dim_names, debug, output_type)
+
+    def _tensor_desc(
+        self,
+        attrs: Encoded,
+        name: str | None,
+        dim_names: tuple[Any, ...] | None,
+        debug: bool | None,
+        output_type: Any,
+    ) -> Encoded:
         key = (attrs, name, dim_names, debug, output_type)
         found = self._interned.get(key)
         if found is None:
@@ -772,9 +898,18 @@ class Walk:
         with warnings.catch_warnings():
             # Some getters are deprecated (an error under -W error); reading them is fine.
             warnings.simplefilter("ignore")
-            yield from self._records()
+            for item in self._stream(fast=False):
+                yield cast("Record", item)
 
-    def _records(self) -> Iterator[Record]:
+    def chunks(self) -> Iterator[bytes]:
+        """The canonical stream, a record at a time: the records of :meth:`records`,
+        encoded, except that common layers are written straight to bytes (_layer_chunk)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for item in self._stream(fast=True):
+                yield item if type(item) is bytes else encode_record(cast("Record", item))
+
+    def _stream(self, fast: bool) -> Iterator[Record | bytes]:
         net = self.network
         layers, types, inputs, outputs = self._read_structure()
         order = self._topological_order(layers, types, inputs)
@@ -782,6 +917,7 @@ class Walk:
         self._canonical = [0] * len(layers)
         for position, i in enumerate(order):
             self._canonical[i] = position
+        self._encode_refs(outputs)
 
         yield Record(
             "header",
@@ -796,11 +932,17 @@ class Walk:
             tensor = net.get_input(k)
             yield Record("input", {"index": k, "tensor": self.tensor_desc(tensor, binding=True)})
         for position, i in enumerate(order):
-            record = self._layer_record(position, layers[i], types[i], inputs[i], outputs[i])
+            item = (
+                self._layer_chunk(position, layers[i], types[i], inputs[i], outputs[i])
+                if fast
+                else None
+            )
+            if item is None:
+                item = self._layer_record(position, layers[i], types[i], inputs[i], outputs[i])
             while self._pending_constructs:
                 construct, construct_ref = self._pending_constructs.pop(0)
                 yield self._construct_record(construct, construct_ref)
-            yield record
+            yield item
         for k in range(net.num_outputs):
             tensor = net.get_output(k)
             try:
@@ -894,6 +1036,77 @@ class Walk:
             if captured is not None:
                 fields["captured"] = captured
         return Record("layer", fields)
+
+    def _layer_chunk(
+        self, position: int, layer: Any, layer_type: Any, ins: list[Any], outs: list[Any]
+    ) -> bytes | None:
+        """The bytes of _layer_record's record, written directly for the common layer: a
+        known type, no plugin, getter methods or captured state, and nothing unusual (a
+        getter that raises, a value that cannot be encoded, a missing output, a problem).
+        None otherwise, and _layer_record then builds the record (and reports problems)."""
+        try:
+            plan = self._simple_plans[type(layer)]
+        except KeyError:
+            plan = self._simple_plans[type(layer)] = _simple_plan(type(layer))
+        try:
+            type_bytes = self._layer_types[layer_type]
+        except KeyError:
+            type_bytes = self._layer_types[layer_type] = self._layer_type_bytes(layer_type)
+        if plan is None or type_bytes is None:
+            return None
+        mark = len(self.issues)
+        try:
+            name = layer.name
+            if type(name) is not str:
+                return None
+            name_bytes = _NULL if _is_default(name, _DEFAULT_LAYER_NAME) else encode_text(name)
+            refs = join_array([_NULL if t is None else self._ref_chunk(t) for t in ins])
+            is_set = layer.output_type_is_set
+            descs = []
+            for j, tensor in enumerate(outs):
+                if tensor is None:
+                    return None
+                output_type = self.canon(layer.get_output_type(j)) if is_set(j) else None
+                descs.append(self.tensor_desc(tensor, output_type=output_type).data)
+            raw = plan.read_all(layer)
+            if plan.rules:
+                raw = self._mask_irrelevant(layer, plan, raw, ins, None)
+            attrs = self._intern_attrs(plan, raw)
+        except Exception:  # the general path reads it again and reports what went wrong
+            del self.issues[mark:]
+            return None
+        if len(self.issues) != mark:
+            del self.issues[mark:]
+            return None
+        return _LAYER_LAYOUT.join(
+            (encode_value(position), type_bytes, name_bytes, refs, join_array(descs), attrs.data)
+        )
+
+    def _layer_type_bytes(self, layer_type: Any) -> bytes | None:
+        """A LayerType's encoding, None if this module has no layer class for it."""
+        if self.api.classes_by_type.get(int(layer_type)) is None:
+            return None
+        return encode_value(self.canon(layer_type))
+
+    def _encode_refs(self, outputs: list[list[Any]]) -> None:
+        """Encode the reference of every layer output and network input at once (what
+        :meth:`ref` gives them, encoded: inputs first, then the first producer)."""
+        ref_bytes = self._ref_bytes
+        canonical = self._canonical
+        for i, outs in enumerate(outputs):
+            position = canonical[i]
+            for j, tensor in enumerate(outs):
+                if tensor is not None:
+                    ref_bytes.setdefault(id(tensor), output_ref_bytes(position, j))
+        for key, k in self._input_index.items():
+            ref_bytes[key] = input_ref_bytes(k)
+
+    def _ref_chunk(self, tensor: object) -> bytes:
+        """The encoded reference of a tensor (see _encode_refs; others via :meth:`ref`)."""
+        found = self._ref_bytes.get(id(tensor))
+        if found is None:
+            found = self._ref_bytes[id(tensor)] = encode_value(self.ref(tensor))
+        return found
 
     def _output_type(self, layer: Any, slot: int) -> Any:
         """The raw DataType explicitly set for output ``slot``, or None."""
@@ -1046,6 +1259,15 @@ def _plan_excluding(cls: type, owner: str, exclusions: Mapping[str, str]) -> Pla
         owner,
         tuple((name, None) for name in readable_properties(cls) if name not in exclusions),
     )
+
+
+def _simple_plan(cls: type) -> Plan | None:
+    """The class's plan if _layer_chunk can write its layers (no plugin, getter methods
+    or captured state), else None."""
+    plan = _class_plan(cls)
+    if plan.has_plugin or plan.methods or plan.captured is not None:
+        return None
+    return plan
 
 
 @lru_cache(maxsize=16)

@@ -1,0 +1,136 @@
+"""The walker's two ways to the same bytes: ``Walk.chunks`` writes common layers straight
+to bytes (``_layer_chunk``), ``Walk.records`` builds every record. They must agree byte
+for byte, problems included, on every kind of layer and network."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import trt_netser.offline as trt
+from tests.offline.networks import build_llm_like
+from trt_netser import walk as walk_module
+from trt_netser.encode import encode_record
+from trt_netser.policy import Policy
+from trt_netser.walk import Walk
+
+from .golden import GOLDEN
+from .test_properties import SETTINGS, build, plans
+from .zoo import ZOO, network_with, new_network
+
+LAYER_TYPES = sorted(ZOO)
+
+
+def assert_same_stream(net: Any, **options: Any) -> bytes:
+    """Both ways give the same bytes and the same problems; returns the bytes."""
+    policy = Policy.from_options(**options)
+    fast, slow = Walk(net, policy), Walk(net, policy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast_bytes = b"".join(fast.chunks())
+        slow_bytes = b"".join(encode_record(r) for r in slow.records())
+    assert fast_bytes == slow_bytes
+    assert fast.issues == slow.issues
+    return fast_bytes
+
+
+@pytest.mark.parametrize("layer_type", LAYER_TYPES)
+@pytest.mark.parametrize("weights", ["structure", "all"])
+def test_every_layer_type(layer_type: str, weights: str) -> None:
+    assert_same_stream(network_with(trt, layer_type)[1], strict=False, weights=weights)
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_networks(name: str) -> None:
+    assert_same_stream(GOLDEN[name](trt))
+
+
+def test_llm_network_is_written_without_building_records(monkeypatch: Any) -> None:
+    """The fast path is really taken: no layer of an LLM needs the general path."""
+    net = build_llm_like(trt, 300)
+    expected = assert_same_stream(net)
+
+    def general(*args: Any) -> Any:
+        raise AssertionError("_layer_record called")
+
+    monkeypatch.setattr(Walk, "_layer_record", general)
+    assert b"".join(Walk(net, Policy()).chunks()) == expected
+
+
+@SETTINGS
+@given(plans)
+def test_random_networks(plan: list[tuple[str, bool, bool]]) -> None:
+    assert_same_stream(build(plan))
+
+
+def _raising(*args: Any) -> Any:
+    raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize(
+    "cls, prop, layer_type",
+    [
+        ("IActivationLayer", "alpha", "ACTIVATION"),  # a layer property
+        ("ILayer", "precision_is_set", "ACTIVATION"),  # a sibling that a rule reads
+        ("ITensor", "dynamic_range", "ACTIVATION"),  # a tensor property
+        ("ITensor", "name", "ACTIVATION"),
+        ("ILayer", "name", "ACTIVATION"),
+    ],
+)
+def test_a_getter_that_raises_is_reported_the_same(
+    monkeypatch: Any, cls: str, prop: str, layer_type: str
+) -> None:
+    net = network_with(trt, layer_type)[1]
+    monkeypatch.setattr(getattr(trt, cls), prop, property(_raising))
+    assert_same_stream(net, strict=False)
+    policy = Policy.from_options(strict=True)
+    outcomes = []
+    for stream in (Walk(net, policy).chunks(), Walk(net, policy).records()):
+        try:
+            outcomes.append(("ok", len(list(stream))))
+        except Exception as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_an_unencodable_attribute_is_reported_the_same(monkeypatch: Any) -> None:
+    net = network_with(trt, "ACTIVATION")[1]
+    monkeypatch.setattr(trt.IActivationLayer, "alpha", property(lambda self: object()))
+    assert_same_stream(net, strict=False)
+
+
+def test_output_types_and_user_names() -> None:
+    _, net, layer = network_with(trt, "ACTIVATION")
+    layer.name = "(Unnamed Layer* 7) [not a default name"
+    layer.set_output_type(0, trt.float16)
+    layer.get_output(0).name = "user tensor"
+    assert_same_stream(net)
+
+
+def test_rewired_network_refers_to_canonical_positions() -> None:
+    """set_input to a tensor produced later: references name canonical positions, not
+    insertion indices."""
+    _, net, x = new_network(trt)
+    first = net.add_unary(x, trt.UnaryOperation.EXP)
+    later = net.add_unary(x, trt.UnaryOperation.ABS)
+    first.set_input(0, later.get_output(0))
+    net.mark_output(first.get_output(0))
+    assert_same_stream(net)
+
+
+def test_a_problem_without_an_exception_is_reported_the_same(monkeypatch: Any) -> None:
+    """Unreadable structural weight values are a problem (not an exception) with
+    strict=False: the fast path must leave the layer to the general path."""
+    net = network_with(trt, "CONSTANT")[1]
+    weights = trt.Weights(np.ones(8, np.float32))  # not an array: read through numpy()
+    monkeypatch.setattr(trt.IConstantLayer, "weights", property(lambda layer: weights))
+    monkeypatch.setattr(walk_module, "_weights_array", lambda weights: None)
+    data = assert_same_stream(net, strict=False, weights="all")
+    assert data
+    walk = Walk(net, Policy.from_options(strict=False, weights="all"))
+    list(walk.chunks())
+    assert walk.issues and all("cannot be read back" in issue for issue in walk.issues)
