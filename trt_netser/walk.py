@@ -68,38 +68,25 @@ _PLAIN = frozenset({type(None), bool, int, float, str, bytes})
 
 
 class DefaultName(NamedTuple):
-    """TensorRT's default names of one kind of object: a literal prefix (a cheap first
-    test) and the full pattern, whose counters depend on the process."""
+    """TensorRT's default names of one kind of object, whose counters depend on the
+    process: a literal prefix (a cheap first test) and the pattern of the rest."""
 
     prefix: str
-    pattern: re.Pattern[str]
+    rest: re.Pattern[str]
 
 
-_DEFAULT_LAYER_NAME = DefaultName(
-    "(Unnamed Layer* ", re.compile(r"\(Unnamed Layer\* \d+\) \[[^\]]*\]")
-)
+_DEFAULT_LAYER_NAME = DefaultName("(Unnamed Layer* ", re.compile(r"\d+\) \[[^\]]*\]"))
 _DEFAULT_TENSOR_NAME = DefaultName(
-    "(Unnamed Layer* ", re.compile(r"\(Unnamed Layer\* \d+\) \[[^\]]*\]_output(?:_\d+)?")
+    "(Unnamed Layer* ", re.compile(r"\d+\) \[[^\]]*\]_output(?:_\d+)?")
 )
-_DEFAULT_NETWORK_NAME = DefaultName("Unnamed Network ", re.compile(r"Unnamed Network \d+"))
-_DEFAULT_CONSTRUCT_NAME = DefaultName("(Unnamed ", re.compile(r"\(Unnamed [A-Za-z ]+\* ?\d+\).*"))
+_DEFAULT_NETWORK_NAME = DefaultName("Unnamed Network ", re.compile(r"\d+"))
+_DEFAULT_CONSTRUCT_NAME = DefaultName("(Unnamed ", re.compile(r"[A-Za-z ]+\* ?\d+\).*"))
 
-
-class _Irrelevant:
-    """Marks a property value that TensorRT ignores in this configuration."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<irrelevant>"
-
-
-_IRRELEVANT = _Irrelevant()
 
 _INT_ONLY = frozenset({int})
 
 #: Types whose equal values always encode equally (see Walk._is_key_safe).
-_KEY_SAFE = frozenset({type(None), bool, int, str, bytes, _Irrelevant})
+_KEY_SAFE = frozenset({type(None), bool, int, str, bytes})
 
 #: A layer record's fields in the order _layer_record inserts them, and their layout, for
 #: the layers that _layer_chunk writes straight to bytes.
@@ -120,7 +107,8 @@ def user_name(name: object, default: DefaultName) -> str | None:
 
 def _is_default(name: str, default: DefaultName) -> bool:
     """Whether ``name`` is one of TensorRT's default names of this kind."""
-    return name.startswith(default.prefix) and default.pattern.fullmatch(name) is not None
+    prefix, rest = default
+    return name.startswith(prefix) and rest.fullmatch(name, len(prefix)) is not None
 
 
 # --------------------------------------------------------------------------- API tables
@@ -264,9 +252,9 @@ class Plan:
         "owner",
         "props",
         "read_all",
+        "rule_slots",
         "rules",
         "rules_by_position",
-        "rules_read_siblings",
         "shape_index",
     )
 
@@ -287,10 +275,9 @@ class Plan:
         self.read_all = _reader(self.names)
         self.rules = tuple((i, rule) for i, (_, rule) in enumerate(props) if rule is not None)
         self.shape_index = self.names.index("shape") if "shape" in self.names else None
-        self.rules_read_siblings = any(
-            rule.unless_nonempty or rule.only_if_true for _, rule in self.rules
-        )
         self.rules_by_position = _rules_by_position(self.names, self.rules)
+        #: The input slots that rules look at (whether they are connected is in the key).
+        self.rule_slots = tuple(sorted({s for _, rule in self.rules for s in rule.unless_input}))
 
 
 class PositionalRule(NamedTuple):
@@ -709,17 +696,21 @@ class Walk:
             raw = plan.read_all(obj)
         except Exception:  # some getter raised: read one by one to report which
             return self._careful_attrs(obj, plan, what, inputs, mark), None
-        if plan.rules:
-            raw = self._mask_irrelevant(obj, plan, raw, inputs, what)
+        if plan.rules and plan.rules_by_position is None:  # rules read other properties
+            return self._careful_attrs(obj, plan, what, inputs, mark), None
         try:
-            return self._intern_attrs(plan, raw), raw
+            return self._intern_attrs(plan, raw, inputs), raw
         except _Unencodable:
             return self._careful_attrs(obj, plan, what, inputs, mark), None
 
-    def _intern_attrs(self, plan: Plan, raw: tuple[Any, ...]) -> Encoded:
-        """The encoded map of ``plan``'s names to the values ``raw`` (_IRRELEVANT ones
-        left out), looked up by the values' types and values when seen before (floats,
-        containers and other values that are not key-safe by their canonical form)."""
+    def _intern_attrs(
+        self, plan: Plan, raw: tuple[Any, ...], inputs: list[Any] | None = None
+    ) -> Encoded:
+        """The encoded map of ``plan``'s names to the values ``raw`` (read by
+        ``plan.read_all``, its rules by position), without the values that the relevance
+        rules make irrelevant. Looked up by the values' types and values (the canonical
+        bytes of floats, containers and other values that are not key-safe) and by which
+        of the rules' input slots are connected; rules are applied only when encoding."""
         types = tuple(map(type, raw))
         unsafe = self._unsafe_positions.get(types)
         if unsafe is None:
@@ -731,7 +722,10 @@ class Walk:
             values = list(raw)
             for i in unsafe:
                 value = raw[i]
-                if self._is_sequence.get(types[i]) or self._check_sequence(types[i]):
+                is_sequence = self._is_sequence.get(types[i])
+                if is_sequence is None:
+                    is_sequence = self._check_sequence(types[i])
+                if is_sequence:
                     items = tuple(value)
                     if _INT_ONLY.issuperset(map(type, items)):  # Dims: the ints are the key
                         values[i] = ("ints", items)
@@ -739,47 +733,39 @@ class Walk:
                 canonical[i] = self.canon(value, plan.owner, plan.names[i])
                 values[i] = ("bytes", encode_value(canonical[i]))
             key_values = tuple(values)
-        key = (plan, types, key_values)
+        key: tuple[Any, ...] = (plan, types, key_values)
+        if plan.rule_slots:
+            n = 0 if inputs is None else len(inputs)
+            key += (tuple([s < n and inputs[s] is not None for s in plan.rule_slots]),)  # type: ignore[index]
         found = self._interned.get(key)
         if found is None:
-            owner = plan.owner
-            attrs = {
+            found = self._interned[key] = self._encode_map(plan, raw, inputs, canonical)
+        return found
+
+    def _encode_map(
+        self, plan: Plan, raw: tuple[Any, ...], inputs: list[Any] | None, canonical: dict[int, Any]
+    ) -> Encoded:
+        """The attribute map of values ``raw`` (``canonical`` holds the canonical forms
+        already computed), without the irrelevant ones."""
+        irrelevant = (
+            _irrelevant_positions(plan.rules_by_position, raw, inputs)
+            if plan.rules_by_position
+            else ()
+        )
+        owner = plan.owner
+        return encoded(
+            {
                 name: canonical[i] if i in canonical else self.canon(value, owner, name)
                 for i, (name, value) in enumerate(zip(plan.names, raw, strict=True))
-                if value is not _IRRELEVANT
+                if i not in irrelevant
             }
-            found = self._interned[key] = encoded(attrs)
-        return found
+        )
 
     def _careful_attrs(
         self, obj: Any, plan: Plan, what: str | None, inputs: list[Any] | None, mark: int
     ) -> Encoded:
         del self.issues[mark:]  # the careful path reports every problem itself
         return encoded(self.encode_attrs(obj, plan, what or _describe(obj), inputs))
-
-    def _mask_irrelevant(
-        self,
-        obj: Any,
-        plan: Plan,
-        raw: tuple[Any, ...],
-        inputs: list[Any] | None,
-        what: str | None,
-    ) -> tuple[Any, ...]:
-        """``raw`` with the values that TensorRT ignores here replaced by _IRRELEVANT."""
-        if plan.rules_by_position is not None:
-            irrelevant = _irrelevant_positions(plan.rules_by_position, raw, inputs)
-            if not irrelevant:
-                return raw
-            masked = list(raw)
-            for i in irrelevant:
-                masked[i] = _IRRELEVANT
-            return tuple(masked)
-        values = dict(zip(plan.names, raw, strict=True)) if plan.rules_read_siblings else {}
-        masked = list(raw)
-        for i, rule in plan.rules:
-            if not self._relevant(obj, rule, inputs, values, what):
-                masked[i] = _IRRELEVANT
-        return tuple(masked)
 
     def _is_key_safe(self, kind: type) -> bool:
         """Whether equal values of type ``kind`` always have equal canonical encodings,
@@ -1068,10 +1054,9 @@ class Walk:
                     return None
                 output_type = self.canon(layer.get_output_type(j)) if is_set(j) else None
                 descs.append(self.tensor_desc(tensor, output_type=output_type).data)
-            raw = plan.read_all(layer)
-            if plan.rules:
-                raw = self._mask_irrelevant(layer, plan, raw, ins, None)
-            attrs = self._intern_attrs(plan, raw)
+            if plan.rules and plan.rules_by_position is None:
+                return None
+            attrs = self._intern_attrs(plan, plan.read_all(layer), ins)
         except Exception:  # the general path reads it again and reports what went wrong
             del self.issues[mark:]
             return None

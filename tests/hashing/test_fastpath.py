@@ -134,3 +134,26 @@ def test_a_problem_without_an_exception_is_reported_the_same(monkeypatch: Any) -
     walk = Walk(net, Policy.from_options(strict=False, weights="all"))
     list(walk.chunks())
     assert walk.issues and all("cannot be read back" in issue for issue in walk.issues)
+
+
+@pytest.mark.parametrize(
+    "name, layer, tensor",
+    [
+        ("(Unnamed Layer* 0) [Constant]", True, False),
+        ("(Unnamed Layer* 12) [Matrix Multiply]", True, False),
+        ("(Unnamed Layer* 12) [Matrix Multiply]_output", False, True),
+        ("(Unnamed Layer* 3) [Slice]_output_2", False, True),
+        ("(Unnamed Layer* 3) [Slice]_output_", False, False),
+        ("(Unnamed Layer* ) [Slice]", False, False),
+        ("(Unnamed Layer* 3) [Sl]ice]", False, False),
+        ("(Unnamed Layer* 3) [Slice] ", False, False),
+        ("x(Unnamed Layer* 3) [Slice]", False, False),
+        ("(Unnamed Layer* 3)[Slice]", False, False),
+        ("fc1", False, False),
+        ("", False, False),
+    ],
+)
+def test_default_names(name: str, layer: bool, tensor: bool) -> None:
+    """Only TensorRT's own default names (with their counters) are replaced by positions."""
+    assert (walk_module.user_name(name, walk_module._DEFAULT_LAYER_NAME) is None) == layer
+    assert (walk_module.user_name(name, walk_module._DEFAULT_TENSOR_NAME) is None) == tensor
