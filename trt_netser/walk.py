@@ -93,6 +93,7 @@ _KEY_SAFE = frozenset({type(None), bool, int, str, bytes})
 _LAYER_FIELDS = ("index", "type", "name", "inputs", "outputs", "attrs")
 _LAYER_LAYOUT = record_layout("layer", _LAYER_FIELDS)
 _NULL = encode_value(None)
+_UNSET: Any = object()  # a dict.get default: not looked up yet
 
 #: Input slot of IRecurrenceLayer that carries the loop's back edge (the one legal cycle).
 _RECURRENCE_BACK_EDGE = 1
@@ -421,8 +422,9 @@ class Walk:
         self._unsafe_positions: dict[tuple[type, ...], tuple[int, ...]] = {}
         self._refs: dict[int, TensorRef] = {}
         self._ref_bytes: dict[int, bytes] = {}  # tensor id -> its reference, encoded
-        self._simple_plans: dict[type, Plan | None] = {}
-        self._layer_types: dict[Any, bytes | None] = {}  # LayerType -> encoded, if known
+        self._simple_plans: dict[type, Any] = {}  # class -> _simple_plan(class)
+        self._layer_types: dict[Any, Any] = {}  # LayerType -> encoded (None: unknown)
+        self._templates: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}  # see _layer_chunk
         self._numpy_dtypes: dict[np.dtype[Any], tuple[str, EnumValue | str]] = {}
         #: Whether values of a type freeze to their items when those are all ints (Dims...).
         self._is_sequence: dict[type, bool] = {}
@@ -708,45 +710,74 @@ class Walk:
     ) -> Encoded:
         """The encoded map of ``plan``'s names to the values ``raw`` (read by
         ``plan.read_all``, its rules by position), without the values that the relevance
-        rules make irrelevant. Looked up by the values' types and values (the canonical
-        bytes of floats, containers and other values that are not key-safe) and by which
-        of the rules' input slots are connected; rules are applied only when encoding."""
-        types = tuple(map(type, raw))
-        unsafe = self._unsafe_positions.get(types)
-        if unsafe is None:
-            unsafe = tuple(i for i, t in enumerate(types) if not self._is_key_safe(t))
-            self._unsafe_positions[types] = unsafe
-        canonical: dict[int, Any] = {}  # canonical forms computed while freezing
-        key_values: tuple[Any, ...] = raw
-        if unsafe:
-            values = list(raw)
-            for i in unsafe:
-                value = raw[i]
-                is_sequence = self._is_sequence.get(types[i])
-                if is_sequence is None:
-                    is_sequence = self._check_sequence(types[i])
-                if is_sequence:
-                    items = tuple(value)
-                    if _INT_ONLY.issuperset(map(type, items)):  # Dims: the ints are the key
-                        values[i] = ("ints", items)
-                        continue
-                canonical[i] = self.canon(value, plan.owner, plan.names[i])
-                values[i] = ("bytes", encode_value(canonical[i]))
-            key_values = tuple(values)
-        key: tuple[Any, ...] = (plan, types, key_values)
-        if plan.rule_slots:
-            n = 0 if inputs is None else len(inputs)
-            key += (tuple([s < n and inputs[s] is not None for s in plan.rule_slots]),)  # type: ignore[index]
+        rules make irrelevant; shared by all equal maps of the walk (see _values_key)."""
+        canonical: dict[int, Any] = {}
+        key = self._values_key(plan, raw, inputs, canonical)
         found = self._interned.get(key)
         if found is None:
             found = self._interned[key] = self._encode_map(plan, raw, inputs, canonical)
+        return found
+
+    def _values_key(
+        self,
+        plan: Plan,
+        raw: tuple[Any, ...],
+        inputs: list[Any] | None,
+        canonical: dict[int, Any] | None = None,
+    ) -> tuple[Any, ...]:
+        """What decides the encoded map of values ``raw``: the plan, the values' types and
+        values (for floats, containers and other values that are not key-safe, their
+        canonical bytes; Dims their ints) and which of the rules' input slots are
+        connected (the rules' sibling values are among the values). The canonical forms
+        made on the way go to ``canonical`` (by position), so they are made once."""
+        types = tuple(map(type, raw))
+        unsafe = self._unsafe_positions.get(types)
+        if unsafe is None:
+            unsafe = self._unsafe_of(types)
+        if unsafe:
+            values = list(raw)
+            for i in unsafe:
+                values[i] = self._frozen(raw[i], types[i], plan, i, canonical)
+            raw = tuple(values)
+        if plan.rule_slots:
+            n = 0 if inputs is None else len(inputs)
+            connected = tuple([s < n and inputs[s] is not None for s in plan.rule_slots])  # type: ignore[index]
+            return (plan, types, raw, connected)
+        return (plan, types, raw)
+
+    def _frozen(
+        self, value: Any, kind: type, plan: Plan, i: int, canonical: dict[int, Any] | None
+    ) -> Any:
+        """The key of a value that is not key-safe: a sequence of ints (Dims) stands for
+        itself, anything else for its canonical bytes."""
+        is_sequence = self._is_sequence.get(kind)
+        if is_sequence is None:
+            is_sequence = self._sequence_kind(kind)
+        if is_sequence:
+            items = tuple(value)
+            if _INT_ONLY.issuperset(map(type, items)):
+                return ("ints", items)
+        form = self.canon(value, plan.owner, plan.names[i])
+        if canonical is not None:
+            canonical[i] = form
+        return ("bytes", encode_value(form))
+
+    def _unsafe_of(self, types: tuple[type, ...]) -> tuple[int, ...]:
+        """Positions of the values of ``types`` that are not key-safe (memoized)."""
+        found = tuple(i for i, t in enumerate(types) if not self._is_key_safe(t))
+        self._unsafe_positions[types] = found
+        return found
+
+    def _sequence_kind(self, kind: type) -> bool:
+        """Whether values of ``kind`` are sequences that may freeze to ints (memoized)."""
+        found = self._is_sequence[kind] = issubclass(kind, (list, tuple, *self.api.sequences))
         return found
 
     def _encode_map(
         self, plan: Plan, raw: tuple[Any, ...], inputs: list[Any] | None, canonical: dict[int, Any]
     ) -> Encoded:
         """The attribute map of values ``raw`` (``canonical`` holds the canonical forms
-        already computed), without the irrelevant ones."""
+        already made, by position), without the irrelevant ones."""
         irrelevant = (
             _irrelevant_positions(plan.rules_by_position, raw, inputs)
             if plan.rules_by_position
@@ -774,10 +805,6 @@ class Walk:
         if kind in _KEY_SAFE:
             return True
         return hasattr(kind, "__members__") and hasattr(kind, "name")  # a TensorRT enum
-
-    def _check_sequence(self, kind: type) -> bool:
-        found = self._is_sequence[kind] = issubclass(kind, (list, tuple, *self.api.sequences))
-        return found
 
     def _relevant(
         self,
@@ -1029,15 +1056,17 @@ class Walk:
         """The bytes of _layer_record's record, written directly for the common layer: a
         known type, no plugin, getter methods or captured state, and nothing unusual (a
         getter that raises, a value that cannot be encoded, a missing output, a problem).
-        None otherwise, and _layer_record then builds the record (and reports problems)."""
-        try:
-            plan = self._simple_plans[type(layer)]
-        except KeyError:
-            plan = self._simple_plans[type(layer)] = _simple_plan(type(layer))
-        try:
-            type_bytes = self._layer_types[layer_type]
-        except KeyError:
-            type_bytes = self._layer_types[layer_type] = self._layer_type_bytes(layer_type)
+        None otherwise, and _layer_record then builds the record (and reports problems).
+
+        Everything but the name, index and inputs is looked up as one template, keyed
+        by the layer's and its outputs' values: LLM blocks repeat, so most layers cost
+        their reads and two keys."""
+        plan = self._simple_plans.get(type(layer), _UNSET)
+        if plan is _UNSET:
+            plan = self._simple_plan_of(type(layer))
+        type_bytes = self._layer_types.get(layer_type, _UNSET)
+        if type_bytes is _UNSET:
+            type_bytes = self._layer_type_of(layer_type)
         if plan is None or type_bytes is None:
             return None
         mark = len(self.issues)
@@ -1045,33 +1074,82 @@ class Walk:
             name = layer.name
             if type(name) is not str:
                 return None
-            name_bytes = _NULL if _is_default(name, _DEFAULT_LAYER_NAME) else encode_text(name)
-            refs = join_array([_NULL if t is None else self._ref_chunk(t) for t in ins])
+            raw = plan.read_all(layer)
+            key = [type_bytes, self._values_key(plan, raw, ins)]
             is_set = layer.output_type_is_set
-            descs = []
             for j, tensor in enumerate(outs):
-                if tensor is None:
-                    return None
                 output_type = self.canon(layer.get_output_type(j)) if is_set(j) else None
-                descs.append(self.tensor_desc(tensor, output_type=output_type).data)
-            if plan.rules and plan.rules_by_position is None:
-                return None
-            attrs = self._intern_attrs(plan, plan.read_all(layer), ins)
+                key.append(self._tensor_key(tensor, output_type))
+            template = self._templates.get(tuple(key))
+            if template is None:
+                template = self._templates[tuple(key)] = self._layer_template(
+                    layer, plan, raw, ins, outs, type_bytes
+                )
+            ref_bytes = self._ref_bytes
+            refs = [_NULL if t is None else ref_bytes.get(id(t)) or self._ref_chunk(t) for t in ins]
         except Exception:  # the general path reads it again and reports what went wrong
             del self.issues[mark:]
             return None
         if len(self.issues) != mark:
             del self.issues[mark:]
             return None
+        name_bytes = _NULL if _is_default(name, _DEFAULT_LAYER_NAME) else encode_text(name)
+        attrs_bytes, outputs_bytes = template
         return _LAYER_LAYOUT.join(
-            (encode_value(position), type_bytes, name_bytes, refs, join_array(descs), attrs.data)
+            (
+                encode_value(position),
+                type_bytes,
+                name_bytes,
+                join_array(refs),
+                outputs_bytes,
+                attrs_bytes,
+            )
         )
 
-    def _layer_type_bytes(self, layer_type: Any) -> bytes | None:
-        """A LayerType's encoding, None if this module has no layer class for it."""
-        if self.api.classes_by_type.get(int(layer_type)) is None:
-            return None
-        return encode_value(self.canon(layer_type))
+    def _tensor_key(self, tensor: Any, output_type: Any) -> tuple[Any, ...]:
+        """What decides a layer output's description (see tensor_desc); raises if a read
+        fails or the tensor is missing (the general path then takes the layer)."""
+        plan = _tensor_plan(type(tensor))
+        name = tensor.name
+        raw = plan.read_all(tensor)
+        rank = len(raw[plan.shape_index])  # type: ignore[index]
+        dim_names = tuple([tensor.get_dimension_name(d) for d in range(rank)])
+        debug = None if self._is_debug is None else bool(self._is_debug(tensor))
+        if type(name) is not str or _is_default(name, _DEFAULT_TENSOR_NAME):
+            name = None
+        return (self._values_key(plan, raw, None), name, dim_names, debug, output_type)
+
+    def _layer_template(
+        self,
+        layer: Any,
+        plan: Plan,
+        raw: tuple[Any, ...],
+        ins: list[Any],
+        outs: list[Any],
+        type_bytes: bytes,
+    ) -> tuple[bytes, bytes]:
+        """The encoded attribute map and outputs of a layer (made once per template)."""
+        descs = []
+        for j, tensor in enumerate(outs):
+            output_type = self._output_type(layer, j)
+            if output_type is not None:
+                output_type = self.canon(output_type)
+            descs.append(self.tensor_desc(tensor, output_type=output_type).data)
+        return self._intern_attrs(plan, raw, ins).data, join_array(descs)
+
+    def _simple_plan_of(self, cls: type) -> Plan | None:
+        """_simple_plan(cls), memoized for _layer_chunk."""
+        found = self._simple_plans[cls] = _simple_plan(cls)
+        return found
+
+    def _layer_type_of(self, layer_type: Any) -> bytes | None:
+        """A LayerType's encoding, None if this module has no layer class for it (memoized
+        for _layer_chunk)."""
+        found = None
+        if self.api.classes_by_type.get(int(layer_type)) is not None:
+            found = encode_value(self.canon(layer_type))
+        self._layer_types[layer_type] = found
+        return found
 
     def _encode_refs(self, outputs: list[list[Any]]) -> None:
         """Encode the reference of every layer output and network input at once (what
@@ -1247,10 +1325,12 @@ def _plan_excluding(cls: type, owner: str, exclusions: Mapping[str, str]) -> Pla
 
 
 def _simple_plan(cls: type) -> Plan | None:
-    """The class's plan if _layer_chunk can write its layers (no plugin, getter methods
-    or captured state), else None."""
+    """The class's plan if _layer_chunk can write its layers (no plugin, getter methods,
+    captured state or relevance rules that read properties outside the plan), else None."""
     plan = _class_plan(cls)
     if plan.has_plugin or plan.methods or plan.captured is not None:
+        return None
+    if plan.rules and plan.rules_by_position is None:
         return None
     return plan
 
