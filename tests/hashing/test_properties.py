@@ -12,7 +12,7 @@ import trt_netser.offline as trt
 from trt_netser import describe_network, encode_network, hash_network
 from trt_netser.encode import decode_stream
 
-from .zoo import ZOO, new_network
+from .zoo import BUILDER_GROUP, ZOO, new_network
 
 LAYER_TYPES = sorted(ZOO)
 
@@ -29,8 +29,11 @@ def build(plan: list[tuple[str, bool, bool]], seed: int = 0) -> Any:
 
 
 def build_with_effect(plan: list[tuple[str, bool, bool]], seed: int = 0) -> tuple[Any, list[Any]]:
-    """The network, and what the plan effectively did: (type, step read from, marked)."""
-    effect: list[Any] = []
+    """The network, and what the plan effectively did: per step, what was built (the
+    builder: members of a construct group build the same layers), the step it read from,
+    whether it marked an output, and which layer's output it returned when that output
+    was used (marked, or read by a later step)."""
+    steps: list[list[Any]] = []
     with trt_netser.capture(trt):
         _, net, x = new_network(trt)
         source, source_step = x, -1
@@ -40,9 +43,15 @@ def build_with_effect(plan: list[tuple[str, bool, bool]], seed: int = 0) -> tupl
             marked = bool(mark and out is not None and not out.is_network_output)
             if marked:
                 net.mark_output(out)
-            effect.append((layer_type, source_step if chain else -1, marked))
+            built = BUILDER_GROUP.get(layer_type, layer_type)
+            steps.append([built, source_step if chain else -1, marked, layer_type])
             if out is not None and out.dtype == trt.float32 and tuple(out.shape) == tuple(x.shape):
                 source, source_step = out, i
+    read = {step[1] for step in steps}
+    effect = [
+        (built, reads, marked, returned if marked or i in read else None)
+        for i, (built, reads, marked, returned) in enumerate(steps)
+    ]
     return net, effect
 
 

@@ -384,12 +384,18 @@ def build_attention(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
     return found
 
 
+#: Layer types whose builder adds a whole construct (the same layers for every member of
+#: a group; they differ only in which layer they return).
+BUILDER_GROUP: dict[str, str] = {}
 for _name in ("RECURRENCE", "TRIP_LIMIT", "ITERATOR", "LOOP_OUTPUT"):
     ZOO[_name] = lambda trt, net, x, seed, _n=_name: build_loop(trt, net, x, seed)[_n]
+    BUILDER_GROUP[_name] = "loop"
 for _name in ("CONDITION", "CONDITIONAL_INPUT", "CONDITIONAL_OUTPUT"):
     ZOO[_name] = lambda trt, net, x, seed, _n=_name: build_conditional(trt, net, x, seed)[_n]
+    BUILDER_GROUP[_name] = "conditional"
 for _name in ("ATTENTION_INPUT", "ATTENTION_OUTPUT"):
     ZOO[_name] = lambda trt, net, x, seed, _n=_name: build_attention(trt, net, x, seed)[_n]
+    BUILDER_GROUP[_name] = "attention"
 
 
 #: TensorRT's integer-sequence value types (weights are not changed this way).
