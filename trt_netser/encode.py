@@ -139,7 +139,7 @@ class RecordLayout:
     every key in canonical order, computed once. :meth:`join` takes the fields' encoded
     bytes in the order of ``names``; records of one kind share a layout."""
 
-    __slots__ = ("_reorder", "_template", "kind", "names")
+    __slots__ = ("_reorder", "_template", "kind", "names", "order")
 
     def __init__(self, kind: str, names: tuple[str, ...]) -> None:
         if "kind" in names:
@@ -159,12 +159,20 @@ class RecordLayout:
             keys.append(constant + key)
             positions.append(names.index(name))
             constant = b""
+        #: The position in ``names`` of each field, in canonical order.
+        self.order = tuple(positions)
         # [head, key, (field), key, (field), ..., tail]: join fills the field slots
         self._template = [head(5, len(ordered))]
         for key in keys:
             self._template += (key, b"")
         self._template.append(constant)  # "kind" if it sorts last
-        self._reorder = _picker(tuple(positions))
+        self._reorder = _picker(self.order)
+
+    @property
+    def template(self) -> tuple[bytes, ...]:
+        """The record's bytes as parts: the map head, then each field's key followed by an
+        empty slot for the field's bytes (in canonical order), then a last part."""
+        return tuple(self._template)
 
     def join(self, fields: tuple[bytes, ...]) -> bytes:
         """The record's canonical bytes from its fields' bytes (in ``names`` order)."""

@@ -64,6 +64,12 @@ from trt_netser.records import (
     WeightsValue,
 )
 
+_compiled: ModuleType | None
+try:  # the compiled twin of the layer loop (_layer_chunk, _encode_refs), when it was built
+    from trt_netser import _layerwriter as _compiled  # type: ignore[attr-defined,no-redef]
+except ImportError:  # pragma: no cover - depends on the installation
+    _compiled = None
+
 _PLAIN = frozenset({type(None), bool, int, float, str, bytes})
 
 
@@ -428,6 +434,18 @@ class Walk:
         self._numpy_dtypes: dict[np.dtype[Any], tuple[str, EnumValue | str]] = {}
         #: Whether values of a type freeze to their items when those are all ints (Dims...).
         self._is_sequence: dict[type, bool] = {}
+        #: Writes a common layer's record bytes (or None): the compiled LayerWriter when
+        #: it was built, else _layer_chunk. Both do the same (tests/hashing/test_fastpath.py).
+        self._write_layer: Callable[..., bytes | None] = self._layer_chunk
+        if _compiled is not None:
+            self._write_layer = _compiled.LayerWriter(
+                self,
+                tensor_plan=_tensor_plan,
+                layer_default=_DEFAULT_LAYER_NAME,
+                tensor_default=_DEFAULT_TENSOR_NAME,
+                layout=_LAYER_LAYOUT,
+                encode_text=encode_text,
+            ).chunk
 
     # ------------------------------------------------------------------ problems
 
@@ -614,6 +632,12 @@ class Walk:
 
     def weights(self, value: Any, owner: str, prop: str) -> WeightsValue:
         """Weights by dtype and count; values only where the weights policy says so."""
+        return WeightsValue(*self._weights_fields(value, owner, prop))
+
+    def _weights_fields(
+        self, value: Any, owner: str, prop: str
+    ) -> tuple[EnumValue | str, int, bytes | None]:
+        """The dtype, count and hashed values (or None) of :meth:`weights`."""
         policy = self.policy.weights
         dtype: EnumValue | str
         if isinstance(value, np.ndarray):
@@ -645,7 +669,7 @@ class Walk:
                 )
             else:
                 values = _little_endian_bytes(array)
-        return WeightsValue(dtype, count, values)
+        return dtype, count, values
 
     def construct_ref(self, construct: object, kind: str) -> ConstructRef:
         found = self._constructs.get(id(construct))
@@ -749,7 +773,8 @@ class Walk:
         self, value: Any, kind: type, plan: Plan, i: int, canonical: dict[int, Any] | None
     ) -> Any:
         """The key of a value that is not key-safe: a sequence of ints (Dims) stands for
-        itself, anything else for its canonical bytes."""
+        itself, an array of weights for what its encoding is made of, anything else for
+        its canonical bytes."""
         is_sequence = self._is_sequence.get(kind)
         if is_sequence is None:
             is_sequence = self._sequence_kind(kind)
@@ -757,6 +782,11 @@ class Walk:
             items = tuple(value)
             if _INT_ONLY.issuperset(map(type, items)):
                 return ("ints", items)
+        if kind is np.ndarray:  # weights: their numpy dtype, count and hashed values decide
+            _, count, values = fields = self._weights_fields(value, plan.owner, plan.names[i])
+            if canonical is not None:
+                canonical[i] = WeightsValue(*fields)
+            return ("array", value.dtype, count, values)
         form = self.canon(value, plan.owner, plan.names[i])
         if canonical is not None:
             canonical[i] = form
@@ -946,7 +976,7 @@ class Walk:
             yield Record("input", {"index": k, "tensor": self.tensor_desc(tensor, binding=True)})
         for position, i in enumerate(order):
             item = (
-                self._layer_chunk(position, layers[i], types[i], inputs[i], outputs[i])
+                self._write_layer(position, layers[i], types[i], inputs[i], outputs[i])
                 if fast
                 else None
             )
@@ -1154,6 +1184,11 @@ class Walk:
     def _encode_refs(self, outputs: list[list[Any]]) -> None:
         """Encode the reference of every layer output and network input at once (what
         :meth:`ref` gives them, encoded: inputs first, then the first producer)."""
+        if _compiled is not None:
+            _compiled.encode_refs(
+                outputs, self._canonical, self._input_index, self._ref_bytes, input_ref_bytes
+            )
+            return
         ref_bytes = self._ref_bytes
         canonical = self._canonical
         for i, outs in enumerate(outputs):

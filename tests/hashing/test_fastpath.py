@@ -1,20 +1,25 @@
-"""The walker's two ways to the same bytes: ``Walk.chunks`` writes common layers straight
-to bytes (``_layer_chunk``), ``Walk.records`` builds every record. They must agree byte
-for byte, problems included, on every kind of layer and network."""
+"""The walker's ways to the same bytes: ``Walk.chunks`` writes common layers straight to
+bytes (``_layer_chunk``, or its compiled twin in ``_layerwriter.pyx`` when it was built),
+``Walk.records`` builds every record. Every test here runs with each writer; they must
+agree byte for byte, problems included, on every kind of layer and network."""
 
 from __future__ import annotations
 
+import os
+import re
 import warnings
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 import trt_netser.offline as trt
 from tests.offline.networks import build_llm_like
 from trt_netser import walk as walk_module
-from trt_netser.encode import encode_record
+from trt_netser.canonical import head
+from trt_netser.encode import encode_record, output_ref_bytes
 from trt_netser.policy import Policy
 from trt_netser.walk import Walk
 
@@ -23,6 +28,24 @@ from .test_properties import SETTINGS, build, plans
 from .zoo import ZOO, network_with, new_network
 
 LAYER_TYPES = sorted(ZOO)
+COMPILED = walk_module._compiled
+
+
+@pytest.fixture(autouse=True, params=["python", "compiled"])
+def writer(request: Any, monkeypatch: Any) -> str:
+    """Run the test with the Python layer writer, then with the compiled one."""
+    if request.param == "python":
+        monkeypatch.setattr(walk_module, "_compiled", None)
+    elif COMPILED is None:
+        pytest.skip("trt_netser._layerwriter was not built (no Cython or C compiler)")
+    return str(request.param)
+
+
+def test_the_compiled_writer_is_built_in_ci() -> None:
+    """CI installs with a compiler: a silent fall-back to Python would go unnoticed."""
+    if os.environ.get("CI") != "true":
+        pytest.skip("only checked in CI")
+    assert COMPILED is not None
 
 
 def assert_same_stream(net: Any, **options: Any) -> bytes:
@@ -157,3 +180,51 @@ def test_default_names(name: str, layer: bool, tensor: bool) -> None:
     """Only TensorRT's own default names (with their counters) are replaced by positions."""
     assert (walk_module.user_name(name, walk_module._DEFAULT_LAYER_NAME) is None) == layer
     assert (walk_module.user_name(name, walk_module._DEFAULT_TENSOR_NAME) is None) == tensor
+
+
+#: Pieces that default names are made of, and near misses.
+_NAME_PIECES = [
+    "(Unnamed Layer* ",
+    "12",
+    "0",
+    "\u0663",
+    ")",
+    " ",
+    "[",
+    "]",
+    "Slice",
+    "_output",
+    "_",
+    "x",
+    "\n",
+]
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(_NAME_PIECES), max_size=9).map("".join))
+@example("(Unnamed Layer* 1) [a\nb]")
+@example("(Unnamed Layer* 1) [a\nb]_output_2")
+@example("(Unnamed Layer* \u0663) [x]_output")
+@example("(Unnamed Layer* 7) [x]_output_")
+def test_compiled_default_names_match_the_patterns(name: str) -> None:
+    if COMPILED is None:
+        pytest.skip("trt_netser._layerwriter was not built")
+    for default, tensor in (
+        (walk_module._DEFAULT_LAYER_NAME, False),
+        (walk_module._DEFAULT_TENSOR_NAME, True),
+    ):
+        full = re.fullmatch(re.escape(default.prefix) + default.rest.pattern, name) is not None
+        compiled = name.startswith(default.prefix) and COMPILED.is_default_rest(
+            name, len(default.prefix), tensor
+        )
+        assert compiled == full == (walk_module.user_name(name, default) is None)
+
+
+@pytest.mark.parametrize("n", [0, 1, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**64 - 1])
+def test_compiled_integers_and_references(n: int) -> None:
+    if COMPILED is None:
+        pytest.skip("trt_netser._layerwriter was not built")
+    for major in range(8):
+        assert COMPILED.uint_head(major, n) == head(major, n)
+    assert COMPILED.output_ref_bytes(n, 3) == output_ref_bytes(n, 3)
+    assert COMPILED.output_ref_bytes(1, n) == output_ref_bytes(1, n)

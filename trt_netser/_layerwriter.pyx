@@ -1,0 +1,298 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, binding=False
+"""The compiled twin of the walker's common-layer path (``Walk._layer_chunk`` and the
+keys it looks layer templates up by), the hot loop of ``hash_network``.
+
+``walk.py`` holds the reference: this file does the same steps in the same order with
+typed locals and direct dict and tuple operations, and calls back into the walk for
+everything that is not the common case (first sightings, misses, encodings). Both must
+write the same bytes: tests/hashing/test_fastpath.py runs each against the record path.
+Optional: without a compiler the walk uses its Python ``_layer_chunk``.
+"""
+
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.ref cimport Py_INCREF
+from cpython.unicode cimport Py_UNICODE_ISDECIMAL
+
+cdef object _UNSET = object()
+cdef bytes _TENSOR_REF_HEAD = b"\xd9\x74\x73\x82"  # tag 29811, array of 2
+
+
+cpdef bint is_default_rest(str name, Py_ssize_t start, bint tensor):
+    """Whether ``name[start:]`` is the rest of a TensorRT default name after its literal
+    prefix (walk._DEFAULT_LAYER_NAME.rest, or _DEFAULT_TENSOR_NAME.rest if ``tensor``):
+    ``\\d+\\) \\[[^\\]]*\\]``, for tensors followed by ``_output(?:_\\d+)?``."""
+    cdef Py_ssize_t n = len(name)
+    cdef Py_ssize_t i = start
+    cdef Py_ssize_t first = i
+    while i < n and Py_UNICODE_ISDECIMAL(name[i]):
+        i += 1
+    if i == first or i + 3 > n:
+        return False
+    if name[i] != u")" or name[i + 1] != u" " or name[i + 2] != u"[":
+        return False
+    i += 3
+    while i < n and name[i] != u"]":
+        i += 1
+    if i >= n:
+        return False
+    i += 1
+    if not tensor:
+        return i == n
+    if not name.startswith(u"_output", i):
+        return False
+    i += 7
+    if i == n:
+        return True
+    if name[i] != u"_":
+        return False
+    i += 1
+    first = i
+    while i < n and Py_UNICODE_ISDECIMAL(name[i]):
+        i += 1
+    return i > first and i == n
+
+
+cpdef bytes output_ref_bytes(unsigned long long layer, unsigned long long slot):
+    """encode.output_ref_bytes: the bytes of TensorRef(layer=layer, slot=slot)."""
+    return _TENSOR_REF_HEAD + uint_head(0, layer) + uint_head(0, slot)
+
+
+def encode_refs(list outputs, list canonical, dict input_index, dict ref_bytes, object input_ref):
+    """Walk._encode_refs: every layer output's and network input's encoded reference."""
+    cdef Py_ssize_t i, j
+    cdef unsigned long long position
+    cdef list outs
+    cdef object tensor, key
+    for i in range(len(outputs)):
+        outs = <list>outputs[i]
+        position = canonical[i]
+        for j in range(len(outs)):
+            tensor = outs[j]
+            if tensor is not None:
+                key = id(tensor)
+                if key not in ref_bytes:
+                    ref_bytes[key] = output_ref_bytes(position, j)
+    for key, k in input_index.items():
+        ref_bytes[key] = input_ref(k)
+
+
+cpdef bytes uint_head(int major, unsigned long long n):
+    """canonical.head: a CBOR data item's initial bytes, argument in shortest form."""
+    cdef unsigned char top = <unsigned char>(major << 5)
+    cdef unsigned char buf[9]
+    cdef int size, k
+    if n < 24:
+        buf[0] = top | <unsigned char>n
+        return buf[:1]
+    if n < 0x100:
+        buf[0] = top | 24
+        size = 1
+    elif n < 0x10000:
+        buf[0] = top | 25
+        size = 2
+    elif n < 0x100000000:
+        buf[0] = top | 26
+        size = 4
+    else:
+        buf[0] = top | 27
+        size = 8
+    for k in range(size):
+        buf[size - k] = <unsigned char>((n >> (8 * k)) & 0xFF)
+    return buf[: size + 1]
+
+
+cdef class LayerWriter:
+    """Writes common layers' records for one walk (see Walk._layer_chunk)."""
+
+    cdef object walk
+    cdef list issues
+    cdef dict simple_plans, layer_types, templates, unsafe_positions, is_sequence, ref_bytes
+    cdef dict plan_parts, tensor_parts
+    cdef object tensor_plan, is_debug, canon
+    cdef str layer_prefix, tensor_prefix
+    cdef Py_ssize_t layer_start, tensor_start
+    cdef object encode_text
+    cdef tuple layout_template, layout_order
+    cdef bytes null
+
+    def __init__(
+        self,
+        walk,
+        *,
+        tensor_plan,
+        layer_default,
+        tensor_default,
+        layout,
+        encode_text,
+    ):
+        self.walk = walk
+        self.issues = walk.issues
+        self.simple_plans = walk._simple_plans
+        self.layer_types = walk._layer_types
+        self.templates = walk._templates
+        self.unsafe_positions = walk._unsafe_positions
+        self.is_sequence = walk._is_sequence
+        self.ref_bytes = walk._ref_bytes
+        self.is_debug = walk._is_debug
+        self.canon = walk.canon
+        self.tensor_plan = tensor_plan
+        self.plan_parts = {}
+        self.tensor_parts = {}
+        self.layer_prefix = layer_default.prefix
+        self.layer_start = len(self.layer_prefix)
+        self.tensor_prefix = tensor_default.prefix
+        self.tensor_start = len(self.tensor_prefix)
+        self.layout_template = layout.template
+        self.layout_order = layout.order
+        self.encode_text = encode_text
+        self.null = b"\xf6"
+
+    cpdef object chunk(self, Py_ssize_t position, object layer, object layer_type, list ins, list outs):
+        """Walk._layer_chunk: the layer's record bytes, or None for the general path."""
+        cdef object cls = type(layer)
+        cdef object parts = self.plan_parts.get(cls, _UNSET)
+        cdef object plan
+        if parts is _UNSET:
+            plan = self.simple_plans.get(cls, _UNSET)
+            if plan is _UNSET:
+                plan = self.walk._simple_plan_of(cls)
+            parts = None if plan is None else (plan, plan.read_all, plan.rule_slots)
+            self.plan_parts[cls] = parts
+        cdef object type_bytes = self.layer_types.get(layer_type, _UNSET)
+        if type_bytes is _UNSET:
+            type_bytes = self.walk._layer_type_of(layer_type)
+        if parts is None or type_bytes is None:
+            return None
+        plan = (<tuple>parts)[0]
+        cdef object read_all = (<tuple>parts)[1]
+        cdef tuple rule_slots = (<tuple>parts)[2]
+        cdef Py_ssize_t mark = len(self.issues)
+        cdef Py_ssize_t j
+        cdef object name, raw, is_set, output_type, template, t, found
+        cdef list key, refs
+        cdef tuple template_key
+        try:
+            name = layer.name
+            if type(name) is not str:
+                return None
+            raw = read_all(layer)
+            key = [type_bytes, self.values_key(plan, <tuple?>raw, ins, rule_slots)]
+            is_set = layer.output_type_is_set
+            for j in range(len(outs)):
+                output_type = self.canon(layer.get_output_type(j)) if is_set(j) else None
+                key.append(self.tensor_key(outs[j], output_type))
+            template_key = tuple(key)
+            template = self.templates.get(template_key)
+            if template is None:
+                template = self.walk._layer_template(layer, plan, raw, ins, outs, type_bytes)
+                self.templates[template_key] = template
+            refs = []
+            for t in ins:
+                if t is None:
+                    refs.append(self.null)
+                    continue
+                found = self.ref_bytes.get(id(t))
+                if found is None:
+                    found = self.walk._ref_chunk(t)
+                refs.append(found)
+        except Exception:  # the general path reads it again and reports what went wrong
+            del self.issues[mark:]
+            return None
+        if len(self.issues) != mark:
+            del self.issues[mark:]
+            return None
+        cdef str text = <str>name
+        cdef object name_bytes
+        if text.startswith(self.layer_prefix) and is_default_rest(text, self.layer_start, False):
+            name_bytes = self.null
+        else:
+            name_bytes = self.encode_text(text)
+        fields = (
+            uint_head(0, position),
+            type_bytes,
+            name_bytes,
+            uint_head(4, len(refs)) + b"".join(refs),
+            (<tuple>template)[1],
+            (<tuple>template)[0],
+        )
+        cdef list record = list(self.layout_template)
+        cdef Py_ssize_t slot = 2
+        cdef object k
+        for k in self.layout_order:
+            record[slot] = fields[k]
+            slot += 2
+        return b"".join(record)
+
+    cdef tuple tensor_key(self, object tensor, object output_type):
+        """Walk._tensor_key."""
+        cdef object cls = type(tensor)
+        cdef object parts = self.tensor_parts.get(cls)
+        if parts is None:
+            plan = self.tensor_plan(cls)
+            parts = (plan, plan.read_all, plan.shape_index)
+            self.tensor_parts[cls] = parts
+        cdef object plan_ = (<tuple>parts)[0]
+        cdef object name = tensor.name
+        cdef tuple raw = <tuple?>((<tuple>parts)[1](tensor))
+        cdef Py_ssize_t rank = len(raw[(<tuple>parts)[2]])
+        cdef Py_ssize_t d
+        cdef object get_dimension_name = tensor.get_dimension_name
+        cdef tuple dim_names = tuple([get_dimension_name(d) for d in range(rank)])
+        cdef object debug = None
+        if self.is_debug is not None:
+            debug = bool(self.is_debug(tensor))
+        if type(name) is not str or (
+            (<str>name).startswith(self.tensor_prefix)
+            and is_default_rest(<str>name, self.tensor_start, True)
+        ):
+            name = None
+        return (self.values_key(plan_, raw, None, ()), name, dim_names, debug, output_type)
+
+    cdef tuple values_key(self, object plan, tuple raw, object inputs, tuple rule_slots):
+        """Walk._values_key (with no canonical forms to keep)."""
+        cdef Py_ssize_t i, k, count
+        cdef Py_ssize_t size = len(raw)
+        cdef tuple types = PyTuple_New(size)
+        cdef object kind_of
+        for i in range(size):
+            kind_of = type(raw[i])
+            Py_INCREF(kind_of)
+            PyTuple_SET_ITEM(types, i, kind_of)
+        cdef object unsafe = self.unsafe_positions.get(types)
+        cdef list values
+        cdef object value, kind, sequence, frozen, x
+        cdef tuple items
+        cdef bint ints
+        if unsafe is None:
+            unsafe = self.walk._unsafe_of(types)
+        if <tuple>unsafe:
+            values = list(raw)
+            for i in <tuple>unsafe:
+                value = raw[i]
+                kind = types[i]
+                sequence = self.is_sequence.get(kind)
+                if sequence is None:
+                    sequence = self.walk._sequence_kind(kind)
+                frozen = None
+                if sequence:
+                    items = tuple(value)
+                    ints = True
+                    for x in items:
+                        if type(x) is not int:
+                            ints = False
+                            break
+                    if ints:
+                        frozen = ("ints", items)
+                if frozen is None:
+                    frozen = self.walk._frozen(value, kind, plan, i, None)
+                values[i] = frozen
+            raw = tuple(values)
+        if rule_slots:
+            count = 0 if inputs is None else len(inputs)
+            return (
+                plan,
+                types,
+                raw,
+                tuple([k < count and inputs[k] is not None for k in rule_slots]),
+            )
+        return (plan, types, raw)
