@@ -105,9 +105,10 @@ cdef class LayerWriter:
     """Writes common layers' records for one walk (see Walk._layer_chunk)."""
 
     cdef object walk
-    cdef list issues
+    cdef list issues, pending
     cdef dict simple_plans, layer_types, templates, unsafe_positions, is_sequence, ref_bytes
-    cdef dict plan_parts, tensor_parts
+    cdef dict plan_parts, tensor_parts, kinds, array_keys
+    cdef object ndarray
     cdef object tensor_plan, is_debug, canon
     cdef str layer_prefix, tensor_prefix
     cdef Py_ssize_t layer_start, tensor_start
@@ -124,9 +125,11 @@ cdef class LayerWriter:
         tensor_default,
         layout,
         encode_text,
+        ndarray,
     ):
         self.walk = walk
         self.issues = walk.issues
+        self.pending = walk._pending_constructs
         self.simple_plans = walk._simple_plans
         self.layer_types = walk._layer_types
         self.templates = walk._templates
@@ -138,6 +141,9 @@ cdef class LayerWriter:
         self.tensor_plan = tensor_plan
         self.plan_parts = {}
         self.tensor_parts = {}
+        self.kinds = {}
+        self.array_keys = {}
+        self.ndarray = ndarray
         self.layer_prefix = layer_default.prefix
         self.layer_start = len(self.layer_prefix)
         self.tensor_prefix = tensor_default.prefix
@@ -146,6 +152,32 @@ cdef class LayerWriter:
         self.layout_order = layout.order
         self.encode_text = encode_text
         self.null = b"\xf6"
+
+    def chunks(
+        self,
+        Py_ssize_t start,
+        Py_ssize_t stop,
+        list order,
+        list layers,
+        list types,
+        list inputs,
+        list outputs,
+    ):
+        """Walk._layer_chunks: the bytes of the layer records at positions start..stop."""
+        cdef list parts = []
+        cdef Py_ssize_t position, i
+        cdef object chunk
+        for position in range(start, stop):
+            i = order[position]
+            chunk = self.chunk(position, layers[i], types[i], inputs[i], outputs[i])
+            if chunk is None:
+                chunk = self.walk._layer_record_bytes(
+                    position, layers[i], types[i], inputs[i], outputs[i]
+                )
+            if self.pending:
+                parts.extend(self.walk._construct_record_bytes())
+            parts.append(chunk)
+        return b"".join(parts)
 
     cpdef object chunk(self, Py_ssize_t position, object layer, object layer_type, list ins, list outs):
         """Walk._layer_chunk: the layer's record bytes, or None for the general path."""
@@ -169,19 +201,26 @@ cdef class LayerWriter:
         cdef Py_ssize_t mark = len(self.issues)
         cdef Py_ssize_t j
         cdef object name, raw, is_set, output_type, template, t, found
-        cdef list key, refs
+        cdef list refs
         cdef tuple template_key
         try:
             name = layer.name
             if type(name) is not str:
                 return None
             raw = read_all(layer)
-            key = [type_bytes, self.values_key(plan, <tuple?>raw, ins, rule_slots)]
+            template_key = PyTuple_New(2 + len(outs))
+            found = type_bytes
+            Py_INCREF(found)
+            PyTuple_SET_ITEM(template_key, 0, found)
+            found = self.values_key(plan, <tuple?>raw, ins, rule_slots)
+            Py_INCREF(found)
+            PyTuple_SET_ITEM(template_key, 1, found)
             is_set = layer.output_type_is_set
             for j in range(len(outs)):
                 output_type = self.canon(layer.get_output_type(j)) if is_set(j) else None
-                key.append(self.tensor_key(outs[j], output_type))
-            template_key = tuple(key)
+                found = self.tensor_key(outs[j], output_type)
+                Py_INCREF(found)
+                PyTuple_SET_ITEM(template_key, 2 + j, found)
             template = self.templates.get(template_key)
             if template is None:
                 template = self.walk._layer_template(layer, plan, raw, ins, outs, type_bytes)
@@ -249,7 +288,8 @@ cdef class LayerWriter:
         return (self.values_key(plan_, raw, None, ()), name, dim_names, debug, output_type)
 
     cdef tuple values_key(self, object plan, tuple raw, object inputs, tuple rule_slots):
-        """Walk._values_key (with no canonical forms to keep)."""
+        """Walk._values_key (with no canonical forms to keep). The values' types stand in
+        the key as a number given to each distinct tuple of types in this walk."""
         cdef Py_ssize_t i, k, count
         cdef Py_ssize_t size = len(raw)
         cdef tuple types = PyTuple_New(size)
@@ -258,22 +298,36 @@ cdef class LayerWriter:
             kind_of = type(raw[i])
             Py_INCREF(kind_of)
             PyTuple_SET_ITEM(types, i, kind_of)
-        cdef object unsafe = self.unsafe_positions.get(types)
+        cdef object kinds = self.kinds.get(types)
+        if kinds is None:
+            unsafe = self.unsafe_positions.get(types)
+            if unsafe is None:
+                unsafe = self.walk._unsafe_of(types)
+            kinds = (unsafe, len(self.kinds))
+            self.kinds[types] = kinds
+        cdef tuple unsafe_positions = (<tuple>kinds)[0]
         cdef list values
-        cdef object value, kind, sequence, frozen, x
+        cdef object value, kind, sequence, frozen, x, array_key
         cdef tuple items
         cdef bint ints
-        if unsafe is None:
-            unsafe = self.walk._unsafe_of(types)
-        if <tuple>unsafe:
+        if unsafe_positions:
             values = list(raw)
-            for i in <tuple>unsafe:
+            for i in unsafe_positions:
                 value = raw[i]
                 kind = types[i]
+                frozen = None
+                if kind is self.ndarray:  # weights: cached when their values are not hashed
+                    array_key = (plan, i, value.dtype, value.size)
+                    frozen = self.array_keys.get(array_key)
+                    if frozen is None:
+                        frozen = self.walk._frozen(value, kind, plan, i, None)
+                        if (<tuple>frozen)[3] is None:
+                            self.array_keys[array_key] = frozen
+                    values[i] = frozen
+                    continue
                 sequence = self.is_sequence.get(kind)
                 if sequence is None:
                     sequence = self.walk._sequence_kind(kind)
-                frozen = None
                 if sequence:
                     items = tuple(value)
                     ints = True
@@ -291,8 +345,8 @@ cdef class LayerWriter:
             count = 0 if inputs is None else len(inputs)
             return (
                 plan,
-                types,
+                (<tuple>kinds)[1],
                 raw,
                 tuple([k < count and inputs[k] is not None for k in rule_slots]),
             )
-        return (plan, types, raw)
+        return (plan, (<tuple>kinds)[1], raw)

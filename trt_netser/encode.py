@@ -275,6 +275,9 @@ def record_digest(data: bytes) -> str:
     return blake3.blake3(data).hexdigest()
 
 
+_FEED_BATCH = 1 << 16
+
+
 class StreamHasher:
     """Feeds records into blake3 as they are produced: the stream is never built whole."""
 
@@ -296,15 +299,18 @@ class StreamHasher:
             self.add(record)
 
     def feed(self, chunks: Iterable[bytes]) -> None:
-        """Add records already encoded, hashed in batches (one blake3 call per record
-        costs more than hashing the bytes; the digest is the same)."""
+        """Add records already encoded (pieces of one or more records), hashed in batches
+        of about 64 KiB (one blake3 call per small record costs more than hashing its
+        bytes; the digest is the same). ``count`` counts the records of :meth:`add` only."""
         batch: list[bytes] = []
+        size = 0
         for data in chunks:
             batch.append(data)
-            self.count += 1
-            if len(batch) == 512:
+            size += len(data)
+            if size >= _FEED_BATCH:
                 self._update(b"".join(batch))
                 batch.clear()
+                size = 0
         self._update(b"".join(batch))
 
     def _update(self, data: bytes) -> None:

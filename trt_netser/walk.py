@@ -99,6 +99,7 @@ _KEY_SAFE = frozenset({type(None), bool, int, str, bytes})
 _LAYER_FIELDS = ("index", "type", "name", "inputs", "outputs", "attrs")
 _LAYER_LAYOUT = record_layout("layer", _LAYER_FIELDS)
 _NULL = encode_value(None)
+_LAYERS_PER_CHUNK = 256  # layer records per piece of Walk.chunks (hashed in one call)
 _UNSET: Any = object()  # a dict.get default: not looked up yet
 
 #: Input slot of IRecurrenceLayer that carries the loop's back edge (the one legal cycle).
@@ -434,18 +435,19 @@ class Walk:
         self._numpy_dtypes: dict[np.dtype[Any], tuple[str, EnumValue | str]] = {}
         #: Whether values of a type freeze to their items when those are all ints (Dims...).
         self._is_sequence: dict[type, bool] = {}
-        #: Writes a common layer's record bytes (or None): the compiled LayerWriter when
-        #: it was built, else _layer_chunk. Both do the same (tests/hashing/test_fastpath.py).
-        self._write_layer: Callable[..., bytes | None] = self._layer_chunk
+        #: Writes the bytes of a run of layer records: the compiled LayerWriter when it was
+        #: built, else _layer_chunks. Both do the same (tests/hashing/test_fastpath.py).
+        self._write_layers: Callable[..., bytes] = self._layer_chunks
         if _compiled is not None:
-            self._write_layer = _compiled.LayerWriter(
+            self._write_layers = _compiled.LayerWriter(
                 self,
                 tensor_plan=_tensor_plan,
                 layer_default=_DEFAULT_LAYER_NAME,
                 tensor_default=_DEFAULT_TENSOR_NAME,
                 layout=_LAYER_LAYOUT,
                 encode_text=encode_text,
-            ).chunk
+                ndarray=np.ndarray,
+            ).chunks
 
     # ------------------------------------------------------------------ problems
 
@@ -945,8 +947,9 @@ class Walk:
                 yield cast("Record", item)
 
     def chunks(self) -> Iterator[bytes]:
-        """The canonical stream, a record at a time: the records of :meth:`records`,
-        encoded, except that common layers are written straight to bytes (_layer_chunk)."""
+        """The canonical stream in pieces of one or more records: the records of
+        :meth:`records`, encoded, except that common layers are written straight to bytes
+        (_layer_chunk), a few hundred per piece."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for item in self._stream(fast=True):
@@ -974,18 +977,15 @@ class Walk:
         for k in range(net.num_inputs):
             tensor = net.get_input(k)
             yield Record("input", {"index": k, "tensor": self.tensor_desc(tensor, binding=True)})
-        for position, i in enumerate(order):
-            item = (
-                self._write_layer(position, layers[i], types[i], inputs[i], outputs[i])
-                if fast
-                else None
-            )
-            if item is None:
-                item = self._layer_record(position, layers[i], types[i], inputs[i], outputs[i])
-            while self._pending_constructs:
-                construct, construct_ref = self._pending_constructs.pop(0)
-                yield self._construct_record(construct, construct_ref)
-            yield item
+        if fast:
+            for start in range(0, len(order), _LAYERS_PER_CHUNK):
+                stop = min(len(order), start + _LAYERS_PER_CHUNK)
+                yield self._write_layers(start, stop, order, layers, types, inputs, outputs)
+        else:
+            for position, i in enumerate(order):
+                record = self._layer_record(position, layers[i], types[i], inputs[i], outputs[i])
+                yield from self._construct_records()
+                yield record
         for k in range(net.num_outputs):
             tensor = net.get_output(k)
             try:
@@ -998,6 +998,45 @@ class Walk:
             )
         yield self._weights_record()
         yield Record("end", {"layers": len(layers), "partial": list(self.issues)})
+
+    def _layer_chunks(
+        self,
+        start: int,
+        stop: int,
+        order: list[int],
+        layers: list[Any],
+        types: list[Any],
+        inputs: list[list[Any]],
+        outputs: list[list[Any]],
+    ) -> bytes:
+        """The bytes of the layer records at canonical positions ``start`` to ``stop``,
+        each after the records of the constructs it is the first to refer to: written by
+        _layer_chunk, or through the record path for the layers it leaves."""
+        parts = []
+        for position in range(start, stop):
+            i = order[position]
+            chunk = self._layer_chunk(position, layers[i], types[i], inputs[i], outputs[i])
+            if chunk is None:
+                chunk = self._layer_record_bytes(
+                    position, layers[i], types[i], inputs[i], outputs[i]
+                )
+            parts.extend(self._construct_record_bytes())
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _layer_record_bytes(self, *args: Any) -> bytes:
+        """_layer_record's record, encoded (for the layers the fast writers leave)."""
+        return encode_record(self._layer_record(*args))
+
+    def _construct_records(self) -> Iterator[Record]:
+        """The records of the constructs met since the last call, in order met."""
+        while self._pending_constructs:
+            construct, construct_ref = self._pending_constructs.pop(0)
+            yield self._construct_record(construct, construct_ref)
+
+    def _construct_record_bytes(self) -> list[bytes]:
+        """_construct_records, encoded."""
+        return [encode_record(record) for record in self._construct_records()]
 
     def _network_record(self) -> Record:
         net = self.network
