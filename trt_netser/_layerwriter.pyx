@@ -201,7 +201,9 @@ cdef class LayerWriter:
         cdef Py_ssize_t mark = len(self.issues)
         cdef Py_ssize_t j
         cdef object name, raw, is_set, output_type, template, t, found
-        cdef list refs
+        cdef list refs, holes, pieces
+        cdef tuple slot_pair
+        cdef object attrs
         cdef tuple template_key
         try:
             name = layer.name
@@ -212,7 +214,8 @@ cdef class LayerWriter:
             found = type_bytes
             Py_INCREF(found)
             PyTuple_SET_ITEM(template_key, 0, found)
-            found = self.values_key(plan, <tuple?>raw, ins, rule_slots)
+            holes = []
+            found = self.values_key(plan, <tuple?>raw, ins, rule_slots, holes)
             Py_INCREF(found)
             PyTuple_SET_ITEM(template_key, 1, found)
             is_set = layer.output_type_is_set
@@ -223,7 +226,7 @@ cdef class LayerWriter:
                 PyTuple_SET_ITEM(template_key, 2 + j, found)
             template = self.templates.get(template_key)
             if template is None:
-                template = self.walk._layer_template(layer, plan, raw, ins, outs, type_bytes)
+                template = self.walk._layer_template(layer, plan, raw, ins, outs, holes)
                 self.templates[template_key] = template
             refs = []
             for t in ins:
@@ -246,13 +249,19 @@ cdef class LayerWriter:
             name_bytes = self.null
         else:
             name_bytes = self.encode_text(text)
+        attrs = (<tuple>template)[0]
+        if type(attrs) is not bytes:  # Walk._fill_holes
+            pieces = list((<tuple>attrs)[0])
+            for slot_pair in (<tuple>attrs)[1]:
+                pieces[<Py_ssize_t>slot_pair[0]] = (<tuple>holes[<Py_ssize_t>slot_pair[1]])[1]
+            attrs = b"".join(pieces)
         fields = (
             uint_head(0, position),
             type_bytes,
             name_bytes,
             uint_head(4, len(refs)) + b"".join(refs),
             (<tuple>template)[1],
-            (<tuple>template)[0],
+            attrs,
         )
         cdef list record = list(self.layout_template)
         cdef Py_ssize_t slot = 2
@@ -285,9 +294,11 @@ cdef class LayerWriter:
             and is_default_rest(<str>name, self.tensor_start, True)
         ):
             name = None
-        return (self.values_key(plan_, raw, None, ()), name, dim_names, debug, output_type)
+        return (self.values_key(plan_, raw, None, (), None), name, dim_names, debug, output_type)
 
-    cdef tuple values_key(self, object plan, tuple raw, object inputs, tuple rule_slots):
+    cdef tuple values_key(
+        self, object plan, tuple raw, object inputs, tuple rule_slots, object holes
+    ):
         """Walk._values_key (with no canonical forms to keep). The values' types stand in
         the key as a number given to each distinct tuple of types in this walk."""
         cdef Py_ssize_t i, k, count
@@ -338,7 +349,7 @@ cdef class LayerWriter:
                     if ints:
                         frozen = ("ints", items)
                 if frozen is None:
-                    frozen = self.walk._frozen(value, kind, plan, i, None)
+                    frozen = self.walk._frozen(value, kind, plan, i, None, holes)
                 values[i] = frozen
             raw = tuple(values)
         if rule_slots:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 
 from trt_netser import capturing as _capture
-from trt_netser.canonical import encode_text, join_array
+from trt_netser.canonical import encode_text, head, join_array
 from trt_netser.encode import (
     encode_record,
     encode_value,
@@ -750,12 +750,14 @@ class Walk:
         raw: tuple[Any, ...],
         inputs: list[Any] | None,
         canonical: dict[int, Any] | None = None,
+        holes: list[tuple[int, bytes]] | None = None,
     ) -> tuple[Any, ...]:
         """What decides the encoded map of values ``raw``: the plan, the values' types and
         values (for floats, containers and other values that are not key-safe, their
         canonical bytes; Dims their ints) and which of the rules' input slots are
         connected (the rules' sibling values are among the values). The canonical forms
-        made on the way go to ``canonical`` (by position), so they are made once."""
+        made on the way go to ``canonical`` (by position), so they are made once; for
+        ``holes``, see _frozen."""
         types = tuple(map(type, raw))
         unsafe = self._unsafe_positions.get(types)
         if unsafe is None:
@@ -763,7 +765,7 @@ class Walk:
         if unsafe:
             values = list(raw)
             for i in unsafe:
-                values[i] = self._frozen(raw[i], types[i], plan, i, canonical)
+                values[i] = self._frozen(raw[i], types[i], plan, i, canonical, holes)
             raw = tuple(values)
         if plan.rule_slots:
             n = 0 if inputs is None else len(inputs)
@@ -772,11 +774,19 @@ class Walk:
         return (plan, types, raw)
 
     def _frozen(
-        self, value: Any, kind: type, plan: Plan, i: int, canonical: dict[int, Any] | None
+        self,
+        value: Any,
+        kind: type,
+        plan: Plan,
+        i: int,
+        canonical: dict[int, Any] | None,
+        holes: list[tuple[int, bytes]] | None = None,
     ) -> Any:
         """The key of a value that is not key-safe: a sequence of ints (Dims) stands for
         itself, an array of weights for what its encoding is made of, anything else for
-        its canonical bytes."""
+        its canonical bytes. With ``holes`` (layer templates), a construct stands for its
+        kind and its reference goes to ``holes``: every loop's or attention's layers then
+        share one template, filled with their own construct (see _fill_holes)."""
         is_sequence = self._is_sequence.get(kind)
         if is_sequence is None:
             is_sequence = self._sequence_kind(kind)
@@ -792,6 +802,9 @@ class Walk:
         form = self.canon(value, plan.owner, plan.names[i])
         if canonical is not None:
             canonical[i] = form
+        if holes is not None and type(form) is ConstructRef:
+            holes.append((i, encode_value(form)))
+            return ("construct", form.kind)
         return ("bytes", encode_value(form))
 
     def _unsafe_of(self, types: tuple[type, ...]) -> tuple[int, ...]:
@@ -1144,7 +1157,8 @@ class Walk:
             if type(name) is not str:
                 return None
             raw = plan.read_all(layer)
-            key = [type_bytes, self._values_key(plan, raw, ins)]
+            holes: list[tuple[int, bytes]] = []
+            key = [type_bytes, self._values_key(plan, raw, ins, None, holes)]
             is_set = layer.output_type_is_set
             for j, tensor in enumerate(outs):
                 output_type = self.canon(layer.get_output_type(j)) if is_set(j) else None
@@ -1152,7 +1166,7 @@ class Walk:
             template = self._templates.get(tuple(key))
             if template is None:
                 template = self._templates[tuple(key)] = self._layer_template(
-                    layer, plan, raw, ins, outs, type_bytes
+                    layer, plan, raw, ins, outs, holes
                 )
             ref_bytes = self._ref_bytes
             refs = [_NULL if t is None else ref_bytes.get(id(t)) or self._ref_chunk(t) for t in ins]
@@ -1163,7 +1177,8 @@ class Walk:
             del self.issues[mark:]
             return None
         name_bytes = _NULL if _is_default(name, _DEFAULT_LAYER_NAME) else encode_text(name)
-        attrs_bytes, outputs_bytes = template
+        attrs, outputs_bytes = template
+        attrs_bytes = attrs if type(attrs) is bytes else _fill_holes(attrs, holes)
         return _LAYER_LAYOUT.join(
             (
                 encode_value(position),
@@ -1195,16 +1210,21 @@ class Walk:
         raw: tuple[Any, ...],
         ins: list[Any],
         outs: list[Any],
-        type_bytes: bytes,
-    ) -> tuple[bytes, bytes]:
-        """The encoded attribute map and outputs of a layer (made once per template)."""
+        holes: list[tuple[int, bytes]],
+    ) -> tuple[Any, bytes]:
+        """A layer's template: its encoded outputs, and its encoded attribute map, or if
+        it refers to constructs, that map as (pieces, slots) with the constructs'
+        references left out (see _fill_holes)."""
         descs = []
         for j, tensor in enumerate(outs):
             output_type = self._output_type(layer, j)
             if output_type is not None:
                 output_type = self.canon(output_type)
             descs.append(self.tensor_desc(tensor, output_type=output_type).data)
-        return self._intern_attrs(plan, raw, ins).data, join_array(descs)
+        attrs = self._intern_attrs(plan, raw, ins)
+        if not holes:
+            return attrs.data, join_array(descs)
+        return _with_holes(attrs, [plan.names[i] for i, _ in holes]), join_array(descs)
 
     def _simple_plan_of(self, cls: type) -> Plan | None:
         """_simple_plan(cls), memoized for _layer_chunk."""
@@ -1265,7 +1285,7 @@ class Walk:
                 "construct": ref.kind,
                 "index": ref.index,
                 "name": user_name(name, _DEFAULT_CONSTRUCT_NAME),
-                "attrs": self.encode_attrs(construct, plan, what),
+                "attrs": self.attrs(construct, plan, what)[0],
             },
         )
 
@@ -1396,6 +1416,36 @@ def _plan_excluding(cls: type, owner: str, exclusions: Mapping[str, str]) -> Pla
         owner,
         tuple((name, None) for name in readable_properties(cls) if name not in exclusions),
     )
+
+
+def _with_holes(attrs: Encoded, names: list[str]) -> tuple[tuple[bytes, ...], tuple[Any, ...]]:
+    """An attribute map's bytes as pieces, with the values of the properties ``names`` (in
+    the order of _frozen's holes) left empty: (pieces, ((piece index, hole number), ...))."""
+    items = sorted(
+        (encode_text(name), encode_value(value), name) for name, value in attrs.value.items()
+    )
+    pieces: list[bytes] = [head(5, len(items))]
+    slots = []
+    for key, value, name in items:
+        if name in names:
+            pieces += (key, b"")
+            slots.append((len(pieces) - 1, names.index(name)))
+        else:
+            pieces.append(key + value)
+    if b"".join(pieces[:1] + [k + v for k, v, _ in items]) != attrs.data:
+        raise AssertionError("an attribute map's pieces do not join to its bytes")
+    return tuple(pieces), tuple(slots)
+
+
+def _fill_holes(
+    attrs: tuple[tuple[bytes, ...], tuple[Any, ...]], holes: list[tuple[int, bytes]]
+) -> bytes:
+    """A template's attribute map with this layer's construct references filled in."""
+    pieces, slots = attrs
+    parts = list(pieces)
+    for index, hole in slots:
+        parts[index] = holes[hole][1]
+    return b"".join(parts)
 
 
 def _simple_plan(cls: type) -> Plan | None:

@@ -228,3 +228,19 @@ def test_compiled_integers_and_references(n: int) -> None:
         assert COMPILED.uint_head(major, n) == head(major, n)
     assert COMPILED.output_ref_bytes(n, 3) == output_ref_bytes(n, 3)
     assert COMPILED.output_ref_bytes(1, n) == output_ref_bytes(1, n)
+
+
+@pytest.mark.parametrize("builder", ["build_loop", "build_attention", "build_conditional"])
+def test_constructs_built_alike_share_templates_but_keep_their_references(builder: str) -> None:
+    """Layers of two constructs built the same way differ only in the construct they
+    refer to: each must be written with its own reference."""
+    from . import zoo
+
+    _, net, x = new_network(trt)
+    for seed in (0, 1):
+        getattr(zoo, builder)(trt, net, x, seed)
+    data = assert_same_stream(net)
+    walk = Walk(net, Policy())
+    b"".join(walk.chunks())
+    assert sum(count for count in walk._construct_counts.values()) == 2
+    assert data
