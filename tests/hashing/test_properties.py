@@ -30,7 +30,8 @@ def build(plan: list[tuple[str, bool, bool]], seed: int = 0) -> Any:
 
 def build_with_effect(plan: list[tuple[str, bool, bool]], seed: int = 0) -> tuple[Any, list[Any]]:
     """The network, and what the plan effectively did: per step, what was built (the
-    builder: members of a construct group build the same layers), the step it read from,
+    builder: members of a construct group build the same layers), the step it read from
+    (if its layers read the source at all),
     whether it marked an output, and which layer's output it returned when that output
     was used (marked, or read by a later step)."""
     steps: list[list[Any]] = []
@@ -38,7 +39,10 @@ def build_with_effect(plan: list[tuple[str, bool, bool]], seed: int = 0) -> tupl
         _, net, x = new_network(trt)
         source, source_step = x, -1
         for i, (layer_type, chain, mark) in enumerate(plan):
+            first = net.num_layers
             layer = ZOO[layer_type](trt, net, source if chain else x, seed + i)
+            if chain and not _reads(net, first, source):  # e.g. a constant reads nothing
+                chain = False
             out = layer.get_output(0) if layer.num_outputs else None
             marked = bool(mark and out is not None and not out.is_network_output)
             if marked:
@@ -53,6 +57,15 @@ def build_with_effect(plan: list[tuple[str, bool, bool]], seed: int = 0) -> tupl
         for i, (built, reads, marked, returned) in enumerate(steps)
     ]
     return net, effect
+
+
+def _reads(net: Any, first: int, tensor: Any) -> bool:
+    """Whether a layer added since layer ``first`` reads ``tensor``."""
+    return any(
+        net.get_layer(i).get_input(k) is tensor
+        for i in range(first, net.num_layers)
+        for k in range(net.get_layer(i).num_inputs)
+    )
 
 
 @SETTINGS
