@@ -226,7 +226,9 @@ cdef class LayerWriter:
                 PyTuple_SET_ITEM(template_key, 2 + j, found)
             template = self.templates.get(template_key)
             if template is None:
-                template = self.walk._layer_template(layer, plan, raw, ins, outs, holes)
+                template = self.walk._layer_template(
+                    layer, plan, raw, ins, outs, holes, template_key[2:]
+                )
                 self.templates[template_key] = template
             refs = []
             for t in ins:

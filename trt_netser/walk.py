@@ -19,7 +19,7 @@ import operator
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
@@ -431,7 +431,8 @@ class Walk:
         self._ref_bytes: dict[int, bytes] = {}  # tensor id -> its reference, encoded
         self._simple_plans: dict[type, Any] = {}  # class -> _simple_plan(class)
         self._layer_types: dict[Any, Any] = {}  # LayerType -> encoded (None: unknown)
-        self._templates: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}  # see _layer_chunk
+        self._templates: dict[tuple[Any, ...], tuple[Any, bytes]] = {}  # see _layer_chunk
+        self._descs: dict[Any, bytes] = {}  # output key -> description (_layer_template)
         self._numpy_dtypes: dict[np.dtype[Any], tuple[str, EnumValue | str]] = {}
         #: Whether values of a type freeze to their items when those are all ints (Dims...).
         self._is_sequence: dict[type, bool] = {}
@@ -1166,7 +1167,7 @@ class Walk:
             template = self._templates.get(tuple(key))
             if template is None:
                 template = self._templates[tuple(key)] = self._layer_template(
-                    layer, plan, raw, ins, outs, holes
+                    layer, plan, raw, ins, outs, holes, key[2:]
                 )
             ref_bytes = self._ref_bytes
             refs = [_NULL if t is None else ref_bytes.get(id(t)) or self._ref_chunk(t) for t in ins]
@@ -1211,16 +1212,23 @@ class Walk:
         ins: list[Any],
         outs: list[Any],
         holes: list[tuple[int, bytes]],
+        output_keys: Sequence[Any],
     ) -> tuple[Any, bytes]:
         """A layer's template: its encoded outputs, and its encoded attribute map, or if
         it refers to constructs, that map as (pieces, slots) with the constructs'
-        references left out (see _fill_holes)."""
+        references left out (see _fill_holes). ``output_keys`` are the outputs' keys
+        (_tensor_key's, or the compiled writer's): equal keys, equal descriptions."""
         descs = []
         for j, tensor in enumerate(outs):
-            output_type = self._output_type(layer, j)
-            if output_type is not None:
-                output_type = self.canon(output_type)
-            descs.append(self.tensor_desc(tensor, output_type=output_type).data)
+            desc = self._descs.get(output_keys[j])
+            if desc is None:
+                output_type = self._output_type(layer, j)
+                if output_type is not None:
+                    output_type = self.canon(output_type)
+                desc = self._descs[output_keys[j]] = self.tensor_desc(
+                    tensor, output_type=output_type
+                ).data
+            descs.append(desc)
         attrs = self._intern_attrs(plan, raw, ins)
         if not holes:
             return attrs.data, join_array(descs)
