@@ -108,7 +108,7 @@ cdef class LayerWriter:
     cdef list issues, pending
     cdef dict simple_plans, layer_types, templates, unsafe_positions, is_sequence, ref_bytes
     cdef dict plan_parts, tensor_parts, kinds, array_keys
-    cdef object ndarray
+    cdef object ndarray, little_endian_bytes
     cdef object tensor_plan, is_debug, canon
     cdef str layer_prefix, tensor_prefix
     cdef Py_ssize_t layer_start, tensor_start
@@ -126,6 +126,7 @@ cdef class LayerWriter:
         layout,
         encode_text,
         ndarray,
+        little_endian_bytes,
     ):
         self.walk = walk
         self.issues = walk.issues
@@ -144,6 +145,7 @@ cdef class LayerWriter:
         self.kinds = {}
         self.array_keys = {}
         self.ndarray = ndarray
+        self.little_endian_bytes = little_endian_bytes
         self.layer_prefix = layer_default.prefix
         self.layer_start = len(self.layer_prefix)
         self.tensor_prefix = tensor_default.prefix
@@ -329,13 +331,15 @@ cdef class LayerWriter:
                 value = raw[i]
                 kind = types[i]
                 frozen = None
-                if kind is self.ndarray:  # weights: cached when their values are not hashed
+                if kind is self.ndarray:  # weights (Walk._frozen): the policy's decision for
+                    # this property, dtype and count is remembered; hashed values are read
                     array_key = (plan, i, value.dtype, value.size)
                     frozen = self.array_keys.get(array_key)
                     if frozen is None:
                         frozen = self.walk._frozen(value, kind, plan, i, None)
-                        if (<tuple>frozen)[3] is None:
-                            self.array_keys[array_key] = frozen
+                        self.array_keys[array_key] = frozen if (<tuple>frozen)[3] is None else True
+                    elif frozen is True:
+                        frozen = ("array", value.dtype, value.size, self.little_endian_bytes(value))
                     values[i] = frozen
                     continue
                 sequence = self.is_sequence.get(kind)

@@ -99,6 +99,7 @@ _KEY_SAFE = frozenset({type(None), bool, int, str, bytes})
 _LAYER_FIELDS = ("index", "type", "name", "inputs", "outputs", "attrs")
 _LAYER_LAYOUT = record_layout("layer", _LAYER_FIELDS)
 _NULL = encode_value(None)
+_LITTLE_ENDIAN = sys.byteorder == "little"
 _LAYERS_PER_CHUNK = 256  # layer records per piece of Walk.chunks (hashed in one call)
 _UNSET: Any = object()  # a dict.get default: not looked up yet
 
@@ -255,6 +256,7 @@ class Plan:
     __slots__ = (
         "captured",
         "has_plugin",
+        "key_order",
         "methods",
         "names",
         "owner",
@@ -284,6 +286,8 @@ class Plan:
         self.rules = tuple((i, rule) for i, (_, rule) in enumerate(props) if rule is not None)
         self.shape_index = self.names.index("shape") if "shape" in self.names else None
         self.rules_by_position = _rules_by_position(self.names, self.rules)
+        #: (encoded name, position) in canonical map order (bytewise by encoded name).
+        self.key_order = tuple(sorted((encode_text(n), i) for i, n in enumerate(self.names)))
         #: The input slots that rules look at (whether they are connected is in the key).
         self.rule_slots = tuple(sorted({s for _, rule in self.rules for s in rule.unless_input}))
 
@@ -448,6 +452,7 @@ class Walk:
                 layout=_LAYER_LAYOUT,
                 encode_text=encode_text,
                 ndarray=np.ndarray,
+                little_endian_bytes=_little_endian_bytes,
             ).chunks
 
     # ------------------------------------------------------------------ problems
@@ -830,13 +835,16 @@ class Walk:
             else ()
         )
         owner = plan.owner
-        return encoded(
-            {
-                name: canonical[i] if i in canonical else self.canon(value, owner, name)
-                for i, (name, value) in enumerate(zip(plan.names, raw, strict=True))
-                if i not in irrelevant
-            }
-        )
+        forms = {
+            i: canonical[i] if i in canonical else self.canon(value, owner, name)
+            for i, (name, value) in enumerate(zip(plan.names, raw, strict=True))
+            if i not in irrelevant
+        }
+        parts = [head(5, len(forms))]
+        for key, i in plan.key_order:  # the map's canonical order, known in advance
+            if i in forms:
+                parts += (key, encode_value(forms[i]))
+        return Encoded({plan.names[i]: form for i, form in forms.items()}, b"".join(parts))
 
     def _careful_attrs(
         self, obj: Any, plan: Plan, what: str | None, inputs: list[Any] | None, mark: int
@@ -1530,6 +1538,8 @@ def _weights_array(weights: Any) -> np.ndarray | None:
 
 def _little_endian_bytes(array: np.ndarray) -> bytes:
     """The values as little-endian bytes, whatever the platform's byte order."""
+    if _LITTLE_ENDIAN and array.dtype.isnative and array.flags.c_contiguous:
+        return array.tobytes()
     array = np.ascontiguousarray(array)
     if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and sys.byteorder == "big"):
         array = array.astype(array.dtype.newbyteorder("<"))
