@@ -437,6 +437,7 @@ class Walk:
         self._layer_types: dict[Any, Any] = {}  # LayerType -> encoded (None: unknown)
         self._templates: dict[tuple[Any, ...], tuple[Any, bytes]] = {}  # see _layer_chunk
         self._descs: dict[Any, bytes] = {}  # output key -> description (_layer_template)
+        self._values: dict[tuple[type, Any], tuple[Any, bytes]] = {}  # see _encode_map
         self._numpy_dtypes: dict[np.dtype[Any], tuple[str, EnumValue | str]] = {}
         #: Whether values of a type freeze to their items when those are all ints (Dims...).
         self._is_sequence: dict[type, bool] = {}
@@ -747,7 +748,7 @@ class Walk:
         key = self._values_key(plan, raw, inputs, canonical)
         found = self._interned.get(key)
         if found is None:
-            found = self._interned[key] = self._encode_map(plan, raw, inputs, canonical)
+            found = self._interned[key] = self._encode_map(plan, raw, inputs, canonical, key)
         return found
 
     def _values_key(
@@ -825,26 +826,39 @@ class Walk:
         return found
 
     def _encode_map(
-        self, plan: Plan, raw: tuple[Any, ...], inputs: list[Any] | None, canonical: dict[int, Any]
+        self,
+        plan: Plan,
+        raw: tuple[Any, ...],
+        inputs: list[Any] | None,
+        canonical: dict[int, Any],
+        key: tuple[Any, ...],
     ) -> Encoded:
         """The attribute map of values ``raw`` (``canonical`` holds the canonical forms
-        already made, by position), without the irrelevant ones."""
+        already made, by position; ``key`` is their _values_key), without the irrelevant
+        ones. Each value's canonical form and bytes are shared within the walk by its type
+        and key (which decide them), so a new map mostly joins known values."""
         irrelevant = (
             _irrelevant_positions(plan.rules_by_position, raw, inputs)
             if plan.rules_by_position
             else ()
         )
-        owner = plan.owner
-        forms = {
-            i: canonical[i] if i in canonical else self.canon(value, owner, name)
-            for i, (name, value) in enumerate(zip(plan.names, raw, strict=True))
-            if i not in irrelevant
-        }
+        owner, types, frozen = plan.owner, key[1], key[2]
+        values = self._values
+        forms: dict[int, tuple[Any, bytes]] = {}
+        for i, (name, value) in enumerate(zip(plan.names, raw, strict=True)):
+            if i in irrelevant:
+                continue
+            value_key = (types[i], frozen[i])
+            found = values.get(value_key)
+            if found is None:
+                form = canonical[i] if i in canonical else self.canon(value, owner, name)
+                found = values[value_key] = (form, encode_value(form))
+            forms[i] = found
         parts = [head(5, len(forms))]
-        for key, i in plan.key_order:  # the map's canonical order, known in advance
+        for name_bytes, i in plan.key_order:  # the map's canonical order, known in advance
             if i in forms:
-                parts += (key, encode_value(forms[i]))
-        return Encoded({plan.names[i]: form for i, form in forms.items()}, b"".join(parts))
+                parts += (name_bytes, forms[i][1])
+        return Encoded({plan.names[i]: form for i, (form, _) in forms.items()}, b"".join(parts))
 
     def _careful_attrs(
         self, obj: Any, plan: Plan, what: str | None, inputs: list[Any] | None, mark: int
