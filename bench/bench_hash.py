@@ -21,6 +21,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import trt_netser.offline as trt
@@ -39,14 +41,15 @@ def bare_walk(network: Any) -> int:
     walk = Walk(network, Policy())
     layers, types, inputs, outputs = walk._read_structure()
     order = walk._topological_order(layers, types, inputs)
-    weights_type = walk.api.Weights
+    weights_types = (walk.api.Weights, np.ndarray)
     is_debug = network.is_debug_tensor
     reads = 0
 
     def read_tensor(tensor: Any) -> int:
         _ = tensor.name
-        raw = _tensor_plan(type(tensor)).read_all(tensor)
-        for d in range(len(tensor.shape)):
+        plan = _tensor_plan(type(tensor))
+        raw = plan.read_all(tensor)
+        for d in range(len(raw[plan.shape_index])):  # the rank, from the shape read above
             tensor.get_dimension_name(d)
         is_debug(tensor)
         return len(raw) + 2
@@ -60,7 +63,7 @@ def bare_walk(network: Any) -> int:
             _ = layer.name
             raw = _class_plan(type(layer)).read_all(layer)
             for value in raw:
-                if isinstance(value, weights_type):
+                if isinstance(value, weights_types):
                     _ = value.dtype, value.size
             reads += len(raw) + 1
             for j, tensor in enumerate(outputs[i]):

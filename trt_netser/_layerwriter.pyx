@@ -12,6 +12,10 @@ Optional: without a compiler the walk uses its Python ``_layer_chunk``.
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport Py_UNICODE_ISDECIMAL
+from libc.string cimport memcpy
+import sys
+
+cdef bint LITTLE_ENDIAN = sys.byteorder == "little"
 
 cdef object _UNSET = object()
 cdef bytes _TENSOR_REF_HEAD = b"\xd9\x74\x73\x82"  # tag 29811, array of 2
@@ -325,6 +329,8 @@ cdef class LayerWriter:
         cdef object value, kind, sequence, frozen, x, array_key
         cdef tuple items
         cdef bint ints
+        cdef double bits
+        cdef unsigned long long word
         if unsafe_positions:
             values = list(raw)
             for i in unsafe_positions:
@@ -339,8 +345,16 @@ cdef class LayerWriter:
                         frozen = self.walk._frozen(value, kind, plan, i, None)
                         self.array_keys[array_key] = frozen if (<tuple>frozen)[3] is None else True
                     elif frozen is True:
-                        frozen = ("array", value.dtype, value.size, self.little_endian_bytes(value))
+                        if LITTLE_ENDIAN and value.dtype.isnative and value.flags.c_contiguous:
+                            frozen = ("array", value.dtype, value.size, value.tobytes())
+                        else:
+                            frozen = ("array", value.dtype, value.size, self.little_endian_bytes(value))
                     values[i] = frozen
+                    continue
+                if kind is float:  # its bits: equal bits, equal encoding (0.0 and -0.0 differ)
+                    bits = <double>value
+                    memcpy(&word, &bits, 8)
+                    values[i] = ("float", word)
                     continue
                 sequence = self.is_sequence.get(kind)
                 if sequence is None:
