@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import trt_netser.offline as trt
 from tests.offline.networks import build_llm_like
 from trt_netser import hash_network
+from trt_netser import walk as walk_module
 from trt_netser.policy import Policy
 from trt_netser.walk import Walk, _class_plan, _tensor_plan
 
@@ -101,10 +102,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument(
+        "--python-writer",
+        action="store_true",
+        help="use the walker's pure-Python layer writer even if the compiled one was built",
+    )
     args = parser.parse_args()
+    if args.python_writer:
+        walk_module._compiled = None
 
+    writer = "compiled" if walk_module._compiled is not None else "Python"
     print(
-        f"trt-netser hash benchmark, offline backend {trt.__version__}, Python {sys.version.split()[0]}"
+        f"trt-netser hash benchmark, offline backend {trt.__version__}, "
+        f"Python {sys.version.split()[0]}, {writer} layer writer"
     )
     header = (
         f"{'layers':>8} {'hash s':>8} {'layers/s':>10} {'floor s':>8} {'ratio':>6} {'peak MiB':>9}"

@@ -61,7 +61,7 @@ cpdef bytes output_ref_bytes(unsigned long long layer, unsigned long long slot):
     return _TENSOR_REF_HEAD + uint_head(0, layer) + uint_head(0, slot)
 
 
-def encode_refs(list outputs, list canonical, dict input_index, dict ref_bytes, object input_ref):
+def encode_refs(object outputs, list canonical, dict input_index, dict ref_bytes, object input_ref):
     """Walk._encode_refs: every layer output's and network input's encoded reference."""
     cdef Py_ssize_t i, j
     cdef unsigned long long position
@@ -166,8 +166,8 @@ cdef class LayerWriter:
         list order,
         list layers,
         list types,
-        list inputs,
-        list outputs,
+        object inputs,
+        object outputs,
     ):
         """Walk._layer_chunks: the bytes of the layer records at positions start..stop."""
         cdef list parts = []

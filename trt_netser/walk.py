@@ -248,6 +248,33 @@ def _reader(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     return operator.attrgetter(*names)
 
 
+class Adjacency:
+    """Each layer's input or output tensors, in one flat list with offsets: ``adj[i]`` is
+    layer i's list. A walk of 100k layers would otherwise keep 200k small lists alive
+    until it ends, and the garbage collector's full passes (which survivors trigger)
+    would traverse them."""
+
+    __slots__ = ("_flat", "_starts")
+
+    def __init__(self) -> None:
+        self._flat: list[Any] = []
+        self._starts = [0]
+
+    def append(self, tensors: list[Any]) -> None:
+        self._flat += tensors
+        self._starts.append(len(self._flat))
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i: int) -> list[Any]:
+        return self._flat[self._starts[i] : self._starts[i + 1]]
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        flat, starts = self._flat, self._starts
+        return (flat[starts[i] : starts[i + 1]] for i in range(len(starts) - 1))
+
+
 class Plan:
     """Which properties of one class are encoded (with their relevance rules), read all
     at once by ``read_all``; for layer classes also the getter methods that are called,
@@ -418,7 +445,7 @@ class Walk:
         self._keep: list[object] = []  # keeps wrappers alive so identities stay valid
         self._producer: dict[int, tuple[int, int]] = {}
         self._by_name: dict[str, list[tuple[int, int]]] | None = None
-        self._outputs: list[list[Any]] = []
+        self._outputs = Adjacency()
         self._input_index: dict[int, int] = {}
         self._canonical: list[int] = []  # insertion index -> canonical index
         self._order: list[int] = []  # canonical index -> insertion index
@@ -466,7 +493,7 @@ class Walk:
 
     # ------------------------------------------------------------------ pass 1
 
-    def _read_structure(self) -> tuple[list[Any], list[Any], list[list[Any]], list[list[Any]]]:
+    def _read_structure(self) -> tuple[list[Any], list[Any], Adjacency, Adjacency]:
         net = self.network
         layers: list[Any] = []
         types: list[Any] = []
@@ -484,7 +511,7 @@ class Walk:
             tensor = net.get_input(k)
             self._keep.append(tensor)
             self._input_index[id(tensor)] = k
-        outputs: list[list[Any]] = []
+        outputs = Adjacency()
         for i, layer in enumerate(layers):
             outs = [layer.get_output(j) for j in range(layer.num_outputs)]
             for j, tensor in enumerate(outs):
@@ -494,9 +521,11 @@ class Walk:
                 self._producer.setdefault(id(tensor), (i, j))
             outputs.append(outs)
         self._outputs = outputs
-        inputs = [[layer.get_input(s) for s in range(layer.num_inputs)] for layer in layers]
-        for ins in inputs:
+        inputs = Adjacency()
+        for layer in layers:
+            ins = [layer.get_input(s) for s in range(layer.num_inputs)]
             self._keep.extend(t for t in ins if t is not None)
+            inputs.append(ins)
         return layers, types, inputs, outputs
 
     def _producer_of(self, tensor: object) -> tuple[int, int] | None:
@@ -522,7 +551,7 @@ class Walk:
         return self._by_name
 
     def _topological_order(
-        self, layers: list[Any], types: list[Any], inputs: list[list[Any]]
+        self, layers: list[Any], types: list[Any], inputs: Adjacency
     ) -> list[int]:
         n = len(layers)
         consumers: list[list[int]] = [[] for _ in range(n)]
@@ -1042,8 +1071,8 @@ class Walk:
         order: list[int],
         layers: list[Any],
         types: list[Any],
-        inputs: list[list[Any]],
-        outputs: list[list[Any]],
+        inputs: Adjacency,
+        outputs: Adjacency,
     ) -> bytes:
         """The bytes of the layer records at canonical positions ``start`` to ``stop``,
         each after the records of the constructs it is the first to refer to: written by
@@ -1270,7 +1299,7 @@ class Walk:
         self._layer_types[layer_type] = found
         return found
 
-    def _encode_refs(self, outputs: list[list[Any]]) -> None:
+    def _encode_refs(self, outputs: Adjacency) -> None:
         """Encode the reference of every layer output and network input at once (what
         :meth:`ref` gives them, encoded: inputs first, then the first producer)."""
         if _compiled is not None:
