@@ -42,6 +42,7 @@ def bare_walk(network: Any) -> int:
     walk = Walk(network, Policy())
     layers, types, inputs, outputs = walk._read_structure()
     order = walk._topological_order(layers, types, inputs)
+    flat, starts = outputs.flat, outputs.starts  # each layer's outputs, as the walker slices them
     weights_types = (walk.api.Weights, np.ndarray)
     is_debug = network.is_debug_tensor
     reads = 0
@@ -67,7 +68,7 @@ def bare_walk(network: Any) -> int:
                 if isinstance(value, weights_types):
                     _ = value.dtype, value.size
             reads += len(raw) + 1
-            for j, tensor in enumerate(outputs[i]):
+            for j, tensor in enumerate(flat[starts[i] : starts[i + 1]]):
                 if layer.output_type_is_set(j):
                     layer.get_output_type(j)
                 reads += read_tensor(tensor)

@@ -63,15 +63,17 @@ cpdef bytes output_ref_bytes(unsigned long long layer, unsigned long long slot):
 
 def encode_refs(object outputs, list canonical, dict input_index, dict ref_bytes, object input_ref):
     """Walk._encode_refs: every layer output's and network input's encoded reference."""
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i, j, start, stop
     cdef unsigned long long position
-    cdef list outs
+    cdef list flat = outputs.flat
+    cdef list starts = outputs.starts
     cdef object tensor, key
-    for i in range(len(outputs)):
-        outs = <list>outputs[i]
+    for i in range(len(starts) - 1):
         position = canonical[i]
-        for j in range(len(outs)):
-            tensor = outs[j]
+        start = starts[i]
+        stop = starts[i + 1]
+        for j in range(stop - start):
+            tensor = flat[start + j]
             if tensor is not None:
                 key = id(tensor)
                 if key not in ref_bytes:
@@ -173,13 +175,16 @@ cdef class LayerWriter:
         cdef list parts = []
         cdef Py_ssize_t position, i
         cdef object chunk
+        cdef list ins_flat = inputs.flat, outs_flat = outputs.flat
+        cdef list ins_starts = inputs.starts, outs_starts = outputs.starts
+        cdef list ins, outs
         for position in range(start, stop):
             i = order[position]
-            chunk = self.chunk(position, layers[i], types[i], inputs[i], outputs[i])
+            ins = ins_flat[<Py_ssize_t>ins_starts[i] : <Py_ssize_t>ins_starts[i + 1]]
+            outs = outs_flat[<Py_ssize_t>outs_starts[i] : <Py_ssize_t>outs_starts[i + 1]]
+            chunk = self.chunk(position, layers[i], types[i], ins, outs)
             if chunk is None:
-                chunk = self.walk._layer_record_bytes(
-                    position, layers[i], types[i], inputs[i], outputs[i]
-                )
+                chunk = self.walk._layer_record_bytes(position, layers[i], types[i], ins, outs)
             if self.pending:
                 parts.extend(self.walk._construct_record_bytes())
             parts.append(chunk)

@@ -254,24 +254,25 @@ class Adjacency:
     until it ends, and the garbage collector's full passes (which survivors trigger)
     would traverse them."""
 
-    __slots__ = ("_flat", "_starts")
+    __slots__ = ("flat", "starts")
 
     def __init__(self) -> None:
-        self._flat: list[Any] = []
-        self._starts = [0]
+        #: All layers' tensors, layer i's at ``flat[starts[i]:starts[i + 1]]``.
+        self.flat: list[Any] = []
+        self.starts = [0]
 
     def append(self, tensors: list[Any]) -> None:
-        self._flat += tensors
-        self._starts.append(len(self._flat))
+        self.flat += tensors
+        self.starts.append(len(self.flat))
 
     def __len__(self) -> int:
-        return len(self._starts) - 1
+        return len(self.starts) - 1
 
     def __getitem__(self, i: int) -> list[Any]:
-        return self._flat[self._starts[i] : self._starts[i + 1]]
+        return self.flat[self.starts[i] : self.starts[i + 1]]
 
     def __iter__(self) -> Iterator[list[Any]]:
-        flat, starts = self._flat, self._starts
+        flat, starts = self.flat, self.starts
         return (flat[starts[i] : starts[i + 1]] for i in range(len(starts) - 1))
 
 
