@@ -119,7 +119,8 @@ cdef class LayerWriter:
     cdef str layer_prefix, tensor_prefix
     cdef Py_ssize_t layer_start, tensor_start
     cdef object encode_text
-    cdef tuple layout_template, layout_order
+    cdef tuple layout_template
+    cdef int field_order[6]
     cdef bytes null
 
     def __init__(
@@ -156,8 +157,11 @@ cdef class LayerWriter:
         self.layer_start = len(self.layer_prefix)
         self.tensor_prefix = tensor_default.prefix
         self.tensor_start = len(self.tensor_prefix)
+        if layout.names != ("index", "type", "name", "inputs", "outputs", "attrs"):
+            raise ValueError(f"LayerWriter writes Walk's layer fields, not {layout.names!r}")
         self.layout_template = layout.template
-        self.layout_order = layout.order
+        for k in range(6):
+            self.field_order[k] = layout.order[k]
         self.encode_text = encode_text
         self.null = b"\xf6"
 
@@ -268,20 +272,27 @@ cdef class LayerWriter:
             for slot_pair in (<tuple>attrs)[1]:
                 pieces[<Py_ssize_t>slot_pair[0]] = (<tuple>holes[<Py_ssize_t>slot_pair[1]])[1]
             attrs = b"".join(pieces)
-        fields = (
-            uint_head(0, position),
-            type_bytes,
-            name_bytes,
-            uint_head(4, len(refs)) + b"".join(refs),
-            (<tuple>template)[1],
-            attrs,
-        )
-        cdef list record = list(self.layout_template)
-        cdef Py_ssize_t slot = 2
-        cdef object k
-        for k in self.layout_order:
-            record[slot] = fields[k]
-            slot += 2
+        # the record's parts in canonical order: each field's key, then its bytes
+        cdef list record = [self.layout_template[0]]
+        cdef Py_ssize_t k
+        cdef int field
+        for k in range(6):
+            record.append(self.layout_template[2 * k + 1])
+            field = self.field_order[k]
+            if field == 0:  # index
+                record.append(uint_head(0, position))
+            elif field == 1:  # type
+                record.append(type_bytes)
+            elif field == 2:  # name
+                record.append(name_bytes)
+            elif field == 3:  # inputs
+                record.append(uint_head(4, len(refs)))
+                record.extend(refs)
+            elif field == 4:  # outputs
+                record.append((<tuple>template)[1])
+            else:  # attrs
+                record.append(attrs)
+        record.append(self.layout_template[13])
         return b"".join(record)
 
     cdef tuple tensor_key(self, object tensor, object output_type):
