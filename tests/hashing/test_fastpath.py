@@ -244,3 +244,24 @@ def test_constructs_built_alike_share_templates_but_keep_their_references(builde
     b"".join(walk.chunks())
     assert sum(count for count in walk._construct_counts.values()) == 2
     assert data
+
+
+@pytest.mark.parametrize("stream", ["chunks", "records"])
+def test_a_finished_walk_is_freed_without_the_garbage_collector(stream: str) -> None:
+    """The layer writer and value handlers point back at the walk; the walk drops them
+    when its stream ends, so a network's tables go when the walk does."""
+    import gc
+    import weakref
+
+    net = build_llm_like(trt, 100)
+    gc.collect()
+    gc.disable()
+    try:
+        walk = Walk(net, Policy())
+        assert list(getattr(walk, stream)())
+        assert walk.api.version
+        gone = weakref.ref(walk)
+        del walk
+        assert gone() is None
+    finally:
+        gc.enable()
