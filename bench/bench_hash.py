@@ -125,7 +125,9 @@ def main() -> None:
     for size in args.sizes:
         network = build_llm_like(trt, size)
         layers = network.num_layers
-        repeat = args.repeat if layers <= 20_000 else max(1, args.repeat // 3)
+        # short runs are noisier: take more of them (about a second of each at 1k layers)
+        repeat = max(1, args.repeat // 3) if layers > 20_000 else args.repeat
+        repeat = max(repeat, min(10 * repeat, args.repeat * 10_000 // layers))
         hash_s, floor_s = timed([hash_network, bare_walk], network, repeat=repeat)
         peak = peak_memory(hash_network, network)
         print(
