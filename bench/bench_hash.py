@@ -74,6 +74,7 @@ def bare_walk(network: Any) -> int:
                 reads += read_tensor(tensor)
         for k in range(network.num_outputs):
             reads += read_tensor(network.get_output(k))
+    walk._release()  # frees what it built when it ends, as the walk does
     return reads
 
 
