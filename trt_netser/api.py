@@ -89,7 +89,7 @@ def hash_network(
     ``strict=False``, unreadable state gives a warning and a ``partial`` digest instead of
     :class:`~trt_netser.UnhashableNetworkError`. Records are hashed as they are produced
     (the stream is never built whole); the walk itself keeps one small entry per layer and
-    tensor, so its memory grows linearly (about 0.8 KiB a layer, see docs/performance.md).
+    tensor, so its memory grows linearly (about 0.6 KiB a layer, see docs/performance.md).
     """
     walk = _walk(network, strict, weights)
     hasher = StreamHasher()
