@@ -134,6 +134,7 @@ cdef class LayerWriter:
         encode_text,
         ndarray,
         little_endian_bytes,
+        null,
     ):
         self.walk = walk
         self.issues = walk.issues
@@ -163,7 +164,7 @@ cdef class LayerWriter:
         for k in range(6):
             self.field_order[k] = layout.order[k]
         self.encode_text = encode_text
-        self.null = b"\xf6"
+        self.null = null
 
     def chunks(
         self,

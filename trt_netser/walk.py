@@ -482,6 +482,7 @@ class Walk:
                 encode_text=encode_text,
                 ndarray=np.ndarray,
                 little_endian_bytes=_little_endian_bytes,
+                null=_NULL,
             ).chunks
 
     # ------------------------------------------------------------------ problems
