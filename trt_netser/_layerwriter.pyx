@@ -58,7 +58,12 @@ cpdef bint is_default_rest(str name, Py_ssize_t start, bint tensor):
 
 cpdef bytes output_ref_bytes(unsigned long long layer, unsigned long long slot):
     """encode.output_ref_bytes: the bytes of TensorRef(layer=layer, slot=slot)."""
-    return _TENSOR_REF_HEAD + uint_head(0, layer) + uint_head(0, slot)
+    cdef unsigned char buf[22]
+    memcpy(buf, <const char*>_TENSOR_REF_HEAD, 4)
+    cdef int size = 4
+    size += _put_uint(buf + size, layer)
+    size += _put_uint(buf + size, slot)
+    return buf[:size]
 
 
 def encode_refs(object outputs, list canonical, dict input_index, dict ref_bytes, object input_ref):
@@ -84,27 +89,33 @@ def encode_refs(object outputs, list canonical, dict input_index, dict ref_bytes
 
 cpdef bytes uint_head(int major, unsigned long long n):
     """canonical.head: a CBOR data item's initial bytes, argument in shortest form."""
-    cdef unsigned char top = <unsigned char>(major << 5)
     cdef unsigned char buf[9]
+    cdef int size = _put_uint(buf, n)
+    buf[0] |= <unsigned char>(major << 5)
+    return buf[:size]
+
+
+cdef int _put_uint(unsigned char* buf, unsigned long long n):
+    """Write canonical.head(0, n) at ``buf``; returns its length."""
     cdef int size, k
     if n < 24:
-        buf[0] = top | <unsigned char>n
-        return buf[:1]
+        buf[0] = <unsigned char>n
+        return 1
     if n < 0x100:
-        buf[0] = top | 24
+        buf[0] = 24
         size = 1
     elif n < 0x10000:
-        buf[0] = top | 25
+        buf[0] = 25
         size = 2
     elif n < 0x100000000:
-        buf[0] = top | 26
+        buf[0] = 26
         size = 4
     else:
-        buf[0] = top | 27
+        buf[0] = 27
         size = 8
     for k in range(size):
         buf[size - k] = <unsigned char>((n >> (8 * k)) & 0xFF)
-    return buf[: size + 1]
+    return size + 1
 
 
 cdef class LayerWriter:
