@@ -321,10 +321,10 @@ class Plan:
 
 
 class PositionalRule(NamedTuple):
-    """A Relevance rule of the value at ``index`` with its sibling properties given by
+    """A Relevance rule of the value at ``position`` with its sibling properties given by
     their positions in the values read (``unless_nonempty``, ``only_if_true``)."""
 
-    index: int
+    position: int
     unless_input: tuple[int, ...]
     unless_nonempty: tuple[int, ...]
     only_if_true: tuple[int, ...]
@@ -355,13 +355,13 @@ def _irrelevant_positions(
     """Positions of the values that ``rules`` make irrelevant (Walk._relevant, for rules
     whose siblings are among the values read)."""
     irrelevant = []
-    for index, unless_input, unless_nonempty, only_if_true in rules:
+    for position, unless_input, unless_nonempty, only_if_true in rules:
         if (
             unless_input
             and inputs is not None
             and any(slot < len(inputs) and inputs[slot] is not None for slot in unless_input)
         ):
-            irrelevant.append(index)
+            irrelevant.append(position)
             continue
         for k in unless_nonempty:
             value = raw[k]
@@ -376,7 +376,7 @@ def _irrelevant_positions(
                     break
             else:
                 continue
-        irrelevant.append(index)
+        irrelevant.append(position)
     return irrelevant
 
 
