@@ -294,10 +294,6 @@ class StreamHasher:
         self.count += 1
         return data
 
-    def extend(self, records: Iterable[Record]) -> None:
-        for record in records:
-            self.add(record)
-
     def feed(self, chunks: Iterable[bytes]) -> None:
         """Add records already encoded (pieces of one or more records), hashed in batches
         of about 64 KiB (one blake3 call per small record costs more than hashing its
