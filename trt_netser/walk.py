@@ -943,17 +943,26 @@ class Walk:
         tensors (network I/O) keep default names: they are the engine's binding names."""
         plan = _tensor_plan(type(tensor))
         try:
-            name = tensor.name
-            raw = plan.read_all(tensor)
-            rank = len(raw[plan.shape_index])  # type: ignore[index]
-            dim_names = tuple([tensor.get_dimension_name(d) for d in range(rank)])
-            debug = None if self._is_debug is None else bool(self._is_debug(tensor))
+            raw, name, dim_names, debug = self._read_tensor(tensor, plan, binding)
             attrs = self._intern_attrs(plan, raw)
         except Exception:  # read piece by piece, with the general path's defaults
             return self._careful_tensor_desc(tensor, plan, binding, output_type)
+        return self._tensor_desc(attrs, name, dim_names, debug, output_type)
+
+    def _read_tensor(
+        self, tensor: Any, plan: Plan, binding: bool
+    ) -> tuple[tuple[Any, ...], str | None, tuple[Any, ...], bool | None]:
+        """A tensor's reads for its description: the plan's values, its user name (None
+        for a default name, unless ``binding``), dimension names and debug mark. Raises
+        if a read fails (callers then take a careful or general path)."""
+        name = tensor.name
+        raw = plan.read_all(tensor)
+        rank = len(raw[plan.shape_index])  # type: ignore[index]
+        dim_names = tuple([tensor.get_dimension_name(d) for d in range(rank)])
+        debug = None if self._is_debug is None else bool(self._is_debug(tensor))
         if type(name) is not str or (not binding and _is_default(name, _DEFAULT_TENSOR_NAME)):
             name = None
-        return self._tensor_desc(attrs, name, dim_names, debug, output_type)
+        return raw, name, dim_names, debug
 
     def _careful_tensor_desc(
         self, tensor: Any, plan: Plan, binding: bool, output_type: Any
@@ -1268,13 +1277,7 @@ class Walk:
         """What decides a layer output's description (see tensor_desc); raises if a read
         fails or the tensor is missing (the general path then takes the layer)."""
         plan = _tensor_plan(type(tensor))
-        name = tensor.name
-        raw = plan.read_all(tensor)
-        rank = len(raw[plan.shape_index])  # type: ignore[index]
-        dim_names = tuple([tensor.get_dimension_name(d) for d in range(rank)])
-        debug = None if self._is_debug is None else bool(self._is_debug(tensor))
-        if type(name) is not str or _is_default(name, _DEFAULT_TENSOR_NAME):
-            name = None
+        raw, name, dim_names, debug = self._read_tensor(tensor, plan, False)
         return (self._values_key(plan, raw, None), name, dim_names, debug, output_type)
 
     def _layer_template(
