@@ -645,6 +645,12 @@ class Walk:
             return self.weights
         if issubclass(kind, np.generic):
             return lambda v, o, p: self.canon(v.item(), o, p)
+        if issubclass(kind, np.dtype):  # set_weights_name(numpy array, ...) in a capture
+            return lambda v, o, p: self._numpy_datatype(v)
+        if issubclass(kind, type):  # a numpy scalar type given for a dtype (np.float16)
+            return self._type_value
+        if issubclass(kind, (bytearray, memoryview)):
+            return lambda v, o, p: bytes(v)
         if issubclass(kind, (list, tuple, *api.sequences)):
             return lambda v, o, p: [self.canon(x, o, p) for x in v]
         if issubclass(kind, Mapping):
@@ -654,6 +660,26 @@ class Walk:
             raise _Unencodable(f"a value of type {kind.__module__}.{kind.__qualname__}")
 
         return unencodable
+
+    def _numpy_datatype(self, dtype: np.dtype[Any]) -> EnumValue | str:
+        """The DataType that TensorRT converts a numpy dtype to (its name if none): a
+        numpy array and the ``trt.Weights`` made from it then give the same value."""
+        name = dtype.name
+        return self.datatype(NUMPY_TO_DATATYPE.get(name, name))
+
+    def _type_value(self, value: type, owner: str = "", prop: str = "") -> EnumValue | str:
+        if issubclass(value, np.generic):
+            return self._numpy_datatype(np.dtype(value))
+        raise _Unencodable(f"the class {value.__module__}.{value.__qualname__}")
+
+    def safe_canon(self, value: Any, what: str) -> Any:
+        """:meth:`canon`, or None after a problem naming ``what`` if the value cannot be
+        encoded (for values outside attribute maps: captured calls, fields, names)."""
+        try:
+            return self.canon(value)
+        except _Unencodable as exc:
+            self.problem(f"{what} holds {exc}, which cannot be encoded")
+            return None
 
     def _enum(self, value: Any, owner: str = "", prop: str = "") -> EnumValue:
         key = (type(value), int(value))
@@ -1034,6 +1060,10 @@ class Walk:
     def _stream(self, fast: bool) -> Iterator[Record | bytes]:
         try:
             yield from self._stream_records(fast)
+        except _Unencodable as exc:  # a private error never leaves the walk
+            raise UnhashableNetworkError(
+                f"the network holds {exc}, which cannot be encoded"
+            ) from None
         finally:
             self._release()
 
@@ -1153,7 +1183,10 @@ class Walk:
             "attrs": self.encode_attrs(net, _network_plan(type(net)), "the network"),
         }
         if self.capture is not None and self.capture.calls:
-            fields["calls"] = [[m, [self.canon(a) for a in args]] for m, args in self.capture.calls]
+            fields["calls"] = [
+                [m, self._captured_args(args, f"the network: captured call {m}()")]
+                for m, args in self.capture.calls
+            ]
         return Record("network", fields)
 
     def _layer_record(
@@ -1446,7 +1479,7 @@ class Walk:
             out.append(
                 {
                     "name": _safe_attr(field, "name"),
-                    "type": self.canon(getattr(field, "type", None)),
+                    "type": self.safe_canon(getattr(field, "type", None), "a plugin field's type"),
                     "data": _field_bytes(data),
                 }
             )
@@ -1467,11 +1500,14 @@ class Walk:
             return None
         recorded = []
         for method, args in calls:
-            try:
-                recorded.append([method, [self.canon(a) for a in args]])
-            except _Unencodable as exc:
-                self.problem(f"{what}: captured call {method}() has {exc}, which cannot be encoded")
+            recorded.append(
+                [method, self._captured_args(args, f"{what}: captured call {method}()")]
+            )
         return {"calls": recorded}
+
+    def _captured_args(self, args: tuple[Any, ...], what: str) -> list[Any]:
+        """A captured call's arguments, canonical (an unencodable one is a problem)."""
+        return [self.safe_canon(a, f"{what} argument {k}") for k, a in enumerate(args)]
 
     def _insertion_of(self, position: int) -> int:
         return self._order[position]
@@ -1479,9 +1515,11 @@ class Walk:
     def _weights_record(self) -> Record:
         if self.capture is None:
             return Record("weights", {"captured": False})
-        names = sorted(
-            [name, self.canon(dtype), count] for name, dtype, count in self.capture.weights_names
-        )
+        named = [
+            [name, self.safe_canon(dtype, f"the dtype of weights {name!r}"), count]
+            for name, dtype, count in self.capture.weights_names
+        ]
+        names = sorted(named, key=lambda e: (e[0], encode_value(e[1]), e[2]))
         marked_query = getattr(self.network, "are_weights_marked_refittable", None)
         refittable = sorted(
             name
