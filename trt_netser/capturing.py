@@ -46,7 +46,51 @@ CAPTURED_CALLS: tuple[tuple[str, str, str], ...] = (
     ("IBuilderConfig", "add_optimization_profile", "profile"),
     ("INetworkDefinition", "mark_unfused_tensors_as_debug_tensors", "network_call"),
     ("INetworkDefinition", "unmark_unfused_tensors_as_debug_tensors", "network_call"),
+    ("Weights", "__init__", "weights_memory"),
+    ("INetworkDefinition", "add_constant", "layer_weights"),
+    ("INetworkDefinition", "add_convolution_nd", "layer_weights"),
+    ("INetworkDefinition", "add_deconvolution_nd", "layer_weights"),
+    ("INetworkDefinition", "add_scale", "layer_weights"),
+    ("INetworkDefinition", "add_scale_nd", "layer_weights"),
 )
+
+#: The weights parameters of the "layer_weights" calls: method -> ((position after self,
+#: parameter name = the layer property that reads the weights back), ...).
+WEIGHTS_PARAMETERS: dict[str, tuple[tuple[int, str], ...]] = {
+    "add_constant": ((1, "weights"),),
+    "add_convolution_nd": ((3, "kernel"), (4, "bias")),
+    "add_deconvolution_nd": ((3, "kernel"), (4, "bias")),
+    "add_scale": ((2, "shift"), (3, "scale"), (4, "power")),
+    "add_scale_nd": ((2, "shift"), (3, "scale"), (4, "power")),
+}
+
+#: Layer properties whose setter takes weights (recorded like WEIGHTS_PARAMETERS).
+CAPTURED_WEIGHTS_SETTERS: tuple[tuple[str, str], ...] = (
+    ("IConstantLayer", "weights"),
+    ("IConvolutionLayer", "kernel"),
+    ("IConvolutionLayer", "bias"),
+    ("IDeconvolutionLayer", "kernel"),
+    ("IDeconvolutionLayer", "bias"),
+    ("IScaleLayer", "shift"),
+    ("IScaleLayer", "scale"),
+    ("IScaleLayer", "power"),
+)
+
+
+@dataclass(frozen=True)
+class WeightsMemory:
+    """Where the values of weights made as ``trt.Weights(dtype, ptr, count)`` live.
+
+    TensorRT's getters return such weights (BF16, FP8, INT4, FP4, E8M0) as ``trt.Weights``
+    whose ``numpy()`` gives the weights back and which have no buffer protocol, so their
+    values can only be read through the pointer the client passed. TensorRT reads that
+    memory at build time and requires it to stay valid until then; the walker reads it
+    at hash time (before the build), and only for values its weights policy hashes.
+    """
+
+    dtype: Any
+    ptr: int
+    count: int
 
 
 @dataclass
@@ -66,6 +110,8 @@ class NetworkCapture:
     weights_names: list[tuple[str, Any, int]] = field(default_factory=list)
     refit_names: list[str] = field(default_factory=list)
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    #: (layer insertion index, weights property) -> the memory of the weights given.
+    weights_memory: dict[tuple[int, str], WeightsMemory] = field(default_factory=dict)
 
     def layer_calls(self, index: int) -> list[tuple[str, tuple[Any, ...]]] | None:
         """The recorded calls of the layer at insertion ``index``, None if not captured."""
@@ -81,6 +127,7 @@ _networks: weakref.WeakKeyDictionary[Any, NetworkCapture] = weakref.WeakKeyDicti
 _plugins: weakref.WeakKeyDictionary[Any, PluginCapture] = weakref.WeakKeyDictionary()
 _layers: weakref.WeakKeyDictionary[Any, tuple[weakref.ref[Any], int]] = weakref.WeakKeyDictionary()
 _profiles: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+_memory: weakref.WeakKeyDictionary[Any, WeightsMemory] = weakref.WeakKeyDictionary()
 _WRAPPED = "__trt_netser_capture__"
 
 
@@ -133,7 +180,12 @@ def _hook(kind: str, method: str, original: Callable[..., Any]) -> Callable[...,
     @functools.wraps(original)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, *args, **kwargs)
-        if result is None and kind not in ("layer_setter", "refit_mark", "network_call"):
+        if result is None and kind not in (
+            "layer_setter",
+            "refit_mark",
+            "network_call",
+            "weights_memory",
+        ):
             return result  # TensorRT rejected the call: nothing was built
         with _lock:
             _record(kind, method, self, args, kwargs, result)
@@ -153,11 +205,17 @@ def _record(
         name = args[0] if args else kwargs.get("name")
         collection = args[1] if len(args) > 1 else kwargs.get("field_collection")
         _plugins[result] = PluginCapture(name, _plugin_fields(collection))
-    elif kind in ("plugin_layer", "layer"):
+    elif kind == "weights_memory":
+        _record_memory(obj, args, kwargs)
+    elif kind in ("plugin_layer", "layer", "layer_weights"):
         record = _network_record(obj)
         index = obj.num_layers - 1
         _layers[result] = (weakref.ref(obj), index)
-        if kind == "layer":
+        if kind == "layer_weights":
+            for position, role in WEIGHTS_PARAMETERS.get(method, ()):
+                given = args[position] if len(args) > position else kwargs.get(role)
+                _note_weights(record, index, role, given)
+        elif kind == "layer":
             record.layers[index] = [(method, call_args)]
         else:
             plugin = getattr(result, "plugin", None)
@@ -193,6 +251,54 @@ def _record(
         name = args[0] if args else kwargs.get("name")
         if isinstance(name, str):
             _network_record(obj).refit_names.append(name)
+
+
+def _record_memory(weights: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Remember the pointer of ``Weights(type, ptr, count)`` (the other forms need not:
+    weights made from a numpy array read back as numpy)."""
+    values = list(args) + [kwargs[k] for k in ("type", "ptr", "count") if k in kwargs]
+    if len(values) != 3:
+        return
+    try:
+        ptr, count = int(values[1]), int(values[2])
+        _memory[weights] = WeightsMemory(values[0], ptr, count)
+    except (TypeError, ValueError):  # not weak-referenceable or not ints: nothing to note
+        return
+
+
+def lookup_weights_memory(weights: object) -> WeightsMemory | None:
+    """Where the values of ``weights`` live, if they were made from a pointer in capture."""
+    try:
+        return _memory.get(weights)
+    except TypeError:
+        return None
+
+
+def _note_weights(record: NetworkCapture, index: int, role: str, weights: Any) -> None:
+    """The weights a layer holds in property ``role`` now come from ``weights``."""
+    memory = lookup_weights_memory(weights) if weights is not None else None
+    if memory is None:
+        record.weights_memory.pop((index, role), None)
+    else:
+        record.weights_memory[(index, role)] = memory
+
+
+def _weights_setter(prop: property, role: str) -> property:
+    """``prop`` with a setter that also notes the memory of the weights it is given."""
+    setter = prop.fset
+    assert setter is not None
+
+    def fset(layer: Any, value: Any) -> None:
+        setter(layer, value)
+        with _lock:
+            owner = _layers.get(layer)
+            network = owner[0]() if owner else None
+            if owner is not None and network is not None:
+                _note_weights(_network_record(network), owner[1], role, value)
+
+    wrapped = property(prop.fget, fset, prop.fdel, prop.__doc__)
+    setattr(fset, _WRAPPED, prop)
+    return wrapped
 
 
 def lookup_layer_plugin(network: object, index: int) -> PluginCapture | None:
@@ -250,6 +356,15 @@ def capture(trt: ModuleType) -> Iterator[ModuleType]:
                 previous = cls.__dict__.get(method)
                 setattr(cls, method, _hook(kind, method, original))
                 installed.append((cls, method, previous))
+        for class_name, role in CAPTURED_WEIGHTS_SETTERS:
+            cls = getattr(trt, class_name, None)
+            prop = vars(cls).get(role) if isinstance(cls, type) else None
+            if not isinstance(prop, property) or prop.fset is None:
+                continue
+            if hasattr(prop.fset, _WRAPPED):
+                continue  # nested capture
+            setattr(cls, role, _weights_setter(prop, role))
+            installed.append((cls, role, prop))
     try:
         yield trt
     finally:

@@ -181,6 +181,23 @@ NUMPY_TO_DATATYPE: Mapping[str, str] = {
     "uint8": "UINT8",
 }
 
+#: Bits per element of each DataType's weights (INT4 and FP4 pack two to a byte): how
+#: many bytes the values of weights that numpy cannot view occupy.
+DATATYPE_BITS: Mapping[str, int] = {
+    "FLOAT": 32,
+    "HALF": 16,
+    "BF16": 16,
+    "INT8": 8,
+    "UINT8": 8,
+    "BOOL": 8,
+    "FP8": 8,
+    "E8M0": 8,
+    "INT32": 32,
+    "INT64": 64,
+    "INT4": 4,
+    "FP4": 4,
+}
+
 #: Weights that TensorRT cannot refit: their values always go into the hash.
 NON_REFITTABLE_WEIGHTS: Mapping[tuple[str, str], str] = {
     ("IScaleLayer", "power"): "TensorRT cannot refit the power of a scale layer",

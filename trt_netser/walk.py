@@ -13,6 +13,7 @@ record per network header, input, construct, layer and output, in that order.
 
 from __future__ import annotations
 
+import ctypes
 import heapq
 import inspect
 import operator
@@ -44,6 +45,7 @@ from trt_netser.policy import (
     CONDITIONAL_PROPERTIES,
     CONSTRUCT_CLASSES,
     CONSTRUCT_PROPERTY_EXCLUSIONS,
+    DATATYPE_BITS,
     LAYER_CLASS_OVERRIDES,
     LAYER_GETTER_METHODS,
     LAYER_PROPERTY_EXCLUSIONS,
@@ -467,6 +469,8 @@ class Walk:
         self._descs: dict[Any, bytes] = {}  # output key -> description (_layer_template)
         self._values: dict[tuple[type, Any], tuple[Any, bytes]] = {}  # see _encode_map
         self._numpy_dtypes: dict[np.dtype[Any], tuple[str, EnumValue | str]] = {}
+        #: The insertion index of the layer whose record is being made (see _captured_values).
+        self._weights_site: int | None = None
         #: Whether values of a type freeze to their items when those are all ints (Dims...).
         self._is_sequence: dict[type, bool] = {}
         #: Writes the bytes of a run of layer records: the compiled LayerWriter when it was
@@ -728,14 +732,32 @@ class Walk:
         values = None
         if wanted and count:
             array = value if isinstance(value, np.ndarray) else _weights_array(value)
-            if array is None:
-                self.problem(
-                    f"{owner}.{prop}: the values of {dtype_name} weights cannot be read "
-                    "back (Weights.numpy() failed)"
-                )
-            else:
+            if array is not None:
                 values = _little_endian_bytes(array)
+            else:
+                values = self._captured_values(value, prop, dtype_name, count)
+                if values is None:
+                    self.problem(
+                        f"{owner}.{prop}: the values of {dtype_name} weights cannot be read "
+                        "back (TensorRT gives them as trt.Weights, which numpy cannot view); "
+                        "build the network inside trt_netser.capture(trt), which notes where "
+                        "trt.Weights(dtype, ptr, count) keep them"
+                    )
         return dtype, count, values
+
+    def _captured_values(self, value: Any, prop: str, dtype_name: str, count: int) -> bytes | None:
+        """The bytes of weights that numpy cannot view, read where capture() saw them made
+        (``trt.Weights(dtype, ptr, count)`` given to this layer's ``prop``), if the dtype
+        and count still agree; None outside a layer record or without such a note."""
+        if self.capture is None or self._weights_site is None:
+            return None
+        memory = self.capture.weights_memory.get((self._weights_site, prop))
+        bits = DATATYPE_BITS.get(dtype_name)
+        if memory is None or bits is None or not memory.ptr:
+            return None
+        if int(memory.count) != count or _enum_int(memory.dtype) != _enum_int(value.dtype):
+            return None
+        return ctypes.string_at(memory.ptr, (count * bits + 7) // 8)
 
     def construct_ref(self, construct: object, kind: str) -> ConstructRef:
         found = self._constructs.get(id(construct))
@@ -1230,7 +1252,11 @@ class Walk:
             out_descs.append(missing)
         fields["outputs"] = out_descs
         plan = _class_plan(cls)
-        attrs, _ = self.attrs(layer, plan, what, ins)
+        self._weights_site = self._insertion_of(position)
+        try:
+            attrs, _ = self.attrs(layer, plan, what, ins)
+        finally:
+            self._weights_site = None
         if plan.methods:
             extended = dict(attrs.value)
             for method, _how in plan.methods:
@@ -1636,6 +1662,13 @@ def _digest(data: bytes) -> str:
     import blake3
 
     return blake3.blake3(data).hexdigest()
+
+
+def _enum_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _weights_array(weights: Any) -> np.ndarray | None:

@@ -265,3 +265,17 @@ def test_a_finished_walk_is_freed_without_the_garbage_collector(stream: str) -> 
         assert gone() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("dtype", ["BF16", "FP8", "INT4", "FP4", "E8M0"])
+@pytest.mark.parametrize("weights", ["structure", "all"])
+@pytest.mark.parametrize("captured", [True, False])
+def test_pointer_made_weights(dtype: str, weights: str, captured: bool) -> None:
+    """Weights numpy cannot view are read from the memory capture() noted (issue 12 B2)
+    by both writers alike, and their absence is the same problem in both."""
+    from .test_weights_dtypes import _network
+
+    for count in (1, 6):
+        assert_same_stream(
+            _network(dtype, count, 3, captured=captured), strict=False, weights=weights
+        )
