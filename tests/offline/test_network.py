@@ -36,7 +36,9 @@ def test_default_layer_and_tensor_names(net: Any) -> None:
 
 def test_counter_is_the_layer_index_and_failed_adds_do_not_count(net: Any) -> None:
     x = _x(net)
-    assert net.add_elementwise(x, _x(net, (2, 2)), trt.ElementWiseOperation.SUM) is None
+    other = trt.Builder(trt.Logger()).create_network(0)
+    foreign = other.add_input("y", trt.float32, (1, 3, 8, 8))
+    assert net.add_elementwise(x, foreign, trt.ElementWiseOperation.SUM) is None
     ident = net.add_identity(x)
     assert ident.name == "(Unnamed Layer* 0) [Identity]"
 
@@ -172,6 +174,24 @@ def test_write_only_state_has_no_getters(net: Any) -> None:
 
 # -- errors ------------------------------------------------------------------------------------
 def test_invalid_calls_log_an_error_and_return_none(net: Any, logger: ListLogger) -> None:
+    """Parameter checks (an unknown enum value, a tensor of another network) refuse the
+    call at once, as TensorRT's do."""
+    x = _x(net)
+    foreign = trt.Builder(trt.Logger()).create_network(0).add_input("f", trt.float32, (2,))
+    bad = [
+        lambda: net.add_activation(x, trt.ActivationType(999)),
+        lambda: net.add_identity(foreign),
+    ]
+    for i, make in enumerate(bad):
+        before = len(logger.errors)
+        assert make() is None, i
+        assert len(logger.errors) == before + 1, i
+    assert net.num_layers == 0
+
+
+def test_invalid_shapes_are_reported_when_a_shape_is_read(net: Any, logger: ListLogger) -> None:
+    """TensorRT creates the layer and checks shapes when they are needed (issue 12): the
+    layer is returned, and reading an output's shape logs why it cannot be inferred."""
     x = _x(net)
     bad = [
         lambda: net.add_convolution_nd(
@@ -179,18 +199,17 @@ def test_invalid_calls_log_an_error_and_return_none(net: Any, logger: ListLogger
         ),
         lambda: net.add_convolution_nd(x, 4, (3, 3), np.ones(7, np.float32)),
         lambda: net.add_concatenation([x, net.add_input("y", trt.float32, (1, 3, 9, 9))]),
-        lambda: net.add_elementwise(
-            x, net.add_input("z", trt.int32, (1, 3, 8, 8)), trt.ElementWiseOperation.SUM
-        ),
-        lambda: net.add_activation(x, trt.ActivationType(999)),
         lambda: net.add_constant((2, 2), trt.Weights(np.ones(3, np.float32))),
         lambda: net.add_topk(x, trt.TopKOperation.MAX, 5000, 1 << 3),
     ]
     for i, make in enumerate(bad):
-        before = len(logger.errors)
-        assert make() is None, i
-        assert len(logger.errors) == before + 1, i
-    assert net.num_layers == 0
+        layer = make()
+        assert layer is not None, i
+        assert logger.errors == [], i
+        assert tuple(layer.get_output(0).shape) == (), i
+        assert len(logger.errors) == 1 and "ITensor::getDimensions" in logger.errors[0], i
+        logger.messages.clear()
+    assert net.num_layers == len(bad)
 
 
 def test_unknown_enum_values_are_accepted_like_pybind_then_rejected() -> None:
@@ -201,7 +220,12 @@ def test_unknown_enum_values_are_accepted_like_pybind_then_rejected() -> None:
 def test_invalid_setter_logs_an_error(net: Any, logger: ListLogger) -> None:
     layer = net.add_concatenation([_x(net)])
     layer.axis = 7
+    assert tuple(layer.get_output(0).shape) == ()
     assert logger.errors
+    layer.axis = 1
+    logger.messages.clear()
+    assert tuple(layer.get_output(0).shape) == (1, 3, 8, 8)
+    assert logger.errors == []
 
 
 def test_wrong_python_types_raise_pybind_type_errors(net: Any) -> None:

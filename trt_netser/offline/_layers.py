@@ -90,6 +90,7 @@ class LayerImpl:
         "precision",
         "precision_set",
         "private",
+        "shape_error",
     )
 
     def __init__(self, net: NetworkImpl, ltype: LayerType, cls: type[ILayer], display: str) -> None:
@@ -108,6 +109,9 @@ class LayerImpl:
         self.out_types: dict[int, DataType] = {}
         self.p: dict[str, Any] = {}
         self.private: dict[str, Any] = {}
+        #: Why the outputs cannot be inferred with the current attributes (TensorRT reports
+        #: it when a shape is read or at build), None while they can.
+        self.shape_error: str | None = None
         self.construct: Any = None
         self.live: weakref.ref[ILayer] | None = None
 

@@ -110,3 +110,12 @@ SHAPE_CALCULUS = frozenset(
         "SCATTER",
     }
 )
+
+
+#: How many outputs a layer has while its attributes do not yet give valid outputs
+#: (TensorRT creates the layer anyway and checks shapes when they are needed); 1 if absent.
+DEFERRED_OUTPUTS: dict[str, int] = {"TOPK": 2, "NMS": 2, "DYNAMIC_QUANTIZE": 2}
+
+#: Layer types that are refused at creation when their outputs cannot be inferred (their
+#: output count depends on what failed).
+IMMEDIATE_SHAPE_CHECK = frozenset({"PLUGIN", "PLUGIN_V2", "PLUGIN_V3", "ATTENTION_OUTPUT"})

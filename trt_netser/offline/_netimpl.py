@@ -13,9 +13,15 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from trt_netser.offline._enumbase import PybindEnum
+from trt_netser.offline._enums import DataType as _DataType
 from trt_netser.offline._enums import LayerType, _Severity
 from trt_netser.offline._layers import LAYER_CLASSES, ILayer, LayerImpl
-from trt_netser.offline._layertable import LAYERS, SHAPE_CALCULUS
+from trt_netser.offline._layertable import (
+    DEFERRED_OUTPUTS,
+    IMMEDIATE_SHAPE_CHECK,
+    LAYERS,
+    SHAPE_CALCULUS,
+)
 from trt_netser.offline._logger import ILogger, report
 from trt_netser.offline._shapes import ShapeError, infer
 from trt_netser.offline._tensor import ITensor
@@ -23,6 +29,7 @@ from trt_netser.offline._tensor import ITensor
 if TYPE_CHECKING:
     from trt_netser.offline._enums import DataType
 
+_FLOAT = _DataType.FLOAT
 _NETWORK_COUNTER = itertools.count()  # TensorRT's "Unnamed Network N" counts per process
 _MAX_PROPAGATION_STEPS = 1_000_000
 
@@ -86,9 +93,10 @@ class NetworkImpl:
             steps += 1
             try:
                 outs = infer(layer)
+                layer.shape_error = None
             except ShapeError as exc:
-                self.error(f"{layer.name}: Error Code 4: Shape Error ({exc})")
-                continue
+                layer.shape_error = f"{layer.name}: {exc}"
+                outs = self._unknown_outputs(layer, len(layer.outputs))
             for t, (shape, dtype, values) in zip(layer.outputs, outs, strict=False):
                 if t._shape != shape or t._dtype != dtype or t._values != values:
                     t._shape, t._dtype, t._values = shape, dtype, values
@@ -132,10 +140,32 @@ class NetworkImpl:
         try:
             outs = infer(impl)
         except ShapeError as exc:
-            self.error(f"{api_name}: Error Code 4: Shape Error ({impl.name}: {exc})")
-            return None
+            if ltype.name in IMMEDIATE_SHAPE_CHECK:
+                self.error(f"{api_name}: Error Code 4: Shape Error ({impl.name}: {exc})")
+                return None
+            # TensorRT creates the layer and checks its shapes when they are needed: client
+            # code sets the attributes that make them valid next (concatenation axis, ...).
+            impl.shape_error = f"{impl.name}: {exc}"
+            outs = self._unknown_outputs(impl, DEFERRED_OUTPUTS.get(ltype.name, 1))
         self._attach(impl, outs)
         return impl
+
+    @staticmethod
+    def _unknown_outputs(impl: LayerImpl, n: int) -> list[tuple[tuple[int, ...], Any, Any]]:
+        """Outputs of a layer whose shapes cannot be inferred yet: no dims, the type of its
+        first input (FLOAT if it has none)."""
+        first = next((t for t in impl.inputs if t is not None), None)
+        dtype = first._dtype if first is not None else _FLOAT
+        return [((), dtype, None)] * n
+
+    def shape_problem(self, tensor: ITensor) -> None:
+        """ITensor.shape of a tensor whose producer's shapes cannot be inferred: TensorRT
+        logs why at ERROR."""
+        producer = tensor._producer
+        if producer is not None and producer.shape_error is not None:
+            self.error(
+                f"ITensor::getDimensions: Error Code 4: Shape Error ({producer.shape_error})"
+            )
 
     def _attach(self, impl: LayerImpl, outs: list[tuple[tuple[int, ...], DataType, Any]]) -> None:
         single = len(outs) == 1

@@ -98,6 +98,8 @@ class ITensor:
     @property
     def shape(self) -> Dims:
         """The shape of the tensor (settable only for network inputs)."""
+        if self._producer is not None and self._producer.shape_error is not None:
+            self._net.shape_problem(self)
         return Dims._from(self._shape)
 
     @shape.setter

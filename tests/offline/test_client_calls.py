@@ -1,0 +1,88 @@
+"""Calls that real client code makes and TensorRT 10.16 accepts (issue 12).
+
+Why: TensorRT-LLM's builder and NVIDIA's layer examples, run with the offline model as
+``tensorrt``, failed where real TensorRT works: the model checked shapes at ``add_*``
+time against default attributes that the next line changes, applied strong typing to
+weakly typed networks, and lost shape values. Each test is the exact call sequence the
+client writes (create the layer, then set attributes), with what TensorRT printed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import trt_netser.offline as trt
+from tests.offline.conftest import ListLogger
+
+STRONG = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+
+
+@pytest.fixture(params=["weak", "strong"])
+def network(request: Any, logger: ListLogger) -> Any:
+    """A weakly typed (flags 0) and a strongly typed network: both accept these calls."""
+    return trt.Builder(logger).create_network(0 if request.param == "weak" else STRONG)
+
+
+def shape(layer: Any, i: int = 0) -> tuple[int, ...]:
+    return tuple(layer.get_output(i).shape)
+
+
+# -- attributes set after creation ---------------------------------------------------------
+def test_concatenation_axis_set_after_creation(network: Any, logger: ListLogger) -> None:
+    a = network.add_input("a", trt.float32, (2, 4, 8, 16))
+    b = network.add_input("b", trt.float32, (2, 4, 8, 32))
+    concat = network.add_concatenation([a, b])
+    assert concat is not None
+    concat.axis = 3
+    assert shape(concat) == (2, 4, 8, 48)
+    assert logger.errors == []
+
+
+def test_reverse_sequence_axes_set_after_creation(network: Any, logger: ListLogger) -> None:
+    x = network.add_input("x", trt.float32, (4, 3, 5))  # [seq, batch, hidden]
+    lengths = network.add_input("lengths", trt.int32, (3,))
+    layer = network.add_reverse_sequence(x, lengths)
+    assert layer is not None
+    layer.batch_axis = 1
+    layer.sequence_axis = 0
+    assert shape(layer) == (4, 3, 5)
+    assert logger.errors == []
+
+
+@pytest.mark.parametrize("deconvolution", [False, True])
+def test_kernel_tensor_set_after_an_empty_kernel(
+    network: Any, logger: ListLogger, deconvolution: bool
+) -> None:
+    x = network.add_input("x", trt.float32, (1, 2, 5, 5))
+    if deconvolution:
+        kernel = network.add_input("k", trt.float32, (2, 3, 3, 3))
+        layer = network.add_deconvolution_nd(x, 3, (3, 3), trt.Weights())
+    else:
+        kernel = network.add_input("k", trt.float32, (3, 2, 3, 3))
+        layer = network.add_convolution_nd(x, 3, (3, 3), trt.Weights())
+    assert layer is not None
+    layer.set_input(1, kernel)
+    assert shape(layer) == ((1, 3, 7, 7) if deconvolution else (1, 3, 3, 3))
+    assert logger.errors == []
+
+
+def test_an_invalid_attribute_is_reported_when_the_shape_is_read(
+    network: Any, logger: ListLogger
+) -> None:
+    a = network.add_input("a", trt.float32, (2, 4, 8, 16))
+    b = network.add_input("b", trt.float32, (2, 4, 8, 32))
+    concat = network.add_concatenation([a, b])  # default axis 1: dims 3 differ
+    assert logger.errors == []
+    concat.get_output(0).shape  # noqa: B018 - reading the shape is what reports it
+    assert len(logger.errors) == 1 and "Concatenation" in logger.errors[0]
+
+
+def test_kernel_given_as_numpy_at_creation(network: Any, logger: ListLogger) -> None:
+    """The common form stays valid: a kernel given as a numpy array at creation."""
+    x = network.add_input("x", trt.float32, (1, 2, 5, 5))
+    conv = network.add_convolution_nd(x, 3, (3, 3), np.ones(3 * 2 * 9, np.float32))
+    assert shape(conv) == (1, 3, 3, 3)
+    assert logger.errors == []
