@@ -86,3 +86,30 @@ def test_kernel_given_as_numpy_at_creation(network: Any, logger: ListLogger) -> 
     conv = network.add_convolution_nd(x, 3, (3, 3), np.ones(3 * 2 * 9, np.float32))
     assert shape(conv) == (1, 3, 3, 3)
     assert logger.errors == []
+
+
+# -- weakly typed networks -------------------------------------------------------------------
+@pytest.mark.parametrize("flags", [0, STRONG])
+def test_elementwise_of_half_and_float(flags: int, logger: ListLogger) -> None:
+    """TensorRT-LLM's attention adds a HALF and a FLOAT tensor in a weakly typed network;
+    strong typing refuses it (when the shape is needed)."""
+    net = trt.Builder(logger).create_network(flags)
+    q = net.add_input("q", trt.float16, (2, 8, 16))
+    bias = net.add_input("bias", trt.float32, (1, 8, 16))
+    layer = net.add_elementwise(q, bias, trt.ElementWiseOperation.SUM)
+    mm = net.add_matrix_multiply(q, trt.MatrixOperation.NONE, bias, trt.MatrixOperation.TRANSPOSE)
+    assert layer is not None and mm is not None
+    if flags:
+        assert shape(layer) == () and logger.errors
+        return
+    assert shape(layer) == (2, 8, 16) and shape(mm) == (2, 8, 8)
+    assert layer.get_output(0).dtype == trt.float16
+    assert logger.errors == []
+
+
+def test_weak_typing_still_refuses_int_and_float(logger: ListLogger) -> None:
+    net = trt.Builder(logger).create_network(0)
+    a = net.add_input("a", trt.int32, (4,))
+    b = net.add_input("b", trt.float32, (4,))
+    layer = net.add_elementwise(a, b, trt.ElementWiseOperation.SUM)
+    assert shape(layer) == () and logger.errors

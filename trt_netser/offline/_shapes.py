@@ -75,6 +75,21 @@ def vals(t: ITensor | None) -> Values:
     return None
 
 
+_STRONGLY_TYPED = 1 << 1  # NetworkDefinitionCreationFlag.STRONGLY_TYPED
+
+
+def types_agree(impl: LayerImpl, tensors: Sequence[ITensor]) -> bool:
+    """Whether operands of these types may meet in one layer: equal types, or (in a weakly
+    typed network, where TensorRT chooses precisions at build) floating-point types of any
+    width, as TensorRT-LLM's attention mixes HALF and FLOAT."""
+    first = tensors[0]._dtype
+    if all(t._dtype == first for t in tensors):
+        return True
+    if impl.net.flags & _STRONGLY_TYPED:
+        return False
+    return all(t._dtype in FLOAT_TYPES for t in tensors)
+
+
 def norm_axis(axis: int, rank: int, what: str = "axis") -> int:
     """Normalize a possibly negative axis, raising ShapeError if out of range."""
     if not -rank <= axis < max(rank, 1) or (rank == 0 and axis not in (0, -1)):
@@ -164,7 +179,7 @@ def _concatenation(impl: LayerImpl) -> list[Out]:
     for t in ins:
         if len(t._shape) != rank:
             raise ShapeError(f"all concatenation inputs must have rank {rank}, got {len(t._shape)}")
-        if t._dtype != dtype:
+        if not types_agree(impl, (ins[0], t)):
             raise ShapeError("all concatenation inputs must have the same data type")
         for d in range(rank):
             if d == axis:
@@ -390,7 +405,7 @@ def _einsum(impl: LayerImpl) -> list[Out]:
             raise ShapeError(f"subscripts '{term}' do not match an input of rank {len(t._shape)}")
         for c, d in zip(term, t._shape, strict=True):
             sizes[c] = bcast_dim(sizes[c], d) if c in sizes else d
-    if ins and any(t._dtype != ins[0]._dtype for t in ins):
+    if ins and not types_agree(impl, ins):
         raise ShapeError("all einsum inputs must have the same data type")
     if arrow:
         if any(c not in sizes for c in rhs) or len(set(rhs)) != len(rhs):
@@ -420,7 +435,7 @@ def _elementwise(impl: LayerImpl) -> list[Out]:
     op = impl.p["op"]
     if op.name == "???":
         raise ShapeError(f"invalid ElementWiseOperation {int(op)}")
-    if a._dtype != b._dtype:
+    if not types_agree(impl, (a, b)):
         raise ShapeError(f"operand types differ: {a._dtype} vs {b._dtype}")
     if op in _BOOL_OPS and a._dtype != DataType.BOOL:
         raise ShapeError(f"{op} needs BOOL operands")
@@ -540,7 +555,7 @@ def _lrn(impl: LayerImpl) -> list[Out]:
 def _matrix_multiply(impl: LayerImpl) -> list[Out]:
     a, b = inp(impl, 0), inp(impl, 1)
     op0, op1 = impl.p["op0"], impl.p["op1"]
-    if a._dtype != b._dtype:
+    if not types_agree(impl, (a, b)):
         raise ShapeError(f"operand types differ: {a._dtype} vs {b._dtype}")
 
     def split(s: Shape, op: MatrixOperation, which: int) -> tuple[Shape, tuple[int, ...], int]:
@@ -777,7 +792,7 @@ def _select(impl: LayerImpl) -> list[Out]:
     c, t, e = inp(impl, 0, "condition"), inp(impl, 1, "then"), inp(impl, 2, "else")
     if c._dtype != DataType.BOOL:
         raise ShapeError("the select condition must be BOOL")
-    if t._dtype != e._dtype:
+    if not types_agree(impl, (t, e)):
         raise ShapeError("then and else inputs must have the same data type")
     return [(bcast(c._shape, t._shape, e._shape), t._dtype, None)]
 
