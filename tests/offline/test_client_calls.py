@@ -113,3 +113,37 @@ def test_weak_typing_still_refuses_int_and_float(logger: ListLogger) -> None:
     b = net.add_input("b", trt.float32, (4,))
     layer = net.add_elementwise(a, b, trt.ElementWiseOperation.SUM)
     assert shape(layer) == () and logger.errors
+
+
+# -- shape values through shape arithmetic ---------------------------------------------------
+@pytest.mark.parametrize("mode", ["DEFAULT", "ELEMENT"])
+def test_reshape_to_a_gathered_dimension_of_a_weight(network: Any, mode: str) -> None:
+    """TensorRT-LLM's attention reshapes a (192, 64) weight to [1, shape(w)[0], 64]; the
+    values of shape tensors computed from static shapes give the output shape."""
+    w = network.add_constant((192, 64), np.ones((192, 64), np.float16)).get_output(0)
+    dims = network.add_shape(w).get_output(0)
+    first = network.add_constant((1,), np.array([0], np.int32)).get_output(0)
+    rows = network.add_gather_v2(dims, first, getattr(trt.GatherMode, mode)).get_output(0)
+    one = network.add_constant((1,), np.array([1], np.int64)).get_output(0)
+    last = network.add_slice(dims, (1,), (1,), (1,)).get_output(0)
+    target = network.add_concatenation([one, rows, last]).get_output(0)
+    target = network.add_cast(network.add_cast(target, trt.int32).get_output(0), trt.int64)
+    reshape = network.add_shuffle(w)
+    reshape.set_input(1, target.get_output(0))
+    assert shape(reshape) == (1, 192, 64)
+    fill = network.add_fill((0,), trt.FillOperation.LINSPACE, trt.float32)
+    fill.set_input(0, target.get_output(0))
+    assert shape(fill) == (1, 192, 64)
+    doubled = network.add_elementwise(
+        rows,
+        network.add_constant((1,), np.array([2], np.int64)).get_output(0),
+        trt.ElementWiseOperation.PROD,
+    ).get_output(0)
+    flat = network.add_shuffle(w)
+    flat.set_input(
+        1,
+        network.add_concatenation(
+            [doubled, network.add_constant((1,), np.array([32], np.int64)).get_output(0)]
+        ).get_output(0),
+    )
+    assert shape(flat) == (384, 32)

@@ -498,7 +498,12 @@ def _gather(impl: LayerImpl) -> list[Out]:
         if len(is_) != r:
             raise ShapeError("GatherMode.ELEMENT needs data and indices of the same rank")
         norm_axis(impl.p["axis"], r)
-        return [(is_, data._dtype, None)]
+        values = None
+        dv, iv = vals(data), vals(idx)
+        if r == 1 and dv is not None and iv is not None:  # out[i] = data[indices[i]]
+            n = len(dv)
+            values = tuple(None if i is None or not -n <= i < n else dv[i] for i in iv)
+        return [(is_, data._dtype, values)]
     if mode == GatherMode.ND:
         if not is_ or is_[-1] < 0:
             raise ShapeError("GatherMode.ND needs indices with a static last dimension")
