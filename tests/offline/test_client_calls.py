@@ -147,3 +147,51 @@ def test_reshape_to_a_gathered_dimension_of_a_weight(network: Any, mode: str) ->
         ).get_output(0),
     )
     assert shape(flat) == (384, 32)
+
+
+# -- smaller layer cases ---------------------------------------------------------------------
+@pytest.mark.parametrize("deconvolution", [False, True])
+def test_rank_5_input_with_a_2d_kernel(network: Any, deconvolution: bool) -> None:
+    """NVIDIA's documented example: dims before the channel are batch dims."""
+    x = network.add_input("x", trt.float32, (1, 1, 1, 4, 7))
+    add = network.add_deconvolution_nd if deconvolution else network.add_convolution_nd
+    layer = add(x, 1, (1, 1), np.ones(1, np.float32))
+    assert shape(layer) == (1, 1, 1, 4, 7)
+
+
+@pytest.mark.parametrize(
+    ("equation", "shapes", "expected"),
+    [
+        ("i...j->...ij", [(2, 3, 4)], (3, 2, 4)),
+        ("...j,...jk->...k", [(2, 3, 4), (4, 6)], (2, 3, 6)),
+        ("i...j", [(2, 3, 4)], (3, 2, 4)),
+        ("ij,jk", [(2, 3), (3, 5)], (2, 5)),
+    ],
+)
+def test_einsum_with_an_ellipsis(
+    network: Any, equation: str, shapes: list[tuple[int, ...]], expected: tuple[int, ...]
+) -> None:
+    ins = [network.add_input(f"x{i}", trt.float32, s) for i, s in enumerate(shapes)]
+    layer = network.add_einsum(ins, equation)
+    assert shape(layer) == expected
+    ref = np.einsum(equation, *[np.zeros(s) for s in shapes]).shape
+    assert ref == expected
+
+
+def test_ragged_softmax_on_a_rank_3_input(network: Any, logger: ListLogger) -> None:
+    x = network.add_input("x", trt.float32, (1, 3, 5))
+    bounds = network.add_input("bounds", trt.int32, (1, 3, 1))
+    layer = network.add_ragged_softmax(x, bounds)
+    assert shape(layer) == (1, 3, 5)
+    assert logger.errors == []
+
+
+def test_fill_alpha_takes_any_object(network: Any, logger: ListLogger) -> None:
+    """The bindings' setter is ``(self, object)``: it never raises."""
+    fill = network.add_fill((2, 3), trt.FillOperation.LINSPACE, trt.float32)
+    fill.alpha = [1000]
+    assert fill.alpha == 0.0 and logger.errors  # not a number: reported, unchanged
+    fill.alpha = 1000
+    assert fill.alpha == 1000 and fill.is_alpha_beta_int64()
+    fill.beta = 0.5
+    assert fill.beta == 0.5 and not fill.is_alpha_beta_int64()

@@ -13,6 +13,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from trt_netser.offline._enums import (
     ActivationType,
     BoundingBoxFormat,
@@ -596,6 +598,35 @@ def _fill_is_alpha_beta_int64(self: ILayer) -> bool:
 
 
 LAYER_CLASSES["IFillLayer"].is_alpha_beta_int64 = _fill_is_alpha_beta_int64  # type: ignore[attr-defined]
+
+
+def _fill_scalar(name: str) -> property:
+    """``IFillLayer.alpha`` / ``beta``: the bindings' setter takes any object (an int sets
+    the int64 form, a real number the double form); what is neither is reported at ERROR
+    and leaves the value unchanged, it does not raise."""
+
+    def fget(self: ILayer) -> Any:
+        return self._impl.p.get(name)
+
+    def fset(self: ILayer, value: Any) -> None:
+        impl = self._impl
+        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            impl.p[name] = int(value)
+            impl.private["alpha_beta_int64"] = True
+        else:
+            try:
+                impl.p[name] = float(value)
+            except (TypeError, ValueError):
+                impl.net.error(f"{impl.name}: {name} must be an int or a float, got {value!r}")
+                return
+            impl.private["alpha_beta_int64"] = False
+        impl.net.recompute(impl)
+
+    return property(fget, fset, doc=name)
+
+
+for _name in ("alpha", "beta"):
+    setattr(LAYER_CLASSES["IFillLayer"], _name, _fill_scalar(_name))
 
 
 # ---------------------------------------------------------------------------------------

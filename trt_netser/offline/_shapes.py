@@ -224,12 +224,16 @@ def _conv_like(impl: LayerImpl, deconv: bool) -> list[Out]:
     nsp = len(k)
     if nsp not in (1, 2, 3):
         raise ShapeError(f"kernel must have 1 to 3 spatial dimensions, got {nsp}")
-    if len(x._shape) != nsp + 2:
-        raise ShapeError(f"input must have rank {nsp + 2} for a {nsp}D kernel, got {len(x._shape)}")
+    if len(x._shape) < nsp + 2:
+        raise ShapeError(
+            f"input must have rank >= {nsp + 2} for a {nsp}D kernel, got {len(x._shape)}"
+        )
+    # dims before the channel are batch dims: a rank-5 input with a 2-D kernel is [N0, N1, C, H, W]
+    channel = len(x._shape) - nsp - 1
     groups, kmaps = p["num_groups"], p["num_output_maps"]
     if groups < 1 or kmaps < 1:
         raise ShapeError("num_groups and num_output_maps must be positive")
-    c = x._shape[1]
+    c = x._shape[channel]
     if c < 0:
         raise ShapeError("the channel dimension of the input must be static")
     if c % groups or kmaps % groups:
@@ -264,9 +268,9 @@ def _conv_like(impl: LayerImpl, deconv: bool) -> list[Out]:
     if any(s < 1 for s in stride) or any(d < 1 for d in dil):
         raise ShapeError("stride and dilation must be positive")
     mode = p["padding_mode"]
-    out = [x._shape[0], kmaps]
+    out = [*x._shape[:channel], kmaps]
     for i in range(nsp):
-        n = x._shape[2 + i]
+        n = x._shape[channel + 1 + i]
         ek = dil[i] * (k[i] - 1) + 1
         if n < 0:
             out.append(-1)
@@ -395,13 +399,30 @@ def _einsum(impl: LayerImpl) -> list[Out]:
     eq = impl.p["equation"].replace(" ", "")
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
-    if len(terms) != len(ins) or "." in eq:
-        raise ShapeError(
-            f"equation '{eq}' does not match {len(ins)} inputs (ellipsis is not supported)"
+    if len(terms) != len(ins):
+        raise ShapeError(f"equation '{eq}' does not match {len(ins)} inputs")
+    for term, t in zip(terms, ins, strict=True):
+        named = term.replace("...", "", 1)
+        ok = all(c.islower() for c in named) and (
+            len(named) == len(term) or len(named) <= len(t._shape)
         )
+        if not ok or (len(named) == len(term) and len(term) != len(t._shape)):
+            raise ShapeError(f"subscripts '{term}' do not match an input of rank {len(t._shape)}")
+    # an ellipsis stands for the dims the named subscripts leave, broadcast right-aligned
+    # across inputs: spell them with labels of their own (upper case, unused otherwise)
+    widths = [
+        len(t._shape) - len(term) + 3 for term, t in zip(terms, ins, strict=True) if "..." in term
+    ]
+    ellipsis = "ABCDEFGH"[: max(widths, default=0)]
+    terms = [
+        term.replace("...", ellipsis[len(ellipsis) - (len(t._shape) - len(term) + 3) :])
+        for term, t in zip(terms, ins, strict=True)
+    ]
+    if arrow:
+        rhs = rhs.replace("...", ellipsis)
     sizes: dict[str, int] = {}
     for term, t in zip(terms, ins, strict=True):
-        if len(term) != len(t._shape) or not all(c.islower() for c in term):
+        if len(term) != len(t._shape) or "." in term:
             raise ShapeError(f"subscripts '{term}' do not match an input of rank {len(t._shape)}")
         for c, d in zip(term, t._shape, strict=True):
             sizes[c] = bcast_dim(sizes[c], d) if c in sizes else d
@@ -412,8 +433,8 @@ def _einsum(impl: LayerImpl) -> list[Out]:
             raise ShapeError(f"invalid output subscripts '{rhs}'")
         out_labels = rhs
     else:
-        counts = {c: lhs.count(c) for c in sizes}
-        out_labels = "".join(sorted(c for c, n in counts.items() if n == 1))
+        counts = {c: "".join(terms).count(c) for c in sizes if c.islower()}
+        out_labels = ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1))
     return [(tuple(sizes[c] for c in out_labels), ins[0]._dtype, None)]
 
 
@@ -673,7 +694,8 @@ def _parametric_relu(impl: LayerImpl) -> list[Out]:
 
 def _ragged_softmax(impl: LayerImpl) -> list[Out]:
     x, b = inp(impl, 0), inp(impl, 1, "bounds")
-    if len(x._shape) != 2 or len(b._shape) != 2:
+    # ZxS, or with a leading batch dimension (NVIDIA's example uses a rank-3 input)
+    if len(x._shape) not in (2, 3) or len(b._shape) != len(x._shape):
         raise ShapeError("ragged softmax needs a ZxS input and a Zx1 bounds tensor")
     return same(impl)
 
