@@ -27,8 +27,6 @@ from trt_netser import apidump
 REFERENCE = Path(apidump.__file__).parent / "data" / "trt_api" / "10.16.1.11.json"
 
 _RUNTIME = "needs a GPU runtime: absent offline until the engine-building issue"
-_PARSER = "belongs to the ONNX parser (libnvonnxparser), outside the network model"
-_BUILD = "only exists while a real engine is built (tactic timing/selection on a GPU)"
 
 #: Classes that may be absent offline, with the reason. If present they must match.
 ABSENT_CLASSES: dict[str, str] = {
@@ -40,34 +38,9 @@ ABSENT_CLASSES: dict[str, str] = {
     "EngineInspector": _RUNTIME,
     "IHostMemory": _RUNTIME + " (serialized engine plans)",
     "ISerializationConfig": _RUNTIME + " (made by ICudaEngine.create_serialization_config)",
-    "IGpuAllocator": _RUNTIME + " (device memory allocator)",
-    "IGpuAsyncAllocator": _RUNTIME + " (device memory allocator)",
-    "IOutputAllocator": _RUNTIME + " (execution-context output allocator)",
-    "IProfiler": _RUNTIME + " (execution-context profiler)",
-    "Profiler": _RUNTIME + " (execution-context profiler)",
-    "IDebugListener": _RUNTIME + " (execution-context debug tensors)",
     "IStreamReader": _RUNTIME + " (engine deserialization stream)",
     "IStreamReaderV2": _RUNTIME + " (engine deserialization stream)",
     "IStreamWriter": _RUNTIME + " (engine serialization stream)",
-    "IInt8Calibrator": _BUILD + " (INT8 calibration runs inference)",
-    "IInt8EntropyCalibrator": _BUILD + " (INT8 calibration runs inference)",
-    "IInt8EntropyCalibrator2": _BUILD + " (INT8 calibration runs inference)",
-    "IInt8LegacyCalibrator": _BUILD + " (INT8 calibration runs inference)",
-    "IInt8MinMaxCalibrator": _BUILD + " (INT8 calibration runs inference)",
-    "IAlgorithm": _BUILD,
-    "IAlgorithmContext": _BUILD,
-    "IAlgorithmIOInfo": _BUILD,
-    "IAlgorithmSelector": _BUILD,
-    "IAlgorithmVariant": _BUILD,
-    "IProgressMonitor": _BUILD + " (build progress callbacks)",
-    "ITimingCache": _BUILD + " (filled by kernel timing)",
-    "TimingCacheKey": _BUILD + " (timing-cache entries)",
-    "TimingCacheValue": _BUILD + " (timing-cache entries)",
-    "OnnxParser": _PARSER,
-    "OnnxParserRefitter": _PARSER,
-    "ParserError": _PARSER,
-    "SubGraphCollection": _PARSER,
-    "NodeIndices": _PARSER,
 }
 
 #: Enums that may be absent offline, with the reason (none: enums are pure values).

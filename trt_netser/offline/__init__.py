@@ -22,15 +22,17 @@ Modelling choices where TensorRT's behaviour could not be observed:
 
 from __future__ import annotations
 
-from trt_netser.offline import _enums
+from trt_netser.offline import _enums, _interfaces
 from trt_netser.offline._builder import (
     Builder,
     IBuilderConfig,
     IOptimizationProfile,
+    ITimingCache,
 )
 from trt_netser.offline._constructs import IAttention, IIfConditional, ILoop
 from trt_netser.offline._enums import *  # noqa: F403 - every TensorRT enum
 from trt_netser.offline._enums import DataType, _Severity
+from trt_netser.offline._interfaces import *  # noqa: F403 - GPU-side interfaces (see module)
 from trt_netser.offline._layers import (
     LAYER_CLASSES,
     IAttentionBoundaryLayer,
@@ -138,6 +140,8 @@ del _obj
 
 __all__ = [
     *_enums.__all__,
+    *_interfaces.__all__,
+    "ITimingCache",
     *LAYER_CLASSES,
     "Builder",
     "IBuilderConfig",

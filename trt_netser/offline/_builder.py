@@ -164,6 +164,18 @@ class ITimingCache:
         """Empty the cache."""
         return True
 
+    def query(self, keys: Any) -> Any:
+        """The timing-cache value of a key (entries come from kernel timing on a GPU)."""
+        raise RuntimeError("ITimingCache.query() needs entries timed on a GPU")
+
+    def queryKeys(self) -> list[Any]:
+        """The keys in the cache: none offline (no kernel was timed)."""
+        return []
+
+    def update(self, key: Any, value: Any) -> bool:
+        """Set an entry (needs an editable cache filled on a GPU)."""
+        raise RuntimeError("ITimingCache.update() needs entries timed on a GPU")
+
 
 class IBuilderConfig:
     """Holds the properties used to build an engine from a network."""
