@@ -254,6 +254,9 @@ def _parser(name: str, methods: tuple[str, ...], properties: tuple[tuple[str, bo
         namespace[method] = _needs_gpu(name, method)
     for prop, writable in properties:
         namespace[prop] = _unreadable(name, prop, writable)
+    if name == "OnnxParser":  # a context manager in the bindings
+        namespace["__enter__"] = lambda self: self
+        namespace["__exit__"] = lambda self, *exc: None
     return type(name, (), namespace)
 
 
@@ -336,6 +339,12 @@ class _List:
 
     def __getitem__(self, i: int) -> Any:
         return self._items[i]
+
+    def __setitem__(self, i: int, x: Any) -> None:
+        self._items[i] = x
+
+    def __contains__(self, x: Any) -> bool:
+        return x in self._items
 
     def __iter__(self) -> Any:
         return iter(self._items)
