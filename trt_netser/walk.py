@@ -85,7 +85,7 @@ class DefaultName(NamedTuple):
 
 _DEFAULT_LAYER_NAME = DefaultName("(Unnamed Layer* ", re.compile(r"\d+\) \[[^\]]*\]"))
 _DEFAULT_TENSOR_NAME = DefaultName(
-    "(Unnamed Layer* ", re.compile(r"\d+\) \[[^\]]*\]_output(?:_\d+)?")
+    "(Unnamed Layer* ", re.compile(r"\d+\) \[[^\]]*\]_output(?:_\d+| \(\d+\))?")
 )
 _DEFAULT_NETWORK_NAME = DefaultName("Unnamed Network ", re.compile(r"\d+"))
 _DEFAULT_CONSTRUCT_NAME = DefaultName("(Unnamed ", re.compile(r"[A-Za-z ]+\* ?\d+\).*"))

@@ -29,8 +29,8 @@ def test_default_layer_and_tensor_names(net: Any) -> None:
     assert conv.get_output(0).name == "(Unnamed Layer* 0) [Convolution]_output"
     assert mm.name == "(Unnamed Layer* 1) [Matrix Multiply]"
     assert [topk.get_output(i).name for i in range(2)] == [
-        "(Unnamed Layer* 2) [TopK]_output_0",
-        "(Unnamed Layer* 2) [TopK]_output_1",
+        "(Unnamed Layer* 2) [TopK]_output",
+        "(Unnamed Layer* 2) [TopK]_output (1)",
     ]
 
 

@@ -10,12 +10,17 @@ cannot be built (``Builder.build_serialized_network`` logs an ERROR and returns 
 local label saying this is the offline model.
 
 Modelling choices where TensorRT's behaviour could not be observed:
-  * default layer names are ``(Unnamed Layer* N) [Display]`` with N the layer's index in
-    its network at creation; output tensors are named ``<layer>_output`` (single output)
-    or ``<layer>_output_<i>`` (several outputs) and keep that name if the layer is renamed;
-    networks are ``Unnamed Network N`` with N counting networks per process;
+  * default layer names are ``(Unnamed Layer* N) [Display]`` with N counting the layer
+    indices TensorRT hands out in the network (an attention takes three); output tensors
+    are named ``<layer>_output`` (single output); several outputs follow the layer type's
+    convention (TopK/NMS ``_output``, ``_output (1)``; DynamicQuantize ``_output``,
+    ``_output_1``; others ``_output_<i>``); tensors keep their name if the layer is
+    renamed; networks are ``Unnamed Network N`` with N counting networks per process. The
+    conventions are tables in ``_layertable.py``;
   * an attention is an IAttentionInputLayer (inputs q, k, v, [mask], [quantize scale], no
     outputs) followed by an IAttentionOutputLayer (no inputs, one output);
+  * shapes are checked when they are needed (an output's shape is read), as TensorRT
+    does, so attributes may be set after a layer is created;
   * native plugin creators registered by ``init_libnvinfer_plugins`` produce one output
     shaped like input 0.
 """

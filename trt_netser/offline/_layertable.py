@@ -51,7 +51,7 @@ LAYERS: dict[str, LayerInfo] = {
     "PLUGIN_V2": _i("IPluginV2Layer", "PluginV2", -1),
     "SLICE": _i("ISliceLayer", "Slice", 6, (1, 2, 3, 5)),
     "SHAPE": _i("IShapeLayer", "Shape", 1),
-    "PARAMETRIC_RELU": _i("IParametricReLULayer", "ParametricReLU", 2),
+    "PARAMETRIC_RELU": _i("IParametricReLULayer", "Parametric ReLU", 2),
     "RESIZE": _i("IResizeLayer", "Resize", 2, (1,)),
     "TRIP_LIMIT": _i("ITripLimitLayer", "TripLimit", 1, (0,)),
     "RECURRENCE": _i("IRecurrenceLayer", "Recurrence", 2),
@@ -64,7 +64,7 @@ LAYERS: dict[str, LayerInfo] = {
     "DEQUANTIZE": _i("IDequantizeLayer", "Dequantize", 3),
     "CONDITION": _i("IConditionLayer", "Condition", 1),
     "CONDITIONAL_INPUT": _i("IIfConditionalInputLayer", "ConditionalInput", 1),
-    "CONDITIONAL_OUTPUT": _i("IIfConditionalOutputLayer", "ConditionalOutput", 2),
+    "CONDITIONAL_OUTPUT": _i("IIfConditionalOutputLayer", "Output", 2),
     "SCATTER": _i("IScatterLayer", "Scatter", 3),
     "EINSUM": _i("IEinsumLayer", "Einsum", -1),
     "ONE_HOT": _i("IOneHotLayer", "OneHot", 3, (2,)),
@@ -119,3 +119,36 @@ DEFERRED_OUTPUTS: dict[str, int] = {"TOPK": 2, "NMS": 2, "DYNAMIC_QUANTIZE": 2}
 #: Layer types that are refused at creation when their outputs cannot be inferred (their
 #: output count depends on what failed).
 IMMEDIATE_SHAPE_CHECK = frozenset({"PLUGIN", "PLUGIN_V2", "PLUGIN_V3", "ATTENTION_OUTPUT"})
+
+
+# ---------------------------------------------------------------------------------------
+# TensorRT's default names, where they are not simply "(Unnamed Layer* N) [Display]" and
+# "<layer>_output" (issue 12: names are in the digest, so offline keys must use these)
+# ---------------------------------------------------------------------------------------
+
+#: Display names that depend on a layer's parameters: (LayerType, parameter, value) -> name.
+DISPLAY_BY_PARAMETER: dict[tuple[str, str, object], str] = {
+    ("NORMALIZATION", "is_v2", True): "NormalizationV2",
+}
+
+#: Default names of a multi-output layer's outputs: LayerType -> (output 0, output i > 0),
+#: formatted with the layer's name and i. Layers absent here: "<layer>_output_<i>" (so
+#: named for plugins) and "<layer>_output" for a single output.
+OUTPUT_NAMES: dict[str, tuple[str, str]] = {
+    "TOPK": ("{layer}_output", "{layer}_output ({i})"),
+    "NMS": ("{layer}_output", "{layer}_output ({i})"),
+    "DYNAMIC_QUANTIZE": ("{layer}_output", "{layer}_output_{i}"),
+}
+MULTI_OUTPUT_NAMES = ("{layer}_output_{i}", "{layer}_output_{i}")
+
+#: Layer indices (the N of default names) a construct uses beyond its boundary layers:
+#: add_attention takes three (its two boundary layers and one that is not in the network).
+EXTRA_LAYER_INDICES: dict[str, int] = {"ATTENTION_OUTPUT": 1}
+
+
+def output_name(ltype: str, layer: str, i: int, n: int) -> str:
+    """The default name of output ``i`` of ``n`` of a layer named ``layer``."""
+    if n == 1:
+        return f"{layer}_output"
+    first, rest = OUTPUT_NAMES.get(ltype, MULTI_OUTPUT_NAMES)
+    return (first if i == 0 else rest).format(layer=layer, i=i)

@@ -18,9 +18,12 @@ from trt_netser.offline._enums import LayerType, _Severity
 from trt_netser.offline._layers import LAYER_CLASSES, ILayer, LayerImpl
 from trt_netser.offline._layertable import (
     DEFERRED_OUTPUTS,
+    DISPLAY_BY_PARAMETER,
+    EXTRA_LAYER_INDICES,
     IMMEDIATE_SHAPE_CHECK,
     LAYERS,
     SHAPE_CALCULUS,
+    output_name,
 )
 from trt_netser.offline._logger import ILogger, report
 from trt_netser.offline._shapes import ShapeError, infer
@@ -43,6 +46,9 @@ class NetworkImpl:
         self.flags = flags
         self.name = f"Unnamed Network {next(_NETWORK_COUNTER)}"
         self.layers: list[LayerImpl] = []
+        #: The N of the next default layer name: TensorRT counts layer indices it hands
+        #: out, which constructs may use more of than they add layers (EXTRA_LAYER_INDICES).
+        self.layer_counter = 0
         self.inputs: list[ITensor] = []
         self.input_set: set[ITensor] = set()
         self.outputs: list[ITensor] = []
@@ -116,9 +122,18 @@ class NetworkImpl:
     ) -> LayerImpl | None:
         """Create a layer, infer its outputs and append it; None (and an ERROR) if invalid."""
         info = LAYERS[ltype.name]
-        impl = LayerImpl(self, ltype, LAYER_CLASSES.get(info.cls, ILayer), display or info.display)
+        if display is None:
+            display = next(
+                (
+                    name
+                    for (kind, key, value), name in DISPLAY_BY_PARAMETER.items()
+                    if kind == ltype.name and (params or {}).get(key) == value
+                ),
+                info.display,
+            )
+        impl = LayerImpl(self, ltype, LAYER_CLASSES.get(info.cls, ILayer), display)
         impl.index = len(self.layers)
-        impl.name = f"(Unnamed Layer* {impl.index}) [{impl.display}]"
+        impl.name = f"(Unnamed Layer* {self.layer_counter}) [{impl.display}]"
         for t in inputs:
             if t is not None and t._net is not self:
                 self.error(
@@ -168,9 +183,9 @@ class NetworkImpl:
             )
 
     def _attach(self, impl: LayerImpl, outs: list[tuple[tuple[int, ...], DataType, Any]]) -> None:
-        single = len(outs) == 1
+        self.layer_counter += 1 + EXTRA_LAYER_INDICES.get(impl.ltype.name, 0)
         for i, (shape, dtype, values) in enumerate(outs):
-            name = f"{impl.name}_output" if single else f"{impl.name}_output_{i}"
+            name = output_name(impl.ltype.name, impl.name, i, len(outs))
             t = ITensor._create(self, name, shape, dtype, impl, i)
             t._values = values
             impl.outputs.append(t)
