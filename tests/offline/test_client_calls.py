@@ -195,3 +195,24 @@ def test_fill_alpha_takes_any_object(network: Any, logger: ListLogger) -> None:
     assert fill.alpha == 1000 and fill.is_alpha_beta_int64()
     fill.beta = 0.5
     assert fill.beta == 0.5 and not fill.is_alpha_beta_int64()
+
+
+@pytest.mark.parametrize("mode", ["DEFAULT", "ELEMENT", "ND"])
+def test_slice_and_resize_from_gathered_shape_values(network: Any, mode: str) -> None:
+    """Every gather mode keeps shape values; slice sizes and resize shapes use them."""
+    x = network.add_input("x", trt.float32, (2, 6, 8))
+    dims = network.add_shape(x).get_output(0)
+    order = [0, 2, 1]
+    if mode == "ND":
+        idx = network.add_constant((3, 1), np.array([[i] for i in order], np.int32))
+    else:
+        idx = network.add_constant((3,), np.array(order, np.int32))
+    swapped = network.add_gather_v2(dims, idx.get_output(0), getattr(trt.GatherMode, mode))
+    resize = network.add_resize(x)
+    resize.set_input(1, swapped.get_output(0))
+    assert shape(resize) == (2, 8, 6)
+    two = network.add_constant((1,), np.array([2], np.int64)).get_output(0)
+    halves = network.add_elementwise(dims, two, trt.ElementWiseOperation.FLOOR_DIV).get_output(0)
+    piece = network.add_slice(x, (0, 0, 0), (1, 1, 1), (1, 1, 1))
+    piece.set_input(2, halves)
+    assert shape(piece) == (1, 3, 4)

@@ -531,8 +531,26 @@ def _gather(impl: LayerImpl) -> list[Out]:
         k = is_[-1]
         if nbe + k > r:
             raise ShapeError("GatherMode.ND indices address more dimensions than the data has")
-        return [(is_[:-1] + ds[nbe + k :], data._dtype, None)]
+        out = is_[:-1] + ds[nbe + k :]
+        values = None
+        dv, rows = vals(data), _constant_rows(idx)
+        if r == 1 and nbe == 0 and k == 1 and len(out) <= 1 and dv is not None and rows:
+            n = len(dv)
+            values = tuple(None if not -n <= i < n else dv[i] for (i,) in rows)
+        return [(out, data._dtype, values)]
     raise ShapeError(f"invalid GatherMode {int(mode)}")
+
+
+def _constant_rows(t: ITensor) -> list[tuple[int, ...]] | None:
+    """The rows (over the last dim) of a small static integer constant of rank 2, as
+    GatherMode.ND indices of shape tensors are written; None for anything else."""
+    p = t._producer
+    if p is None or p.ltype.name != "CONSTANT" or len(t._shape) != 2 or t._dtype not in INT_TYPES:
+        return None
+    arr = p.p["weights"]._array
+    if arr is None or not 0 < arr.size <= MAX_VALUES:
+        return None
+    return [tuple(int(v) for v in row) for row in np.asarray(arr).reshape(t._shape)]
 
 
 def _grid_sample(impl: LayerImpl) -> list[Out]:
