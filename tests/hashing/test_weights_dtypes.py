@@ -180,3 +180,55 @@ def test_real_bindings_need_the_pointer_and_capture_notes_it(real_trt: RealRunne
     assert out["setter wrapped"] is True
     assert out["dtype"] == [int(trt.DataType.BF16), 4]
     assert out["restored"] == [True, True]
+
+
+def _llm_constant(net: Any, array: np.ndarray, dtype: Any, shape: tuple[int, ...]) -> Any:
+    """tensorrt_llm.functional.constant for a bf16 array (held as uint16 bits)."""
+    KEEP.append(array)
+    weights = trt.Weights(dtype, array.ctypes.data, int(np.prod(shape)))
+    layer = net.add_constant(shape, weights)
+    return layer, weights
+
+
+def _bf16_llm(scale_bits: int, weight_bits: int) -> Any:
+    """A bf16 block as TensorRT-LLM builds it (strongly typed, numpy-backed bf16 weights
+    named with set_weights_name, a scalar scale constant), inside capture()."""
+    with trt_netser.capture(trt):
+        net = trt.Builder(trt.Logger()).create_network(
+            1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+        )
+        x = net.add_input("hidden_states", trt.bfloat16, (-1, 16))
+        w, weights = _llm_constant(
+            net, np.full((16, 16), weight_bits, np.uint16), trt.bfloat16, (16, 16)
+        )
+        assert net.set_weights_name(weights, "transformer.layers.0.attention.qkv.weight")
+        mm = net.add_matrix_multiply(
+            x, trt.MatrixOperation.NONE, w.get_output(0), trt.MatrixOperation.NONE
+        )
+        scale, _ = _llm_constant(net, np.array([scale_bits], np.uint16), trt.bfloat16, (1, 1))
+        out = net.add_elementwise(
+            mm.get_output(0), scale.get_output(0), trt.ElementWiseOperation.PROD
+        )
+        out.get_output(0).name = "logits"
+        net.mark_output(out.get_output(0))
+    return net
+
+
+def test_tensorrt_llm_style_bf16_network_hashes_and_keys_strictly() -> None:
+    base = _bf16_llm(0x3F80, 0x3C00)  # scale 1.0
+    digest = hash_network(base)
+    assert not digest.partial
+    assert hash_network(_bf16_llm(0x4000, 0x3C00)) != digest  # the scalar is structure
+    assert hash_network(_bf16_llm(0x3F80, 0x3D00)) == digest  # learned weights are not
+    builder = trt.Builder(trt.Logger())
+    plain, refit = builder.create_builder_config(), builder.create_builder_config()
+    refit.set_flag(trt.BuilderFlag.REFIT)
+    keys = {
+        (flags, weight_bits): str(
+            cache_key(_bf16_llm(0x3F80, weight_bits), config, environment=ENV)
+        )
+        for flags, config in (("plain", plain), ("refit", refit))
+        for weight_bits in (0x3C00, 0x3D00)
+    }
+    assert keys[("plain", 0x3C00)] != keys[("plain", 0x3D00)]  # non-refit: every value
+    assert keys[("refit", 0x3C00)] == keys[("refit", 0x3D00)]  # refit: a fine-tune keeps it
