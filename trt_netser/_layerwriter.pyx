@@ -24,7 +24,7 @@ cdef bytes _TENSOR_REF_HEAD = b"\xd9\x74\x73\x82"  # tag 29811, array of 2
 cpdef bint is_default_rest(str name, Py_ssize_t start, bint tensor):
     """Whether ``name[start:]`` is the rest of a TensorRT default name after its literal
     prefix (walk._DEFAULT_LAYER_NAME.rest, or _DEFAULT_TENSOR_NAME.rest if ``tensor``):
-    ``\\d+\\) \\[[^\\]]*\\]``, for tensors followed by ``_output(?:_\\d+)?``."""
+    ``\\d+\\) \\[[^\\]]*\\]``, for tensors followed by ``_output(?:_\\d+| \\(\\d+\\))?``."""
     cdef Py_ssize_t n = len(name)
     cdef Py_ssize_t i = start
     cdef Py_ssize_t first = i
@@ -47,6 +47,14 @@ cpdef bint is_default_rest(str name, Py_ssize_t start, bint tensor):
     i += 7
     if i == n:
         return True
+    if name[i] == u" ":  # "_output (k)": TopK's and NMS's further outputs
+        if i + 1 >= n or name[i + 1] != u"(":
+            return False
+        i += 2
+        first = i
+        while i < n and Py_UNICODE_ISDECIMAL(name[i]):
+            i += 1
+        return i > first and i + 1 == n and name[i] == u")"
     if name[i] != u"_":
         return False
     i += 1

@@ -197,6 +197,9 @@ _NAME_PIECES = [
     "_",
     "x",
     "\n",
+    " (",
+    "(",
+    "1)",
 ]
 
 
@@ -206,6 +209,10 @@ _NAME_PIECES = [
 @example("(Unnamed Layer* 1) [a\nb]_output_2")
 @example("(Unnamed Layer* \u0663) [x]_output")
 @example("(Unnamed Layer* 7) [x]_output_")
+@example("(Unnamed Layer* 7) [TopK]_output (1)")
+@example("(Unnamed Layer* 7) [TopK]_output (1")
+@example("(Unnamed Layer* 7) [TopK]_output ()")
+@example("(Unnamed Layer* 7) [TopK]_output (\u0663)")
 def test_compiled_default_names_match_the_patterns(name: str) -> None:
     if COMPILED is None:
         pytest.skip("trt_netser._layerwriter was not built")
