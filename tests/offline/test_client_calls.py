@@ -216,3 +216,15 @@ def test_slice_and_resize_from_gathered_shape_values(network: Any, mode: str) ->
     piece = network.add_slice(x, (0, 0, 0), (1, 1, 1), (1, 1, 1))
     piece.set_input(2, halves)
     assert shape(piece) == (1, 3, 4)
+
+
+def test_scale_channel_axis_set_after_creation(network: Any, logger: ListLogger) -> None:
+    """add_scale's channel axis defaults to 1; a channel scale over the last axis is
+    created first and pointed at its axis next."""
+    x = network.add_input("x", trt.float32, (2, 4, 3))
+    scale = np.full(3, 2.0, np.float32)
+    layer = network.add_scale(x, trt.ScaleMode.CHANNEL, None, scale, None)
+    assert layer is not None
+    layer.channel_axis = 2
+    assert shape(layer) == (2, 4, 3)
+    assert logger.errors == []
