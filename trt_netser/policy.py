@@ -8,9 +8,10 @@ reports them per TensorRT API version, and ``docs/policy.md`` renders them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 # --------------------------------------------------------------------------- layers
 
@@ -160,6 +161,32 @@ NETWORK_PROPERTY_EXCLUSIONS: Mapping[str, str] = {
     "num_inputs": "derived: the number of input records",
     "num_outputs": "derived: the number of output records",
     "flags": "structural: encoded as the list of set NetworkDefinitionCreationFlag members",
+}
+
+# --------------------------------------------------------------------------- default names
+
+
+class DefaultName(NamedTuple):
+    """TensorRT's default names of one kind of object, whose counters depend on the
+    process: a literal prefix (a cheap first test) and the pattern of the rest."""
+
+    prefix: str
+    rest: re.Pattern[str]
+
+
+#: TensorRT's default names, replaced by positions in the stream (they carry counters).
+#: Layers: ``(Unnamed Layer* N) [Display]`` (Display may hold spaces: ``[Parametric
+#: ReLU]``, ``[Matrix Multiply]``). Tensors: the layer's name, then ``_output`` (one
+#: output), ``_output_<i>`` (plugins, DynamicQuantize) or ``_output (<i>)`` (TopK, NMS).
+#: The compiled layer writer matches the layer and tensor patterns by hand
+#: (``_layerwriter.is_default_rest``; tests/hashing/test_fastpath.py checks they agree).
+DEFAULT_NAMES: Mapping[str, DefaultName] = {
+    "layer": DefaultName("(Unnamed Layer* ", re.compile(r"\d+\) \[[^\]]*\]")),
+    "tensor": DefaultName(
+        "(Unnamed Layer* ", re.compile(r"\d+\) \[[^\]]*\]_output(?:_\d+| \(\d+\))?")
+    ),
+    "network": DefaultName("Unnamed Network ", re.compile(r"\d+")),
+    "construct": DefaultName("(Unnamed ", re.compile(r"[A-Za-z ]+\* ?\d+\).*")),
 }
 
 # --------------------------------------------------------------------------- weights

@@ -17,7 +17,6 @@ import ctypes
 import heapq
 import inspect
 import operator
-import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -46,12 +45,14 @@ from trt_netser.policy import (
     CONSTRUCT_CLASSES,
     CONSTRUCT_PROPERTY_EXCLUSIONS,
     DATATYPE_BITS,
+    DEFAULT_NAMES,
     LAYER_CLASS_OVERRIDES,
     LAYER_GETTER_METHODS,
     LAYER_PROPERTY_EXCLUSIONS,
     NETWORK_PROPERTY_EXCLUSIONS,
     NUMPY_TO_DATATYPE,
     TENSOR_PROPERTY_EXCLUSIONS,
+    DefaultName,
     Policy,
     Relevance,
 )
@@ -75,20 +76,10 @@ except ImportError:  # pragma: no cover - depends on the installation
 _PLAIN = frozenset({type(None), bool, int, float, str, bytes})
 
 
-class DefaultName(NamedTuple):
-    """TensorRT's default names of one kind of object, whose counters depend on the
-    process: a literal prefix (a cheap first test) and the pattern of the rest."""
-
-    prefix: str
-    rest: re.Pattern[str]
-
-
-_DEFAULT_LAYER_NAME = DefaultName("(Unnamed Layer* ", re.compile(r"\d+\) \[[^\]]*\]"))
-_DEFAULT_TENSOR_NAME = DefaultName(
-    "(Unnamed Layer* ", re.compile(r"\d+\) \[[^\]]*\]_output(?:_\d+| \(\d+\))?")
-)
-_DEFAULT_NETWORK_NAME = DefaultName("Unnamed Network ", re.compile(r"\d+"))
-_DEFAULT_CONSTRUCT_NAME = DefaultName("(Unnamed ", re.compile(r"[A-Za-z ]+\* ?\d+\).*"))
+_DEFAULT_LAYER_NAME = DEFAULT_NAMES["layer"]
+_DEFAULT_TENSOR_NAME = DEFAULT_NAMES["tensor"]
+_DEFAULT_NETWORK_NAME = DEFAULT_NAMES["network"]
+_DEFAULT_CONSTRUCT_NAME = DEFAULT_NAMES["construct"]
 
 
 _INT_ONLY = frozenset({int})

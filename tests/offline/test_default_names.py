@@ -5,7 +5,7 @@ are the engine's binding names), so an offline key differs from the key the same
 gets on a GPU machine unless the offline model names things as TensorRT does. The
 conventions live in ``trt_netser/offline/_layertable.py`` (DISPLAY_BY_PARAMETER,
 OUTPUT_NAMES, EXTRA_LAYER_INDICES and the display names of LAYERS); the walker must take
-every one of them for a default name (trt_netser.walk's DefaultName patterns).
+every one of them for a default name (trt_netser.policy.DEFAULT_NAMES).
 """
 
 from __future__ import annotations
