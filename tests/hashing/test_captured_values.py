@@ -9,6 +9,7 @@ scalar types or tensors of another network: each either encodes or is a named pr
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -178,3 +179,50 @@ def test_an_unencodable_captured_value_never_leaks_a_private_error() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             call(net, strict=False)
+
+
+_ANYTHING = st.one_of(
+    _INT_LIKE,
+    _FLOAT_LIKE,
+    st.none(),
+    st.text(max_size=3),
+    st.complex_numbers(allow_nan=False, max_magnitude=4),
+    st.sets(st.integers(0, 3), max_size=2),
+    st.just(Ellipsis),
+    st.just(object()),
+    st.just(len),
+    st.sampled_from([np.dtype("V2"), np.dtype("U3"), np.str_, np.void]),
+    st.lists(st.integers(0, 3), max_size=3).map(lambda v: np.array(v, np.float64)),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(layer_arg=_ANYTHING, network_arg=_ANYTHING, dtype=_ANYTHING)
+def test_no_captured_value_leaks_a_private_error(
+    layer_arg: Any, network_arg: Any, dtype: Any
+) -> None:
+    """Whatever a capture holds, the public API gives a digest or UnhashableNetworkError
+    (strict), and always a digest with strict=False."""
+    net = _injected(layer_arg)
+    with trt_netser.capture(trt):
+        net.mark_unfused_tensors_as_debug_tensors()
+        w = np.ones(4, np.float32)
+        net.add_constant((4,), w)
+        assert net.set_weights_name(w, "w")
+    record = trt_netser.capturing.lookup_network(net)
+    assert record is not None
+    record.calls.append(("mark_unfused_tensors_as_debug_tensors", (network_arg,)))
+    name, _, count = record.weights_names[0]
+    record.weights_names[0] = (name, dtype, count)
+    config = trt.Builder(trt.Logger()).create_builder_config()
+    for call in (
+        hash_network,
+        encode_network,
+        describe_network,
+        lambda n, **kw: cache_key(n, config, environment=ENV, **kw),
+    ):
+        with contextlib.suppress(UnhashableNetworkError):
+            call(net)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert call(net, strict=False) is not None
