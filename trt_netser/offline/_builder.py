@@ -23,6 +23,7 @@ from trt_netser.offline._enums import (
     TilingOptimizationLevel,
     _Severity,
 )
+from trt_netser.offline._interfaces import Trampoline
 from trt_netser.offline._layers import ILayer
 from trt_netser.offline._logger import ILogger, report
 from trt_netser.offline._netimpl import NetworkImpl
@@ -146,7 +147,7 @@ class IOptimizationProfile:
     __nonzero__ = __bool__
 
 
-class ITimingCache:
+class ITimingCache(metaclass=Trampoline):
     """A timing cache (empty offline)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -6,16 +6,20 @@ Client code subclasses and isinstance-checks them at import time (TensorRT-LLM's
 subclasses ``IProfiler``), so they exist with the real bases, properties and methods.
 Interfaces are subclassable like the bindings' pybind11 trampolines
 (``class P(trt.IProfiler): def __init__(self): trt.IProfiler.__init__(self)``); calling a
-method the subclass did not override raises RuntimeError, as a trampoline's pure virtual
-does. Classes TensorRT only hands out have no constructor (TypeError). The ONNX parser
+method the subclass did not override does what a trampoline's pure virtual does: it
+prints the bindings' message and returns their default (CALLBACK_DEFAULTS); a subclass
+whose ``__init__`` skips the interface's is refused, as pybind11 refuses it. Classes
+TensorRT only hands out have no constructor (TypeError). The ONNX parser
 needs TensorRT's native libnvonnxparser: constructing one raises TypeError, as the real
 factory does when it returns nullptr.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from trt_netser.offline._enums import CalibrationAlgoType
 from trt_netser.offline._plugins import IVersionedInterface
 from trt_netser.offline._pyarg import MODULE
 
@@ -27,19 +31,80 @@ _PARSER = (
 )
 
 
+class _Unset:
+    """Marker: the callback has no default return value (see CALLBACK_DEFAULTS)."""
+
+
+#: What an interface method does when a subclass did not implement it, as the bindings'
+#: trampolines do (observed with the stub-loaded 10.16 bindings): (class, method) ->
+#: (what is printed to stderr, with {method} filled in, or None; the value returned).
+#: The printed lines are the bindings' own; TensorRT itself never sees them offline.
+_PURE = '[ERROR] Exception caught in {method}(): Tried to call pure virtual function "{owner}::{method}"'
+_NOT_OVERRIDDEN = (
+    "Method: {method} was not overriden. Please provide an implementation for this method."
+)
+CALLBACK_DEFAULTS: dict[tuple[str, str], tuple[str | None, Any]] = {
+    ("IProfiler", "report_layer_time"): (_PURE, None),
+    ("IProgressMonitor", "phase_start"): (_PURE, None),
+    ("IProgressMonitor", "phase_finish"): (_PURE, None),
+    ("IProgressMonitor", "step_complete"): (_PURE, False),
+    ("IInt8Calibrator", "get_algorithm"): (_PURE, CalibrationAlgoType.LEGACY_CALIBRATION),
+    ("IInt8Calibrator", "get_batch_size"): (_PURE.replace("{owner}", "Derived"), -1),
+    ("IInt8Calibrator", "get_batch"): (None, []),
+    ("IInt8Calibrator", "read_calibration_cache"): (None, _Unset),
+    ("IInt8Calibrator", "write_calibration_cache"): (None, None),
+    ("IGpuAllocator", "allocate"): (_NOT_OVERRIDDEN, None),
+    ("IGpuAllocator", "allocate_async"): (_NOT_OVERRIDDEN, None),
+    ("IGpuAllocator", "reallocate"): (_NOT_OVERRIDDEN, None),
+    ("IGpuAllocator", "deallocate"): (_NOT_OVERRIDDEN, False),
+    ("IGpuAllocator", "deallocate_async"): (_NOT_OVERRIDDEN, False),
+    ("IDebugListener", "process_debug_tensor"): (_PURE, None),
+    ("IAlgorithmSelector", "select_algorithms"): (_PURE, []),
+    ("IAlgorithmSelector", "report_algorithms"): (None, None),
+}
+
+#: The algorithm each concrete calibrator reports (its get_algorithm is not virtual).
+_CALIBRATION_ALGORITHMS = {
+    "IInt8EntropyCalibrator": CalibrationAlgoType.ENTROPY_CALIBRATION,
+    "IInt8EntropyCalibrator2": CalibrationAlgoType.ENTROPY_CALIBRATION_2,
+    "IInt8LegacyCalibrator": CalibrationAlgoType.LEGACY_CALIBRATION,
+    "IInt8MinMaxCalibrator": CalibrationAlgoType.MINMAX_CALIBRATION,
+}
+
+
 def _pure_virtual(owner: str, name: str) -> Any:
-    """A method that an implementation must override (pybind11's pure-virtual error)."""
+    """A method an implementation overrides; unimplemented, it does what the bindings'
+    trampoline does (CALLBACK_DEFAULTS): print why and return a default."""
+    message, default = CALLBACK_DEFAULTS.get((owner, name), (_PURE, None))
 
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(
-            f'Tried to call pure virtual function "{owner}::{name}" ({owner} {_GPU}; '
-            "subclasses implement it)"
-        )
+        if message is not None:
+            print(message.format(method=name, owner=owner), file=sys.stderr)
+        if default is _Unset:
+            raise TypeError(
+                "Unable to convert function return value to a Python type! The signature "
+                f"was\n\t(self: {MODULE}.{owner}) -> typing_extensions.Buffer"
+            )
+        return list(default) if isinstance(default, list) else default
 
     method.__name__ = name
     method.__qualname__ = f"{owner}.{name}"
     method.__doc__ = f"Implemented by subclasses; TensorRT calls it ({_GPU})."
     return method
+
+
+class Trampoline(type):
+    """Metaclass of the offline binding classes that Python may subclass: like pybind11, an instance of a subclass whose
+    ``__init__`` did not call the interface's ``__init__`` is refused."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        obj = super().__call__(*args, **kwargs)
+        if not getattr(obj, "_trt_initialized", False):
+            base = next(k for k in cls.__mro__ if k.__module__ == MODULE)
+            raise TypeError(
+                f"{MODULE}.{base.__name__}.__init__() must be called when overriding __init__"
+            )
+        return obj
 
 
 def _needs_gpu(owner: str, name: str) -> Any:
@@ -66,6 +131,7 @@ def _unreadable(owner: str, name: str, writable: bool) -> property:
 
 def _subclassable_init(self: Any, *args: Any, **kwargs: Any) -> None:
     """Initialize the interface (subclasses call it from their own ``__init__``)."""
+    self._trt_initialized = True
 
 
 def _no_constructor(owner: str) -> Any:
@@ -86,7 +152,9 @@ def _interface(
 ) -> type:
     """One class of the table below: ``methods`` are pure virtual when the class is an
     interface users implement (``constructible``), else they need TensorRT."""
-    make = _pure_virtual if constructible else _needs_gpu
+    if not constructible:
+        return _plain(name, bases, methods, properties, doc)
+    make = _pure_virtual
     namespace: dict[str, Any] = {
         "__doc__": doc,
         "__module__": MODULE,
@@ -96,7 +164,30 @@ def _interface(
         namespace[method] = make(name, method)
     for prop, writable in properties:
         namespace[prop] = _unreadable(name, prop, writable)
-    return type(name, bases, namespace)
+    if name in _CALIBRATION_ALGORITHMS:
+        algorithm = _CALIBRATION_ALGORITHMS[name]
+        namespace["get_algorithm"] = lambda self: algorithm
+    return Trampoline(name, bases, namespace)
+
+
+def _plain(
+    name: str,
+    bases: tuple[type, ...],
+    methods: tuple[str, ...],
+    properties: tuple[tuple[str, bool], ...],
+    doc: str,
+) -> type:
+    """A class only TensorRT hands out: no constructor, methods that need TensorRT."""
+    namespace: dict[str, Any] = {
+        "__doc__": doc,
+        "__module__": MODULE,
+        "__init__": _no_constructor(name),
+    }
+    for method in methods:
+        namespace[method] = _needs_gpu(name, method)
+    for prop, writable in properties:
+        namespace[prop] = _unreadable(name, prop, writable)
+    return Trampoline(name, bases, namespace)
 
 
 _CALIBRATOR = (
@@ -257,7 +348,7 @@ def _parser(name: str, methods: tuple[str, ...], properties: tuple[tuple[str, bo
     if name == "OnnxParser":  # a context manager in the bindings
         namespace["__enter__"] = lambda self: self
         namespace["__exit__"] = lambda self, *exc: None
-    return type(name, (), namespace)
+    return Trampoline(name, (), namespace)
 
 
 OnnxParser = _parser(
@@ -300,11 +391,12 @@ OnnxParserRefitter = _parser(
 )
 
 
-class _List:
+class _List(metaclass=Trampoline):
     """A pybind11 bound vector: a list with the methods the bindings expose."""
 
     def __init__(self, items: Any = ()) -> None:
         self._items = list(items)
+        self._trt_initialized = True
 
     def append(self, x: Any) -> None:
         """Add an item to the end."""
