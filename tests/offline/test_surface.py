@@ -32,14 +32,7 @@ _BUILD = "only exists while a real engine is built (tactic timing/selection on a
 
 #: Classes that may be absent offline, with the reason. If present they must match.
 ABSENT_CLASSES: dict[str, str] = {
-    "ICudaEngine": _RUNTIME,
-    "IExecutionContext": _RUNTIME,
-    "Runtime": _RUNTIME,
-    "IRuntimeConfig": _RUNTIME,
-    "Refitter": _RUNTIME,
     "EngineInspector": _RUNTIME,
-    "IHostMemory": _RUNTIME + " (serialized engine plans)",
-    "ISerializationConfig": _RUNTIME + " (made by ICudaEngine.create_serialization_config)",
     "IGpuAllocator": _RUNTIME + " (device memory allocator)",
     "IGpuAsyncAllocator": _RUNTIME + " (device memory allocator)",
     "IOutputAllocator": _RUNTIME + " (execution-context output allocator)",
