@@ -166,13 +166,19 @@ class _Lowering:
     def run(self, profiles: list[ProfileIR]) -> GraphIR:
         network = self.network
         inputs = [self.tensor(network.get_input(i), None, i) for i in range(network.num_inputs)]
+        # Every tensor gets its id before any layer is read: set_input may wire a layer to a
+        # tensor produced later (loop back edges, rewired layers).
+        all_layers = [network.get_layer(li) for li in range(network.num_layers)]
+        produced = [
+            tuple(self.tensor(layer.get_output(i), li, i) for i in range(layer.num_outputs))
+            for li, layer in enumerate(all_layers)
+        ]
         layers: list[LayerIR] = []
-        for li in range(network.num_layers):
-            layer = network.get_layer(li)
+        for li, layer in enumerate(all_layers):
             impl = layer._impl
             where = layer.name
             ins = tuple(self.ref(layer.get_input(i), where) for i in range(layer.num_inputs))
-            outs = tuple(self.tensor(layer.get_output(i), li, i) for i in range(layer.num_outputs))
+            outs = produced[li]
             attrs = {k: self.value(v, li, k, where) for k, v in sorted(impl.p.items())}
             private = {
                 k: self.value(v, li, k, where)
