@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import trt_netser.offline as trt
-from tests.hashing.zoo import BUILDER_GROUP, ZOO, X_SHAPE
+from tests.hashing.zoo import BUILDER_GROUP, X_SHAPE, ZOO
 from tests.offline.conftest import ListLogger
 
 #: One zoo entry per construct group, so two steps never add the same inputs twice.
@@ -104,9 +104,7 @@ def _expected_inventory(net: Any, mode: str) -> set[tuple[str, str]]:
         outputs = [layer.get_output(i) for i in range(layer.num_outputs)]
         if not any(t.is_execution_tensor for t in outputs):
             continue  # removed by the builder
-        if kind == "CONSTANT" and (
-            outputs[0].dtype in INTEGER_TYPES or outputs[0].is_shape_tensor
-        ):
+        if kind == "CONSTANT" and (outputs[0].dtype in INTEGER_TYPES or outputs[0].is_shape_tensor):
             continue  # baked in
         if mode == "REFIT_INDIVIDUAL" and not net.are_weights_marked_refittable(layer.name):
             continue
