@@ -280,8 +280,8 @@ def build_engine(builder: Any, network: Any, config: Any) -> ICudaEngine | None:
         return None
     flags = int(config._s["flags"])
     entries = inventory(ir, flags, frozenset(network._impl.refittable))
-    plan = _plan.Plan(
-        ir=ir,
+    plan = _plan.Plan.from_ir(
+        ir,
         config=config_record(config, network),
         inventory=entries,
         refittable=refit_mode(flags).any,
