@@ -38,6 +38,7 @@ from trt_netser.offline._ir import (
     WeightIR,
     enum_record,
     from_record,
+    paused_gc,
     to_record,
 )
 
@@ -149,14 +150,16 @@ class Plan:
         """The full layer graph (decoded on first use; shares :attr:`weights`)."""
         if self._ir is None:
             assert self._network is not None
-            self._ir = _decode_network(cbor2.loads(self._network), self.head, self.weights)
+            with paused_gc():
+                self._ir = _decode_network(cbor2.loads(self._network), self.head, self.weights)
         return self._ir
 
     def network_bytes(self) -> bytes:
         """The canonical CBOR of the network record (encoded on first use)."""
         if self._network is None:
             assert self._ir is not None
-            self._network = cbor2.dumps(_network_rec(self._ir), canonical=True)
+            with paused_gc():
+                self._network = cbor2.dumps(_network_rec(self._ir), canonical=True)
         return self._network
 
 
@@ -450,7 +453,8 @@ def decode(data: bytes) -> Plan:
     The network record is checked to be well-formed CBOR only when the IR is first used;
     the digest has already proven it is the bytes the builder wrote.
     """
-    payload = _check_envelope(data)
+    with paused_gc():
+        payload = _check_envelope(data)
     version = payload.get("tensorrt")
     if version != TENSORRT_VERSION:
         raise PlanError(
@@ -465,7 +469,8 @@ def decode(data: bytes) -> Plan:
             f"{(payload.get('device') or {}).get('name')!r}, please rebuild.)"
         )
     try:
-        return _decode_payload(payload)
+        with paused_gc():
+            return _decode_payload(payload)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise PlanError(
             f"{_SERIAL} payload schema failed. The engine plan is malformed: "
