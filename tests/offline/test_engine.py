@@ -500,6 +500,35 @@ def test_profiles_and_the_context_shape_api(logger: ListLogger, builder: Any, ne
     assert context.get_tensor_address("x") == 1234
 
 
+def test_context_infers_output_shapes(logger: ListLogger, builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (-1, 3, 8, 8))
+    kernel = trt.Weights(np.ones((4, 3, 3, 3), F32))
+    conv = net.add_convolution_nd(x, 4, (3, 3), kernel, trt.Weights())
+    conv.stride_nd = (2, 2)
+    flat = net.add_shuffle(conv.get_output(0))
+    flat.reshape_dims = (0, -1)
+    flat.get_output(0).name = "y"
+    net.mark_output(flat.get_output(0))
+    profile = builder.create_optimization_profile()
+    profile.set_shape("x", (1, 3, 8, 8), (2, 3, 8, 8), (8, 3, 8, 8))
+    config = builder.create_builder_config()
+    config.add_optimization_profile(profile)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, config)
+    )
+    static = tuple(flat.get_output(0).shape)  # what the network model knows: -1 where dynamic
+    assert -1 in static and tuple(engine.get_tensor_shape("y")) == static
+    context = engine.create_execution_context()
+    assert tuple(context.get_tensor_shape("y")) == static  # input shape not set yet
+    assert context.set_input_shape("x", (5, 3, 8, 8))
+    assert tuple(context.get_tensor_shape("y")) == (5, 36)
+    assert tuple(context.get_tensor_strides("y")) == (36, 1)
+    assert context.get_max_output_size("y") == 5 * 36 * 4
+    assert context.set_input_shape("x", (2, 3, 8, 8))
+    assert tuple(context.get_tensor_shape("y")) == (2, 36)
+    assert not logger.errors
+
+
 # -- refit -------------------------------------------------------------------------------------------
 def _new_weights(seed: int) -> dict[str, np.ndarray]:
     """The weights ``cnn(seed)`` holds, as the refitter gets them."""
@@ -737,3 +766,29 @@ def test_named_weights_accessors(logger: ListLogger) -> None:
     assert refitter.get_weights_location("conv.weight") == trt.TensorLocation.HOST
     assert refitter.unset_named_weights("conv.weight") is True
     assert refitter.unset_named_weights("conv.weight") is False
+
+
+@pytest.mark.parametrize("layer_type", sorted(__import__("tests.hashing.zoo").hashing.zoo.ZOO))
+def test_replayed_shapes_equal_the_network_model(layer_type: str) -> None:
+    """The context's shape inference replays the network model's rules over the plan: for
+    the zoo's static shapes it must give every tensor the shape the network gave it."""
+    from tests.hashing.zoo import X_SHAPE, ZOO
+    from trt_netser.offline._replay import _Replay
+
+    logger = ListLogger()
+    builder = trt.Builder(logger)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, X_SHAPE)
+    layer = ZOO[layer_type](trt, net, x, 0)
+    for i in range(layer.num_outputs):
+        net.mark_output(layer.get_output(i))
+    if net.num_outputs == 0:
+        net.mark_output(net.add_identity(x).get_output(0))
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, builder.create_builder_config())
+    )
+    ir = engine._plan.ir
+    replay = _Replay(ir)
+    replayed = replay.run({tid: ir.tensors[tid].shape for tid in ir.inputs})
+    assert replayed == [t.shape for t in ir.tensors]
+    assert replay.kept == []  # every layer's rule ran on the replayed state

@@ -610,6 +610,7 @@ class IExecutionContext:
         "_addresses",
         "_config",
         "_engine",
+        "_inferred",
         "_p",
         "_profile",
         "_shapes",
@@ -628,6 +629,7 @@ class IExecutionContext:
         obj._shapes: dict[str, tuple[int, ...]] = {}  # type: ignore[misc]
         obj._values: dict[str, tuple[int, ...]] = {}  # type: ignore[misc]
         obj._addresses: dict[str, int] = {}  # type: ignore[misc]
+        obj._inferred: tuple[Any, list[tuple[int, ...]]] | None = None  # type: ignore[misc]
         obj._p = {
             "debug_sync": False,
             "device_memory": 0,
@@ -758,7 +760,23 @@ class IExecutionContext:
             return Dims._from(())
         if engine._mode(t) == TensorIOMode.INPUT:
             return Dims._from(self._shapes.get(name, t.shape))
-        return Dims._from(t.shape)
+        if -1 not in t.shape or self._missing_inputs():
+            return Dims._from(t.shape)
+        return Dims._from(self._output_shapes()[t.id])
+
+    def _output_shapes(self) -> list[tuple[int, ...]]:
+        """Every tensor's shape for the input shapes set now (replayed once per shapes)."""
+        from trt_netser.offline._replay import tensor_shapes
+
+        head = self._engine._plan.head
+        key = tuple(sorted(self._shapes.items()))
+        if self._inferred is None or self._inferred[0] != key:
+            shapes = {
+                tid: self._shapes.get(head.tensors[tid].name, head.tensors[tid].shape)
+                for tid in head.inputs
+            }
+            self._inferred = (key, tensor_shapes(self._engine._plan.ir, shapes))
+        return self._inferred[1]
 
     @api("IExecutionContext", Sig([Arg("name", STR)], f"{MODULE}.Dims"))
     def get_tensor_strides(self, name: str) -> Dims:
