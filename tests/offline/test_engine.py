@@ -652,8 +652,10 @@ def test_exclude_weights_and_include_refit(logger: ListLogger) -> None:
     back = trt.Runtime(logger).deserialize_cuda_engine(light)
     assert back.refittable
     assert len(trt.Refitter(back, logger).get_missing()[0]) == 3
-    config.clear_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
     config.clear_flag(trt.SerializationFlag.INCLUDE_REFIT)
+    still = trt.Runtime(logger).deserialize_cuda_engine(engine.serialize_with_config(config))
+    assert still.refittable  # a plan without its weights stays refittable
+    config.clear_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
     frozen = trt.Runtime(logger).deserialize_cuda_engine(engine.serialize_with_config(config))
     assert frozen.refittable is False
     assert not logger.errors

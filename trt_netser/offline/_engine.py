@@ -524,7 +524,9 @@ class ICudaEngine:
                 "with kEXCLUDE_WEIGHTS or refit them first.)"
             )
             return None
-        keep_refit = plan.refittable and _flag(flags, SerializationFlag.INCLUDE_REFIT)
+        # A plan without its refittable weights must stay refittable to be usable; one with
+        # them stays refittable only with INCLUDE_REFIT (TensorRT 10.14+).
+        keep_refit = plan.refittable and (exclude or _flag(flags, SerializationFlag.INCLUDE_REFIT))
         out = plan.derive(
             refittable=keep_refit, weights_excluded=exclude, serialization_flags=flags
         )
