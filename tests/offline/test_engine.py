@@ -414,6 +414,27 @@ def test_malformed_payload_is_refused(logger: ListLogger) -> None:
     _deserialize_refused(logger, plan, "malformed")
 
 
+def test_a_crafted_network_record_is_an_error_not_a_traceback(logger: ListLogger) -> None:
+    import cbor2
+
+    builder = trt.Builder(logger)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (-1, 4))
+    net.mark_output(net.add_identity(x).get_output(0))
+    profile = builder.create_optimization_profile()
+    profile.set_shape("x", (1, 4), (2, 4), (4, 4))
+    config = builder.create_builder_config()
+    config.add_optimization_profile(profile)
+    plan = bytes(builder.build_serialized_network(net, config))
+    crafted = _rewrite(plan, network=cbor2.dumps({"layers": "nope"}))
+    engine = trt.Runtime(logger).deserialize_cuda_engine(crafted)  # the IO header is intact
+    assert engine is not None and not logger.errors
+    context = engine.create_execution_context()
+    assert context.set_input_shape("x", (2, 4))
+    assert tuple(context.get_tensor_shape(engine.get_tensor_name(1))) == (-1, 4)
+    assert "The engine plan is malformed" in logger.errors[-1]
+
+
 def test_deserialize_accepts_bytes_host_memory_and_buffers(logger: ListLogger) -> None:
     builder, net, config = cnn(logger, 0)
     plan = builder.build_serialized_network(net, config)

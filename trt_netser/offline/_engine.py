@@ -631,7 +631,7 @@ class IExecutionContext:
         obj._shapes: dict[str, tuple[int, ...]] = {}  # type: ignore[misc]
         obj._values: dict[str, tuple[int, ...]] = {}  # type: ignore[misc]
         obj._addresses: dict[str, int] = {}  # type: ignore[misc]
-        obj._inferred: tuple[Any, list[tuple[int, ...]]] | None = None  # type: ignore[misc]
+        obj._inferred: tuple[Any, dict[int, tuple[int, ...]]] | None = None  # type: ignore[misc]
         obj._p = {
             "debug_sync": False,
             "device_memory": 0,
@@ -766,8 +766,8 @@ class IExecutionContext:
             return Dims._from(t.shape)
         return Dims._from(self._output_shapes()[t.id])
 
-    def _output_shapes(self) -> list[tuple[int, ...]]:
-        """Every tensor's shape for the input shapes set now (replayed once per shapes)."""
+    def _output_shapes(self) -> dict[int, tuple[int, ...]]:
+        """IO tensor shapes for the input shapes set now (replayed once per set of shapes)."""
         from trt_netser.offline._replay import tensor_shapes
 
         head = self._engine._plan.head
@@ -777,7 +777,13 @@ class IExecutionContext:
                 tid: self._shapes.get(head.tensors[tid].name, head.tensors[tid].shape)
                 for tid in head.inputs
             }
-            self._inferred = (key, tensor_shapes(self._engine._plan.ir, shapes))
+            try:
+                ir = self._engine._plan.ir
+            except _plan.PlanError as exc:
+                self._error(str(exc))
+                return {tid: t.shape for tid, t in head.tensors.items()}
+            every = tensor_shapes(ir, shapes)
+            self._inferred = (key, {tid: every[tid] for tid in head.tensors})
         return self._inferred[1]
 
     @api("IExecutionContext", Sig([Arg("name", STR)], f"{MODULE}.Dims"))
