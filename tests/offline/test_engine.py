@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import trt_netser.offline as trt
 from tests.offline.conftest import ListLogger
@@ -815,3 +817,31 @@ def test_replayed_shapes_equal_the_network_model(layer_type: str) -> None:
     replayed = replay.run({tid: ir.tensors[tid].shape for tid in ir.inputs})
     assert replayed == [t.shape for t in ir.tensors]
     assert replay.kept == []  # every layer's rule ran on the replayed state
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cut=st.integers(0, 10**6),
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=3),
+    tail=st.binary(max_size=8),
+)
+def test_damaged_plans_are_errors_never_tracebacks(
+    cut: int, flips: list[tuple[int, int]], tail: bytes
+) -> None:
+    logger = ListLogger()
+    plan = bytearray(plan_of(logger, 0, trt.BuilderFlag.REFIT))
+    for pos, mask in flips:
+        plan[pos % len(plan)] ^= mask
+    damaged = bytes(plan[: len(plan) - cut % 40]) + tail
+    if damaged == plan_of(logger, 0, trt.BuilderFlag.REFIT):
+        return
+    assert trt.Runtime(logger).deserialize_cuda_engine(damaged) is None
+    assert len(logger.errors) == 1 and "IRuntime::deserializeCudaEngine" in logger.errors[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_are_refused(data: bytes) -> None:
+    logger = ListLogger()
+    assert trt.Runtime(logger).deserialize_cuda_engine(data) is None
+    assert len(logger.errors) == 1
