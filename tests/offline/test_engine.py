@@ -481,6 +481,41 @@ def test_engine_without_refit_flag_is_not_refittable(logger: ListLogger) -> None
     assert engine.refittable is False
 
 
+@pytest.mark.parametrize("verbosity", ["LAYER_NAMES_ONLY", "DETAILED", "NONE"])
+def test_engine_inspector(logger: ListLogger, verbosity: str) -> None:
+    import json
+
+    builder, net, config = cnn(logger, 0)
+    config.profiling_verbosity = getattr(trt.ProfilingVerbosity, verbosity)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, config)
+    )
+    inspector = engine.create_engine_inspector()
+    info = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
+    one = inspector.get_layer_information(0, trt.LayerInformationFormat.ONELINE)
+    if verbosity == "NONE":
+        assert info == one == ""
+        return
+    parsed = json.loads(info)
+    assert parsed["Bindings"] == ["x", "y"]
+    names = [
+        layer if verbosity == "LAYER_NAMES_ONLY" else layer["Name"] for layer in parsed["Layers"]
+    ]
+    assert names == [net.get_layer(i).name for i in range(net.num_layers)]
+    if verbosity == "DETAILED":
+        conv = parsed["Layers"][0]
+        assert conv["LayerType"] == "CONVOLUTION"
+        assert conv["Inputs"][0] == {
+            "Name": "x",
+            "Dimensions": [1, 3, 8, 8],
+            "Format/Datatype": "FLOAT",
+        }
+    else:
+        assert one == "conv"
+    assert inspector.get_layer_information(99, trt.LayerInformationFormat.JSON) == ""
+    assert "layerIndex" in logger.errors[-1]
+
+
 def test_default_network_names_do_not_reach_the_plan(logger: ListLogger) -> None:
     """TensorRT counts unnamed networks per process; plans must not carry that counter."""
     first = trt.Builder(logger).create_network(0)

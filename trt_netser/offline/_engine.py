@@ -577,12 +577,11 @@ class ICudaEngine:
         """A runtime configuration with the defaults."""
         return IRuntimeConfig._make()
 
-    def create_engine_inspector(self) -> None:
-        """Engine inspection is not modelled offline: logs an ERROR and returns None."""
-        self._error(
-            "ICudaEngine::createEngineInspector: Error Code 9: API Usage Error (engine inspection "
-            "is not available in the offline TensorRT model.)"
-        )
+    def create_engine_inspector(self) -> Any:
+        """An EngineInspector of this engine's layers."""
+        from trt_netser.offline._inspector import EngineInspector
+
+        return EngineInspector._make(self)
 
     def __getitem__(self, arg0: int) -> str | None:
         """The name of the IO tensor at index ``arg0`` (as ``get_tensor_name``)."""
