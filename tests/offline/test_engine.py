@@ -267,6 +267,24 @@ def test_refuses_a_profile_that_contradicts_a_static_dimension(
     _refused(logger, builder, net, config, "does not match network definition")
 
 
+def test_refuses_a_profile_of_another_rank(logger: ListLogger, builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (-1, 4))
+    net.mark_output(net.add_identity(x).get_output(0))
+    profile = builder.create_optimization_profile()
+    profile.set_shape("x", (1, 4, 1), (2, 4, 1), (8, 4, 1))
+    config = builder.create_builder_config()
+    config.add_optimization_profile(profile)
+    _refused(logger, builder, net, config, "x: profile 0 has rank 3, the network input has rank 2.")
+
+
+def test_profile_out_of_order_never_reaches_the_build(builder: Any) -> None:
+    """min <= opt <= max is checked by IOptimizationProfile.set_shape already."""
+    profile = builder.create_optimization_profile()
+    with pytest.raises(ValueError):
+        profile.set_shape("x", (4, 4), (2, 4), (8, 4))
+    assert not profile  # an invalid profile, which add_optimization_profile refuses
+
+
 def test_refuses_weight_streaming_on_a_weakly_typed_network(logger: ListLogger) -> None:
     builder, net, config = cnn(logger, 0, trt.BuilderFlag.WEIGHT_STREAMING)
     _refused(logger, builder, net, config, "Weight streaming is only supported with strongly typed")
