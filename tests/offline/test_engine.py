@@ -898,3 +898,50 @@ def test_random_bytes_are_refused(data: bytes) -> None:
     logger = ListLogger()
     assert trt.Runtime(logger).deserialize_cuda_engine(data) is None
     assert len(logger.errors) == 1
+
+
+_PLAN_SCRIPT = """
+import hashlib, sys
+import numpy as np
+import trt_netser.offline as trt
+from tests.hashing.zoo import BUILDER_GROUP, ZOO, X_SHAPE
+
+builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+one_per_builder = sorted({BUILDER_GROUP.get(n, n): n for n in sorted(ZOO)}.values())
+for _ in range(int(sys.argv[1])):  # other networks first: the default-name counter moves
+    builder.create_network(0)
+net = builder.create_network(0)
+x = net.add_input("x", trt.float32, X_SHAPE)
+for i, name in enumerate(one_per_builder):
+    layer = ZOO[name](trt, net, x, i)
+    for k in range(layer.num_outputs):
+        if not layer.get_output(k).is_network_output:
+            net.mark_output(layer.get_output(k))
+config = builder.create_builder_config()
+config.set_flag(trt.BuilderFlag.REFIT)
+plan = builder.build_serialized_network(net, config)
+print(hashlib.sha256(bytes(plan)).hexdigest() if plan is not None else "refused")
+"""
+
+
+def test_plans_do_not_depend_on_hash_seed_or_process_history() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    digests = set()
+    for seed, earlier in (("0", "0"), ("1", "3"), ("12345", "1")):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run(
+            [sys.executable, "-c", _PLAN_SCRIPT, earlier],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env=env,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        digests.add(proc.stdout.strip())
+    assert len(digests) == 1 and "refused" not in digests, digests
