@@ -2,9 +2,11 @@
 
 ``import trt_netser.offline as trt`` runs code written for ``import tensorrt as trt``
 where TensorRT's native library is not available: networks, layers, tensors, constructs,
-plugins and builder configurations behave as documented for TensorRT 10.16.1.11 (names,
-read/write properties, defaults and enum values mirror the official API dump). Engines
-cannot be built (``Builder.build_serialized_network`` logs an ERROR and returns None).
+plugins, builder configurations and engines behave as documented for TensorRT 10.16.1.11
+(names, read/write properties, defaults and enum values mirror the official API dump).
+``Builder.build_serialized_network`` makes an offline plan (docs/offline-engine.md) that
+``Runtime.deserialize_cuda_engine`` loads and a ``Refitter`` refits; engines do not execute
+here.
 
 ``__version__`` is ``"10.16.1.11+offline"``: the mirrored TensorRT version with a PEP 440
 local label saying this is the offline model.
@@ -35,8 +37,16 @@ from trt_netser.offline._builder import (
     ITimingCache,
 )
 from trt_netser.offline._constructs import IAttention, IIfConditional, ILoop
+from trt_netser.offline._engine import (
+    ICudaEngine,
+    IExecutionContext,
+    IRuntimeConfig,
+    ISerializationConfig,
+)
 from trt_netser.offline._enums import *  # noqa: F403 - every TensorRT enum
 from trt_netser.offline._enums import DataType, _Severity
+from trt_netser.offline._hostmem import IHostMemory
+from trt_netser.offline._inspector import EngineInspector
 from trt_netser.offline._interfaces import *  # noqa: F403 - GPU-side interfaces (see module)
 from trt_netser.offline._layers import (
     LAYER_CLASSES,
@@ -89,6 +99,9 @@ from trt_netser.offline._plugins import (
     init_libnvinfer_plugins,
 )
 from trt_netser.offline._pyarg import MODULE as _MODULE
+from trt_netser.offline._refitter import Refitter
+from trt_netser.offline._runtime import Runtime
+from trt_netser.offline._streams import IStreamReader, IStreamReaderV2, IStreamWriter
 from trt_netser.offline._tensor import ITensor
 from trt_netser.offline._types import (
     Dims,
@@ -151,6 +164,17 @@ __all__ = [
     "Builder",
     "IBuilderConfig",
     "IOptimizationProfile",
+    "EngineInspector",
+    "ICudaEngine",
+    "IExecutionContext",
+    "IHostMemory",
+    "IRuntimeConfig",
+    "ISerializationConfig",
+    "Refitter",
+    "Runtime",
+    "IStreamReader",
+    "IStreamReaderV2",
+    "IStreamWriter",
     "DynamicPluginTensorDesc",
     "FallbackString",
     "IErrorRecorder",

@@ -1,7 +1,7 @@
 """Builder, IBuilderConfig and IOptimizationProfile.
 
-Building engines is a later issue: ``build_serialized_network`` logs an ERROR and
-returns None. Defaults not stated in the API docstrings are those of TensorRT 10.16 on a
+``build_serialized_network`` checks and lowers the network (trt_netser.offline._build)
+and returns the offline plan as an IHostMemory. Defaults not stated in the API docstrings are those of TensorRT 10.16 on a
 fixed "offline device" (see :data:`OFFLINE_DEVICE`), so nothing depends on the machine.
 """
 
@@ -43,6 +43,7 @@ from trt_netser.offline._pyarg import (
     enum,
     instance,
 )
+from trt_netser.offline._streams import IStreamWriter
 from trt_netser.offline._types import Dims, to_dims_tuple
 
 # The device the offline builder pretends to have (memory pool defaults, platform caps).
@@ -67,6 +68,7 @@ _DEFAULT_PREVIEW = {
     int(PreviewFeature.RUNTIME_ACTIVATION_RESIZE_10_10): True,
 }
 _DIMS = Conv(f"{MODULE}.Dims", to_dims_tuple)
+_REFIT_FLAGS = (BuilderFlag.REFIT, BuilderFlag.REFIT_IDENTICAL, BuilderFlag.REFIT_INDIVIDUAL)
 
 
 class IOptimizationProfile:
@@ -233,7 +235,17 @@ class IBuilderConfig:
     # -- flags ------------------------------------------------------------------------------
     @api("IBuilderConfig", Sig([Arg("flag", enum(BuilderFlag))], "None"))
     def set_flag(self, flag: BuilderFlag) -> None:
-        """Set a builder flag."""
+        """Set a builder flag (REFIT, REFIT_IDENTICAL and REFIT_INDIVIDUAL exclude each other)."""
+        if flag in _REFIT_FLAGS:
+            others = sum(1 << int(f) for f in _REFIT_FLAGS if f != flag)
+            if self._s["flags"] & others:
+                report(
+                    self._s.get("logger"),
+                    _Severity.WARNING,
+                    "Unset previous flag because kREFIT, kREFIT_INDIVIDUAL and kREFIT_IDENTICAL "
+                    "are mutually exclusive.",
+                )
+                self._s["flags"] &= ~others
         self._s["flags"] |= 1 << int(flag)
 
     @api("IBuilderConfig", Sig([Arg("flag", enum(BuilderFlag))], "None"))
@@ -465,30 +477,73 @@ class Builder:
         """The plugin registry used by the builder."""
         return get_plugin_registry()
 
-    def _unsupported(self, what: str) -> None:
-        report(
-            self._s["logger"],
-            _Severity.ERROR,
-            f"Builder::{what}: Error Code 9: API Usage Error (engines cannot be built by the offline "
-            f"TensorRT model.)",
-        )
+    @api(
+        "Builder",
+        Sig(
+            [Arg("network", instance(INetworkDefinition)), Arg("config", instance(IBuilderConfig))],
+            f"{MODULE}.IHostMemory",
+        ),
+    )
+    def build_serialized_network(self, network: INetworkDefinition, config: IBuilderConfig) -> Any:
+        """Build an engine and serialize it: an IHostMemory plan, or None after an ERROR."""
+        from trt_netser.offline._build import build_serialized
+        from trt_netser.offline._hostmem import IHostMemory
 
-    def build_serialized_network(
-        self, network: INetworkDefinition, config: IBuilderConfig, *args: Any
-    ) -> None:
-        """Not available offline: logs an ERROR and returns None."""
-        self._unsupported("buildSerializedNetwork")
+        data = build_serialized(self, network, config)
+        return None if data is None else IHostMemory._make(data)
 
-    def build_engine_with_config(self, network: INetworkDefinition, config: IBuilderConfig) -> None:
-        """Not available offline: logs an ERROR and returns None."""
-        self._unsupported("buildEngineWithConfig")
+    @api(
+        "Builder",
+        Sig(
+            [Arg("network", instance(INetworkDefinition)), Arg("config", instance(IBuilderConfig))],
+            f"{MODULE}.ICudaEngine",
+        ),
+    )
+    def build_engine_with_config(self, network: INetworkDefinition, config: IBuilderConfig) -> Any:
+        """Build an engine in memory: an ICudaEngine, or None after an ERROR."""
+        from trt_netser.offline._build import build_engine
 
+        return build_engine(self, network, config)
+
+    @api(
+        "Builder",
+        Sig(
+            [
+                Arg("network", instance(INetworkDefinition)),
+                Arg("config", instance(IBuilderConfig)),
+                Arg("writer", instance(IStreamWriter)),
+            ],
+            "bool",
+        ),
+    )
     def build_serialized_network_to_stream(
         self, network: INetworkDefinition, config: IBuilderConfig, writer: Any
     ) -> bool:
-        """Not available offline: logs an ERROR and returns False."""
-        self._unsupported("buildSerializedNetworkToStream")
-        return False
+        """Build and hand the plan to ``writer.write(data)``; False after an ERROR."""
+        from trt_netser.offline._build import build_serialized
+
+        data = build_serialized(self, network, config)
+        if data is None:
+            return False
+        try:
+            written = writer.write(data)
+        except Exception as exc:
+            report(
+                self._s["logger"],
+                _Severity.ERROR,
+                f"Builder::buildSerializedNetworkToStream: Error Code 1: Serialization (the stream "
+                f"writer raised {type(exc).__name__}: {exc}.)",
+            )
+            return False
+        if written is not None and int(written) != len(data):
+            report(
+                self._s["logger"],
+                _Severity.ERROR,
+                f"Builder::buildSerializedNetworkToStream: Error Code 1: Serialization (the stream "
+                f"writer wrote {written} of {len(data)} bytes.)",
+            )
+            return False
+        return True
 
     def is_network_supported(self, network: INetworkDefinition, config: IBuilderConfig) -> bool:
         """Every network definition is within scope of the offline model."""
