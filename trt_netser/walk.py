@@ -1534,7 +1534,7 @@ class Walk:
             return Record("weights", {"captured": False})
         named = [
             [name, self.safe_canon(dtype, f"the dtype of weights {name!r}"), count]
-            for name, dtype, count in self.capture.weights_names
+            for name, dtype, count, _pointer in self.capture.weights_names  # no address
         ]
         names = sorted(named, key=lambda e: (e[0], encode_value(e[1]), e[2]))
         marked_query = getattr(self.network, "are_weights_marked_refittable", None)
