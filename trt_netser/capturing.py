@@ -338,7 +338,7 @@ def lookup_layer_plugin(network: object, index: int) -> PluginCapture | None:
 def _subclasses(cls: type) -> list[type]:
     """Every subclass of ``cls`` defined so far, depth first, without repeats."""
     found: list[type] = []
-    stack = list(cls.__subclasses__())
+    stack: list[type] = list(cls.__subclasses__())
     while stack:
         sub = stack.pop()
         if sub not in found:
@@ -385,14 +385,16 @@ def capture(trt: ModuleType) -> Iterator[ModuleType]:
                 setattr(cls, method, _hook(kind, method, original))
                 installed.append((cls, method, previous))
         for class_name, role in CAPTURED_WEIGHTS_SETTERS:
-            cls = getattr(trt, class_name, None)
-            prop = vars(cls).get(role) if isinstance(cls, type) else None
+            owner = getattr(trt, class_name, None)
+            if not isinstance(owner, type):
+                continue  # absent in this TensorRT version
+            prop = vars(owner).get(role)
             if not isinstance(prop, property) or prop.fset is None:
                 continue
             if hasattr(prop.fset, _WRAPPED):
                 continue  # nested capture
-            setattr(cls, role, _weights_setter(prop, role))
-            installed.append((cls, role, prop))
+            setattr(owner, role, _weights_setter(prop, role))
+            installed.append((owner, role, prop))
     try:
         yield trt
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import heapq
+import importlib
 import inspect
 import operator
 import sys
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import numpy as np
 
@@ -69,7 +70,7 @@ from trt_netser.records import (
 
 _compiled: ModuleType | None
 try:  # the compiled twin of the layer loop (_layer_chunk, _encode_refs), when it was built
-    from trt_netser import _layerwriter as _compiled  # type: ignore[attr-defined,no-redef]
+    _compiled = importlib.import_module("trt_netser._layerwriter")
 except ImportError:  # pragma: no cover - depends on the installation
     _compiled = None
 
@@ -134,7 +135,17 @@ class TrtApi:
         return str(getattr(self.module, "__version__", "unknown"))
 
 
-@lru_cache(maxsize=512)
+_R = TypeVar("_R")
+
+
+def _per_class(maxsize: int) -> Callable[[Callable[[type], _R]], Callable[[type], _R]]:
+    """``lru_cache`` for a function of a class. Typed as a plain function of ``type``:
+    mypy's stub for the cache wants ``Hashable`` arguments, and it does not see the
+    ``type(x)`` of an ``Any`` (every TensorRT object here) as one."""
+    return cast(Callable[[Callable[[type], _R]], Callable[[type], _R]], lru_cache(maxsize))
+
+
+@_per_class(maxsize=512)
 def readable_properties(cls: type) -> tuple[str, ...]:
     """Public property names readable on ``cls`` (inherited ones included), sorted."""
     names = set()
@@ -373,7 +384,7 @@ def _irrelevant_positions(
     return irrelevant
 
 
-@lru_cache(maxsize=256)
+@_per_class(maxsize=256)
 def _class_plan(cls: type) -> Plan:
     """Which properties of a layer class are encoded, with their relevance rule, and
     which getter methods are called."""
@@ -1602,17 +1613,17 @@ def _simple_plan(cls: type) -> Plan | None:
     return plan
 
 
-@lru_cache(maxsize=16)
+@_per_class(maxsize=16)
 def _tensor_plan(cls: type) -> Plan:
     return _plan_excluding(cls, "ITensor", TENSOR_PROPERTY_EXCLUSIONS)
 
 
-@lru_cache(maxsize=16)
+@_per_class(maxsize=16)
 def _network_plan(cls: type) -> Plan:
     return _plan_excluding(cls, "INetworkDefinition", NETWORK_PROPERTY_EXCLUSIONS)
 
 
-@lru_cache(maxsize=16)
+@_per_class(maxsize=16)
 def _construct_plan(cls: type) -> Plan:
     return _plan_excluding(cls, cls.__name__, CONSTRUCT_PROPERTY_EXCLUSIONS)
 

@@ -61,6 +61,7 @@ def _wrap_layer(impl: LayerImpl | None) -> ILayer | None:
 
 class _Construct:
     __slots__ = ("__weakref__", "_impl")
+    _impl: ConstructImpl
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.{type(self).__name__}: No constructor defined!")

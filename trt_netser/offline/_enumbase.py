@@ -43,9 +43,11 @@ def _as_int(value: object) -> int | None:
 class _EnumMeta(type):
     """Metaclass: ``E.__members__`` is a fresh dict on every access, as in pybind11."""
 
+    _members: dict[str, Any]  # set on every enum class by PybindEnum.__init_subclass__
+
     @property
-    def __members__(cls) -> dict[str, Any]:  # type: ignore[override]
-        return dict(cls._members)  # type: ignore[attr-defined]
+    def __members__(cls) -> dict[str, Any]:
+        return dict(cls._members)
 
 
 class PybindEnum(metaclass=_EnumMeta):
@@ -105,7 +107,7 @@ class PybindEnum(metaclass=_EnumMeta):
         return hash(self._value)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._value == self._value  # type: ignore[attr-defined]
+        return type(other) is type(self) and other._value == self._value
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
@@ -132,7 +134,7 @@ class OrderedPybindEnum(PybindEnum):
     def _cmp_value(self, other: object) -> int:
         if type(other) is not type(self):
             raise TypeError("Expected an enumeration of matching type!")
-        return other._value  # type: ignore[attr-defined]
+        return other._value
 
     def __lt__(self, other: object) -> bool:
         return self._value < self._cmp_value(other)

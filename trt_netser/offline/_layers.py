@@ -68,7 +68,7 @@ from trt_netser.offline._types import (
 )
 
 if TYPE_CHECKING:
-    from trt_netser.offline._network import NetworkImpl
+    from trt_netser.offline._netimpl import NetworkImpl
 
 
 class LayerImpl:
@@ -388,6 +388,7 @@ class ILayer:
     """Base class for all layer classes in an :class:`INetworkDefinition`."""
 
     __slots__ = ("__weakref__", "_impl")
+    _impl: LayerImpl
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.{type(self).__name__}: No constructor defined!")

@@ -108,6 +108,7 @@ class INetworkDefinition:
     """Represents a TensorRT Network from which the Builder can build an Engine."""
 
     __slots__ = ("__weakref__", "_impl")
+    _impl: NetworkImpl
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.INetworkDefinition: No constructor defined!")
