@@ -15,15 +15,22 @@ E = TypeVar("E", bound="PybindEnum")
 
 
 class _Member:
-    """Placeholder in a class body: ``FP16 = member(0)`` becomes a real member."""
+    """Placeholder in a class body: ``FP16 = member(0)`` becomes a real member.
+
+    ``PybindEnum.__init_subclass__`` replaces every placeholder by a member of the class,
+    so ``__get__`` never runs; it tells type checkers that ``E.FP16`` is an ``E``.
+    """
 
     __slots__ = ("value",)
 
     def __init__(self, value: int) -> None:
         self.value = value
 
+    def __get__(self, obj: object, owner: type[E]) -> E:
+        raise AttributeError("enum member placeholder read before its class was complete")
 
-def member(value: int) -> Any:
+
+def member(value: int) -> _Member:
     """Declare an enum member with its integer value (class-body helper)."""
     return _Member(value)
 

@@ -675,13 +675,16 @@ def _input_shape(impl: LayerImpl) -> tuple[int, ...]:
     return x._shape if x is not None else ()
 
 
-LAYER_CLASSES["IShuffleLayer"].reshape_dims = _defaulted(
-    "IShuffleLayer", "reshape_dims", _shuffle_default
-)  # type: ignore[attr-defined]
-LAYER_CLASSES["ISliceLayer"].axes = _defaulted(
-    "ISliceLayer", "axes", lambda impl: tuple(range(len(_input_shape(impl))))
-)  # type: ignore[attr-defined]
-LAYER_CLASSES["IResizeLayer"].shape = _defaulted("IResizeLayer", "shape", _input_shape)  # type: ignore[attr-defined]
+#: Dims properties whose unset value is computed from the layer: (class, property, default).
+DEFAULTED_DIMS: tuple[tuple[str, str, Callable[[LayerImpl], tuple[int, ...]]], ...] = (
+    ("IShuffleLayer", "reshape_dims", _shuffle_default),
+    ("ISliceLayer", "axes", lambda impl: tuple(range(len(_input_shape(impl))))),
+    ("IResizeLayer", "shape", _input_shape),
+)
+for _dims_owner, _dims_name, _dims_default in DEFAULTED_DIMS:
+    setattr(
+        LAYER_CLASSES[_dims_owner], _dims_name, _defaulted(_dims_owner, _dims_name, _dims_default)
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -189,9 +189,9 @@ class NetworkImpl:
             t = ITensor._create(self, name, shape, dtype, impl, i)
             t._values = values
             impl.outputs.append(t)
-        for t in impl.inputs:
-            if t is not None:
-                t._consumers.append(impl)
+        for source in impl.inputs:
+            if source is not None:
+                source._consumers.append(impl)
         self.layers.append(impl)
         self.touch()
 

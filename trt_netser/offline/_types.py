@@ -411,6 +411,8 @@ class Weights:
     """An array of weights used as a layer parameter (held by reference, not copied)."""
 
     __slots__ = ("__weakref__", "_array", "_count", "_dtype", "_ptr")
+    _count: int
+    _dtype: DataType
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._array: np.ndarray | None = None
@@ -450,7 +452,7 @@ class Weights:
             nbytes = self._nbytes()
             if ptr and nbytes:
                 buf = (ctypes.c_char * nbytes).from_address(ptr)
-                raw = np.frombuffer(buf, dtype=np.uint8)
+                raw = np.frombuffer(memoryview(buf), dtype=np.uint8)
                 np_t = _NP_OF.get(int(self._dtype))
                 self._array = raw.view(np_t) if np_t is not None else raw
         else:
