@@ -857,7 +857,7 @@ class Walk:
             raw = tuple(values)
         if plan.rule_slots:
             n = 0 if inputs is None else len(inputs)
-            connected = tuple([s < n and inputs[s] is not None for s in plan.rule_slots])  # type: ignore[index]
+            connected = tuple([s < n and inputs[s] is not None for s in plan.rule_slots])  # type: ignore[index]  # inputs is None only when n == 0
             return (plan, types, raw, connected)
         return (plan, types, raw)
 
@@ -1007,7 +1007,7 @@ class Walk:
         if a read fails (callers then take a careful or general path)."""
         name = tensor.name
         raw = plan.read_all(tensor)
-        rank = len(raw[plan.shape_index])  # type: ignore[index]
+        rank = len(raw[plan.shape_index])  # type: ignore[index]  # a tensor plan has "shape"
         dim_names = tuple([tensor.get_dimension_name(d) for d in range(rank)])
         debug = None if self._is_debug is None else bool(self._is_debug(tensor))
         if type(name) is not str or (not binding and _is_default(name, _DEFAULT_TENSOR_NAME)):
@@ -1628,9 +1628,9 @@ def _construct_plan(cls: type) -> Plan:
     return _plan_excluding(cls, cls.__name__, CONSTRUCT_PROPERTY_EXCLUSIONS)
 
 
-def _safe_name(obj: object) -> str | None:
+def _safe_name(obj: Any) -> str | None:
     try:
-        name = obj.name  # type: ignore[attr-defined]
+        name = obj.name
     except Exception:
         return None
     return name if isinstance(name, str) else None

@@ -42,7 +42,7 @@ def _as_int(value: object) -> int | None:
     if isinstance(value, float | str | bytes):
         return None
     try:
-        return operator.index(value)  # type: ignore[arg-type]
+        return operator.index(value)  # type: ignore[arg-type]  # TypeError for non-SupportsIndex is the check
     except TypeError:
         return None
 

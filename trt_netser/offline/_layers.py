@@ -598,7 +598,7 @@ def _fill_is_alpha_beta_int64(self: ILayer) -> bool:
     return bool(self._impl.private.get("alpha_beta_int64", False))
 
 
-LAYER_CLASSES["IFillLayer"].is_alpha_beta_int64 = _fill_is_alpha_beta_int64  # type: ignore[attr-defined]
+LAYER_CLASSES["IFillLayer"].is_alpha_beta_int64 = _fill_is_alpha_beta_int64  # type: ignore[attr-defined]  # classes are built from PROPS at import
 
 
 def _fill_scalar(name: str) -> property:
@@ -649,7 +649,7 @@ def _padding_nd(owner: str) -> property:
 
 
 for _name in ("IConvolutionLayer", "IDeconvolutionLayer", "IPoolingLayer"):
-    LAYER_CLASSES[_name].padding_nd = _padding_nd(_name)  # type: ignore[attr-defined]
+    LAYER_CLASSES[_name].padding_nd = _padding_nd(_name)  # type: ignore[attr-defined]  # built class
 
 
 def _defaulted(owner: str, name: str, default: Callable[[LayerImpl], Any]) -> property:

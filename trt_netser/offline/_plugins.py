@@ -872,9 +872,9 @@ class IPluginRegistry:
     def register_creator(self, creator: IPluginCreatorInterface, plugin_namespace: str) -> bool:
         """Register a plugin creator; False if one with the same name/version/namespace exists."""
         if plugin_namespace:
-            creator.plugin_namespace = plugin_namespace  # type: ignore[attr-defined]
+            creator.plugin_namespace = plugin_namespace  # type: ignore[attr-defined]  # on the V2/V3 subclasses
         elif getattr(creator, "plugin_namespace", None) is None:
-            creator.plugin_namespace = ""  # type: ignore[attr-defined]
+            creator.plugin_namespace = ""  # type: ignore[attr-defined]  # as above
         key = self._key(creator)
         if key[0] is None or key[1] is None or any(self._key(c) == key for c in self._creators):
             return False

@@ -54,7 +54,7 @@ def _itemsize(dtype: DataType) -> float | None:
     return _ITEMSIZE.get(int(dtype))
 
 
-DataType.itemsize = property(_itemsize)  # type: ignore[attr-defined]
+DataType.itemsize = property(_itemsize)  # type: ignore[attr-defined]  # _enums.py is generated
 
 
 def nptype(trt_type: DataType) -> type:
@@ -248,7 +248,7 @@ class Dims:
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable like the bindings' Dims
 
     def __repr__(self) -> str:
         return repr(tuple(self._d))
