@@ -107,7 +107,12 @@ class NetworkCapture:
 
     layers: dict[int, list[tuple[str, tuple[Any, ...]]]] = field(default_factory=dict)
     plugins: dict[int, PluginCapture] = field(default_factory=dict)
-    weights_names: list[tuple[str, Any, int]] = field(default_factory=list)
+    #: One ``(name, dtype, count, pointer)`` per accepted ``set_weights_name`` call.
+    #: ``pointer`` is the address of the weights' values (TensorRT names every Weights
+    #: with matching type, pointer and count), or None if it is not known. It is a
+    #: process-local memory address: for matching names to buffers in this process only,
+    #: never hashed, encoded or dumped.
+    weights_names: list[tuple[str, Any, int, int | None]] = field(default_factory=list)
     refit_names: list[str] = field(default_factory=list)
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     #: (layer insertion index, weights property) -> the memory of the weights given.
@@ -119,7 +124,7 @@ class NetworkCapture:
 
     def refit_candidates(self) -> list[str]:
         """Every weights name the capture saw; the walker asks TensorRT which are marked."""
-        return sorted(set(self.refit_names) | {name for name, _, _ in self.weights_names})
+        return sorted(set(self.refit_names) | {entry[0] for entry in self.weights_names})
 
 
 _lock = threading.RLock()
@@ -240,7 +245,12 @@ def _record(
         name = args[1] if len(args) > 1 else kwargs.get("name")
         if result and isinstance(name, str):
             _network_record(obj).weights_names.append(
-                (name, getattr(weights, "dtype", None), int(getattr(weights, "size", 0) or 0))
+                (
+                    name,
+                    getattr(weights, "dtype", None),
+                    int(getattr(weights, "size", 0) or 0),
+                    weights_pointer(weights),
+                )
             )
     elif kind == "profile":
         if isinstance(result, int) and result >= 0 and args:
@@ -272,6 +282,24 @@ def lookup_weights_memory(weights: object) -> WeightsMemory | None:
         return _memory.get(weights)
     except TypeError:
         return None
+
+
+def weights_pointer(weights: object) -> int | None:
+    """The address of the values of ``weights``, as TensorRT matches weights by it.
+
+    ``trt.Weights(dtype, ptr, count)`` made inside capture gives its ``ptr``; a numpy
+    array (or any object with ``__array_interface__``) its data address. Other weights
+    (``trt.Weights(array)``, weights made outside capture) have no readable pointer in
+    TensorRT's API: None. Process-local: never part of a digest.
+    """
+    memory = lookup_weights_memory(weights)
+    if memory is not None:
+        return memory.ptr
+    interface = getattr(weights, "__array_interface__", None)
+    data = interface.get("data") if isinstance(interface, dict) else None
+    if isinstance(data, tuple) and data and isinstance(data[0], int):
+        return data[0]
+    return None
 
 
 def _note_weights(record: NetworkCapture, index: int, role: str, weights: Any) -> None:
@@ -310,7 +338,7 @@ def lookup_layer_plugin(network: object, index: int) -> PluginCapture | None:
 def _subclasses(cls: type) -> list[type]:
     """Every subclass of ``cls`` defined so far, depth first, without repeats."""
     found: list[type] = []
-    stack = list(cls.__subclasses__())
+    stack: list[type] = list(cls.__subclasses__())
     while stack:
         sub = stack.pop()
         if sub not in found:
@@ -357,14 +385,16 @@ def capture(trt: ModuleType) -> Iterator[ModuleType]:
                 setattr(cls, method, _hook(kind, method, original))
                 installed.append((cls, method, previous))
         for class_name, role in CAPTURED_WEIGHTS_SETTERS:
-            cls = getattr(trt, class_name, None)
-            prop = vars(cls).get(role) if isinstance(cls, type) else None
+            owner = getattr(trt, class_name, None)
+            if not isinstance(owner, type):
+                continue  # absent in this TensorRT version
+            prop = vars(owner).get(role)
             if not isinstance(prop, property) or prop.fset is None:
                 continue
             if hasattr(prop.fset, _WRAPPED):
                 continue  # nested capture
-            setattr(cls, role, _weights_setter(prop, role))
-            installed.append((cls, role, prop))
+            setattr(owner, role, _weights_setter(prop, role))
+            installed.append((owner, role, prop))
     try:
         yield trt
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import heapq
+import importlib
 import inspect
 import operator
 import sys
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import numpy as np
 
@@ -69,7 +70,7 @@ from trt_netser.records import (
 
 _compiled: ModuleType | None
 try:  # the compiled twin of the layer loop (_layer_chunk, _encode_refs), when it was built
-    from trt_netser import _layerwriter as _compiled  # type: ignore[attr-defined,no-redef]
+    _compiled = importlib.import_module("trt_netser._layerwriter")
 except ImportError:  # pragma: no cover - depends on the installation
     _compiled = None
 
@@ -134,7 +135,17 @@ class TrtApi:
         return str(getattr(self.module, "__version__", "unknown"))
 
 
-@lru_cache(maxsize=512)
+_R = TypeVar("_R")
+
+
+def _per_class(maxsize: int) -> Callable[[Callable[[type], _R]], Callable[[type], _R]]:
+    """``lru_cache`` for a function of a class. Typed as a plain function of ``type``:
+    mypy's stub for the cache wants ``Hashable`` arguments, and it does not see the
+    ``type(x)`` of an ``Any`` (every TensorRT object here) as one."""
+    return cast(Callable[[Callable[[type], _R]], Callable[[type], _R]], lru_cache(maxsize))
+
+
+@_per_class(maxsize=512)
 def readable_properties(cls: type) -> tuple[str, ...]:
     """Public property names readable on ``cls`` (inherited ones included), sorted."""
     names = set()
@@ -373,7 +384,7 @@ def _irrelevant_positions(
     return irrelevant
 
 
-@lru_cache(maxsize=256)
+@_per_class(maxsize=256)
 def _class_plan(cls: type) -> Plan:
     """Which properties of a layer class are encoded, with their relevance rule, and
     which getter methods are called."""
@@ -846,7 +857,7 @@ class Walk:
             raw = tuple(values)
         if plan.rule_slots:
             n = 0 if inputs is None else len(inputs)
-            connected = tuple([s < n and inputs[s] is not None for s in plan.rule_slots])  # type: ignore[index]
+            connected = tuple([s < n and inputs[s] is not None for s in plan.rule_slots])  # type: ignore[index]  # inputs is None only when n == 0
             return (plan, types, raw, connected)
         return (plan, types, raw)
 
@@ -996,7 +1007,7 @@ class Walk:
         if a read fails (callers then take a careful or general path)."""
         name = tensor.name
         raw = plan.read_all(tensor)
-        rank = len(raw[plan.shape_index])  # type: ignore[index]
+        rank = len(raw[plan.shape_index])  # type: ignore[index]  # a tensor plan has "shape"
         dim_names = tuple([tensor.get_dimension_name(d) for d in range(rank)])
         debug = None if self._is_debug is None else bool(self._is_debug(tensor))
         if type(name) is not str or (not binding and _is_default(name, _DEFAULT_TENSOR_NAME)):
@@ -1534,7 +1545,7 @@ class Walk:
             return Record("weights", {"captured": False})
         named = [
             [name, self.safe_canon(dtype, f"the dtype of weights {name!r}"), count]
-            for name, dtype, count in self.capture.weights_names
+            for name, dtype, count, _pointer in self.capture.weights_names  # no address
         ]
         names = sorted(named, key=lambda e: (e[0], encode_value(e[1]), e[2]))
         marked_query = getattr(self.network, "are_weights_marked_refittable", None)
@@ -1602,24 +1613,24 @@ def _simple_plan(cls: type) -> Plan | None:
     return plan
 
 
-@lru_cache(maxsize=16)
+@_per_class(maxsize=16)
 def _tensor_plan(cls: type) -> Plan:
     return _plan_excluding(cls, "ITensor", TENSOR_PROPERTY_EXCLUSIONS)
 
 
-@lru_cache(maxsize=16)
+@_per_class(maxsize=16)
 def _network_plan(cls: type) -> Plan:
     return _plan_excluding(cls, "INetworkDefinition", NETWORK_PROPERTY_EXCLUSIONS)
 
 
-@lru_cache(maxsize=16)
+@_per_class(maxsize=16)
 def _construct_plan(cls: type) -> Plan:
     return _plan_excluding(cls, cls.__name__, CONSTRUCT_PROPERTY_EXCLUSIONS)
 
 
-def _safe_name(obj: object) -> str | None:
+def _safe_name(obj: Any) -> str | None:
     try:
-        name = obj.name  # type: ignore[attr-defined]
+        name = obj.name
     except Exception:
         return None
     return name if isinstance(name, str) else None

@@ -212,8 +212,8 @@ def test_no_captured_value_leaks_a_private_error(
     record = trt_netser.capturing.lookup_network(net)
     assert record is not None
     record.calls.append(("mark_unfused_tensors_as_debug_tensors", (network_arg,)))
-    name, _, count = record.weights_names[0]
-    record.weights_names[0] = (name, dtype, count)
+    name, _, count, pointer = record.weights_names[0]
+    record.weights_names[0] = (name, dtype, count, pointer)
     config = trt.Builder(trt.Logger()).create_builder_config()
     for call in (
         hash_network,

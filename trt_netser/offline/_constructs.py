@@ -10,7 +10,7 @@ them), a modelling choice documented in the package docstring.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from trt_netser.offline._enums import (
     AttentionNormalizationOp,
@@ -59,14 +59,18 @@ def _wrap_layer(impl: LayerImpl | None) -> ILayer | None:
     return None if impl is None else impl.wrap()
 
 
+_C = TypeVar("_C", bound="_Construct")
+
+
 class _Construct:
     __slots__ = ("__weakref__", "_impl")
+    _impl: ConstructImpl
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.{type(self).__name__}: No constructor defined!")
 
     @classmethod
-    def _make(cls, impl: ConstructImpl) -> Any:
+    def _make(cls: type[_C], impl: ConstructImpl) -> _C:
         obj = object.__new__(cls)
         obj._impl = impl
         impl.wrapper = obj
@@ -287,7 +291,7 @@ class IAttention(_Construct):
     @property
     def causal(self) -> bool:
         """Whether the attention is causal (cannot be combined with a mask)."""
-        return self._impl.p["causal"]
+        return cast(bool, self._impl.p["causal"])
 
     @causal.setter
     def causal(self, value: bool) -> None:
@@ -304,7 +308,7 @@ class IAttention(_Construct):
     @property
     def decomposable(self) -> bool:
         """Whether decomposition into primitive ops is allowed (default False)."""
-        return self._impl.p["decomposable"]
+        return cast(bool, self._impl.p["decomposable"])
 
     @decomposable.setter
     def decomposable(self, value: bool) -> None:
@@ -314,7 +318,7 @@ class IAttention(_Construct):
     @property
     def norm_op(self) -> AttentionNormalizationOp:
         """The normalization operation (default SOFTMAX)."""
-        return self._impl.p["norm_op"]
+        return cast(AttentionNormalizationOp, self._impl.p["norm_op"])
 
     @norm_op.setter
     def norm_op(self, value: AttentionNormalizationOp) -> None:
@@ -331,7 +335,7 @@ class IAttention(_Construct):
     @property
     def normalization_quantize_to_type(self) -> DataType:
         """The type the normalization output is quantized to."""
-        return self._impl.p["normalization_quantize_to_type"]
+        return cast(DataType, self._impl.p["normalization_quantize_to_type"])
 
     @normalization_quantize_to_type.setter
     def normalization_quantize_to_type(self, value: DataType) -> None:

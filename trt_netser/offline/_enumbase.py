@@ -15,15 +15,22 @@ E = TypeVar("E", bound="PybindEnum")
 
 
 class _Member:
-    """Placeholder in a class body: ``FP16 = member(0)`` becomes a real member."""
+    """Placeholder in a class body: ``FP16 = member(0)`` becomes a real member.
+
+    ``PybindEnum.__init_subclass__`` replaces every placeholder by a member of the class,
+    so ``__get__`` never runs; it tells type checkers that ``E.FP16`` is an ``E``.
+    """
 
     __slots__ = ("value",)
 
     def __init__(self, value: int) -> None:
         self.value = value
 
+    def __get__(self, obj: object, owner: type[E]) -> E:
+        raise AttributeError("enum member placeholder read before its class was complete")
 
-def member(value: int) -> Any:
+
+def member(value: int) -> _Member:
     """Declare an enum member with its integer value (class-body helper)."""
     return _Member(value)
 
@@ -35,7 +42,7 @@ def _as_int(value: object) -> int | None:
     if isinstance(value, float | str | bytes):
         return None
     try:
-        return operator.index(value)  # type: ignore[arg-type]
+        return operator.index(value)  # type: ignore[arg-type]  # TypeError for non-SupportsIndex is the check
     except TypeError:
         return None
 
@@ -43,9 +50,11 @@ def _as_int(value: object) -> int | None:
 class _EnumMeta(type):
     """Metaclass: ``E.__members__`` is a fresh dict on every access, as in pybind11."""
 
+    _members: dict[str, Any]  # set on every enum class by PybindEnum.__init_subclass__
+
     @property
-    def __members__(cls) -> dict[str, Any]:  # type: ignore[override]
-        return dict(cls._members)  # type: ignore[attr-defined]
+    def __members__(cls) -> dict[str, Any]:
+        return dict(cls._members)
 
 
 class PybindEnum(metaclass=_EnumMeta):
@@ -105,7 +114,7 @@ class PybindEnum(metaclass=_EnumMeta):
         return hash(self._value)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._value == self._value  # type: ignore[attr-defined]
+        return type(other) is type(self) and other._value == self._value
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
@@ -132,7 +141,7 @@ class OrderedPybindEnum(PybindEnum):
     def _cmp_value(self, other: object) -> int:
         if type(other) is not type(self):
             raise TypeError("Expected an enumeration of matching type!")
-        return other._value  # type: ignore[attr-defined]
+        return other._value
 
     def __lt__(self, other: object) -> bool:
         return self._value < self._cmp_value(other)

@@ -204,7 +204,7 @@ IProfiler = _interface(
 )
 
 
-class Profiler(IProfiler):  # type: ignore[misc,valid-type]
+class Profiler(IProfiler):  # type: ignore[misc,valid-type]  # IProfiler is made by _interface()
     """TensorRT's default profiler, which prints each layer's time."""
 
     def report_layer_time(self, layer_name: str, ms: float) -> None:

@@ -68,7 +68,7 @@ from trt_netser.offline._types import (
 )
 
 if TYPE_CHECKING:
-    from trt_netser.offline._network import NetworkImpl
+    from trt_netser.offline._netimpl import NetworkImpl
 
 
 class LayerImpl:
@@ -388,6 +388,7 @@ class ILayer:
     """Base class for all layer classes in an :class:`INetworkDefinition`."""
 
     __slots__ = ("__weakref__", "_impl")
+    _impl: LayerImpl
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.{type(self).__name__}: No constructor defined!")
@@ -597,7 +598,7 @@ def _fill_is_alpha_beta_int64(self: ILayer) -> bool:
     return bool(self._impl.private.get("alpha_beta_int64", False))
 
 
-LAYER_CLASSES["IFillLayer"].is_alpha_beta_int64 = _fill_is_alpha_beta_int64  # type: ignore[attr-defined]
+LAYER_CLASSES["IFillLayer"].is_alpha_beta_int64 = _fill_is_alpha_beta_int64  # type: ignore[attr-defined]  # classes are built from PROPS at import
 
 
 def _fill_scalar(name: str) -> property:
@@ -648,7 +649,7 @@ def _padding_nd(owner: str) -> property:
 
 
 for _name in ("IConvolutionLayer", "IDeconvolutionLayer", "IPoolingLayer"):
-    LAYER_CLASSES[_name].padding_nd = _padding_nd(_name)  # type: ignore[attr-defined]
+    LAYER_CLASSES[_name].padding_nd = _padding_nd(_name)  # type: ignore[attr-defined]  # built class
 
 
 def _defaulted(owner: str, name: str, default: Callable[[LayerImpl], Any]) -> property:
@@ -674,13 +675,16 @@ def _input_shape(impl: LayerImpl) -> tuple[int, ...]:
     return x._shape if x is not None else ()
 
 
-LAYER_CLASSES["IShuffleLayer"].reshape_dims = _defaulted(
-    "IShuffleLayer", "reshape_dims", _shuffle_default
-)  # type: ignore[attr-defined]
-LAYER_CLASSES["ISliceLayer"].axes = _defaulted(
-    "ISliceLayer", "axes", lambda impl: tuple(range(len(_input_shape(impl))))
-)  # type: ignore[attr-defined]
-LAYER_CLASSES["IResizeLayer"].shape = _defaulted("IResizeLayer", "shape", _input_shape)  # type: ignore[attr-defined]
+#: Dims properties whose unset value is computed from the layer: (class, property, default).
+DEFAULTED_DIMS: tuple[tuple[str, str, Callable[[LayerImpl], tuple[int, ...]]], ...] = (
+    ("IShuffleLayer", "reshape_dims", _shuffle_default),
+    ("ISliceLayer", "axes", lambda impl: tuple(range(len(_input_shape(impl))))),
+    ("IResizeLayer", "shape", _input_shape),
+)
+for _dims_owner, _dims_name, _dims_default in DEFAULTED_DIMS:
+    setattr(
+        LAYER_CLASSES[_dims_owner], _dims_name, _defaulted(_dims_owner, _dims_name, _dims_default)
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -189,9 +189,9 @@ class NetworkImpl:
             t = ITensor._create(self, name, shape, dtype, impl, i)
             t._values = values
             impl.outputs.append(t)
-        for t in impl.inputs:
-            if t is not None:
-                t._consumers.append(impl)
+        for source in impl.inputs:
+            if source is not None:
+                source._consumers.append(impl)
         self.layers.append(impl)
         self.touch()
 
@@ -240,8 +240,9 @@ class NetworkImpl:
         shape: set[ITensor] = set(self.shape_outputs)
         for layer in self.layers:
             for slot in LAYERS[layer.ltype.name].shape_slots:
-                if slot < len(layer.inputs) and layer.inputs[slot] is not None:
-                    shape.add(layer.inputs[slot])  # type: ignore[arg-type]
+                tensor = layer.inputs[slot] if slot < len(layer.inputs) else None
+                if tensor is not None:
+                    shape.add(tensor)
         work = list(shape)
         while work:
             t = work.pop()

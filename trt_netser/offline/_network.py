@@ -108,6 +108,7 @@ class INetworkDefinition:
     """Represents a TensorRT Network from which the Builder can build an Engine."""
 
     __slots__ = ("__weakref__", "_impl")
+    _impl: NetworkImpl
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.INetworkDefinition: No constructor defined!")
@@ -1116,7 +1117,7 @@ class INetworkDefinition:
         return self._layer(
             "INetworkDefinition::addPluginV3",
             LayerType.PLUGIN_V3,
-            list(inputs) + list(shape_inputs),
+            [*inputs, *shape_inputs],
             {"plugin": plugin},
             private={"infer": infer_plugin_v3, "num_data_inputs": len(inputs)},
         )
@@ -1196,7 +1197,7 @@ class INetworkDefinition:
     @api(NET, _sig(Arg("input", T), ret="IResizeLayer"))
     def add_resize(self, input: ITensor) -> Any:
         """Add a resize layer (NEAREST, ASYMMETRIC, FORMULA, FLOOR by default)."""
-        params = {
+        params: dict[str, Any] = {
             "shape": None,
             "scales": [],
             "resize_mode": InterpolationMode.NEAREST,

@@ -632,6 +632,8 @@ class IDimensionExpr:
     """A dimension expression: a build-time constant or a run-time value."""
 
     __slots__ = ("__weakref__", "_size_tensor", "_value")
+    _size_tensor: bool
+    _value: int | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.IDimensionExpr: No constructor defined!")
@@ -843,16 +845,21 @@ _CREATOR = instance(IPluginCreatorInterface, name="IPluginCreatorInterface")
 class IPluginRegistry:
     """Registers plugin creators."""
 
+    _creators: list[IPluginCreatorInterface]
+    _parent_search: bool
+    _error_recorder: Any
+    _resources: dict[str, Any]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.IPluginRegistry: No constructor defined!")
 
     @classmethod
     def _make(cls) -> IPluginRegistry:
         obj = object.__new__(cls)
-        obj._creators: list[IPluginCreatorInterface] = []  # type: ignore[misc]
+        obj._creators = []
         obj._parent_search = True
         obj._error_recorder = None
-        obj._resources: dict[str, Any] = {}  # type: ignore[misc]
+        obj._resources = {}
         return obj
 
     @staticmethod
@@ -865,9 +872,9 @@ class IPluginRegistry:
     def register_creator(self, creator: IPluginCreatorInterface, plugin_namespace: str) -> bool:
         """Register a plugin creator; False if one with the same name/version/namespace exists."""
         if plugin_namespace:
-            creator.plugin_namespace = plugin_namespace  # type: ignore[attr-defined]
+            creator.plugin_namespace = plugin_namespace  # type: ignore[attr-defined]  # on the V2/V3 subclasses
         elif getattr(creator, "plugin_namespace", None) is None:
-            creator.plugin_namespace = ""  # type: ignore[attr-defined]
+            creator.plugin_namespace = ""  # type: ignore[attr-defined]  # as above
         key = self._key(creator)
         if key[0] is None or key[1] is None or any(self._key(c) == key for c in self._creators):
             return False
@@ -1004,10 +1011,10 @@ def plugin_v2_display(plugin: Any) -> str:
 def infer_plugin_v2(impl: LayerImpl) -> list[Out]:
     """Outputs of a V2 plugin layer, asking the plugin (user code errors become ShapeErrors)."""
     plugin = impl.p["plugin"]
-    ins = list(impl.inputs)
-    if any(t is None for t in ins):
+    if any(t is None for t in impl.inputs):
         raise ShapeError("plugin inputs must not be null")
-    types = [t._dtype for t in ins]  # type: ignore[union-attr]
+    ins = [t for t in impl.inputs if t is not None]
+    types = [t._dtype for t in ins]
     try:
         n = int(plugin.num_outputs)
         outs: list[Out] = []
@@ -1018,14 +1025,14 @@ def infer_plugin_v2(impl: LayerImpl) -> list[Out]:
                     plugin.get_output_dimensions(
                         i, [_exprs(t._shape) for t in ins], IExprBuilder._make()
                     )
-                )  # type: ignore[union-attr]
+                )
             else:
                 dtype = (
                     plugin.get_output_data_type(i, types)
                     if isinstance(plugin, IPluginV2Ext)
                     else (types[0] if types else DataType.FLOAT)
                 )
-                shape = tuple(plugin.get_output_shape(i, [Dims._from(t._shape) for t in ins]))  # type: ignore[union-attr]
+                shape = tuple(plugin.get_output_shape(i, [Dims._from(t._shape) for t in ins]))
             outs.append((shape, dtype, None))
     except ShapeError:
         raise
@@ -1042,18 +1049,19 @@ def infer_plugin_v3(impl: LayerImpl) -> list[Out]:
     nd = impl.private["num_data_inputs"]
     if any(t is None for t in impl.inputs):
         raise ShapeError("plugin inputs must not be null")
-    ins, shape_ins = impl.inputs[:nd], impl.inputs[nd:]
+    inputs = [t for t in impl.inputs if t is not None]
+    ins, shape_ins = inputs[:nd], inputs[nd:]
     try:
         build = plugin.get_capability_interface(PluginCapabilityType.BUILD)
         n = int(build.num_outputs)
-        types = list(build.get_output_data_types([t._dtype for t in ins]))  # type: ignore[union-attr]
+        types = list(build.get_output_data_types([t._dtype for t in ins]))
         shapes = list(
             build.get_output_shapes(
-                [_exprs(t._shape) for t in ins],  # type: ignore[union-attr]
+                [_exprs(t._shape) for t in ins],
                 [
                     DimsExprs([IDimensionExpr._make(v) for v in (t._values or ())])
                     for t in shape_ins
-                ],  # type: ignore[union-attr]
+                ],
                 IExprBuilder._make(),
             )
         )

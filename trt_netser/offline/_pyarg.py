@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 MODULE = "trt_netser.offline"
 _NO_DEFAULT: Any = object()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Mismatch(Exception):
@@ -222,11 +223,11 @@ def _positional_ok(fn: Callable[..., Any], sig: Sig) -> bool:
     code = getattr(fn, "__code__", None)
     if code is None or code.co_posonlyargcount > 1:
         return False
-    names = code.co_varnames[1 : code.co_argcount]
+    names: tuple[str, ...] = code.co_varnames[1 : code.co_argcount]
     return names[: len(sig.args)] == tuple(a.name for a in sig.args)
 
 
-def api(owner: str, *sigs: Sig) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def api(owner: str, *sigs: Sig) -> Callable[[F], F]:
     """Decorate a method whose parameters are checked against ``sigs`` (pybind overloads).
 
     The implementation receives the converted values as keyword arguments (or
@@ -234,7 +235,7 @@ def api(owner: str, *sigs: Sig) -> Callable[[Callable[..., Any]], Callable[..., 
     Overloads are tried in order; the first one whose arguments convert wins.
     """
 
-    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def deco(fn: F) -> F:
         name = fn.__name__
 
         def fail(self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TypeError:
@@ -311,7 +312,7 @@ def api(owner: str, *sigs: Sig) -> Callable[[Callable[..., Any]], Callable[..., 
                     return fn(self, **dict(zip(names, values, strict=True)))
                 raise fail(self, args, kwargs)
 
-        return wrapper
+        return cast(F, wrapper)
 
     return deco
 

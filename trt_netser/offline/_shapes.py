@@ -51,9 +51,10 @@ class ShapeError(Exception):
 # ---------------------------------------------------------------------------------------
 def inp(impl: LayerImpl, i: int, what: str = "input") -> ITensor:
     """Required input ``i``."""
-    if i >= len(impl.inputs) or impl.inputs[i] is None:
+    tensor = impl.inputs[i] if i < len(impl.inputs) else None
+    if tensor is None:
         raise ShapeError(f"{what} (input {i}) is not set")
-    return impl.inputs[i]  # type: ignore[return-value]
+    return tensor
 
 
 def opt(impl: LayerImpl, i: int) -> ITensor | None:
@@ -196,8 +197,9 @@ def _concatenation(impl: LayerImpl) -> list[Out]:
     values: Values = None
     if rank == 1 and dtype in INT_TYPES:
         parts = [vals(t) for t in ins]
-        if all(p is not None for p in parts):
-            values = tuple(v for p in parts for v in p)  # type: ignore[union-attr]
+        known = [p for p in parts if p is not None]
+        if len(known) == len(parts):
+            values = tuple(v for p in known for v in p)
     return [(tuple(out), dtype, values)]
 
 
@@ -736,9 +738,9 @@ def _reduce(impl: LayerImpl) -> list[Out]:
     if r == 1 and axes == 1 and v is not None and None not in v and x._dtype in INT_TYPES:
         op = impl.p["op"]
         if op == ReduceOperation.SUM:
-            values = (sum(v),)  # type: ignore[arg-type]
+            values = (sum(v),)  # type: ignore[arg-type]  # mypy cannot narrow by `None not in v`
         elif op == ReduceOperation.PROD:
-            values = (math.prod(v),)  # type: ignore[arg-type]
+            values = (math.prod(v),)  # type: ignore[arg-type]  # as above: no None in v
     return [(tuple(out), x._dtype, values)]
 
 
@@ -1006,7 +1008,7 @@ def _squeeze(impl: LayerImpl) -> list[Out]:
     r = len(x._shape)
     if None in axes:
         return [((-1,) * (r - len(axes)), x._dtype, None)]
-    norm = {norm_axis(a, r) for a in axes}  # type: ignore[arg-type]
+    norm = {norm_axis(a, r) for a in axes}  # type: ignore[arg-type]  # no None: returned above
     if len(norm) != len(axes):
         raise ShapeError("squeeze axes must be unique")
     for a in norm:
@@ -1025,7 +1027,7 @@ def _unsqueeze(impl: LayerImpl) -> list[Out]:
         raise ShapeError(f"unsqueeze result rank {rf} exceeds {MAX_DIMS}")
     if None in axes:
         return [((-1,) * rf, x._dtype, None)]
-    norm = {norm_axis(a, rf) for a in axes}  # type: ignore[arg-type]
+    norm = {norm_axis(a, rf) for a in axes}  # type: ignore[arg-type]  # no None: returned above
     if len(norm) != len(axes):
         raise ShapeError("unsqueeze axes must be unique")
     it = iter(x._shape)

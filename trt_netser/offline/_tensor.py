@@ -30,7 +30,7 @@ from trt_netser.offline._types import Dims, to_dims_tuple
 
 if TYPE_CHECKING:
     from trt_netser.offline._layers import LayerImpl
-    from trt_netser.offline._network import NetworkImpl
+    from trt_netser.offline._netimpl import NetworkImpl
 
 ALL_FORMATS = (1 << 13) - 1
 Values = tuple[int | None, ...] | None
@@ -54,6 +54,18 @@ class ITensor:
         "_shape",
         "_values",
     )
+    _consumers: list[LayerImpl]
+    _dim_names: dict[int, str]
+    _dtype: DataType
+    _dyn_range: tuple[float, float] | None
+    _formats: int
+    _location: TensorLocation
+    _name: str
+    _net: NetworkImpl
+    _out_index: int
+    _producer: LayerImpl | None
+    _shape: tuple[int, ...]
+    _values: Values
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("trt_netser.offline.ITensor: No constructor defined!")

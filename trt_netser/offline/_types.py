@@ -54,7 +54,7 @@ def _itemsize(dtype: DataType) -> float | None:
     return _ITEMSIZE.get(int(dtype))
 
 
-DataType.itemsize = property(_itemsize)  # type: ignore[attr-defined]
+DataType.itemsize = property(_itemsize)  # type: ignore[attr-defined]  # _enums.py is generated
 
 
 def nptype(trt_type: DataType) -> type:
@@ -248,7 +248,7 @@ class Dims:
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable like the bindings' Dims
 
     def __repr__(self) -> str:
         return repr(tuple(self._d))
@@ -411,6 +411,8 @@ class Weights:
     """An array of weights used as a layer parameter (held by reference, not copied)."""
 
     __slots__ = ("__weakref__", "_array", "_count", "_dtype", "_ptr")
+    _count: int
+    _dtype: DataType
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._array: np.ndarray | None = None
@@ -450,7 +452,7 @@ class Weights:
             nbytes = self._nbytes()
             if ptr and nbytes:
                 buf = (ctypes.c_char * nbytes).from_address(ptr)
-                raw = np.frombuffer(buf, dtype=np.uint8)
+                raw = np.frombuffer(memoryview(buf), dtype=np.uint8)
                 np_t = _NP_OF.get(int(self._dtype))
                 self._array = raw.view(np_t) if np_t is not None else raw
         else:
