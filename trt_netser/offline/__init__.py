@@ -6,8 +6,9 @@ plugins and builder configurations behave as documented for TensorRT 10.16.1.11 
 read/write properties, defaults and enum values mirror the official API dump). Engines
 cannot be built (``Builder.build_serialized_network`` logs an ERROR and returns None).
 
-``__version__`` is ``"10.16.1.11+offline"``: the mirrored TensorRT version with a PEP 440
-local label saying this is the offline model.
+``__version__`` is ``"10.16.1.11"``, exactly the mirrored TensorRT's version string, since
+client code parses it; the module has no name real TensorRT lacks. To tell the two apart,
+use ``trt_netser.is_offline(trt)`` (also true for builders, networks and layers it made).
 
 Modelling choices where TensorRT's behaviour could not be observed:
   * default layer names are ``(Unnamed Layer* N) [Display]`` with N the layer's index in
