@@ -69,9 +69,12 @@ def _configure_logging(verbosity: int) -> None:
         return
     import logging
 
+    logger = logging.getLogger("trt_netser")
+    for old in [h for h in logger.handlers if getattr(h, "trt_netser_cli", False)]:
+        logger.removeHandler(old)  # one handler, however often main() runs in a process
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("trt-netser: %(levelname)s %(name)s: %(message)s"))
-    logger = logging.getLogger("trt_netser")
+    handler.trt_netser_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
 
