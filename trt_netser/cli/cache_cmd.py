@@ -400,7 +400,8 @@ def verify_cmd(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
         )
         out.print(
             f"checked {report.checked} entries in {cache.root}: {len(report.ok)} ok, "
-            f"{len(report.quarantined)} {would}, {len(report.skipped)} skipped, {strays}"
+            f"{len(report.quarantined)} {would}, {len(report.skipped)} skipped"
+            + (f" {strays}" if dry_run else f", {strays}")
         )
         for k, reason in report.quarantined:
             out.print(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import platform
-
 
 def writer_line() -> str:
     """Whether the compiled layer writer (``trt_netser._layerwriter``) is in use."""
@@ -11,8 +9,11 @@ def writer_line() -> str:
 
     compiled = walk._compiled
     if compiled is None:
-        return "layer writer: pure Python (trt_netser._layerwriter was not compiled; same digests, slower)"
-    return f"layer writer: compiled ({getattr(compiled, '__file__', 'trt_netser._layerwriter')})"
+        return (
+            "layer writer: pure Python (trt_netser._layerwriter was not compiled; "
+            "same digests, slower)"
+        )
+    return "layer writer: compiled (trt_netser._layerwriter)"
 
 
 def tensorrt_line() -> str:
@@ -24,7 +25,7 @@ def tensorrt_line() -> str:
     if real is not None:
         where = getattr(real, "__file__", None)
         return f"tensorrt: {describe_backend(real)}, real" + (f" at {where}" if where else "")
-    return f"tensorrt: not importable; --backend auto uses the {describe_backend(_offline())}"
+    return f"tensorrt: none importable; --backend auto uses {describe_backend(_offline())}"
 
 
 def version_text() -> str:
@@ -35,7 +36,6 @@ def version_text() -> str:
             f"trt-netser {__version__}",
             writer_line(),
             tensorrt_line(),
-            f"python: {platform.python_version()} ({platform.python_implementation()})",
         ]
     )
 
