@@ -100,7 +100,7 @@ class _Main(click.Group):
         _configure_logging(seen["verbose"])
         return super().parse_args(ctx, rest)
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             return super().main(*args, **kwargs)

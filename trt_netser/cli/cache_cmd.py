@@ -308,7 +308,7 @@ def show_cmd(ctx: click.Context, key: str, as_json: bool) -> None:
 def _plan_problem(cache: Any, info: Any) -> str | None:
     """Why an entry's plan does not match its manifest, or None (reads, never changes)."""
     import blake3
-    import fsspec
+    import fsspec  # type: ignore[import-untyped,unused-ignore]
 
     name = (info.manifest.get("plan") or {}).get("file")
     if not isinstance(name, str):
@@ -530,7 +530,8 @@ def rm_cmd(ctx: click.Context, keys: tuple[str, ...], as_json: bool) -> None:
     from trt_netser.cache import validate_key
 
     cache = _cache(ctx)
-    removed, missing = [], []
+    removed: list[str] = []
+    missing: list[str] = []
     for key in keys:
         try:
             validate_key(key)

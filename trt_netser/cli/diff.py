@@ -250,7 +250,7 @@ def align_layers(a: _Side, b: _Side) -> list[LayerPair]:
             used_b.add(j)
 
     def wiring(side: str, record: Record) -> tuple[Any, ...] | None:
-        out = []
+        out: list[Any] = []
         for ref in record.get("inputs") or []:
             if ref is None:
                 out.append(None)
@@ -720,20 +720,20 @@ def diff_subjects(a: Subject, b: Subject) -> DiffResult:
     pairs: list[LayerPair] = []
     itemize = a.origin != "cache" and b.origin != "cache"
     if not network_equal and not itemize:
-        first = NO_RECORDS.format(old=a.digest[:12], new=b.digest[:12])
+        sentence = NO_RECORDS.format(old=a.digest[:12], new=b.digest[:12])
         for comp in components:
             if not _is_network_component(comp) and comp.details:
                 path, old, new = comp.details[0]
-                first = f"key component {comp.name}: {path} changed from {old} to {new}"
+                sentence = f"key component {comp.name}: {path} changed from {old} to {new}"
                 break
-        return DiffResult(a, b, equal, compared, components, network_equal, [], [], first)
+        return DiffResult(a, b, equal, compared, components, network_equal, [], [], sentence)
     if not network_equal:
         a.load_records()
         b.load_records()
         differ = _Differ(a, b)
         changes = differ.run()
         pairs = differ.pairs
-    first = None
+    first: str | None = None
     for comp in components:
         if _is_network_component(comp):
             if changes:

@@ -364,8 +364,8 @@ def render_diff(result: DiffResult, *, limit: int | None = None) -> None:
             )
         )
         groups: dict[tuple[str, str, str], list[Any]] = {}
-        for change in result.changes:
-            groups.setdefault((change.section, change.status, change.where), []).append(change)
+        for item in result.changes:
+            groups.setdefault((item.section, item.status, item.where), []).append(item)
         shown = 0
         for (_section, status, where), changes in groups.items():
             if limit is not None and shown >= limit:

@@ -215,12 +215,13 @@ def resolve_function(spec: str) -> Callable[..., Any]:
     target, func = split_spec(spec)
     looks_like_file = target.endswith(".py") or os.sep in target or "/" in target
     module = _import_file(Path(target)) if looks_like_file else _import_module(target)
-    fn = getattr(module, func, None)
+    fn: Any = getattr(module, func, None)
     if fn is None:
         raise CliError(f"{target} has no function {func!r}")
     if not callable(fn):
         raise CliError(f"{target}:{func} is a {type(fn).__name__}, not a function")
-    return fn
+    function: Callable[..., Any] = fn
+    return function
 
 
 def call_builder(
@@ -419,6 +420,9 @@ def describe(
             elif net is not None and isinstance(net.value, dict):
                 digest, partial = net.digest, bool(net.value.get("partial", False))
                 issues, trt_version = [], _trt_version(module)
+                if partial:  # rare: walk again for the problems the warning names
+                    found = hash_network(network, strict=False, weights=weights)  # type: ignore[arg-type]
+                    issues = list(found.issues)
             else:
                 found = hash_network(network, strict=strict, weights=weights)  # type: ignore[arg-type]
                 digest, partial = str(found), bool(found.issues)
