@@ -203,3 +203,18 @@ def test_altered_dump_is_still_caught_without_decoding(cli: Invoke, tmp_path: Pa
     altered.write_text(json.dumps(doc))
     result = cli("hash", altered)
     assert result.exit_code == 2 and "record 7 does not match its digest" in result.stderr
+
+
+def test_spinner_says_what_is_happening(model: Path) -> None:
+    """The status the spinner shows names the step: import, the user's build, hashing."""
+    from trt_netser.cli.spec import load_subject
+
+    seen: list[str] = []
+    load_subject(f"{model}:build_cfg", "offline", records=False, status=seen.append)
+    assert seen[0].startswith("importing ")
+    assert seen[1] == f"running your build function {model}:build_cfg (on offline)"
+    assert seen[2].startswith(f"hashing the network of {model}:build_cfg (")
+    assert not any("describing" in s for s in seen)  # records=False: no second walk
+    seen.clear()
+    load_subject(f"{model}:build_cfg", "offline", records=True, status=seen.append)
+    assert seen[-1] == f"describing the records of {model}:build_cfg"
