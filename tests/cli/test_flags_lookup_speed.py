@@ -218,3 +218,12 @@ def test_spinner_says_what_is_happening(model: Path) -> None:
     seen.clear()
     load_subject(f"{model}:build_cfg", "offline", records=True, status=seen.append)
     assert seen[-1] == f"describing the records of {model}:build_cfg"
+
+
+def test_verbose_logs_the_librarys_events(cli: Invoke, demo_cache: tuple[Path, str, str]) -> None:
+    root, block_key, _ = demo_cache
+    plan = next(Path(trt_netser.EngineCache(root).path_for(block_key)).glob("plan-*"))
+    plan.write_bytes(b"x" + plan.read_bytes()[1:])
+    result = cli("cache", "--cache", root, "verify", "-v")
+    assert result.exit_code == 1
+    assert "trt-netser: WARNING trt_netser.cache" in result.stderr

@@ -64,14 +64,17 @@ def _split_global_flags(args: list[str]) -> tuple[list[str], dict[str, int]]:
 
 
 def _configure_logging(verbosity: int) -> None:
-    """-v: the library's INFO lines (cache hits, misses, publishes); -vv: DEBUG too."""
-    if verbosity <= 0:
-        return
+    """-v: the library's log lines from INFO up (the engine cache's events); -vv: DEBUG."""
     import logging
 
     logger = logging.getLogger("trt_netser")
-    for old in [h for h in logger.handlers if getattr(h, "trt_netser_cli", False)]:
-        logger.removeHandler(old)  # one handler, however often main() runs in a process
+    previous = [h for h in logger.handlers if getattr(h, "trt_netser_cli", False)]
+    for old in previous:  # one handler, however often main() runs in a process
+        logger.removeHandler(old)
+    if verbosity <= 0:
+        if previous:
+            logger.setLevel(logging.NOTSET)
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("trt-netser: %(levelname)s %(name)s: %(message)s"))
     handler.trt_netser_cli = True  # type: ignore[attr-defined]
@@ -154,8 +157,8 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     "-v",
     "--verbose",
     count=True,
-    help="Log what the library does on stderr (-v: cache hits and misses; -vv: debug). "
-    "Accepted anywhere.",
+    help="Log what the library does on stderr (-v: INFO and up, e.g. the engine cache's "
+    "events; -vv: debug too). Accepted anywhere.",
 )
 @click.option(
     "-V",
