@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "add_optimization_profile": "trt_netser.config",
     "config_coverage": "trt_netser.config",
     "environment": "trt_netser.portability",
+    "is_offline": "trt_netser.backend",
+    "describe_backend": "trt_netser.backend",
     "Environment": "trt_netser.portability",
     # the engine cache
     "EngineCache": "trt_netser.cache",
@@ -73,6 +75,7 @@ __all__ = [
     "capture",
     "config_coverage",
     "coverage",
+    "describe_backend",
     "describe_builder_config",
     "describe_network",
     "encode_network",
@@ -80,6 +83,7 @@ __all__ = [
     "hash_build_config",
     "hash_builder_config",
     "hash_network",
+    "is_offline",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,6 +95,7 @@ if TYPE_CHECKING:  # pragma: no cover
         hash_network,
     )
     from trt_netser.apicoverage import coverage
+    from trt_netser.backend import describe_backend, is_offline
     from trt_netser.cache import (
         CacheEntry,
         CacheError,

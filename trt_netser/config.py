@@ -260,7 +260,7 @@ def _dims(value: Any) -> list[int] | None:
 
 
 def _network_inputs(network: Any) -> list[Any]:
-    net = unwrap_network(network)
+    net: Any = unwrap_network(network)
     return [net.get_input(i) for i in range(net.num_inputs)]
 
 
@@ -287,7 +287,8 @@ def _profile_data(profile: Any, inputs: Sequence[Any], reader: _Reader, what: st
                 row["values"] = [[int(x) for x in v] for v in values]
         rows.append(row)
     props = {}
-    for prop in readable_properties(type(profile)):
+    profile_type: Any = type(profile)
+    for prop in readable_properties(profile_type):
         if prop in PROFILE_PROPERTY_EXCLUSIONS:
             continue
         try:
@@ -374,7 +375,8 @@ def describe_builder_config(
                 fields[field_name] = reader.canon(value, method)
 
     props: dict[str, Any] = {}
-    for prop in readable_properties(type(config)):
+    config_type: Any = type(config)
+    for prop in readable_properties(config_type):
         if prop in CONFIG_PROPERTY_EXCLUSIONS:
             if prop in CONFIG_OPAQUE_WHEN_SET:
                 try:
@@ -425,7 +427,7 @@ def describe_builder_config(
             calibration, inputs, reader, "calibration_profile"
         )
     if network is not None and callable(getattr(config, "is_device_type_set", None)):
-        net = unwrap_network(network)
+        net: Any = unwrap_network(network)
         device_types = []
         for i in range(net.num_layers):
             layer = net.get_layer(i)
@@ -579,16 +581,17 @@ def config_coverage(api: ModuleType | str | Mapping[str, Any]) -> CoverageReport
         classes = dump["classes"]
     entries: list[Entry] = []
     generic = "encoded: discovered generically (read and hashed as a property)"
-    for owner, exclusions, methods in (
+    sources: tuple[tuple[str, Mapping[str, str], Mapping[str, str]], ...] = (
         ("IBuilderConfig", CONFIG_PROPERTY_EXCLUSIONS, CONFIG_METHODS),
         ("IOptimizationProfile", PROFILE_PROPERTY_EXCLUSIONS, PROFILE_METHODS),
-    ):
+    )
+    for owner, exclusions, method_table in sources:
         info = classes.get(owner)
         if info is None:
             continue
         for prop in sorted(info.get("properties", {})):
-            table = {prop: exclusions.get(prop, generic)}
-            entries.append(_classify(owner, prop, "property", table))
+            one = {prop: exclusions.get(prop, generic)}
+            entries.append(_classify(owner, prop, "property", one))
         getters = {
             m: f"encoded: called for every {e} member into '{f}'"
             for m, (e, f, _) in CONFIG_ENUM_GETTERS.items()
@@ -597,7 +600,7 @@ def config_coverage(api: ModuleType | str | Mapping[str, Any]) -> CoverageReport
         for method in sorted(info.get("methods", ())):
             if method == "__init__":
                 continue
-            table = {**methods, **getters} if owner == "IBuilderConfig" else dict(methods)
+            table = {**method_table, **getters} if owner == "IBuilderConfig" else dict(method_table)
             entries.append(_classify(owner, method, "method", table))
     return CoverageReport(version, {}, tuple(entries))
 

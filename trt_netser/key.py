@@ -383,6 +383,7 @@ def cache_key(
     if hw_level is not None and hw_level.value == 0:
         level_name = "NONE"
     known = HARDWARE_COMPATIBILITY.get(level_name)
+    device_fields: tuple[str, ...]
     if known is None:
         device_fields, reason = ("compute_capability", "gpu_name"), "unknown compatibility level"
     else:

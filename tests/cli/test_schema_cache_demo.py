@@ -73,7 +73,9 @@ def test_cache_ls_and_json(cli: Invoke, store: Path) -> None:
     doc = json.loads(cli("cache", "--cache", store, "ls", "--sort", "size", "--json").stdout)
     assert doc["format"] == "trt-netser.cache-ls"
     assert [e["key"] for e in doc["entries"]] == [KEY_B, KEY_A]
-    assert doc["entries"][1]["extras"] == {"model": "a"}
+    # a plain-string key has no components: no key extras; put(extras=) is metadata
+    assert doc["entries"][1]["extras"] is None
+    assert doc["entries"][1]["metadata"] == {"model": "a"}
 
 
 def test_cache_default_root_from_environment(cli: Invoke, store: Path) -> None:

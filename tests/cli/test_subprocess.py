@@ -24,7 +24,9 @@ def test_console_script_error_is_one_line_on_stderr(tmp_path: Path) -> None:
     proc = run_cli("hash", f"{tmp_path}/missing.py:build", module=False)
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert proc.stderr == f"trt-netser: error: {tmp_path}/missing.py: no such file\n"
+    assert proc.stderr == (
+        f"trt-netser: error: {tmp_path}/missing.py: no such file (--debug shows the traceback)\n"
+    )
 
 
 def test_unmodified_build_code_and_diff_exit_codes(model: Path, tmp_path: Path) -> None:

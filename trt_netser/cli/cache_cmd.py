@@ -11,6 +11,7 @@ import click
 from rich.text import Text
 
 from trt_netser.cli.errors import CliError
+from trt_netser.cli.options import key_options
 from trt_netser.cli.render import console, echo_json, progress
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -84,7 +85,41 @@ def open_cache(url: str | None) -> Any:
     return cache
 
 
+def _component_values(entry: Any) -> dict[str, Any]:
+    """name -> value of the key components an entry was stored with."""
+    from trt_netser.cli.entry import entry_components
+
+    return {c.name: c.value for c in entry_components(entry)}
+
+
+def entry_summary(entry: Any) -> str:
+    """What the entry is, from its key: TensorRT, device and extras (one line)."""
+    values = _component_values(entry)
+    if not values:
+        return "(stored with a plain key: no components)"
+    parts = []
+    trt = values.get("tensorrt")
+    if isinstance(trt, dict):
+        cuda = trt.get("cuda_major")
+        parts.append(f"TensorRT {trt.get('version')}" + (f" CUDA {cuda}" if cuda else ""))
+    device = values.get("device")
+    if isinstance(device, dict):
+        cc, gpu = device.get("compute_capability"), device.get("gpu_name")
+        parts.append(
+            f"{gpu or 'no GPU'} ({'sm' + str(cc).replace('.', '') if cc else 'sm-unknown'})"
+        )
+    network = values.get("network")
+    if isinstance(network, dict):
+        parts.append(f"weights {network.get('weights')}")
+    if "extras" in values:
+        from trt_netser.cli.render import component_value_text
+
+        parts.append(f"extras {component_value_text(values['extras'], 80)}")
+    return ", ".join(parts)
+
+
 def _entry_json(entry: Any) -> dict[str, Any]:
+    values = _component_values(entry)
     return {
         "key": entry.key,
         "size": entry.size,
@@ -94,7 +129,10 @@ def _entry_json(entry: Any) -> dict[str, Any]:
         "last_used": _iso(entry.last_used),
         "build_seconds": entry.build_seconds,
         "components": entry.components,
-        "extras": entry.extras,
+        # the key's extras component (what the entry was keyed with), not the manifest's
+        # free-form metadata, which is "metadata"
+        "extras": values.get("extras"),
+        "metadata": entry.extras,
     }
 
 
@@ -194,6 +232,7 @@ def ls_cmd(ctx: click.Context, sort: str, as_json: bool) -> None:
             f"{human_size(e.size):>10}  {_when(e.last_used):19}  {_when(e.created):19}  "
             f"{build:>7}  {e.key}"
         )
+        out.print(Text(f"{'':10}  {entry_summary(e)}", style="dim"))
     total = sum(e.size for e in entries)
     out.print(Text(f"{len(entries)} entries, {human_size(total)} in {cache.root}", style="dim"))
 
@@ -263,24 +302,78 @@ def show_cmd(ctx: click.Context, key: str, as_json: bool) -> None:
                 )
             )
     if info.extras:
-        out.print(Text.assemble(("extras     ", "bold"), str(info.extras)))
+        out.print(Text.assemble(("metadata   ", "bold"), str(info.extras)))
+
+
+def _plan_problem(cache: Any, info: Any) -> str | None:
+    """Why an entry's plan does not match its manifest, or None (reads, never changes)."""
+    import blake3
+    import fsspec  # type: ignore[import-untyped,unused-ignore]
+
+    name = (info.manifest.get("plan") or {}).get("file")
+    if not isinstance(name, str):
+        return "the manifest names no plan file"
+    where = cache.path_for(info.key)
+    target = f"{where}/{name}" if isinstance(where, str) else str(where / name)
+    hasher, size = blake3.blake3(), 0
+    try:
+        with fsspec.open(target, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                hasher.update(chunk)
+                size += len(chunk)
+    except FileNotFoundError:
+        return "plan file is missing"
+    except OSError as exc:
+        return f"unreadable: {exc}"
+    if size != info.plan_size:
+        return f"plan is {size} bytes, the manifest says {info.plan_size}"
+    if hasher.hexdigest() != info.digest:
+        return "plan does not match its blake3 digest"
+    return None
+
+
+def _dry_verify(cache: Any, advance: Any) -> Any:
+    """What ``verify`` would find, changing nothing: no quarantine, no stray removal."""
+    from trt_netser.cache import VerifyReport
+
+    report = VerifyReport()
+    entries = list(cache.entries())
+    for done, info in enumerate(entries, 1):
+        report.checked += 1
+        problem = _plan_problem(cache, info)
+        if problem is None:
+            report.ok.append(info.key)
+        else:
+            report.quarantined.append((info.key, problem))
+        advance(done=done, total=len(entries))
+    return report
 
 
 @cache_group.command("verify", context_settings=CONTEXT)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only report: hash every plan but quarantine and remove nothing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
 @click.pass_context
-def verify_cmd(ctx: click.Context, as_json: bool) -> None:
+def verify_cmd(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
     """Hash every plan against its manifest; quarantine corrupt entries.
 
-    Exit status 1 if any entry had to be quarantined.
+    Exit status 1 if any entry had to be quarantined (with --dry-run: would have to be;
+    a dry run does not look for leftovers of dead writers).
 
     \b
-    Example:
+    Examples:
+      trt-netser cache verify --dry-run
       trt-netser cache verify
     """
     cache = _cache(ctx)
     with progress("verifying cache", None) as advance:
-        report = cache.verify(progress=lambda done, total: advance(done=done, total=total))
+        if dry_run:
+            report = _dry_verify(cache, advance)
+        else:
+            report = cache.verify(progress=lambda done, total: advance(done=done, total=total))
     if as_json:
         echo_json(
             {
@@ -294,17 +387,29 @@ def verify_cmd(ctx: click.Context, as_json: bool) -> None:
                 "strays_removed": report.strays_removed,
                 "stray_bytes": report.stray_bytes,
                 "clean": report.clean,
+                "dry_run": dry_run,
             }
         )
     else:
         out = console()
+        would = "would be quarantined" if dry_run else "quarantined"
+        strays = (
+            "(dry run: nothing changed)"
+            if dry_run
+            else f"{report.strays_removed} stray file(s) removed ({human_size(report.stray_bytes)})"
+        )
         out.print(
             f"checked {report.checked} entries in {cache.root}: {len(report.ok)} ok, "
-            f"{len(report.quarantined)} quarantined, {len(report.skipped)} skipped, "
-            f"{report.strays_removed} stray file(s) removed ({human_size(report.stray_bytes)})"
+            f"{len(report.quarantined)} {would}, {len(report.skipped)} skipped"
+            + (f" {strays}" if dry_run else f", {strays}")
         )
         for k, reason in report.quarantined:
-            out.print(Text(f"  quarantined {k}: {reason}", style="red"))
+            out.print(
+                Text(
+                    f"  {'would quarantine' if dry_run else 'quarantined'} {k}: {reason}",
+                    style="red",
+                )
+            )
         for k, reason in report.skipped:
             out.print(Text(f"  skipped {k}: {reason}", style="yellow"))
     if not report.clean:
@@ -317,6 +422,12 @@ def verify_cmd(ctx: click.Context, as_json: bool) -> None:
 )
 @click.option("--max-age", metavar="AGE", help="Evict entries unused for this long (30d).")
 @click.option("--clear-quarantine", is_flag=True, help="Also empty the quarantine.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only list what would be evicted (entries only: leftovers and the quarantine "
+    "are neither counted nor removed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
 @click.pass_context
 def gc_cmd(
@@ -324,6 +435,7 @@ def gc_cmd(
     max_size: str | None,
     max_age: str | None,
     clear_quarantine: bool,
+    dry_run: bool,
     as_json: bool,
 ) -> None:
     """Evict least-recently-used entries until the cache fits in --max-size, and entries
@@ -345,12 +457,15 @@ def gc_cmd(
         )
     cache = _cache(ctx)
     with progress("collecting garbage", None) as advance:
-        report = cache.gc(
-            size,
-            max_age=age,
-            clear_quarantine=clear_quarantine,
-            progress=lambda done, total: advance(done=done, total=total),
-        )
+        if dry_run:
+            report = _dry_gc(cache, size, age)
+        else:
+            report = cache.gc(
+                size,
+                max_age=age,
+                clear_quarantine=clear_quarantine,
+                progress=lambda done, total: advance(done=done, total=total),
+            )
     if as_json:
         echo_json(
             {
@@ -363,18 +478,42 @@ def gc_cmd(
                 "evicted": list(report.evicted),
                 "skipped_locked": list(report.skipped_locked),
                 "strays_removed": report.strays_removed,
+                "dry_run": dry_run,
             }
         )
         return
     out = console()
+    verb = "would evict" if dry_run else "evicted"
     out.print(
-        f"evicted {len(report.evicted)} entries, freed {human_size(report.bytes_freed)}: "
+        f"{verb} {len(report.evicted)} entries, {'would free' if dry_run else 'freed'} "
+        f"{human_size(report.bytes_freed)}: "
         f"{human_size(report.bytes_before)} -> {human_size(report.bytes_after)} in {cache.root}"
+        + (" (dry run: nothing changed)" if dry_run else "")
     )
     for key in report.evicted:
-        out.print(Text(f"  evicted {key}", style="dim"))
+        out.print(Text(f"  {verb} {key}", style="dim"))
     for key in report.skipped_locked:
         out.print(Text(f"  in use, kept {key}", style="yellow"))
+
+
+def _dry_gc(cache: Any, max_bytes: int | None, max_age: float | None) -> Any:
+    """The entries ``gc`` would evict, least recently used first; nothing is changed."""
+    import time
+
+    from trt_netser.cache import GcReport
+
+    report = GcReport()
+    entries = sorted(cache.entries(), key=lambda e: (e.last_used, e.key))
+    total = report.bytes_before = sum(e.size for e in entries)
+    now = time.time()
+    for e in entries:
+        too_big = max_bytes is not None and total > max_bytes
+        too_old = max_age is not None and now - e.last_used > max_age
+        if too_big or too_old:
+            report.evicted.append(e.key)
+            total -= e.size
+    report.bytes_after = total
+    return report
 
 
 @cache_group.command("rm", context_settings=CONTEXT)
@@ -391,7 +530,8 @@ def rm_cmd(ctx: click.Context, keys: tuple[str, ...], as_json: bool) -> None:
     from trt_netser.cache import validate_key
 
     cache = _cache(ctx)
-    removed, missing = [], []
+    removed: list[str] = []
+    missing: list[str] = []
     for key in keys:
         try:
             validate_key(key)
@@ -497,3 +637,132 @@ def path_cmd(ctx: click.Context, key: str | None, as_json: bool) -> None:
         )
         return
     click.echo(where)
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def _nearest(subject: Any, entries: list[Any], root: str, count: int) -> list[tuple[Any, Any]]:
+    """The entries whose keys share the most component digests with ``subject``'s."""
+    from trt_netser.cli.diff import diff_subjects
+    from trt_netser.cli.entry import entry_subject
+
+    mine = {c.name: c.digest for c in subject.components}
+    scored = []
+    for info in entries:
+        other = entry_subject(info, root)
+        same = sum(1 for c in other.components if mine.get(c.name) == c.digest)
+        scored.append((-same, -info.last_used, info.key, other))
+    scored.sort(key=lambda row: row[:3])
+    return [(other, diff_subjects(subject, other)) for *_, other in scored[:count]]
+
+
+def _lookup_json(subject: Any, hit: Any, near: list[tuple[Any, Any]], root: str) -> dict[str, Any]:
+    return {
+        "format": "trt-netser.cache-lookup",
+        "version": 1,
+        "root": root,
+        "source": subject.label,
+        "key": subject.key_path,
+        "hit": hit is not None,
+        "entry": _entry_json(hit) if hit is not None else None,
+        "nearest": [
+            {
+                "key": other.key_path,
+                "differing": [c.name for c in result.components],
+                "first_divergence": result.first,
+                "components": [c.to_dict() for c in result.components],
+            }
+            for other, result in near
+        ],
+    }
+
+
+@cache_group.command("lookup", context_settings=CONTEXT)
+@click.argument("spec")
+@click.option("--nearest", default=3, show_default=True, help="Entries to show on a miss.")
+@click.option(
+    "--backend",
+    type=click.Choice(("auto", "tensorrt", "offline")),
+    default="auto",
+    show_default=True,
+    help="TensorRT to build SPECs with (as for hash).",
+)
+@key_options
+@click.option("--allow-partial", is_flag=True, help="Hash even if some state is unreadable.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
+@click.pass_context
+def lookup_cmd(
+    ctx: click.Context,
+    spec: str,
+    nearest: int,
+    backend: str,
+    key_opts: Any,
+    allow_partial: bool,
+    as_json: bool,
+) -> None:
+    """Would SPEC hit the cache? Compute its key and look it up.
+
+    A hit prints the entry (exit 0). A miss (exit 1) prints the entries whose keys are
+    nearest (most equal components) and, for each, which key components differ and how:
+    the answer to "why did my build miss the cache?". The environment options and
+    --extras compute the key a GPU host would (see hash). SPEC may be a dump.
+
+    \b
+    Examples:
+      trt-netser cache lookup model.py:build
+      trt-netser cache --cache s3://builds/trt-cache lookup model.py:build \\
+          --compute-capability 9.0 --gpu-name "NVIDIA H100 80GB HBM3" --cuda-version 12.8
+    """
+    from trt_netser.cli.options import get_subject
+
+    subject = get_subject(spec, backend, allow_partial, key_opts=key_opts, records=False)
+    if subject.key_path is None:
+        raise CliError(
+            f"{spec} gives no full cache key (no builder config was returned), so it "
+            "cannot be looked up: return (network, config)"
+        )
+    cache = _cache(ctx)
+    root = str(cache.root)
+    hit = cache.info(subject.key_path)
+    near: list[tuple[Any, Any]] = []
+    if hit is None:
+        with progress("reading cache entries", None, counts=False):
+            near = _nearest(subject, list(cache.entries()), root, max(nearest, 0))
+    if as_json:
+        echo_json(_lookup_json(subject, hit, near, root))
+        sys.exit(0 if hit is not None else 1)
+    out = console()
+    if hit is not None:
+        out.print(Text.assemble(("hit   ", "bold green"), subject.key_path))
+        build = f", built in {hit.build_seconds:.1f}s" if hit.build_seconds is not None else ""
+        out.print(
+            Text(
+                f"      plan {human_size(hit.plan_size)}{build}, last used "
+                f"{_when(hit.last_used)}, in {root}",
+                style="dim",
+            )
+        )
+        sys.exit(0)
+    out.print(Text.assemble(("miss  ", "bold red"), subject.key_path))
+    from trt_netser.cli.options import offline_note
+
+    note = offline_note(subject)
+    if note:
+        console(stderr=True).print(f"trt-netser: note: {note}", style="dim")
+    if not near:
+        out.print(Text(f"      the cache {root} has no entries", style="dim"))
+        sys.exit(1)
+    out.print(Text(f"nearest entries in {root}:", style="bold"))
+    for other, result in near:
+        names = ", ".join(c.name for c in result.components) or "nothing (same key)"
+        out.print(Text.assemble("  ", (str(other.key_path), ""), ("  differs in: ", "dim"), names))
+        for change in result.components:
+            old = change.old.digest[:12] if change.old else "(absent)"
+            new = change.new.digest[:12] if change.new else "(absent)"
+            out.print(Text(f"      ≠ {change.name}  {old} (SPEC) vs {new} (entry)", style="yellow"))
+            for path, a, b in change.details[:8]:
+                out.print(f"          {path}: {a} (SPEC) vs {b} (entry)")
+            if len(change.details) > 8:
+                out.print(f"          ... {len(change.details) - 8} more (use --json)")
+    sys.exit(1)

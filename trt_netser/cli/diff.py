@@ -250,7 +250,7 @@ def align_layers(a: _Side, b: _Side) -> list[LayerPair]:
             used_b.add(j)
 
     def wiring(side: str, record: Record) -> tuple[Any, ...] | None:
-        out = []
+        out: list[Any] = []
         for ref in record.get("inputs") or []:
             if ref is None:
                 out.append(None)
@@ -698,19 +698,42 @@ def _deep_diff(old: Any, new: Any, path: str) -> list[tuple[str, Any, Any]]:
     return [] if old == new else [(path, old, new)]
 
 
+#: Why a network change cannot be itemized when one side is a cache entry.
+NO_RECORDS = (
+    "the network differs ({old} -> {new}); a cache entry keeps the key, not the network's "
+    "records: diff against a dump of the build that made it to see which layers"
+)
+
+
 def diff_subjects(a: Subject, b: Subject) -> DiffResult:
-    """Compare A and B: key components, then the networks if their digests differ."""
+    """Compare A and B: key components, then the networks if their digests differ.
+
+    Records are loaded (``Subject.load_records``) only when the network digests differ,
+    so identical inputs stop at the digests. A side without records (a cache entry)
+    gives the component differences and one sentence instead of the network diff.
+    """
     compared = "key" if a.key_path and b.key_path else "network"
     equal = a.key_path == b.key_path if compared == "key" else a.digest == b.digest
     components = _component_changes(a, b)
     network_equal = a.digest == b.digest
     changes: list[Change] = []
     pairs: list[LayerPair] = []
+    itemize = a.origin != "cache" and b.origin != "cache"
+    if not network_equal and not itemize:
+        sentence = NO_RECORDS.format(old=a.digest[:12], new=b.digest[:12])
+        for comp in components:
+            if not _is_network_component(comp) and comp.details:
+                path, old, new = comp.details[0]
+                sentence = f"key component {comp.name}: {path} changed from {old} to {new}"
+                break
+        return DiffResult(a, b, equal, compared, components, network_equal, [], [], sentence)
     if not network_equal:
+        a.load_records()
+        b.load_records()
         differ = _Differ(a, b)
         changes = differ.run()
         pairs = differ.pairs
-    first = None
+    first: str | None = None
     for comp in components:
         if _is_network_component(comp):
             if changes:

@@ -93,8 +93,9 @@ def to_document(subject: Subject) -> dict[str, Any]:
     """The dump document (schema above) of a subject."""
     enums: dict[str, dict[str, str]] = {}
     records = []
-    with progress("encoding dump", len(subject.items)) as advance:
-        for item in subject.items:
+    items = subject.load_records()
+    with progress("encoding dump", len(items)) as advance:
+        for item in items:
             _collect_enums(item.record.fields, enums)
             records.append(
                 {
@@ -218,21 +219,26 @@ def _components(doc: Mapping[str, Any], where: str) -> list[Component]:
     return out
 
 
-def load_dump(path: str | os.PathLike[str]) -> Subject:
-    """Load a dump, verify every record digest and the network digest, and decode records."""
+def load_dump(path: str | os.PathLike[str], *, records: bool = True) -> Subject:
+    """Load a dump, verify every record digest and the network digest, and decode records.
+
+    ``records=False`` verifies the digests (every record's bytes and the network
+    digest) but defers decoding the records until ``Subject.load_records()``: ``hash``
+    and an equal ``diff`` need only the digests.
+    """
     where = str(path)
     doc = read_document(path)
     network = doc.get("network")
-    records = doc.get("records")
+    entries = doc.get("records")
     enums = doc.get("enum_names") or {}
     if not isinstance(network, Mapping) or not isinstance(network.get("digest"), str):
         raise _fail(where, "'network.digest' is missing")
-    if not isinstance(records, list) or not isinstance(enums, Mapping):
+    if not isinstance(entries, list) or not isinstance(enums, Mapping):
         raise _fail(where, "'records' is missing")
     stream = blake3.blake3()
-    items: list[Item] = []
-    with progress("verifying dump", len(records)) as advance:
-        for i, entry in enumerate(records):
+    raw: list[tuple[bytes, str]] = []
+    with progress("verifying dump", len(entries)) as advance:
+        for i, entry in enumerate(entries):
             if not isinstance(entry, Mapping):
                 raise _fail(where, f"record {i} is not an object")
             try:
@@ -242,29 +248,51 @@ def load_dump(path: str | os.PathLike[str]) -> Subject:
             digest = blake3.blake3(data).hexdigest()
             if digest != entry.get("digest"):
                 raise _fail(where, f"record {i} does not match its digest (the file was altered)")
-            try:
-                record = decode_record(data)
-            except (DumpFormatError, StopIteration) as exc:
-                raise _fail(where, f"record {i} cannot be decoded ({exc})") from None
-            record = Record(record.kind, _name_enums(record.fields, enums))
             stream.update(data)
-            items.append(Item(record, data, digest))
+            raw.append((data, digest))
             advance()
     if stream.hexdigest() != network["digest"]:
         raise _fail(
             where, "the records do not hash to the network digest (records missing or reordered)"
         )
+
+    def decode() -> list[Item]:
+        items: list[Item] = []
+        with progress("decoding dump", len(raw)) as advance:
+            for i, (data, digest) in enumerate(raw):
+                try:
+                    record = decode_record(data)
+                except (DumpFormatError, StopIteration) as exc:
+                    raise _fail(where, f"record {i} cannot be decoded ({exc})") from None
+                items.append(
+                    Item(Record(record.kind, _name_enums(record.fields, enums)), data, digest)
+                )
+                advance()
+        return items
+
     key = doc["key"] if isinstance(doc.get("key"), Mapping) else {}
-    return Subject(
+    subject = Subject(
         label=where,
         origin="dump",
         backend=str(doc.get("backend", "unknown")),
         trt_version=str(doc.get("trt_version", "unknown")),
         digest=network["digest"],
-        items=items,
+        items=[],
         components=_components(doc, where),
         key_path=key.get("path") if isinstance(key.get("path"), str) else None,
         key_dict=key.get("dict") if isinstance(key.get("dict"), dict) else None,
         partial=bool(network.get("partial", False)),
         issues=[str(x) for x in network.get("issues") or []],
     )
+    if records:
+        subject.items = decode()
+    else:
+
+        def decode_later() -> list[Item]:
+            try:
+                return decode()
+            except DumpFormatError as exc:
+                raise CliError(str(exc)) from None
+
+        subject.loader = decode_later
+    return subject

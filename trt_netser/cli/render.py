@@ -59,29 +59,41 @@ def echo_json(data: Any) -> None:
 
 
 @contextmanager
-def progress(description: str, total: int | None, *, force: bool = False) -> Any:
+def progress(
+    description: str, total: int | None, *, force: bool = False, counts: bool = True
+) -> Any:
     """A progress bar on stderr for long operations; a no-op when not on a terminal.
 
     Yields a callable ``advance(n=1)``. ``total=None`` shows a spinner; the callable also
     accepts ``advance(done=..., total=...)`` (the library's ``progress(done, total)``
-    callbacks), which turns the spinner into a bar once the total is known.
+    callbacks), which turns the spinner into a bar once the total is known, and
+    ``advance(description=...)``, which says what is happening now. ``counts=False``
+    keeps a spinner without a count (for steps whose size is unknown, like a user's
+    build function).
     """
     err = console(stderr=True)
     big = total is None or total >= PROGRESS_THRESHOLD or force
     if not (err.is_terminal and big):
-        yield lambda n=1, done=None, total=None: None
+        yield lambda n=1, done=None, total=None, description=None: None
         return
     columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
     if total is not None:
         columns += [BarColumn(), MofNCompleteColumn()]
     columns.append(TimeElapsedColumn())
-    if total is None:
+    if total is None and counts:
         columns[2:2] = [BarColumn(), MofNCompleteColumn()]  # shown once a total arrives
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(description, total=total)
 
-        def advance(n: int = 1, done: int | None = None, total: int | None = None) -> None:
-            if done is None:
+        def advance(
+            n: int = 1,
+            done: int | None = None,
+            total: int | None = None,
+            description: str | None = None,
+        ) -> None:
+            if description is not None:  # what is happening now (e.g. the build runs)
+                bar.update(task, description=description)
+            elif done is None:
                 bar.advance(task, n)
             else:
                 bar.update(task, completed=done, total=total)

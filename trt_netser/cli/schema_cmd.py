@@ -32,7 +32,7 @@ def _report(trt_api: str | None) -> Any:
         module = sys.modules.get("tensorrt")
         if module is None:
             try:
-                import tensorrt as module  # type: ignore[no-redef]
+                import tensorrt as module  # type: ignore[no-redef,import-not-found,unused-ignore]
             except Exception:
                 module = None
         if module is not None and hasattr(module, "LayerType"):
@@ -52,7 +52,7 @@ def _note(entry: Any) -> str:
         return ""
     if entry.status == "conditional":
         return f"only when relevant: {entry.reason}"
-    return entry.reason
+    return str(entry.reason)
 
 
 def _entry_json(entry: Any) -> dict[str, Any]:

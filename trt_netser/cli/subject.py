@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +40,29 @@ class Subject:
     key_dict: dict[str, Any] | None = None
     partial: bool = False
     issues: list[str] = field(default_factory=list)
+    #: Makes ``items`` when they were not made up front (``hash`` and an equal ``diff``
+    #: need only digests); :meth:`load_records` calls it once.
+    loader: Callable[[], list[Item]] | None = field(default=None, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Item]:
-        return iter(self.items)
+        return iter(self.load_records())
+
+    def load_records(self) -> list[Item]:
+        """The records, described now if they were deferred."""
+        if self.loader is not None:
+            loader, self.loader = self.loader, None
+            self.items = loader()
+        return self.items
+
+    @property
+    def records_loaded(self) -> bool:
+        return self.loader is None
+
+    @property
+    def offline_key(self) -> bool:
+        """Whether the key was computed without real TensorRT (its device is then only
+        known if the GPU was given: ``--compute-capability`` and friends)."""
+        return self.backend == "offline" and self.key_path is not None
 
     def component(self, name: str) -> Component | None:
         return next((c for c in self.components if c.name == name), None)

@@ -8,8 +8,9 @@ plugins, builder configurations and engines behave as documented for TensorRT 10
 ``Runtime.deserialize_cuda_engine`` loads and a ``Refitter`` refits; engines do not execute
 here.
 
-``__version__`` is ``"10.16.1.11+offline"``: the mirrored TensorRT version with a PEP 440
-local label saying this is the offline model.
+``__version__`` is ``"10.16.1.11"``, exactly the mirrored TensorRT's version string, since
+client code parses it; the module has no name real TensorRT lacks. To tell the two apart,
+use ``trt_netser.is_offline(trt)`` (also true for builders, networks and layers it made).
 
 Modelling choices where TensorRT's behaviour could not be observed:
   * default layer names are ``(Unnamed Layer* N) [Display]`` with N counting the layer

@@ -47,7 +47,7 @@ class Logger(ILogger):
     VERBOSE = _Severity.VERBOSE
 
     @api("Logger", Sig([Arg("min_severity", _SEV, _Severity.WARNING)], "None"))
-    def __init__(self, min_severity: _Severity) -> None:
+    def __init__(self, min_severity: _Severity = _Severity.WARNING) -> None:
         ILogger.__init__(self)
         self._min_severity = min_severity
 

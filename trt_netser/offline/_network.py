@@ -225,15 +225,16 @@ class INetworkDefinition:
 
     # -- inputs & outputs ----------------------------------------------------------------------
     @api(NET, _sig(Arg("name", STR), Arg("dtype", E(DataType)), Arg("shape", DIMS), ret="ITensor"))
-    def add_input(self, name: str, dtype: DataType, shape: tuple[int, ...]) -> ITensor | None:
-        """Add a network input."""
+    def add_input(self, name: str, dtype: DataType, shape: tuple[int, ...]) -> ITensor:
+        """Add a network input (typed as TensorRT's bindings declare it: an ITensor)."""
         net = self._impl
         if dtype.name == "???" or any(d < -1 for d in shape):
             net.error(
                 f"INetworkDefinition::addInput: Error Code 3: API Usage Error (Parameter check failed, "
                 f"condition: valid type and dimensions for input '{name}'.)"
             )
-            return None
+            # TensorRT returns None (nullptr) here though its signature says ITensor.
+            return None  # type: ignore[return-value]
         t = ITensor._create(net, name, tuple(shape), dtype)
         net.inputs.append(t)
         net.input_set.add(t)
