@@ -132,6 +132,13 @@ def _open_regular(path: Path, what: str) -> tuple[int, os.stat_result]:
     return fd, st
 
 
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _remove_thing(path: str | Path) -> None:
     """Delete a file, link or directory tree at ``path`` without following any symlink."""
     st = os.lstat(path)
@@ -621,7 +628,7 @@ class LocalBackend:
             return 0, 0
         removed = freed = 0
         for name, (size, _mtime) in files.items():
-            if name in keep:
+            if name in keep and (name != LAST_USED or _is_regular(entry / name)):
                 continue
             try:
                 _remove_thing(entry / name)
