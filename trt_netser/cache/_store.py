@@ -616,7 +616,7 @@ class EngineCache:
         k = validate_key(key)
         return next((e for e in self.entries() if e.key == k), None)
 
-    def _sweep(self, raw: RawEntry) -> tuple[int, int]:
+    def _sweep(self, raw: RawEntry, seen: _Read | None) -> tuple[int, int]:
         """Delete files of an entry that no manifest references (killed writers' leftovers),
         and the entry dir itself if it has no manifest and ends up empty.
 
@@ -624,7 +624,7 @@ class EngineCache:
         its plan in to committing its manifest), and only after reading the manifest again
         under it: what the scan saw may be out of date by then.
         """
-        if not raw.directory:
+        if not raw.directory or not self._strays_seen(raw, seen):
             return 0, 0
         lock = self._acquire(raw.key, 0)
         if lock is None:
@@ -648,6 +648,17 @@ class EngineCache:
         finally:
             lock.release()
 
+    @staticmethod
+    def _strays_seen(raw: RawEntry, seen: _Read | None) -> bool:
+        """Whether the scan saw anything a sweep could remove (cheap pre-check: what appears
+        after the scan is for the next pass; what is removed is re-checked under the lock)."""
+        if MANIFEST not in raw.files:
+            return True
+        if seen is None or seen.manifest is None:
+            return False
+        keep = {MANIFEST, LAST_USED, seen.manifest["plan"]["file"]}
+        return any(name not in keep for name in raw.files)
+
     def verify(self, *, progress: Progress | None = None) -> VerifyReport:
         """Hash every entry; quarantine bad ones; clean strays of dead writers.
 
@@ -669,7 +680,7 @@ class EngineCache:
                 self._quarantine_report(report, raw, "entry path is not a directory", None)
                 continue
             if seen is None:  # no manifest file: leftovers of a killed writer, or empty
-                removed, freed = self._sweep(raw)
+                removed, freed = self._sweep(raw, seen)
                 report.strays_removed += removed
                 report.stray_bytes += freed
                 continue
@@ -699,7 +710,7 @@ class EngineCache:
                 self._quarantine_report(report, raw, f"unreadable: {exc}", seen)
                 continue
             report.ok.append(raw.key)
-            removed, freed = self._sweep(raw)
+            removed, freed = self._sweep(raw, seen)
             if removed:
                 report.strays_removed += removed
                 report.stray_bytes += freed
@@ -759,7 +770,7 @@ class EngineCache:
         candidates: list[tuple[float, RawEntry, _Read | None]] = []
         for raw, seen in _reporting(self._scan(), progress):
             if raw.directory and (seen is None or seen.manifest is not None):
-                removed, freed = self._sweep(raw)
+                removed, freed = self._sweep(raw, seen)
                 report.stray_bytes += freed
                 report.strays_removed += removed
                 if seen is None and removed:
