@@ -648,3 +648,12 @@ def test_one_miss_counts_once_and_each_event_logs_one_line(
     assert len(lines("moved to")) == 1 and len(lines("cache miss for")) == 1
     levels = {r.levelno for r in caplog.records if r.name == "trt_netser.cache"}
     assert levels <= {logging.DEBUG, logging.INFO, logging.WARNING}
+
+
+@pytest.mark.parametrize("replace", [True, False])
+def test_put_over_a_manifest_that_is_not_a_file_publishes(tmp_path: Path, replace: bool) -> None:
+    cache = EngineCache(tmp_path / "c", strict=True)
+    cache.put("v1/k", PLAN)
+    _manifest_dir(cache, "v1/k")
+    assert cache.put("v1/k", OTHER, replace=replace).stored
+    assert cache.get("v1/k").plan == OTHER  # type: ignore[union-attr]

@@ -455,6 +455,10 @@ class LocalBackend:
         self._mkdir(entry)
         self.check_inside(entry)
         manifest_path = entry / MANIFEST
+        if os.path.lexists(manifest_path) and not _is_regular(manifest_path):
+            # A directory or FIFO named manifest.json commits nothing: it is no entry to keep.
+            logger.warning("engine cache: %s is not a regular file; replacing it", manifest_path)
+            _remove_thing(manifest_path)
         if not replace and os.path.lexists(manifest_path):
             self.discard(staged)
             return False
