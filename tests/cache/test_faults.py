@@ -106,6 +106,32 @@ def test_symlinked_entries_dir_is_not_swept(tmp_path: Path) -> None:
     assert (victim / "k@" / "plan-x").read_bytes() == b"precious"
 
 
+def test_bulk_deletes_are_not_redirected_by_a_swap_after_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trt_netser.cache._local import LocalBackend
+
+    cache = EngineCache(tmp_path / "c")
+    cache.put("v1/a", PLAN)
+    victim = tmp_path / "user"
+    victim.mkdir()
+    (victim / "old.txt").write_bytes(b"keep")
+    (victim / "dir").mkdir()
+    (victim / "dir" / "f").write_bytes(b"keep too")
+    old = time.time() - 7 * 86400
+    for path in [*victim.rglob("*"), victim]:
+        os.utime(path, (old, old))
+    for name in (".staging", "quarantine"):
+        real = cache.root / name  # type: ignore[operator]
+        shutil.rmtree(real, ignore_errors=True)
+        real.symlink_to(victim, target_is_directory=True)
+    # The swap happens right after each check: the check passes, the symlink is there.
+    monkeypatch.setattr(LocalBackend, "_own_dir", lambda self, path, create=True: True)
+    cache.gc(clear_quarantine=True)
+    cache.verify()
+    assert _files_under(victim) == ["dir", "dir/f", "old.txt"]
+
+
 # -- 2. gc only removes what is unreferenced at the moment of removal -----------------------
 
 

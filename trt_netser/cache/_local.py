@@ -13,6 +13,7 @@ import secrets
 import shutil
 import socket
 import stat
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ MANIFEST = "manifest.json"
 LAST_USED = "last_used"
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # opening a FIFO must not wait for a writer
 _MKDIR_ATTEMPTS = 8
 _HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "host"
@@ -647,37 +649,53 @@ class LocalBackend:
                 removed = max(removed, 1)
         return removed, freed
 
+    @contextlib.contextmanager
+    def _dir_fd(self, path: Path) -> Iterator[int | None]:
+        """An fd of an internal directory, opened without following a symlink (``None`` if
+        it is absent or not a directory): bulk deletions work relative to it, so swapping
+        the directory for a symlink after the check cannot redirect them."""
+        try:
+            fd = os.open(path, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC)
+        except OSError:
+            yield None
+            return
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
     def clean_staging(self, stale_after: float) -> tuple[int, int]:
         """Remove staged files of dead writers (same host) or older than ``stale_after``."""
         removed = freed = 0
         if not self._own_dir(self.staging_dir, create=False):
             return 0, 0
         now = time.time()
-        try:
-            children = list(os.scandir(self.staging_dir))
-        except OSError:
-            return 0, 0
-        for child in children:
+        with self._dir_fd(self.staging_dir) as fd:
+            if fd is None:
+                return 0, 0
             try:
-                st = child.stat(follow_symlinks=False)
+                children = list(os.scandir(fd))
             except OSError:
-                continue
-            match = _STAGED.fullmatch(child.name)
-            stale = now - st.st_mtime > stale_after
-            if match and match["host"] == _HOST:
-                pid = int(match["pid"])
-                stale = stale or (pid != os.getpid() and not _pid_alive(pid))
-            if match and match["kind"] == "evict":
-                stale = True  # already retired: nobody reads it
-            if not stale:
-                continue
-            size = _tree_size(Path(child.path))
-            try:
-                _remove_thing(child.path)
-            except OSError:
-                continue
-            removed += 1
-            freed += size
+                return 0, 0
+            for child in children:
+                try:
+                    st = child.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                match = _STAGED.fullmatch(child.name)
+                stale = now - st.st_mtime > stale_after
+                if match and match["host"] == _HOST:
+                    pid = int(match["pid"])
+                    stale = stale or (pid != os.getpid() and not _pid_alive(pid))
+                if match and match["kind"] == "evict":
+                    stale = True  # already retired: nobody reads it
+                if not stale:
+                    continue
+                try:
+                    freed += _remove_at(fd, child.name, self.staging_dir)
+                except OSError:
+                    continue
+                removed += 1
         return removed, freed
 
     def usage(self) -> dict[str, Any]:
@@ -697,13 +715,33 @@ class LocalBackend:
         if not self._own_dir(self.quarantine_dir, create=False):
             return 0
         freed = 0
-        with contextlib.suppress(OSError):
-            for child in list(os.scandir(self.quarantine_dir)):
-                size = _tree_size(Path(child.path))
-                with contextlib.suppress(OSError):
-                    _remove_thing(child.path)
-                    freed += size
+        with self._dir_fd(self.quarantine_dir) as fd:
+            if fd is None:
+                return 0
+            with contextlib.suppress(OSError):
+                for child in list(os.scandir(fd)):
+                    with contextlib.suppress(OSError):
+                        freed += _remove_at(fd, child.name, self.quarantine_dir)
         return freed
+
+
+def _remove_at(fd: int, name: str, where: Path) -> int:
+    """Delete ``name`` in the directory open as ``fd`` (a tree too), never following a
+    symlink; return the bytes freed."""
+    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=fd)
+        return st.st_size
+    size = 0
+    for _dirpath, _dirs, files, dirfd in os.fwalk(name, dir_fd=fd):
+        for item in files:
+            with contextlib.suppress(OSError):
+                size += os.stat(item, dir_fd=dirfd, follow_symlinks=False).st_size
+    if sys.version_info >= (3, 11):
+        shutil.rmtree(name, dir_fd=fd)
+    else:  # pragma: no cover - Python 3.10's rmtree takes no dir_fd (it never follows links)
+        shutil.rmtree(where / name)
+    return size
 
 
 def _tree_size(path: Path) -> int:
