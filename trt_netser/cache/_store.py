@@ -225,7 +225,9 @@ class EngineCache:
         try:
             lock = self._lock(k)
             lock.acquire(timeout=timeout)
-        except (OSError, UnsafePathError, filelock.Timeout) as exc:
+        except (OSError, UnsafePathError, filelock.Timeout, RuntimeError) as exc:
+            # RuntimeError: filelock refuses a second lock object for a file this thread
+            # already holds (e.g. build() uses another EngineCache on the same root).
             logger.debug("engine cache lock for %r not taken: %s", k, exc)
             return None
         return lock
