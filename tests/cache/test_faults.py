@@ -368,7 +368,9 @@ def test_newer_writers_fields_and_free_form_extras_are_kept(cache: EngineCache) 
     assert cache.verify().skipped == [("v1/k", "newer manifest version")]
 
 
-@pytest.mark.parametrize("make", ["deep nesting", "created 10**400", "extras a string"])
+@pytest.mark.parametrize(
+    "make", ["deep nesting", "created 10**400", "extras a string", "2 MiB manifest"]
+)
 def test_hostile_manifest_on_a_remote_store(
     any_cache: EngineCache, tmp_path: Path, make: str
 ) -> None:
