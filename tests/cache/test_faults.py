@@ -106,7 +106,7 @@ def test_symlinked_entries_dir_is_not_swept(tmp_path: Path) -> None:
     assert (victim / "k@" / "plan-x").read_bytes() == b"precious"
 
 
-def test_bulk_deletes_are_not_redirected_by_a_swap_after_the_check(
+def test_a_symlink_swapped_in_after_the_check_redirects_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from trt_netser.cache._local import LocalBackend
@@ -129,6 +129,13 @@ def test_bulk_deletes_are_not_redirected_by_a_swap_after_the_check(
     monkeypatch.setattr(LocalBackend, "_own_dir", lambda self, path, create=True: True)
     cache.gc(clear_quarantine=True)
     cache.verify()
+    assert _files_under(victim) == ["dir", "dir/f", "old.txt"]
+    # Nor are writes: staged files, recorded uses, evictions and quarantines.
+    assert not cache.put("v1/b", OTHER).stored
+    assert cache.get("v1/a").plan == PLAN  # type: ignore[union-attr]
+    assert not cache.remove("v1/a")
+    (_entry(cache, "v1/a") / "manifest.json").write_text("{")
+    assert cache.get("v1/a") is None  # not quarantined into the victim
     assert _files_under(victim) == ["dir", "dir/f", "old.txt"]
 
 

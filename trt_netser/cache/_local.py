@@ -283,6 +283,25 @@ class LocalBackend:
                 os.unlink(path)
         raise UnsafePathError(f"cache directory {str(path)!r} cannot be made a directory")
 
+    @contextlib.contextmanager
+    def _internal_fd(self, path: Path) -> Iterator[int]:
+        """Make sure an internal directory is real (``_own_dir``) and hold it open with
+        ``O_NOFOLLOW``: files are created and renamed relative to this handle, so a symlink
+        swapped in after the check cannot send them outside the root."""
+        self._own_dir(path)
+        try:
+            fd = os.open(path, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise UnsafePathError(
+                    f"cache directory {str(path)!r} was replaced by a symlink or a file"
+                ) from None
+            raise
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
     def _is_own_dir(self, path: Path) -> bool:
         """Whether an internal directory exists as a real directory (read-only check)."""
         try:
@@ -306,10 +325,19 @@ class LocalBackend:
     def _staging_name(self, kind: str) -> Path:
         return self.staging_dir / f"{kind}-{os.getpid()}-{secrets.token_hex(8)}@{_HOST}"
 
-    def _write_file(self, path: Path, data: bytes, *, sync: bool = True) -> None:
-        """Create ``path`` exclusively and write ``data``; on any failure nothing is left."""
+    def _write_file(
+        self, path: Path, data: bytes, *, sync: bool = True, dir_fd: int | None = None
+    ) -> None:
+        """Create ``path`` exclusively and write ``data``; on any failure nothing is left.
+
+        With ``dir_fd`` the file is created by name in that directory handle.
+        """
+        where: str | Path = path if dir_fd is None else path.name
         fd = os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, self.file_mode
+            where,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC,
+            self.file_mode,
+            dir_fd=dir_fd,
         )
         try:
             os.fchmod(fd, self.file_mode)
@@ -321,7 +349,7 @@ class LocalBackend:
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                os.unlink(where, dir_fd=dir_fd)
             raise
         os.close(fd)
 
@@ -407,8 +435,15 @@ class LocalBackend:
         """Copy the plan into ``.staging/`` (fsynced), hashing it on the way."""
         self.ensure()
         path = self._staging_name("plan")
+        with self._internal_fd(self.staging_dir) as staging:
+            return self._stage_into(staging, path, source)
+
+    def _stage_into(self, staging: int, path: Path, source: memoryview | Path) -> Staged:
         fd = os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, self.file_mode
+            path.name,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC,
+            self.file_mode,
+            dir_fd=staging,
         )
         try:
             os.fchmod(fd, self.file_mode)
@@ -433,7 +468,7 @@ class LocalBackend:
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                os.unlink(path.name, dir_fd=staging)
             raise
         os.close(fd)
         return Staged(size=size, digest=digest, path=path)
@@ -469,14 +504,18 @@ class LocalBackend:
         had_plan = os.path.lexists(plan_path)  # the same plan is there (and maybe referenced)
         staged_manifest = self._staging_name("manifest")
         try:
-            # The manifest is written (and synced) before anything enters the entry, so a
-            # full disk fails here with the entry untouched.
-            self._write_file(staged_manifest, manifest)
-            os.replace(staged.path, plan_path)
-            os.replace(staged_manifest, manifest_path)
+            with self._internal_fd(self.staging_dir) as staging:
+                try:
+                    # The manifest is written (and synced) before anything enters the entry,
+                    # so a full disk fails here with the entry untouched.
+                    self._write_file(staged_manifest, manifest, dir_fd=staging)
+                    os.replace(staged.path.name, plan_path, src_dir_fd=staging)
+                    os.replace(staged_manifest.name, manifest_path, src_dir_fd=staging)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(staged_manifest.name, dir_fd=staging)
+                    raise
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(staged_manifest)
             if not had_plan:
                 with contextlib.suppress(OSError):
                     os.unlink(plan_path)
@@ -500,22 +539,23 @@ class LocalBackend:
     def touch(self, key: str, when: float) -> None:
         """Record a use: ``last_used`` replaced atomically (no fsync: losing one is harmless)."""
         entry = self.entry_dir(key)
-        self._own_dir(self.staging_dir)
         staged = self._staging_name("used")
-        self._write_file(staged, f"{when!r}\n".encode(), sync=False)
-        try:
-            os.replace(staged, entry / LAST_USED)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(staged)
-            raise
+        with self._internal_fd(self.staging_dir) as staging:
+            self._write_file(staged, f"{when!r}\n".encode(), sync=False, dir_fd=staging)
+            try:
+                os.replace(staged.name, entry / LAST_USED, src_dir_fd=staging)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(staged.name, dir_fd=staging)
+                raise
 
     def _retire(self, entry: Path) -> None:
         """Atomically move an entry dir out of sight, then delete it."""
-        self._own_dir(self.staging_dir)
         doomed = self._staging_name("evict")
-        os.rename(entry, doomed)
-        shutil.rmtree(doomed, ignore_errors=True)
+        with self._internal_fd(self.staging_dir) as staging:
+            os.rename(entry, doomed.name, dst_dir_fd=staging)
+            with contextlib.suppress(OSError):
+                _remove_at(staging, doomed.name, self.staging_dir)
         self._prune_parents(entry.parent)
 
     def _prune_parents(self, directory: Path) -> None:
@@ -549,22 +589,26 @@ class LocalBackend:
         """Move an entry dir to ``quarantine/`` with a ``reason.json``; return where."""
         entry = self.entries_dir / location
         self.check_inside(entry.parent)
-        self._own_dir(self.quarantine_dir)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        target = self.quarantine_dir / (
-            f"{stamp}-{blake3.blake3(location.encode()).hexdigest()[:12]}-{secrets.token_hex(3)}"
-        )
-        if not stat.S_ISDIR(os.lstat(entry).st_mode):
-            # A symlink, FIFO or file where an entry dir should be: move the thing itself aside.
-            self._mkdir(target)
-            os.rename(entry, target / "entry")
-        else:
-            os.rename(entry, target)
+        name = f"{stamp}-{blake3.blake3(location.encode()).hexdigest()[:12]}-{secrets.token_hex(3)}"
         info = {"key": key, "location": location, "reason": reason, "time": time.time()}
-        with contextlib.suppress(OSError):
-            self._write_file(target / "reason.json", json.dumps(info, indent=1).encode())
+        with self._internal_fd(self.quarantine_dir) as quarantine:
+            if not stat.S_ISDIR(os.lstat(entry).st_mode):
+                # A symlink, FIFO or file where an entry dir should be: move the thing aside.
+                os.mkdir(name, self.dir_mode, dir_fd=quarantine)
+                os.chmod(name, self.dir_mode, dir_fd=quarantine)
+                os.rename(entry, f"{name}/entry", dst_dir_fd=quarantine)
+            else:
+                os.rename(entry, name, dst_dir_fd=quarantine)
+            with contextlib.suppress(OSError):
+                target = os.open(name, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW, dir_fd=quarantine)
+                try:
+                    data = json.dumps(info, indent=1).encode()
+                    self._write_file(Path("reason.json"), data, dir_fd=target)
+                finally:
+                    os.close(target)
         self._prune_parents(entry.parent)
-        return str(target)
+        return str(self.quarantine_dir / name)
 
     # -- listing and clean-up ------------------------------------------------------------
 
