@@ -7,8 +7,9 @@ parent directories; ``gc`` and ``verify`` loops run against them (gc with a prog
 callback, as the CLI does); the driver SIGKILLs writers and loops at random and plants
 hostile files (FIFOs, hostile manifests, empty or malformed entries, flipped bits) in a
 separate ``hostile/`` part of the key space, and symlinks the internal directories to a
-victim directory outside the root before the processes start. At the end it stops
-everything, runs ``verify()`` and ``gc()`` once more and counts:
+victim directory outside the root before the processes start (and swaps ``.staging`` and
+``quarantine`` for such symlinks again while they run). At the end it stops everything,
+runs ``verify()`` and ``gc()`` once more and counts:
 
 - ``lost``: keys with a committed write (logged after ``put`` returned ``stored=True``)
   that end without a valid entry, plus good entries quarantined along the way;
@@ -24,6 +25,7 @@ version in the test suite. All three must be zero.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -125,6 +127,7 @@ class Figures:
     kills: int = 0  # SIGKILLs sent while running
     races: int = 0  # gc and verify passes completed while writers ran
     corruptions: int = 0  # hostile files planted
+    swaps: int = 0  # internal directories swapped for symlinks while running
     quarantined: int = 0  # hostile entries quarantined (by readers, verify or the end)
     lost: int = 0
     wrong: int = 0
@@ -161,6 +164,15 @@ def _victim(path: Path, rng: random.Random) -> dict[str, bytes]:
     for item in path.rglob("*"):
         os.utime(item, (old, old))
     return files
+
+
+def _swap(root: Path, name: str, victim: Path, moved: Path) -> None:
+    """While everything runs, replace an internal directory by a symlink to ``victim``
+    (the real one is moved out of the root, with whatever writers had in it)."""
+    with contextlib.suppress(OSError):
+        os.rename(root / name, moved)
+    with contextlib.suppress(OSError):
+        (root / name).symlink_to(victim, target_is_directory=True)
 
 
 def _hostile(root: Path, rng: random.Random, n: int) -> None:
@@ -349,6 +361,12 @@ def run_chaos(
                 procs[name] = spawn_loop(mode, next_id)
                 next_id += 1
                 figures.kills += 1
+            elif roll < 0.55:
+                # .locks is never swapped: a lock file that moves while held cannot exclude
+                # anyone (docs/cache.md: lock files are never deleted).
+                name = rng.choice([".staging", "quarantine"])
+                _swap(root, name, victims[name], work / f"moved-{figures.swaps}")
+                figures.swaps += 1
             else:
                 _hostile(root, rng, figures.corruptions)
                 figures.corruptions += 1
