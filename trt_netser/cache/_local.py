@@ -474,9 +474,11 @@ class LocalBackend:
         return Staged(size=size, digest=digest, path=path)
 
     def discard(self, staged: Staged) -> None:
-        if staged.path is not None and staged.cleanup:
-            with contextlib.suppress(OSError):
-                os.unlink(staged.path)
+        if staged.path is None or not staged.cleanup:
+            return
+        with self._dir_fd(staged.path.parent) as staging, contextlib.suppress(OSError):
+            if staging is not None:
+                os.unlink(staged.path.name, dir_fd=staging)
 
     def publish(self, key: str, staged: Staged, manifest: bytes, *, replace: bool) -> bool:
         """Move a staged plan and then its manifest (the commit point) into the entry.
