@@ -43,8 +43,8 @@ def test_round_trip_and_listing(remote: EngineCache, tmp_path: Path) -> None:
     assert got is not None and got.plan == PLAN and got.components == FakeKey().to_dict()
     assert got.path is None and got.extras == {"farm": "a"}
     assert remote.get("v1/from-path").plan == PLAN[::-1]  # type: ignore[union-attr]
-    lazy = remote.get(GOOD, load=False)
-    assert lazy is not None and lazy.plan is None
+    lazy = remote.get(GOOD, load=False)  # no local file: the verified bytes instead
+    assert lazy is not None and lazy.read() == PLAN and lazy.open().read() == PLAN
     assert sorted(e.key for e in remote.entries()) == sorted([GOOD, "v1/from-path"])
     stats = remote.stats()
     assert stats.entries == 2 and stats.plan_bytes == 2 * len(PLAN)
@@ -111,9 +111,9 @@ def test_conditional_publish_first_writer_wins(remote: EngineCache, tmp_path: Pa
     real_cat = backend._cat  # type: ignore[union-attr]
     calls = []
 
-    def first_lookup_misses(path: str) -> bytes | None:
+    def first_lookup_misses(path: str, limit: int | None = None) -> bytes | None:
         calls.append(path)
-        return None if len(calls) == 1 else real_cat(path)
+        return None if len(calls) == 1 else real_cat(path, limit)
 
     backend._cat = first_lookup_misses  # type: ignore[union-attr]
     try:

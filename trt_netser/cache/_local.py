@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
+import math
 import os
 import re
 import secrets
 import shutil
 import socket
 import stat
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,9 +23,11 @@ from typing import Any
 import blake3
 import filelock
 
-from trt_netser.cache._types import UnsafePathError
+from trt_netser.cache._types import MAX_MANIFEST_BYTES, MAX_TIME, BadEntryError, UnsafePathError
 
-__all__ = ["CHUNK", "LocalBackend", "RawEntry", "Staged", "hash_file"]
+__all__ = ["CHUNK", "LocalBackend", "RawEntry", "Staged", "hash_file", "parse_last_used"]
+
+logger = logging.getLogger("trt_netser.cache")
 
 CHUNK = 8 << 20
 ENTRY_SUFFIX = "@"  # never valid in a key segment, so an entry dir never collides with a key dir
@@ -30,6 +35,9 @@ MANIFEST = "manifest.json"
 LAST_USED = "last_used"
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # opening a FIFO must not wait for a writer
+_MKDIR_ATTEMPTS = 8
 _HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "host"
 _STAGED = re.compile(
     r"(?P<kind>[a-z]+)-(?P<pid>\d+)-(?P<token>[0-9a-f]+)@(?P<host>[A-Za-z0-9._-]+)"
@@ -54,6 +62,7 @@ class RawEntry:
     key: str
     location: str
     files: dict[str, tuple[int, float]] = field(default_factory=dict)
+    directory: bool = True  # False: a file, symlink or FIFO sits where the entry dir should be
 
     @property
     def size(self) -> int:
@@ -73,6 +82,72 @@ def hash_file(fd_or_path: int | str | os.PathLike[str]) -> tuple[str, int]:
             hasher.update(view[:n])
             total += n
     return hasher.hexdigest(), total
+
+
+def parse_last_used(data: bytes | None) -> float | None:
+    """The time in a ``last_used`` file, or ``None`` unless it is a sane Unix time."""
+    if data is None:
+        return None
+    try:
+        value = float(data.decode().strip())
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if math.isfinite(value) and 0 <= value <= MAX_TIME else None
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISLNK, "symlink"),
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISREG, "regular file"),
+    ):
+        if test(mode):
+            return name
+    return "special file"  # pragma: no cover
+
+
+def _open_regular(path: Path, what: str) -> tuple[int, os.stat_result]:
+    """Open ``path`` for reading only if it is a regular file (never a symlink, never blocking
+    on a FIFO); raise :class:`BadEntryError` for anything else, ``FileNotFoundError`` if absent."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise BadEntryError(f"{what} is a symlink") from None
+        if exc.errno == errno.ENOTDIR:
+            raise FileNotFoundError(str(path)) from None
+        if exc.errno in (errno.ENXIO, errno.EOPNOTSUPP):  # a socket or a device without driver
+            raise BadEntryError(f"{what} is not a regular file") from None
+        raise
+    try:
+        st = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise BadEntryError(f"{what} is a {_kind(st.st_mode)}, not a regular file")
+    return fd, st
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _remove_thing(path: str | Path) -> None:
+    """Delete a file, link or directory tree at ``path`` without following any symlink."""
+    st = os.lstat(path)
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -129,34 +204,110 @@ class LocalBackend:
             raise UnsafePathError(f"cache path {str(path)!r} resolves outside the root {root!r}")
         return path
 
+    def check_root(self) -> None:
+        """Raise ``NotADirectoryError`` if the root exists but is not a directory."""
+        if os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise NotADirectoryError(
+                errno.ENOTDIR, "engine cache root exists and is not a directory", str(self.root)
+            )
+
     def entry_dir(self, key: str) -> Path:
         return self.entries_dir.joinpath(
             *key.split("/")[:-1], key.rsplit("/", 1)[-1] + ENTRY_SUFFIX
         )
 
+    def _make_root(self) -> None:
+        if os.path.isdir(self.root):  # the root itself may be a symlink to a directory
+            return
+        os.makedirs(self.root, mode=self.dir_mode, exist_ok=True)
+        os.chmod(self.root, self.dir_mode)
+        self._write_tag()
+
     def _mkdir(self, path: Path) -> None:
-        """Create ``path`` and missing parents below the root with the cache's dir mode."""
-        missing: list[Path] = []
-        probe = path
-        while not probe.is_dir():
-            if probe.is_symlink() or probe.exists():
-                raise UnsafePathError(f"cache path {str(probe)!r} exists and is not a directory")
-            missing.append(probe)
-            if probe == self.root or probe.parent == probe:
-                break
-            probe = probe.parent
-        if probe.is_dir():
-            self.check_inside(probe)  # never create anything below a symlink leading out
-        for directory in reversed(missing):
-            if directory == self.root:
-                directory.mkdir(parents=True, exist_ok=True)
-            else:
-                with contextlib.suppress(FileExistsError):
-                    directory.mkdir()
-            os.chmod(directory, self.dir_mode)
-            if directory == self.root:
-                self._write_tag()
-        self.check_inside(path)
+        """Create ``path`` and missing parents below the root with the cache's dir mode.
+
+        No component below the root may be a symlink or a non-directory. A parent that a
+        concurrent ``gc`` prunes between two steps is created again (bounded retries).
+        """
+        parts = path.relative_to(self.root).parts
+        for _attempt in range(_MKDIR_ATTEMPTS):
+            try:
+                self._make_root()
+                current = self.root
+                for part in parts:
+                    current = current / part
+                    try:
+                        os.mkdir(current, self.dir_mode)
+                    except FileExistsError:
+                        st = os.lstat(current)
+                        if not stat.S_ISDIR(st.st_mode):
+                            self.check_inside(current)
+                            raise UnsafePathError(
+                                f"cache path {str(current)!r} is a {_kind(st.st_mode)}, "
+                                "not a directory"
+                            ) from None
+                        continue
+                    os.chmod(current, self.dir_mode)
+                return
+            except FileNotFoundError:
+                continue  # a parent vanished under us (pruned by gc): start again
+        raise FileNotFoundError(
+            errno.ENOENT, "cache directory keeps vanishing while being created", str(path)
+        )
+
+    def _own_dir(self, path: Path, *, create: bool = True) -> bool:
+        """Make sure an internal directory (``entries``, ``.staging``, ``.locks``,
+        ``quarantine``) is a real directory of the root, never followed through a symlink.
+
+        A symlink or other non-directory in its place is reported and removed (the link
+        itself, never its target), then the directory is created if ``create``. Returns
+        whether the directory exists now.
+        """
+        for _attempt in range(_MKDIR_ATTEMPTS):
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                if not create:
+                    return False
+                self._mkdir(path)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                return True
+            logger.warning(
+                "engine cache: %s is a %s, not a directory; replacing it (the cache never "
+                "follows it)",
+                path,
+                _kind(st.st_mode),
+            )
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        raise UnsafePathError(f"cache directory {str(path)!r} cannot be made a directory")
+
+    @contextlib.contextmanager
+    def _internal_fd(self, path: Path) -> Iterator[int]:
+        """Make sure an internal directory is real (``_own_dir``) and hold it open with
+        ``O_NOFOLLOW``: files are created and renamed relative to this handle, so a symlink
+        swapped in after the check cannot send them outside the root."""
+        self._own_dir(path)
+        try:
+            fd = os.open(path, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise UnsafePathError(
+                    f"cache directory {str(path)!r} was replaced by a symlink or a file"
+                ) from None
+            raise
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _is_own_dir(self, path: Path) -> bool:
+        """Whether an internal directory exists as a real directory (read-only check)."""
+        try:
+            return stat.S_ISDIR(os.lstat(path).st_mode)
+        except OSError:
+            return False
 
     def _write_tag(self) -> None:
         # Marks the directory as a cache for backup tools (https://bford.info/cachedir/).
@@ -169,15 +320,24 @@ class LocalBackend:
 
     def ensure(self) -> None:
         for directory in (self.entries_dir, self.staging_dir, self.locks_dir):
-            if not directory.is_dir():
-                self._mkdir(directory)
+            self._own_dir(directory)
 
     def _staging_name(self, kind: str) -> Path:
         return self.staging_dir / f"{kind}-{os.getpid()}-{secrets.token_hex(8)}@{_HOST}"
 
-    def _write_file(self, path: Path, data: bytes, *, sync: bool = True) -> None:
+    def _write_file(
+        self, path: Path, data: bytes, *, sync: bool = True, dir_fd: int | None = None
+    ) -> None:
+        """Create ``path`` exclusively and write ``data``; on any failure nothing is left.
+
+        With ``dir_fd`` the file is created by name in that directory handle.
+        """
+        where: str | Path = path if dir_fd is None else path.name
         fd = os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, self.file_mode
+            where,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC,
+            self.file_mode,
+            dir_fd=dir_fd,
         )
         try:
             os.fchmod(fd, self.file_mode)
@@ -186,54 +346,76 @@ class LocalBackend:
                 view = view[os.write(fd, view) :]
             if sync:
                 os.fsync(fd)
-        finally:
+        except BaseException:
             os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(where, dir_fd=dir_fd)
+            raise
+        os.close(fd)
 
     # -- locks ---------------------------------------------------------------------------
 
     def lock(self, key: str) -> filelock.FileLock:
         """The per-key inter-process lock (a file under ``.locks/``, never deleted)."""
-        if not self.locks_dir.is_dir():
-            self._mkdir(self.locks_dir)
+        self._own_dir(self.locks_dir)
         name = blake3.blake3(key.encode()).hexdigest()[:32]
-        return filelock.FileLock(self.locks_dir / f"{name}.lock", mode=self.file_mode)
+        path = self.locks_dir / f"{name}.lock"
+        with contextlib.suppress(FileNotFoundError):
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode):  # never a real lock file: safe to drop
+                logger.warning(
+                    "engine cache: lock %s is a %s; replacing it", path, _kind(st.st_mode)
+                )
+                _remove_thing(path)
+        return filelock.FileLock(path, mode=self.file_mode)
 
     # -- reads ---------------------------------------------------------------------------
 
-    def _open_in_entry(self, key: str, name: str) -> int:
+    def _entry_checked(self, key: str) -> Path | None:
+        """The key's entry dir if it is a directory, ``None`` if absent; ``BadEntryError``
+        if something else is there."""
         entry = self.entry_dir(key)
-        self.check_inside(entry)
         try:
-            return os.open(entry / name, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise UnsafePathError(f"refusing to follow symlink {str(entry / name)!r}") from None
-            if exc.errno == errno.ENOTDIR:
-                raise FileNotFoundError(str(entry / name)) from None
-            raise
+            st = os.lstat(entry)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISDIR(st.st_mode):
+            raise BadEntryError(f"entry path is a {_kind(st.st_mode)}, not a directory")
+        self.check_inside(entry)
+        return entry
+
+    def _open_in_entry(self, key: str, name: str) -> tuple[int, os.stat_result]:
+        entry = self._entry_checked(key)
+        if entry is None:
+            raise FileNotFoundError(str(self.entry_dir(key) / name))
+        return _open_regular(entry / name, name)
 
     def read_manifest(self, key: str) -> bytes | None:
+        """The manifest bytes, ``None`` if there is none; ``BadEntryError`` if it is not a
+        regular file or is larger than ``MAX_MANIFEST_BYTES``."""
         try:
-            fd = self._open_in_entry(key, MANIFEST)
+            fd, st = self._open_in_entry(key, MANIFEST)
         except FileNotFoundError:
             return None
         with open(fd, "rb", buffering=0) as stream:
-            return stream.read()
+            if st.st_size > MAX_MANIFEST_BYTES:
+                raise BadEntryError(f"manifest is {st.st_size} bytes (max {MAX_MANIFEST_BYTES})")
+            data = stream.read(MAX_MANIFEST_BYTES + 1)
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise BadEntryError(f"manifest is larger than {MAX_MANIFEST_BYTES} bytes")
+        return data
 
     def read_plan(self, key: str, name: str, expected_size: int) -> bytes:
-        fd = self._open_in_entry(key, name)
+        fd, st = self._open_in_entry(key, name)
         with open(fd, "rb", buffering=0) as stream:
-            size = os.fstat(fd).st_size
-            if size != expected_size:
-                raise ValueError(f"plan is {size} bytes, manifest says {expected_size}")
+            if st.st_size != expected_size:
+                raise ValueError(f"plan is {st.st_size} bytes, manifest says {expected_size}")
             data = stream.read()
         return data
 
     def hash_plan(self, key: str, name: str) -> tuple[str, int, Path]:
-        fd = self._open_in_entry(key, name)
+        fd, _st = self._open_in_entry(key, name)
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise ValueError(f"plan {name!r} is not a regular file")
             digest, size = hash_file(fd)
         finally:
             os.close(fd)
@@ -241,16 +423,11 @@ class LocalBackend:
 
     def read_last_used(self, key: str) -> float | None:
         try:
-            fd = self._open_in_entry(key, LAST_USED)
-        except (FileNotFoundError, UnsafePathError):
+            fd, _st = self._open_in_entry(key, LAST_USED)
+        except (FileNotFoundError, BadEntryError, UnsafePathError):
             return None
         with open(fd, "rb", buffering=0) as stream:
-            text = stream.read(64)
-        try:
-            value = float(text.decode().strip())
-        except ValueError:
-            return None
-        return value if value == value else None
+            return parse_last_used(stream.read(64))
 
     # -- writes --------------------------------------------------------------------------
 
@@ -258,8 +435,15 @@ class LocalBackend:
         """Copy the plan into ``.staging/`` (fsynced), hashing it on the way."""
         self.ensure()
         path = self._staging_name("plan")
+        with self._internal_fd(self.staging_dir) as staging:
+            return self._stage_into(staging, path, source)
+
+    def _stage_into(self, staging: int, path: Path, source: memoryview | Path) -> Staged:
         fd = os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, self.file_mode
+            path.name,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC,
+            self.file_mode,
+            dir_fd=staging,
         )
         try:
             os.fchmod(fd, self.file_mode)
@@ -284,64 +468,96 @@ class LocalBackend:
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                os.unlink(path.name, dir_fd=staging)
             raise
         os.close(fd)
         return Staged(size=size, digest=digest, path=path)
 
     def discard(self, staged: Staged) -> None:
-        if staged.path is not None and staged.cleanup:
-            with contextlib.suppress(OSError):
-                os.unlink(staged.path)
+        if staged.path is None or not staged.cleanup:
+            return
+        with self._dir_fd(staged.path.parent) as staging, contextlib.suppress(OSError):
+            if staging is not None:
+                os.unlink(staged.path.name, dir_fd=staging)
 
     def publish(self, key: str, staged: Staged, manifest: bytes, *, replace: bool) -> bool:
         """Move a staged plan and then its manifest (the commit point) into the entry.
 
         The caller holds the key's lock. Returns False (and publishes nothing) when an entry
-        exists and ``replace`` is False.
+        exists and ``replace`` is False. If any step fails (a full disk), what this call
+        added is removed again and the previous entry, if any, is left as it was.
         """
         assert staged.path is not None
         entry = self.entry_dir(key)
+        self.check_inside(entry)
+        existed = self._is_own_dir(entry)
         self._mkdir(entry)
+        self.check_inside(entry)
         manifest_path = entry / MANIFEST
-        if not replace and (manifest_path.exists() or manifest_path.is_symlink()):
+        if os.path.lexists(manifest_path) and not _is_regular(manifest_path):
+            # A directory or FIFO named manifest.json commits nothing: it is no entry to keep.
+            logger.warning("engine cache: %s is not a regular file; replacing it", manifest_path)
+            _remove_thing(manifest_path)
+        if not replace and os.path.lexists(manifest_path):
             self.discard(staged)
             return False
         plan_name = f"plan-{staged.digest}"
-        os.replace(staged.path, entry / plan_name)
+        plan_path = entry / plan_name
+        had_plan = os.path.lexists(plan_path)  # the same plan is there (and maybe referenced)
         staged_manifest = self._staging_name("manifest")
-        self._write_file(staged_manifest, manifest)
-        os.replace(staged_manifest, manifest_path)
+        try:
+            with self._internal_fd(self.staging_dir) as staging:
+                try:
+                    # The manifest is written (and synced) before anything enters the entry,
+                    # so a full disk fails here with the entry untouched.
+                    self._write_file(staged_manifest, manifest, dir_fd=staging)
+                    os.replace(staged.path.name, plan_path, src_dir_fd=staging)
+                    os.replace(staged_manifest.name, manifest_path, src_dir_fd=staging)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(staged_manifest.name, dir_fd=staging)
+                    raise
+        except BaseException:
+            if not had_plan:
+                with contextlib.suppress(OSError):
+                    os.unlink(plan_path)
+            if not existed:
+                self._remove_empty(entry)
+            raise
         _fsync_dir(entry)
         # Plans of replaced versions: unreferenced now. A lock-free reader holding the old
         # manifest retries when its plan vanished (and an open file stays readable).
         for child in os.scandir(entry):
             if child.name.startswith("plan-") and child.name != plan_name:
                 with contextlib.suppress(OSError):
-                    os.unlink(child.path)
+                    _remove_thing(child.path)
         return True
+
+    def _remove_empty(self, entry: Path) -> None:
+        with contextlib.suppress(OSError):
+            entry.rmdir()
+            self._prune_parents(entry.parent)
 
     def touch(self, key: str, when: float) -> None:
         """Record a use: ``last_used`` replaced atomically (no fsync: losing one is harmless)."""
         entry = self.entry_dir(key)
-        if not self.staging_dir.is_dir():
-            self._mkdir(self.staging_dir)
         staged = self._staging_name("used")
-        self._write_file(staged, f"{when!r}\n".encode(), sync=False)
-        try:
-            os.replace(staged, entry / LAST_USED)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(staged)
-            raise
+        with self._internal_fd(self.staging_dir) as staging:
+            self._write_file(staged, f"{when!r}\n".encode(), sync=False, dir_fd=staging)
+            try:
+                os.replace(staged.name, entry / LAST_USED, src_dir_fd=staging)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(staged.name, dir_fd=staging)
+                raise
 
     def _retire(self, entry: Path) -> None:
         """Atomically move an entry dir out of sight, then delete it."""
-        if not self.staging_dir.is_dir():
-            self._mkdir(self.staging_dir)
         doomed = self._staging_name("evict")
-        os.rename(entry, doomed)
-        shutil.rmtree(doomed, ignore_errors=True)
+        with self._internal_fd(self.staging_dir) as staging:
+            os.rename(entry, doomed.name, dst_dir_fd=staging)
+            with contextlib.suppress(OSError):
+                _remove_at(staging, doomed.name, self.staging_dir)
         self._prune_parents(entry.parent)
 
     def _prune_parents(self, directory: Path) -> None:
@@ -353,12 +569,20 @@ class LocalBackend:
             directory = directory.parent
 
     def remove(self, key: str) -> bool:
+        """Delete the key's entry; a non-directory in its place is unlinked (never followed)."""
         entry = self.entry_dir(key)
-        self.check_inside(entry)
-        if not entry.is_dir() or entry.is_symlink():
+        self.check_inside(entry.parent)
+        try:
+            st = os.lstat(entry)
+        except (FileNotFoundError, NotADirectoryError):
             return False
         try:
-            self._retire(entry)
+            if stat.S_ISDIR(st.st_mode):
+                self.check_inside(entry)
+                self._retire(entry)
+            else:
+                os.unlink(entry)
+                self._prune_parents(entry.parent)
         except FileNotFoundError:
             return False
         return True
@@ -367,29 +591,56 @@ class LocalBackend:
         """Move an entry dir to ``quarantine/`` with a ``reason.json``; return where."""
         entry = self.entries_dir / location
         self.check_inside(entry.parent)
-        if not self.quarantine_dir.is_dir():
-            self._mkdir(self.quarantine_dir)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        target = self.quarantine_dir / (
-            f"{stamp}-{blake3.blake3(location.encode()).hexdigest()[:12]}-{secrets.token_hex(3)}"
-        )
-        if entry.is_symlink() or not entry.is_dir():
-            # A symlink or a file where an entry dir should be: move the thing itself aside.
-            self._mkdir(target)
-            os.rename(entry, target / "entry")
-        else:
-            os.rename(entry, target)
+        name = f"{stamp}-{blake3.blake3(location.encode()).hexdigest()[:12]}-{secrets.token_hex(3)}"
         info = {"key": key, "location": location, "reason": reason, "time": time.time()}
-        with contextlib.suppress(OSError):
-            self._write_file(target / "reason.json", json.dumps(info, indent=1).encode())
+        with self._internal_fd(self.quarantine_dir) as quarantine:
+            if not stat.S_ISDIR(os.lstat(entry).st_mode):
+                # A symlink, FIFO or file where an entry dir should be: move the thing aside.
+                os.mkdir(name, self.dir_mode, dir_fd=quarantine)
+                os.chmod(name, self.dir_mode, dir_fd=quarantine)
+                os.rename(entry, f"{name}/entry", dst_dir_fd=quarantine)
+            else:
+                os.rename(entry, name, dst_dir_fd=quarantine)
+            with contextlib.suppress(OSError):
+                target = os.open(name, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW, dir_fd=quarantine)
+                try:
+                    data = json.dumps(info, indent=1).encode()
+                    self._write_file(Path("reason.json"), data, dir_fd=target)
+                finally:
+                    os.close(target)
         self._prune_parents(entry.parent)
-        return str(target)
+        return str(self.quarantine_dir / name)
 
     # -- listing and clean-up ------------------------------------------------------------
 
+    def _list(self, path: str | Path) -> dict[str, tuple[int, float]] | None:
+        """Files of one entry dir (name -> (size, mtime)), or ``None`` if it vanished."""
+        files: dict[str, tuple[int, float]] = {}
+        try:
+            items = list(os.scandir(path))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        for item in items:
+            with contextlib.suppress(OSError):
+                st = item.stat(follow_symlinks=False)
+                files[item.name] = (st.st_size, st.st_mtime)
+        return files
+
+    def list_entry(self, location: str) -> dict[str, tuple[int, float]] | None:
+        """The files of one entry location, or ``None`` if it is gone or not a directory."""
+        entry = self.entries_dir / location
+        return self._list(entry) if self._is_own_dir(entry) else None
+
     def scan(self) -> Iterator[RawEntry]:
-        """Every ``<key>@`` location under ``entries/`` (symlinks are reported, not followed)."""
-        if not self.entries_dir.is_dir():
+        """Every ``<key>@`` location under ``entries/`` (symlinks are reported, not followed).
+
+        Entries and directories that vanish mid-scan (another process removed them) are
+        skipped.
+        """
+        if not self._is_own_dir(self.entries_dir):
+            if os.path.lexists(self.entries_dir):
+                logger.warning("engine cache: %s is not a directory; not listed", self.entries_dir)
             return
         stack = [self.entries_dir]
         while stack:
@@ -400,87 +651,143 @@ class LocalBackend:
                 continue
             for child in children:
                 rel = os.path.relpath(child.path, self.entries_dir).replace(os.sep, "/")
+                try:
+                    is_dir = child.is_dir(follow_symlinks=False)
+                except OSError:
+                    continue
                 if child.name.endswith(ENTRY_SUFFIX):
-                    raw = RawEntry(key=rel[: -len(ENTRY_SUFFIX)], location=rel)
-                    if child.is_dir(follow_symlinks=False):
-                        for item in os.scandir(child.path):
-                            with contextlib.suppress(OSError):
-                                st = item.stat(follow_symlinks=False)
-                                raw.files[item.name] = (st.st_size, st.st_mtime)
-                    else:
-                        raw.files["<not a directory>"] = (0, 0.0)
+                    raw = RawEntry(key=rel[: -len(ENTRY_SUFFIX)], location=rel, directory=is_dir)
+                    if is_dir:
+                        files = self._list(child.path)
+                        if files is None:
+                            continue  # removed by another process since we listed its parent
+                        raw.files = files
                     yield raw
-                elif child.is_dir(follow_symlinks=False):
+                elif is_dir:
                     stack.append(Path(child.path))
 
-    def delete_files(self, raw: RawEntry, names: list[str], *, stale_after: float) -> int:
-        """Delete unreferenced files of an entry; the caller holds the key's lock."""
-        freed = 0
-        entry = self.entries_dir / raw.location
-        for name in names:
-            with contextlib.suppress(OSError):
-                os.unlink(entry / name)
-                freed += raw.files.get(name, (0, 0.0))[0]
-        if names:
-            with contextlib.suppress(OSError):
-                entry.rmdir()  # an orphan dir that is now empty
-                self._prune_parents(entry.parent)
-        return freed
+    def sweep(self, location: str, keep: set[str], *, stale_after: float) -> tuple[int, int]:
+        """Delete the files of an entry dir not named in ``keep``, and the dir itself when
+        nothing is kept and it is empty; return (things removed, bytes freed).
 
-    def clean_staging(self, stale_after: float) -> tuple[int, int]:
-        """Remove staged files of dead writers (same host) or older than ``stale_after``."""
-        removed = freed = 0
-        if not self.staging_dir.is_dir():
+        The caller holds the key's lock and has re-read the manifest under it, so ``keep``
+        is what is referenced now (writers commit only while holding the lock).
+        """
+        entry = self.entries_dir / location
+        self.check_inside(entry.parent)
+        files = self._list(entry) if self._is_own_dir(entry) else None
+        if files is None:
             return 0, 0
-        now = time.time()
-        for child in os.scandir(self.staging_dir):
-            try:
-                st = child.stat(follow_symlinks=False)
-            except OSError:
+        removed = freed = 0
+        for name, (size, _mtime) in files.items():
+            if name in keep and (name != LAST_USED or _is_regular(entry / name)):
                 continue
-            match = _STAGED.fullmatch(child.name)
-            stale = now - st.st_mtime > stale_after
-            if match and match["host"] == _HOST:
-                pid = int(match["pid"])
-                stale = stale or (pid != os.getpid() and not _pid_alive(pid))
-            if match and match["kind"] == "evict":
-                stale = True  # already retired: nobody reads it
-            if not stale:
-                continue
-            size = _tree_size(Path(child.path))
             try:
-                if child.is_dir(follow_symlinks=False):
-                    shutil.rmtree(child.path)
-                else:
-                    os.unlink(child.path)
+                _remove_thing(entry / name)
             except OSError:
                 continue
             removed += 1
             freed += size
+        if not keep:
+            with contextlib.suppress(OSError):
+                entry.rmdir()  # a manifest-less entry dir, now empty
+                self._prune_parents(entry.parent)
+                removed = max(removed, 1)
+        return removed, freed
+
+    @contextlib.contextmanager
+    def _dir_fd(self, path: Path) -> Iterator[int | None]:
+        """An fd of an internal directory, opened without following a symlink (``None`` if
+        it is absent or not a directory): bulk deletions work relative to it, so swapping
+        the directory for a symlink after the check cannot redirect them."""
+        try:
+            fd = os.open(path, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC)
+        except OSError:
+            yield None
+            return
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
+    def clean_staging(self, stale_after: float) -> tuple[int, int]:
+        """Remove staged files of dead writers (same host) or older than ``stale_after``."""
+        removed = freed = 0
+        if not self._own_dir(self.staging_dir, create=False):
+            return 0, 0
+        now = time.time()
+        with self._dir_fd(self.staging_dir) as fd:
+            if fd is None:
+                return 0, 0
+            try:
+                children = list(os.scandir(fd))
+            except OSError:
+                return 0, 0
+            for child in children:
+                try:
+                    st = child.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                match = _STAGED.fullmatch(child.name)
+                stale = now - st.st_mtime > stale_after
+                if match and match["host"] == _HOST:
+                    pid = int(match["pid"])
+                    stale = stale or (pid != os.getpid() and not _pid_alive(pid))
+                if match and match["kind"] == "evict":
+                    stale = True  # already retired: nobody reads it
+                if not stale:
+                    continue
+                try:
+                    freed += _remove_at(fd, child.name, self.staging_dir)
+                except OSError:
+                    continue
+                removed += 1
         return removed, freed
 
     def usage(self) -> dict[str, Any]:
-        q = (
-            [Path(p.path) for p in os.scandir(self.quarantine_dir)]
-            if self.quarantine_dir.is_dir()
-            else []
-        )
+        q: list[Path] = []
+        if self._is_own_dir(self.quarantine_dir):
+            with contextlib.suppress(OSError):
+                q = [Path(p.path) for p in os.scandir(self.quarantine_dir)]
         return {
             "quarantined": len(q),
             "quarantine_bytes": sum(_tree_size(p) for p in q),
-            "staging_bytes": _tree_size(self.staging_dir),
+            "staging_bytes": _tree_size(self.staging_dir)
+            if self._is_own_dir(self.staging_dir)
+            else 0,
         }
 
     def clear_quarantine(self) -> int:
-        freed = _tree_size(self.quarantine_dir)
-        if self.quarantine_dir.is_dir():
-            for child in os.scandir(self.quarantine_dir):
-                if child.is_dir(follow_symlinks=False):
-                    shutil.rmtree(child.path, ignore_errors=True)
-                else:
+        if not self._own_dir(self.quarantine_dir, create=False):
+            return 0
+        freed = 0
+        with self._dir_fd(self.quarantine_dir) as fd:
+            if fd is None:
+                return 0
+            with contextlib.suppress(OSError):
+                for child in list(os.scandir(fd)):
                     with contextlib.suppress(OSError):
-                        os.unlink(child.path)
+                        freed += _remove_at(fd, child.name, self.quarantine_dir)
         return freed
+
+
+def _remove_at(fd: int, name: str, where: Path) -> int:
+    """Delete ``name`` in the directory open as ``fd`` (a tree too), never following a
+    symlink; return the bytes freed."""
+    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=fd)
+        return st.st_size
+    size = 0
+    for _dirpath, _dirs, files, dirfd in os.fwalk(name, dir_fd=fd):
+        for item in files:
+            with contextlib.suppress(OSError):
+                size += os.stat(item, dir_fd=dirfd, follow_symlinks=False).st_size
+    if sys.version_info >= (3, 11):
+        shutil.rmtree(name, dir_fd=fd)
+    else:  # pragma: no cover - Python 3.10's rmtree takes no dir_fd (it never follows links)
+        shutil.rmtree(where / name)
+    return size
 
 
 def _tree_size(path: Path) -> int:

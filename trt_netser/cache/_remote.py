@@ -23,7 +23,9 @@ from trt_netser.cache._local import (
     RawEntry,
     Staged,
     hash_file,
+    parse_last_used,
 )
+from trt_netser.cache._types import MAX_MANIFEST_BYTES, BadEntryError
 
 __all__ = ["RemoteBackend"]
 
@@ -107,25 +109,31 @@ class RemoteBackend:
 
     # -- reads ---------------------------------------------------------------------------
 
-    def _cat(self, path: str) -> bytes | None:
+    def _cat(self, path: str, limit: int | None = None) -> bytes | None:
+        """The object's bytes (at most ``limit`` + 1 of them), or ``None`` if absent."""
+        end = None if limit is None else limit + 1
         try:
-            return self.fs.cat_file(path)
+            return self.fs.cat_file(path, start=None if end is None else 0, end=end)
         except FileNotFoundError:
             pass
         # fsspec listing caches (s3fs dircache) can hide objects written by others: retry.
         self.fs.invalidate_cache()
         try:
-            return self.fs.cat_file(path)
+            return self.fs.cat_file(path, start=None if end is None else 0, end=end)
         except FileNotFoundError:
             return None
 
     @_io
     def read_manifest(self, key: str) -> bytes | None:
-        return self._cat(f"{self._entry(key)}/{MANIFEST}")
+        """The manifest bytes (read bounded), or ``None``; ``BadEntryError`` if oversized."""
+        data = self._cat(f"{self._entry(key)}/{MANIFEST}", MAX_MANIFEST_BYTES)
+        if data is not None and len(data) > MAX_MANIFEST_BYTES:
+            raise BadEntryError(f"manifest is larger than {MAX_MANIFEST_BYTES} bytes")
+        return data
 
     @_io
     def read_plan(self, key: str, name: str, expected_size: int) -> bytes:
-        data = self._cat(f"{self._entry(key)}/{name}")
+        data = self._cat(f"{self._entry(key)}/{name}", expected_size)
         if data is None:
             raise FileNotFoundError(f"{self._entry(key)}/{name}")
         if len(data) != expected_size:
@@ -144,11 +152,7 @@ class RemoteBackend:
 
     @_io
     def read_last_used(self, key: str) -> float | None:
-        data = self._cat(f"{self._entry(key)}/{LAST_USED}")
-        try:
-            return None if data is None else float(data.decode().strip())
-        except ValueError:
-            return None
+        return parse_last_used(self._cat(f"{self._entry(key)}/{LAST_USED}", 64))
 
     # -- writes --------------------------------------------------------------------------
 
@@ -249,18 +253,32 @@ class RemoteBackend:
         return iter(list(entries.values()))
 
     @_io
-    def delete_files(self, raw: RawEntry, names: list[str], *, stale_after: float) -> int:
-        """Delete unreferenced objects, but only old ones: remote writers hold no shared lock."""
-        freed = 0
+    def list_entry(self, location: str) -> dict[str, tuple[int, float]] | None:
+        """The objects of one entry location (name -> (size, mtime)), ``None`` if none."""
+        entry = f"{self.base}/entries/{location}/"
+        files = {
+            name[len(entry) :]: (int(info.get("size") or 0), _mtime(info))
+            for name, info in self._files(entry).items()
+            if name.startswith(entry)
+        }
+        return files or None
+
+    @_io
+    def sweep(self, location: str, keep: set[str], *, stale_after: float) -> tuple[int, int]:
+        """Delete unreferenced objects of an entry (listed again now), but only old ones:
+        remote writers on other hosts hold no shared lock."""
+        entry = f"{self.base}/entries/{location}"
+        removed = freed = 0
         now = time.time()
-        for name in names:
-            size, mtime = raw.files.get(name, (0, 0.0))
-            if now - mtime <= stale_after:
+        for name, info in self._files(entry + "/").items():
+            rel = name[len(entry) + 1 :] if name.startswith(entry + "/") else name
+            if rel in keep or now - _mtime(info) <= stale_after:
                 continue
             with contextlib.suppress(FileNotFoundError):
-                self.fs.rm_file(f"{self.base}/entries/{raw.location}/{name}")
-                freed += size
-        return freed
+                self.fs.rm_file(name)
+                removed += 1
+                freed += int(info.get("size") or 0)
+        return removed, freed
 
     def clean_staging(self, stale_after: float) -> tuple[int, int]:
         """Remote writers stage nothing (abandoned multipart uploads: use a bucket lifecycle rule)."""

@@ -6,9 +6,12 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +19,12 @@ import blake3
 import filelock
 
 from trt_netser.cache._keys import CacheKeyLike, key_components, validate_key
-from trt_netser.cache._local import MANIFEST, LocalBackend, RawEntry
+from trt_netser.cache._local import LAST_USED, MANIFEST, LocalBackend, RawEntry
 from trt_netser.cache._remote import RemoteBackend
 from trt_netser.cache._types import (
     MANIFEST_FORMAT,
     MANIFEST_VERSION,
+    BadEntryError,
     CacheEntry,
     CacheError,
     CacheStats,
@@ -30,7 +34,9 @@ from trt_netser.cache._types import (
     UnsafePathError,
     VerifyReport,
     encode_manifest,
-    parse_manifest,
+    is_newer,
+    load_manifest,
+    validate_manifest,
 )
 
 __all__ = ["ENV_VAR", "EngineCache", "default_root"]
@@ -47,6 +53,47 @@ Plan = Any
 
 class _Corrupt(Exception):
     """An entry failed verification (internal)."""
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What one look at a key's manifest found (internal).
+
+    ``raw`` is the manifest bytes (``None``: no manifest), ``manifest`` the validated object,
+    ``newer`` marks a manifest of a newer format (a miss, left alone), ``problem`` says why
+    the entry is corrupt. Two reads with equal ``raw`` and ``problem`` saw the same state.
+    """
+
+    raw: bytes | None = None
+    manifest: dict[str, Any] | None = None
+    newer: bool = False
+    problem: str | None = None
+
+    @property
+    def absent(self) -> bool:
+        return self.raw is None and self.problem is None
+
+    def same(self, other: _Read) -> bool:
+        return self.raw == other.raw and self.problem == other.problem
+
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
+
+
+def _local_path(url: str) -> str:
+    """The path of a ``file://`` URL; ``ValueError`` for an empty or malformed one."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise ValueError(
+            f"cache root {url!r}: a file:// URL names no host other than localhost "
+            "(write file:///absolute/path)"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"cache root {url!r}: a file:// URL takes no query or fragment")
+    path = urllib.parse.unquote(parts.path)
+    if not path or "\0" in path:
+        raise ValueError(f"cache root {url!r}: the file:// URL has no path")
+    return path
 
 
 def default_root() -> str:
@@ -124,7 +171,12 @@ class EngineCache:
         self._locks: dict[str, filelock.FileLock] = {}
         self._locks_guard = threading.Lock()
         self._backend: LocalBackend | RemoteBackend
-        if isinstance(text, str) and "://" in text and not text.startswith("file://"):
+        match = _SCHEME.fullmatch(text)
+        if match is None and "://" in text:
+            raise ValueError(f"cache root {text!r} is not a valid URL (expected scheme://path)")
+        if match is not None and match[1].lower() != "file":
+            if not match[2].strip("/"):
+                raise ValueError(f"cache root {text!r}: the {match[1]}:// URL has no path")
             if lock_dir is None:
                 import platformdirs
 
@@ -134,9 +186,10 @@ class EngineCache:
                 text, lock_dir=Path(lock_dir), storage_options=dict(storage_options or {})
             )
         else:
-            if text.startswith("file://"):
-                text = text[len("file://") :]
+            if match is not None:
+                text = _local_path(text)
             self._backend = LocalBackend(Path(text).expanduser().absolute(), shared=self.shared)
+            self._backend.check_root()
 
     # -- small helpers -------------------------------------------------------------------
 
@@ -167,6 +220,21 @@ class EngineCache:
                 lock = self._locks[k] = self._backend.lock(k)
             return lock
 
+    def _acquire(self, k: str, timeout: float) -> filelock.FileLock | None:
+        """The key's lock, held; ``None`` if it is busy or cannot be had (logged at DEBUG)."""
+        try:
+            lock = self._lock(k)
+            lock.acquire(timeout=timeout)
+        except (OSError, UnsafePathError, filelock.Timeout, RuntimeError) as exc:
+            # RuntimeError: filelock refuses a second lock object for a file this thread
+            # already holds (e.g. build() uses another EngineCache on the same root).
+            logger.debug("engine cache lock for %r not taken: %s", k, exc)
+            return None
+        return lock
+
+    def _wait(self) -> float:
+        return -1 if self.lock_timeout is None else self.lock_timeout
+
     def _failed(self, what: str, k: str, exc: BaseException) -> None:
         self._counts["errors"] += 1
         if self.strict:
@@ -175,14 +243,35 @@ class EngineCache:
 
     # -- reading -------------------------------------------------------------------------
 
-    def _check(self, k: str, raw: bytes, *, load: bool) -> CacheEntry:
-        """Verify an entry whose manifest bytes are ``raw``; raise ``_Corrupt`` saying why."""
+    def _read(self, k: str) -> _Read:
+        """Look at the key's manifest once: absent, newer, corrupt (saying why) or valid.
+
+        Storage failures (``OSError``, ``UnsafePathError``) propagate; hostile content never
+        does: it is a ``problem``.
+        """
         try:
-            manifest = parse_manifest(raw)
+            raw = self._backend.read_manifest(k)
+        except BadEntryError as exc:
+            return _Read(problem=str(exc))
+        if raw is None:
+            return _Read()
+        try:
+            manifest = load_manifest(raw)
+            if is_newer(manifest):
+                return _Read(raw=raw, newer=True)
+            validate_manifest(manifest)
         except ManifestError as exc:
-            raise _Corrupt(str(exc)) from None
+            return _Read(raw=raw, problem=str(exc))
         if manifest["key"] != k:
-            raise _Corrupt(f"manifest is for key {manifest['key']!r}")
+            return _Read(raw=raw, problem=f"manifest is for key {manifest['key'][:200]!r}")
+        return _Read(raw=raw, manifest=manifest)
+
+    def _check(self, k: str, manifest: dict[str, Any], *, load: bool) -> CacheEntry:
+        """Verify the plan a valid manifest names; raise ``_Corrupt`` saying why not.
+
+        ``FileNotFoundError`` (plan gone: maybe replaced meanwhile) and storage failures
+        propagate.
+        """
         plan = manifest["plan"]
         try:
             if load:
@@ -192,11 +281,9 @@ class EngineCache:
             else:
                 data = None
                 digest, size, path = self._backend.hash_plan(k, plan["file"])
-        except FileNotFoundError:
+        except (FileNotFoundError, UnsafePathError):
             raise
-        except UnsafePathError:
-            raise
-        except ValueError as exc:
+        except ValueError as exc:  # BadEntryError too: a FIFO, directory or symlink plan
             raise _Corrupt(str(exc)) from None
         if size != plan["size"]:
             raise _Corrupt(f"plan is {size} bytes, manifest says {plan['size']}")
@@ -208,19 +295,21 @@ class EngineCache:
             path = self._backend.entry_dir(k) / plan["file"]
         return CacheEntry(key=k, manifest=manifest, plan=data, path=path)
 
-    def _quarantine(self, k: str, location: str, reason: str, raw: bytes | None) -> str | None:
-        """Move a bad entry aside unless a writer changed it meanwhile; log either way."""
-        lock = self._lock(k)
-        try:
-            lock.acquire(timeout=2.0)
-        except (filelock.Timeout, OSError) as exc:
-            logger.warning("engine cache entry %r is bad (%s); not quarantined: %s", k, reason, exc)
+    def _quarantine(self, k: str, location: str, reason: str, seen: _Read | None) -> str | None:
+        """Move a bad entry aside unless a writer changed it meanwhile; log either way.
+
+        ``seen`` is what the caller found at ``k``'s own location: under the key's lock the
+        manifest is read again and the entry is moved only if it is still the same.
+        """
+        lock = self._acquire(k, 2.0)
+        if lock is None:
+            logger.warning("engine cache entry %r is bad (%s); not quarantined: busy", k, reason)
             return None
         try:
-            if location == k + "@" and self._backend.read_manifest(k) != raw:
+            if location == k + "@" and seen is not None and not self._read(k).same(seen):
                 return None  # replaced by a writer since we looked: not ours to move
             where = self._backend.quarantine(k, location, reason)
-        except OSError as exc:
+        except (OSError, UnsafePathError) as exc:
             logger.warning(
                 "engine cache entry %r is bad (%s); quarantine failed: %s", k, reason, exc
             )
@@ -230,54 +319,75 @@ class EngineCache:
         logger.warning("engine cache entry %r is bad (%s): moved to %s", k, reason, where)
         return where
 
+    def _lookup(self, k: str, *, load: bool) -> CacheEntry | None:
+        """The verified entry or ``None``; quarantines corrupt entries; counts nothing."""
+        if self._backend.remote:
+            load = True  # no local file to hand out: fetch and verify the bytes
+        try:
+            for _attempt in range(3):
+                seen = self._read(k)
+                if seen.absent:
+                    return None
+                if seen.newer:
+                    logger.info("engine cache entry %r has a newer manifest version: miss", k)
+                    return None
+                if seen.problem is not None:
+                    self._quarantine(k, k + "@", seen.problem, seen)
+                    return None
+                assert seen.manifest is not None
+                try:
+                    return self._check(k, seen.manifest, load=load)
+                except FileNotFoundError:
+                    if not self._read(k).same(seen):
+                        continue  # replaced while we read: look again
+                    self._quarantine(k, k + "@", "plan file is missing", seen)
+                except _Corrupt as exc:
+                    self._quarantine(k, k + "@", str(exc), seen)
+                return None
+        except (OSError, UnsafePathError) as exc:
+            self._failed("read", k, exc)
+        return None
+
+    def _hit(self, k: str, entry: CacheEntry, start: float) -> CacheEntry:
+        self._counts["hits"] += 1
+        logger.debug(
+            "engine cache hit for %r (%d bytes, verified in %.3f s)",
+            k,
+            entry.size,
+            time.perf_counter() - start,
+        )
+        try:
+            self._backend.touch(k, time.time())
+        except (OSError, UnsafePathError) as exc:  # read-only caches still serve hits
+            logger.debug("engine cache could not record use of %r: %s", k, exc)
+        return entry
+
+    def _miss(self, k: str) -> None:
+        self._counts["misses"] += 1
+        logger.debug("engine cache miss for %r", k)
+
     def get(self, key: Key, *, load: bool = True) -> CacheEntry | None:
         """The verified entry for ``key``, or ``None`` on a miss (absent, corrupt, unreadable).
 
         The plan's blake3 digest is checked on every read; a corrupt entry is quarantined.
         ``load=False`` verifies the local plan file by streaming and returns its ``path``
-        instead of the bytes. A hit records the use for LRU eviction.
+        instead of the bytes (remote stores have no local file: they return the verified
+        bytes either way). A hit records the use for LRU eviction.
         """
         k = validate_key(key)
-        entry = None
-        try:
-            for _attempt in range(3):
-                raw = self._backend.read_manifest(k)
-                if raw is None:
-                    break
-                if _newer(raw):
-                    logger.info("engine cache entry %r has a newer manifest version: miss", k)
-                    break
-                try:
-                    entry = self._check(k, raw, load=load)
-                except FileNotFoundError:
-                    if self._backend.read_manifest(k) != raw:
-                        continue  # replaced while we read: look again
-                    self._quarantine(k, k + "@", "plan file is missing", raw)
-                except _Corrupt as exc:
-                    self._quarantine(k, k + "@", str(exc), raw)
-                break
-        except (OSError, UnsafePathError) as exc:
-            self._failed("read", k, exc)
-            entry = None
+        start = time.perf_counter()
+        entry = self._lookup(k, load=load)
         if entry is None:
-            self._counts["misses"] += 1
+            self._miss(k)
             return None
-        self._counts["hits"] += 1
-        try:
-            self._backend.touch(k, time.time())
-        except OSError as exc:  # read-only caches still serve hits
-            logger.debug("engine cache could not record use of %r: %s", k, exc)
-        return entry
+        return self._hit(k, entry, start)
 
     def contains(self, key: Key) -> bool:
         """Whether a committed entry with a well-formed manifest exists (plan not hashed)."""
         k = validate_key(key)
         try:
-            raw = self._backend.read_manifest(k)
-            if raw is None:
-                return False
-            return parse_manifest(raw)["key"] == k
-        except (OSError, ValueError):
+            return self._read(k).manifest is not None
+        except (OSError, UnsafePathError):
             return False
 
     __contains__ = contains
@@ -303,7 +413,14 @@ class EngineCache:
         components = key_components(key)
         source = _plan_source(plan, f"put({k!r})")
         manifest = self._manifest(k, components, build_seconds, extras)
-        return self._put(k, source, plan, manifest, replace=replace)
+        entry = self._put(k, source, plan, manifest, replace=replace)
+        logger.info(
+            "engine cache %s %r (%d bytes)",
+            "stored" if entry.stored else "could not store",
+            k,
+            entry.size,
+        )
+        return entry
 
     def _manifest(
         self,
@@ -358,13 +475,13 @@ class EngineCache:
                 "blake3": staged.digest,
             }
             lock = self._lock(k)
-            with lock.acquire(timeout=-1 if self.lock_timeout is None else self.lock_timeout):
+            with lock.acquire(timeout=self._wait()):
                 published = self._backend.publish(
                     k, staged, encode_manifest(manifest), replace=replace
                 )
             staged = None
             if not published:
-                existing = self.get(k)
+                existing = self._lookup(k, load=True)
                 if existing is not None:
                     return existing
                 raise CacheError("an existing entry won the publish race but does not verify")
@@ -407,27 +524,33 @@ class EngineCache:
         components = key_components(key)
         if not callable(build):
             raise TypeError(f"build must be callable, not {type(build).__name__}")
-        entry = self.get(k)
+        start = time.perf_counter()
+        entry = self._lookup(k, load=True)
         if entry is not None:
-            return entry
-        lock: filelock.FileLock | None = self._lock(k)
-        try:
-            assert lock is not None
-            lock.acquire(timeout=-1 if self.lock_timeout is None else self.lock_timeout)
-        except (OSError, filelock.Timeout) as exc:
-            logger.warning("engine cache lock for %r unavailable (%s): building unlocked", k, exc)
-            lock = None
+            return self._hit(k, entry, start)
+        lock = self._acquire(k, self._wait())
+        if lock is None:
+            logger.warning("engine cache lock for %r unavailable: building unlocked", k)
         try:
             if lock is not None:
-                entry = self.get(k)
+                entry = self._lookup(k, load=True)  # another builder may have published
                 if entry is not None:
-                    return entry
+                    return self._hit(k, entry, start)
+            self._miss(k)
             start = time.perf_counter()
             plan = build()
             seconds = time.perf_counter() - start
             source = _plan_source(plan, f"get_or_build({k!r}): build()")
             manifest = self._manifest(k, components, seconds, extras)
-            return self._put(k, source, plan, manifest, replace=False)
+            entry = self._put(k, source, plan, manifest, replace=False)
+            logger.info(
+                "engine cache built %r in %.1f s (%d bytes, %s)",
+                k,
+                seconds,
+                entry.size,
+                "stored" if entry.stored else "not stored",
+            )
+            return entry
         finally:
             if lock is not None:
                 lock.release()
@@ -436,9 +559,7 @@ class EngineCache:
         """Delete the entry for ``key``; True if there was one."""
         k = validate_key(key)
         try:
-            with self._lock(k).acquire(
-                timeout=-1 if self.lock_timeout is None else self.lock_timeout
-            ):
+            with self._lock(k).acquire(timeout=self._wait()):
                 return self._backend.remove(k)
         except (OSError, UnsafePathError, filelock.Timeout) as exc:
             self._failed("remove", k, exc)
@@ -446,25 +567,28 @@ class EngineCache:
 
     # -- listing, verification, eviction -------------------------------------------------
 
-    def _scan(self) -> Iterator[tuple[RawEntry, bytes | None, dict[str, Any] | None]]:
+    def _scan(self) -> Iterator[tuple[RawEntry, _Read | None]]:
+        """Every entry location with a look at its manifest (``None``: the location has no
+        manifest file, or is not a directory; ``RawEntry.directory`` says which)."""
         for raw in self._backend.scan():
-            data = manifest = None
-            if MANIFEST in raw.files:
+            seen = None
+            if raw.directory and MANIFEST in raw.files:
                 try:
                     validate_key(raw.key)
-                    data = self._backend.read_manifest(raw.key)
-                    manifest = parse_manifest(data) if data is not None else None
-                except (OSError, ValueError):
-                    manifest = None
-            yield raw, data, manifest
+                    seen = self._read(raw.key)
+                except ValueError as exc:
+                    seen = _Read(problem=f"not a valid key: {exc}")
+                except (OSError, UnsafePathError) as exc:
+                    seen = _Read(problem=f"unreadable: {exc}")
+            yield raw, seen
 
     def _info(self, raw: RawEntry, manifest: dict[str, Any]) -> EntryInfo:
         try:
             used = self._backend.read_last_used(raw.key)
         except (OSError, ValueError):
             used = None
-        created = float(manifest.get("created", 0.0))
-        last_used = max(created, float(manifest.get("last_used", created)), used or 0.0)
+        created = float(manifest.get("created") or 0.0)
+        last_used = max(created, float(manifest.get("last_used") or created), used or 0.0)
         build = manifest.get("build_seconds")
         return EntryInfo(
             key=raw.key,
@@ -481,11 +605,11 @@ class EngineCache:
         )
 
     def entries(self) -> Iterator[EntryInfo]:
-        """Committed entries with readable manifests (plans are not hashed: see ``verify``)."""
+        """Committed entries with valid manifests (plans are not hashed: see ``verify``)."""
         try:
-            for raw, _data, manifest in self._scan():
-                if manifest is not None and manifest["key"] == raw.key:
-                    yield self._info(raw, manifest)
+            for raw, seen in self._scan():
+                if seen is not None and seen.manifest is not None:
+                    yield self._info(raw, seen.manifest)
         except OSError as exc:
             self._failed("listing", str(self.root), exc)
 
@@ -494,23 +618,48 @@ class EngineCache:
         k = validate_key(key)
         return next((e for e in self.entries() if e.key == k), None)
 
-    def _sweep(self, raw: RawEntry, manifest: dict[str, Any] | None) -> int:
-        """Delete files of an entry that no manifest references (killed writers' leftovers)."""
-        keep = {MANIFEST, "last_used"} if manifest is not None else set()
-        if manifest is not None:
-            keep.add(manifest["plan"]["file"])
-        names = [n for n in raw.files if n not in keep]
-        if not names:
-            return 0
-        lock = self._lock(raw.key)
+    def _sweep(self, raw: RawEntry, seen: _Read | None) -> tuple[int, int]:
+        """Delete files of an entry that no manifest references (killed writers' leftovers),
+        and the entry dir itself if it has no manifest and ends up empty.
+
+        Only under the key's lock, taken without waiting (every writer holds it from moving
+        its plan in to committing its manifest), and only after reading the manifest again
+        under it: what the scan saw may be out of date by then.
+        """
+        if not raw.directory or not self._strays_seen(raw, seen):
+            return 0, 0
+        lock = self._acquire(raw.key, 0)
+        if lock is None:
+            return 0, 0  # a writer is publishing this key right now
         try:
-            lock.acquire(timeout=0)
-        except (filelock.Timeout, OSError):
-            return 0  # a writer is publishing this key right now
-        try:
-            return self._backend.delete_files(raw, names, stale_after=self.stale_after)
+            try:
+                validate_key(raw.key)
+                now = self._read(raw.key)
+            except (OSError, ValueError):
+                return 0, 0
+            if now.manifest is not None:
+                keep = {MANIFEST, LAST_USED, now.manifest["plan"]["file"]}
+            elif now.absent:
+                keep = set()  # manifest-less: everything in it is a leftover
+            else:
+                return 0, 0  # newer or corrupt: left to verify/quarantine
+            return self._backend.sweep(raw.location, keep, stale_after=self.stale_after)
+        except (OSError, UnsafePathError) as exc:
+            logger.debug("engine cache could not sweep %r: %s", raw.key, exc)
+            return 0, 0
         finally:
             lock.release()
+
+    @staticmethod
+    def _strays_seen(raw: RawEntry, seen: _Read | None) -> bool:
+        """Whether the scan saw anything a sweep could remove (cheap pre-check: what appears
+        after the scan is for the next pass; what is removed is re-checked under the lock)."""
+        if MANIFEST not in raw.files:
+            return True
+        if seen is None or seen.manifest is None:
+            return False
+        keep = {MANIFEST, LAST_USED, seen.manifest["plan"]["file"]}
+        return any(name not in keep for name in raw.files)
 
     def verify(self, *, progress: Progress | None = None) -> VerifyReport:
         """Hash every entry; quarantine bad ones; clean strays of dead writers.
@@ -521,55 +670,77 @@ class EngineCache:
         removed, freed = self._backend.clean_staging(self.stale_after)
         report.strays_removed += removed
         report.stray_bytes += freed
-        for raw, data, manifest in _reporting(self._scan(), progress):
+        for raw, seen in _reporting(self._scan(), progress):
             try:
                 validate_key(raw.key)
             except ValueError as exc:
                 report.checked += 1
                 self._quarantine_report(report, raw, str(exc), None)
                 continue
-            if MANIFEST not in raw.files:
-                before = len(raw.files)
-                freed = self._sweep(raw, None)
-                report.strays_removed += before if freed or not raw.files else 0
+            if not raw.directory:
+                report.checked += 1
+                self._quarantine_report(report, raw, "entry path is not a directory", None)
+                continue
+            if seen is None:  # no manifest file: leftovers of a killed writer, or empty
+                removed, freed = self._sweep(raw, seen)
+                report.strays_removed += removed
                 report.stray_bytes += freed
                 continue
             report.checked += 1
-            if data is None:
+            if seen.absent:
                 report.skipped.append((raw.key, "manifest vanished"))
                 continue
-            if _newer(data):
+            if seen.newer:
                 report.skipped.append((raw.key, "newer manifest version"))
                 continue
+            if seen.problem is not None:
+                self._quarantine_report(report, raw, seen.problem, seen)
+                continue
+            assert seen.manifest is not None
             try:
-                self._check(raw.key, data, load=False)
+                self._check(raw.key, seen.manifest, load=False)
             except FileNotFoundError:
-                if self._backend.read_manifest(raw.key) != data:
+                if not self._current(raw.key).same(seen):
                     report.skipped.append((raw.key, "replaced during verification"))
                 else:
-                    self._quarantine_report(report, raw, "plan file is missing", data)
+                    self._quarantine_report(report, raw, "plan file is missing", seen)
                 continue
             except _Corrupt as exc:
-                self._quarantine_report(report, raw, str(exc), data)
+                self._quarantine_report(report, raw, str(exc), seen)
                 continue
             except (OSError, UnsafePathError) as exc:
-                self._quarantine_report(report, raw, f"unreadable: {exc}", data)
+                self._quarantine_report(report, raw, f"unreadable: {exc}", seen)
                 continue
             report.ok.append(raw.key)
-            freed = self._sweep(raw, manifest)
-            if freed:
-                report.strays_removed += 1
+            removed, freed = self._sweep(raw, seen)
+            if removed:
+                report.strays_removed += removed
                 report.stray_bytes += freed
         return report
 
+    def _current(self, k: str) -> _Read:
+        """``_read`` that reports storage failures as a problem instead of raising."""
+        try:
+            return self._read(k)
+        except (OSError, UnsafePathError) as exc:
+            return _Read(problem=f"unreadable: {exc}")
+
     def _quarantine_report(
-        self, report: VerifyReport, raw: RawEntry, reason: str, data: bytes | None
+        self, report: VerifyReport, raw: RawEntry, reason: str, seen: _Read | None
     ) -> None:
-        where = self._quarantine(raw.key, raw.location, reason, data)
+        where = self._quarantine(raw.key, raw.location, reason, seen)
         if where is None:
             report.skipped.append((raw.key, reason))
         else:
             report.quarantined.append((raw.key, reason))
+
+    def _last_use(self, raw: RawEntry, seen: _Read | None) -> float:
+        """When an entry was last used, for LRU order; broken entries count as oldest."""
+        if seen is not None and seen.manifest is not None:
+            return self._info(raw, seen.manifest).last_used
+        if seen is None and raw.directory:  # manifest-less and locked: a writer at work
+            return max((m for _s, m in raw.files.values()), default=0.0)
+        return 0.0
 
     def gc(
         self,
@@ -584,7 +755,9 @@ class EngineCache:
         Also evicts entries unused for ``max_age`` seconds, removes leftovers of killed
         writers (not those of live ones) and, if asked, empties ``quarantine/``. Sizes and
         last-use times are read from the store, so entries of other processes count.
-        ``progress(done, total)`` is called after each entry is examined.
+        Nothing is removed on the strength of the scan alone: strays are re-checked and
+        evictions confirmed under the key's lock. ``progress(done, total)`` is called after
+        each entry is examined.
         """
         if max_bytes is not None and (
             isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0
@@ -596,40 +769,31 @@ class EngineCache:
         report.stray_bytes += freed
         if clear_quarantine:
             report.stray_bytes += self._backend.clear_quarantine()
-        candidates: list[tuple[float, RawEntry]] = []
-        for raw, _data, manifest in _reporting(self._scan(), progress):
-            if manifest is None or manifest["key"] != raw.key:
-                # Orphans (no or broken manifest): old leftovers are swept, the rest count.
-                freed = self._sweep(raw, None) if MANIFEST not in raw.files else 0
+        candidates: list[tuple[float, RawEntry, _Read | None]] = []
+        for raw, seen in _reporting(self._scan(), progress):
+            if raw.directory and (seen is None or seen.manifest is not None):
+                removed, freed = self._sweep(raw, seen)
                 report.stray_bytes += freed
-                report.strays_removed += 1 if freed else 0
-                if freed:
-                    continue
-                newest = max((m for _s, m in raw.files.values()), default=0.0)
-                candidates.append((0.0 if MANIFEST in raw.files else newest, raw))
-                report.bytes_before += raw.size
-                continue
-            freed = self._sweep(raw, manifest)
-            report.stray_bytes += freed
-            report.strays_removed += 1 if freed else 0
-            candidates.append((self._info(raw, manifest).last_used, raw))
+                report.strays_removed += removed
+                if seen is None and removed:
+                    continue  # a manifest-less dir, now gone
+                raw = self._relisted(raw) if removed else raw
+            candidates.append((self._last_use(raw, seen), raw, seen))
             report.bytes_before += raw.size
         candidates.sort(key=lambda item: (item[0], item[1].key))
         total = report.bytes_before
         now = time.time()
-        for used, raw in candidates:
+        for used, raw, seen in candidates:
             too_big = max_bytes is not None and total > max_bytes
             too_old = max_age is not None and now - used > max_age
             if not (too_big or too_old):
                 continue
-            lock = self._lock(raw.key)
-            try:
-                lock.acquire(timeout=0)
-            except (filelock.Timeout, OSError):
+            lock = self._acquire(raw.key, 0)
+            if lock is None:
                 report.skipped_locked.append(raw.key)
                 continue
             try:
-                gone = self._evict(raw)
+                gone = self._evict(raw, seen)
             finally:
                 lock.release()
             if gone:
@@ -638,23 +802,39 @@ class EngineCache:
         report.bytes_after = total
         return report
 
-    def _evict(self, raw: RawEntry) -> bool:
+    def _relisted(self, raw: RawEntry) -> RawEntry:
+        """``raw`` with its files listed again (after a sweep removed some)."""
         try:
+            files = self._backend.list_entry(raw.location)
+        except OSError:
+            files = None
+        return RawEntry(key=raw.key, location=raw.location, files=files or {})
+
+    def _evict(self, raw: RawEntry, seen: _Read | None) -> bool:
+        """Remove an entry the caller holds the lock of, if it is still what gc judged."""
+        try:
+            if raw.directory and raw.location == raw.key + "@":
+                validate_key(raw.key)
+                if seen is not None and not self._current(raw.key).same(seen):
+                    return False  # republished since the scan: not the entry judged old
             if isinstance(self._backend, LocalBackend):
                 return self._backend.remove(raw.key) if raw.location == raw.key + "@" else False
             return self._backend.remove(raw.key)
-        except (OSError, UnsafePathError) as exc:
+        except (OSError, ValueError) as exc:
             logger.warning("engine cache could not evict %r: %s", raw.key, exc)
             return False
 
     def stats(self) -> CacheStats:
-        """Entry count and bytes (from the store) plus this process's hit/miss counters."""
+        """Entry count and bytes (from the store) plus this process's hit/miss counters.
+
+        Each ``get`` and ``get_or_build`` call counts one hit or one miss (a build).
+        """
         count = total = plans = 0
-        for raw, _data, manifest in self._scan():
+        for raw, seen in self._scan():
             total += raw.size
-            if manifest is not None:
+            if seen is not None and seen.manifest is not None:
                 count += 1
-                plans += int(manifest["plan"]["size"])
+                plans += int(seen.manifest["plan"]["size"])
         usage = self._backend.usage()
         return CacheStats(
             root=str(self.root),
@@ -666,15 +846,6 @@ class EngineCache:
             staging_bytes=usage["staging_bytes"],
             **self._counts,
         )
-
-
-def _newer(raw: bytes) -> bool:
-    """Whether manifest bytes declare a format version this code does not know."""
-    try:
-        version = json.loads(raw).get("format_version")
-    except (ValueError, AttributeError):
-        return False
-    return isinstance(version, int) and version > MANIFEST_VERSION
 
 
 def _nbytes(source: memoryview | Path) -> int:
@@ -691,9 +862,9 @@ Progress = Callable[[int, int], None]
 
 
 def _reporting(
-    items: Iterator[tuple[RawEntry, bytes | None, dict[str, Any] | None]],
+    items: Iterator[tuple[RawEntry, _Read | None]],
     progress: Progress | None,
-) -> Iterator[tuple[RawEntry, bytes | None, dict[str, Any] | None]]:
+) -> Iterator[tuple[RawEntry, _Read | None]]:
     """Yield ``items``, calling ``progress(done, total)`` after each (the scan is read
     first so the total is known; manifests are small)."""
     if progress is None:

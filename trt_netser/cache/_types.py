@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 __all__ = [
     "MANIFEST_FORMAT",
+    "MANIFEST_SCHEMA",
     "MANIFEST_VERSION",
+    "BadEntryError",
     "CacheEntry",
     "CacheError",
     "CacheStats",
@@ -36,6 +38,11 @@ class UnsafePathError(ValueError):
 
 class ManifestError(ValueError):
     """A manifest is unreadable or inconsistent; the entry is treated as corrupt."""
+
+
+class BadEntryError(ValueError):
+    """Something sits where an entry, its manifest or its plan should be but is not one (a
+    FIFO, a device, a directory, a symlink, an oversized manifest): the entry is corrupt."""
 
 
 @dataclass(frozen=True)
@@ -174,33 +181,122 @@ def encode_manifest(manifest: dict[str, Any]) -> bytes:
     return (json.dumps(manifest, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
 
 
-def parse_manifest(data: bytes) -> dict[str, Any]:
-    """Parse and sanity-check manifest bytes; raise :class:`ManifestError` saying why not."""
+#: Manifests larger than this are corrupt: a writer's manifest is a few KiB (key components
+#: and ``extras`` included); the bound keeps a hostile file from costing memory or time.
+MAX_MANIFEST_BYTES = 1 << 20
+#: Deepest nesting of JSON containers accepted anywhere in a manifest (``extras`` included).
+MAX_MANIFEST_DEPTH = 32
+#: Most JSON values (containers and scalars) accepted in one manifest.
+MAX_MANIFEST_NODES = 100_000
+#: Latest Unix time a manifest may name (the end of year 9999, what ``datetime`` can show).
+MAX_TIME = 253402300799.0
+
+_HEX64 = "^[0-9a-f]{64}$"
+_TIME = {"type": "number", "minimum": 0, "maximum": MAX_TIME}
+_FREE_OBJECT = {"type": ["object", "null"]}
+
+#: The JSON Schema of a version-1 manifest. Only ``format``, ``format_version``, ``key`` and
+#: ``plan`` are required; unknown top-level fields are allowed (a newer writer may add some).
+MANIFEST_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["format", "format_version", "key", "plan"],
+    "properties": {
+        "format": {"const": MANIFEST_FORMAT},
+        "format_version": {"type": "integer", "minimum": 1},
+        "key": {"type": "string", "minLength": 1, "maxLength": 512},
+        "plan": {
+            "type": "object",
+            "required": ["file", "size", "blake3"],
+            "properties": {
+                "file": {"type": "string", "pattern": "^plan-[^/\\\\]{1,200}$"},
+                "size": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                "blake3": {"type": "string", "pattern": _HEX64},
+            },
+        },
+        "created": _TIME,
+        "last_used": _TIME,
+        "build_seconds": {"type": ["number", "null"], "minimum": 0, "maximum": 1e9},
+        "trt_netser_version": {"type": ["string", "null"]},
+        "key_components": _FREE_OBJECT,
+        "extras": _FREE_OBJECT,
+    },
+    "additionalProperties": True,
+}
+
+
+@functools.cache
+def _validator() -> Any:
+    """A Draft 2020-12 validator whose ``integer`` excludes floats such as ``5.0``."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    strict = jsonschema.validators.extend(base, type_checker=checker)
+    strict.check_schema(MANIFEST_SCHEMA)
+    return strict(MANIFEST_SCHEMA)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_shape(value: Any) -> None:
+    """Bound nesting depth and value count, iteratively (no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_MANIFEST_NODES:
+            raise ManifestError(f"manifest has more than {MAX_MANIFEST_NODES} values")
+        if isinstance(item, (dict, list)):
+            if depth > MAX_MANIFEST_DEPTH:
+                raise ManifestError(f"manifest nests deeper than {MAX_MANIFEST_DEPTH} levels")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
+def load_manifest(data: bytes) -> dict[str, Any]:
+    """Parse manifest bytes into a JSON object, bounded; raise :class:`ManifestError` if not.
+
+    Every failure of hostile input (oversized, invalid UTF-8 or JSON, NaN, integers too long
+    to parse, nesting that exhausts recursion, a non-object) becomes a ``ManifestError``.
+    """
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ManifestError(f"manifest is {len(data)} bytes (max {MAX_MANIFEST_BYTES})")
     try:
-        manifest = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"manifest is not valid JSON: {exc}") from None
+        manifest = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError, OverflowError, MemoryError) as exc:
+        # ValueError covers JSONDecodeError and integers longer than the digit limit.
+        raise ManifestError(f"manifest is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(manifest, dict):
         raise ManifestError("manifest is not a JSON object")
-    if manifest.get("format") != MANIFEST_FORMAT:
-        raise ManifestError(f"manifest format is {manifest.get('format')!r}")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise ManifestError(f"manifest format_version is {version!r}")
-    if not isinstance(manifest.get("key"), str):
-        raise ManifestError("manifest has no key")
-    plan = manifest.get("plan")
-    if not isinstance(plan, dict):
-        raise ManifestError("manifest has no plan section")
-    name, size, digest = plan.get("file"), plan.get("size"), plan.get("blake3")
-    if not (isinstance(name, str) and name.startswith("plan-") and "/" not in name):
-        raise ManifestError(f"manifest plan file is {name!r}")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise ManifestError(f"manifest plan size is {size!r}")
-    if not (isinstance(digest, str) and len(digest) == 64):
-        raise ManifestError(f"manifest plan digest is {digest!r}")
-    for name in ("created", "last_used"):
-        value = manifest.get(name, 0.0)
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ManifestError(f"manifest {name} is {value!r}")
     return manifest
+
+
+def is_newer(manifest: dict[str, Any]) -> bool:
+    """Whether a parsed manifest declares a format version this code does not know."""
+    version = manifest.get("format_version")
+    return isinstance(version, int) and not isinstance(version, bool) and version > MANIFEST_VERSION
+
+
+def validate_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Check a parsed manifest against :data:`MANIFEST_SCHEMA`; raise ``ManifestError`` saying
+    which field is wrong."""
+    _check_shape(manifest)
+    try:
+        error = next(iter(_validator().iter_errors(manifest)), None)
+    except (RecursionError, OverflowError, ValueError, TypeError) as exc:
+        raise ManifestError(f"manifest does not validate: {type(exc).__name__}") from None
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ManifestError(f"manifest field {where}: {str(error.message)[:200]}")
+    return manifest
+
+
+def parse_manifest(data: bytes) -> dict[str, Any]:
+    """Parse and validate manifest bytes; raise :class:`ManifestError` saying why not."""
+    return validate_manifest(load_manifest(data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
 import sys
 from typing import Any
@@ -176,8 +177,15 @@ def cache_group(ctx: click.Context, url: str | None) -> None:
     ctx.obj["root"] = url or default_root()
 
 
-def _cache(ctx: click.Context) -> Any:
-    return open_cache(ctx.obj.get("url"))
+def _cache(ctx: click.Context, *, must_exist: bool = True) -> Any:
+    """The cache of ``--cache``; a local root that does not exist is an error unless the
+    command only names paths (``path``), so a mistyped root never reads as "no entries"."""
+    cache = open_cache(ctx.obj.get("url"))
+    if must_exist and not cache.is_remote and not os.path.isdir(cache.root):
+        raise CliError(
+            f"cannot open cache {str(cache.root)!r}: no such directory (nothing was cached there)"
+        )
+    return cache
 
 
 @cache_group.command("ls", context_settings=CONTEXT)
@@ -613,7 +621,7 @@ def path_cmd(ctx: click.Context, key: str | None, as_json: bool) -> None:
       trt-netser cache path
       cd "$(trt-netser cache path)"
     """
-    cache = _cache(ctx)
+    cache = _cache(ctx, must_exist=False)
     if key is None:
         where = str(cache.root)
     else:
