@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -431,6 +432,36 @@ class EngineCache:
         finally:
             if lock is not None:
                 lock.release()
+
+    # -- for the build-or-refit pipeline (additive: a public lock and quarantine) ----------
+
+    @contextlib.contextmanager
+    def lock(self, key: Key, *, timeout: float | None = None) -> Iterator[None]:
+        """Hold the key's inter-process lock (the one ``put`` and ``get_or_build`` take).
+
+        Reentrant in one process. ``timeout`` defaults to the cache's ``lock_timeout``
+        (None: wait forever); raises ``filelock.Timeout`` or ``OSError`` when not taken.
+        """
+        k = validate_key(key)
+        wait = self.lock_timeout if timeout is None else timeout
+        with self._lock(k).acquire(timeout=-1 if wait is None else wait):
+            yield
+
+    def quarantine(self, key: Key, reason: str) -> str | None:
+        """Move the entry for ``key`` to ``quarantine/`` (with ``reason``); return where.
+
+        For callers that found a verified entry unusable (e.g. a plan TensorRT cannot
+        deserialize). ``None`` if there is no entry or it could not be moved (logged).
+        """
+        k = validate_key(key)
+        try:
+            raw = self._backend.read_manifest(k)
+        except (OSError, UnsafePathError) as exc:
+            self._failed("quarantine", k, exc)
+            return None
+        if raw is None:
+            return None
+        return self._quarantine(k, k + "@", str(reason), raw)
 
     def remove(self, key: Key) -> bool:
         """Delete the entry for ``key``; True if there was one."""
