@@ -150,6 +150,7 @@ class _Run:
         self.setup: RefitSetup | None = None
         self.key: Any = None
         self.cache_failed: str | None = None
+        self._fresh: Any = None
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -480,6 +481,7 @@ def _prepare(
         raise ValueError(
             "weightless=True needs a refittable build: use refit='add' or set a refit flag"
         )
+    key_options.setdefault("pinned_verified", True)  # the hit path checks pinned values
     with run.timings.phase("key"):
         run.key = cache_key(network, config, **key_options)
     return run
@@ -553,7 +555,7 @@ def _obtain(
         if result.outcome is Outcome.HIT_PINNED_MISMATCH_BUILT and result.reason is None:
             result.reason = options.get("pinned_reason")
         return result
-    fresh = getattr(run, "_fresh", None)
+    fresh = run._fresh
     outcome = (
         Outcome.HIT_VERIFY_FAILED_REBUILT
         if got.code == "verify"

@@ -1,0 +1,184 @@
+"""build_engine and refit_if_cached on the offline backend: the fine-tune loop and policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import trt_netser
+from tests.pipeline.nets import conv_net, fresh_plan, plan_bytes, rotary_net
+from trt_netser.pipeline import EXTRAS_KEY, EntryMeta, Outcome, dump_key
+
+
+def test_fine_tune_loop_refits_to_a_fresh_builds_plan(trt: Any, cache: Any) -> None:
+    first = conv_net(trt, seed=0).build(cache=cache)
+    assert first.outcome is Outcome.MISS_BUILT
+    assert first.stored and first.refit_flag == "REFIT" and first.refit_flag_added
+    tuned = conv_net(trt, seed=1)
+    second = tuned.build(cache=cache)
+    assert second.outcome is Outcome.HIT_REFIT, second.reason
+    assert str(second.key) == str(first.key)
+    assert second.weights_refit >= 6  # kernel, bias, shift, scale, offset (+ named)
+    assert second.engine is not None and second.engine.refittable
+    assert plan_bytes(second) == fresh_plan(conv_net(trt, seed=1))
+    assert plan_bytes(second) != plan_bytes(first)
+    for phase in ("key", "lookup", "collect", "deserialize", "refit"):
+        assert phase in second.timings, phase
+
+
+def test_refit_flag_added_sets_the_config_and_is_reported(trt: Any, cache: Any) -> None:
+    net = conv_net(trt)
+    assert not net.config.get_flag(trt.BuilderFlag.REFIT)
+    result = net.build(cache=cache)
+    assert net.config.get_flag(trt.BuilderFlag.REFIT)
+    assert result.refit_flag_added and result.to_dict()["refit_flag_added"] is True
+
+
+def test_keep_policy_without_refit_flag_needs_identical_weights(trt: Any, cache: Any) -> None:
+    first = conv_net(trt, seed=0).build(cache=cache, refit="keep")
+    assert first.outcome is Outcome.MISS_BUILT and first.refit_flag is None
+    same = conv_net(trt, seed=0).build(cache=cache, refit="keep")
+    assert same.outcome is Outcome.HIT_IDENTICAL
+    assert plan_bytes(same) == plan_bytes(first)
+    other = conv_net(trt, seed=1).build(cache=cache, refit="keep")
+    assert other.outcome is Outcome.MISS_BUILT  # the key hashes every value
+    assert str(other.key) != str(first.key)
+
+
+def test_refit_identical_is_respected(trt: Any, cache: Any) -> None:
+    first = conv_net(trt, flags=("REFIT_IDENTICAL",)).build(cache=cache)
+    assert first.refit_flag == "REFIT_IDENTICAL" and not first.refit_flag_added
+    again = conv_net(trt, flags=("REFIT_IDENTICAL",)).build(cache=cache)
+    assert again.outcome is Outcome.HIT_IDENTICAL
+    tuned = conv_net(trt, seed=5, flags=("REFIT_IDENTICAL",)).build(cache=cache)
+    assert tuned.outcome is Outcome.MISS_BUILT
+
+
+def test_refit_individual_fine_tune_of_marked_weights(trt: Any, cache: Any) -> None:
+    def net(seed: int) -> Any:
+        n = conv_net(trt, seed=seed, flags=("REFIT_INDIVIDUAL",), named=True)
+        assert n.network.mark_weights_refittable("conv.weight")
+        return n
+
+    first = net(0).build(cache=cache)
+    assert first.outcome is Outcome.MISS_BUILT and first.refit_flag == "REFIT_INDIVIDUAL"
+    meta = EntryMeta.from_extras(cache.get(first.entry_key).extras)
+    assert [n for n, _d, _c in meta.inventory.named] == ["conv.weight"]
+    assert any(p.layer == "conv" and p.prop == "bias" for p in meta.pinned)
+    # only the marked kernel changes: same key, refit
+    tuned = net(0)
+    tuned.arrays["kernel"][...] = 0.5
+    second = tuned.build(cache=cache)
+    assert second.outcome is Outcome.HIT_REFIT, second.reason
+    reference = net(0)
+    reference.arrays["kernel"][...] = 0.5
+    assert plan_bytes(second) == fresh_plan(reference, ("REFIT_INDIVIDUAL",))
+
+
+def test_weightless_entries_are_smaller_and_refit_fully(trt: Any, cache: Any) -> None:
+    first = conv_net(trt, seed=0).build(cache=cache, weightless=True)
+    assert first.outcome is Outcome.MISS_BUILT and first.weightless
+    stored = cache.get(first.entry_key)
+    assert stored.size < len(plan_bytes(first))
+    assert EntryMeta.from_extras(stored.extras).weightless
+    second = conv_net(trt, seed=3).build(cache=cache, weightless=True)
+    assert second.outcome is Outcome.HIT_REFIT, second.reason
+    assert plan_bytes(second) == fresh_plan(conv_net(trt, seed=3))
+    # even identical weights are refit into a weightless plan
+    third = conv_net(trt, seed=3).build(cache=cache, weightless=True)
+    assert third.outcome is Outcome.HIT_REFIT
+
+
+def test_strip_plan_config_is_stored_weightless(trt: Any, cache: Any) -> None:
+    first = conv_net(trt, flags=("REFIT", "STRIP_PLAN")).build(cache=cache)
+    assert first.weightless
+    second = conv_net(trt, seed=2, flags=("REFIT", "STRIP_PLAN")).build(cache=cache)
+    assert second.outcome is Outcome.HIT_REFIT
+    engine = second.engine
+    assert engine is not None and engine.refittable
+
+
+def test_weightless_needs_a_refit_flag(trt: Any, cache: Any) -> None:
+    with pytest.raises(ValueError, match="refittable"):
+        conv_net(trt).build(cache=cache, refit="keep", weightless=True)
+
+
+def test_rotary_tables_only_in_float_constants_are_refit(trt: Any, cache: Any) -> None:
+    first = rotary_net(trt, 10000.0).build(cache=cache)
+    assert first.outcome is Outcome.MISS_BUILT
+    scaled = rotary_net(trt, 500000.0).build(cache=cache)  # another rotary_base: same key
+    assert scaled.outcome is Outcome.HIT_REFIT, scaled.reason
+    assert plan_bytes(scaled) == fresh_plan(rotary_net(trt, 500000.0))
+
+
+def test_rotary_tables_baked_in_are_caught_by_the_pinned_check(trt: Any, cache: Any) -> None:
+    # REFIT_INDIVIDUAL with nothing marked: the tables are baked into the engine
+    first = rotary_net(trt, 10000.0, flags=("REFIT_INDIVIDUAL",)).build(cache=cache)
+    meta = EntryMeta.from_extras(cache.get(first.entry_key).extras)
+    assert {p.layer for p in meta.pinned} >= {"rotary_cos", "rotary_sin"}
+    scaled = rotary_net(trt, 500000.0, flags=("REFIT_INDIVIDUAL",)).build(cache=cache)
+    assert str(scaled.key) == str(first.key)
+    assert scaled.outcome is Outcome.HIT_PINNED_MISMATCH_BUILT
+    assert scaled.variant and scaled.entry_key.startswith(str(first.key) + "/pinned-")
+    assert "rotary" in (scaled.reason or "")
+    assert plan_bytes(scaled) == fresh_plan(
+        rotary_net(trt, 500000.0, flags=("REFIT_INDIVIDUAL",)), ()
+    )
+    # both variants stay: each base hits its own engine
+    again = rotary_net(trt, 500000.0, flags=("REFIT_INDIVIDUAL",)).build(cache=cache)
+    assert again.outcome.hit and again.variant and again.entry_key == scaled.entry_key
+    back = rotary_net(trt, 10000.0, flags=("REFIT_INDIVIDUAL",)).build(cache=cache)
+    assert back.outcome.hit and not back.variant
+    assert plan_bytes(back) == plan_bytes(first)
+
+
+def test_verify_mode_builds_fresh_and_compares(trt: Any, cache: Any) -> None:
+    conv_net(trt, seed=0).build(cache=cache)
+    checked = conv_net(trt, seed=4).build(cache=cache, verify=True)
+    assert checked.outcome is Outcome.HIT_REFIT and checked.verified is True
+    assert "verify" in checked.timings
+
+
+def test_refit_if_cached(trt: Any, cache: Any) -> None:
+    net = conv_net(trt, seed=0)
+    assert trt_netser.refit_if_cached(net.builder, net.network, net.config, cache=cache) is None
+    assert net.config.get_flag(trt.BuilderFlag.REFIT)  # the script's own build is refittable
+    net.build(cache=cache)
+    tuned = conv_net(trt, seed=7)
+    engine = trt_netser.refit_if_cached(tuned.builder, tuned.network, tuned.config, cache=cache)
+    assert engine is not None
+    config = engine.create_serialization_config()
+    config.set_flag(trt.SerializationFlag.INCLUDE_REFIT)
+    assert bytes(memoryview(engine.serialize_with_config(config))) == fresh_plan(
+        conv_net(trt, seed=7)
+    )
+
+
+def test_entry_records_inventory_pinned_and_dump(trt: Any, cache: Any) -> None:
+    result = conv_net(trt, named=True).build(cache=cache)
+    entry = cache.get(result.entry_key)
+    meta = EntryMeta.from_extras(entry.extras)
+    layers = {(ly, r) for ly, r, _d, _c in meta.inventory.layers}
+    assert {("conv", "BIAS"), ("scale", "SHIFT"), ("scale", "SCALE"), ("offset", "CONSTANT")} <= (
+        layers
+    )
+    pinned = {(p.layer, p.prop) for p in meta.pinned}
+    assert ("scale", "power") in pinned and ("index", "weights") in pinned
+    assert all(p.digest and len(p.digest) == 64 for p in meta.pinned)
+    assert meta.dump_key == dump_key(result.entry_key)
+    assert cache.get(meta.dump_key) is not None
+    assert EXTRAS_KEY in entry.extras
+
+
+def test_no_cache_builds(trt: Any) -> None:
+    result = conv_net(trt).build(cache=False, deserialize=True)
+    assert result.outcome is Outcome.MISS_BUILT and not result.stored
+    assert result.engine is not None
+
+
+def test_build_failure_raises(trt: Any, cache: Any) -> None:
+    net = conv_net(trt)
+    net.network.unmark_output(net.network.get_output(0))
+    with pytest.raises(trt_netser.pipeline.BuildError, match="could not build"):
+        net.build(cache=cache)
