@@ -447,6 +447,27 @@ class EngineCache:
         with self._lock(k).acquire(timeout=-1 if wait is None else wait):
             yield
 
+    def lease(
+        self, key: Key, *, ttl: float = 60.0, poll: float = 0.5, timeout: float | None = None
+    ) -> Any:
+        """On a remote store, take the key's build lease (``_lease.py``), waiting while a
+        live builder on any host holds it; None once the entry exists, or on local stores
+        (the lock file already covers every builder there)."""
+        k = validate_key(key)
+        if not isinstance(self._backend, RemoteBackend):
+            return None
+        from trt_netser.cache._lease import acquire_lease
+
+        return acquire_lease(
+            self._backend.fs,
+            self._backend.base,
+            k,
+            ttl=ttl,
+            poll=poll,
+            timeout=timeout,
+            ready=lambda: self.contains(k),
+        )
+
     def quarantine(self, key: Key, reason: str) -> str | None:
         """Move the entry for ``key`` to ``quarantine/`` (with ``reason``); return where.
 

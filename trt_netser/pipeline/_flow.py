@@ -151,6 +151,7 @@ class _Run:
         self.key: Any = None
         self.cache_failed: str | None = None
         self._fresh: Any = None
+        self.lease_ttl = 60.0
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -204,10 +205,18 @@ class _Run:
             logger.warning("engine cache lock for %r unavailable (%s): building unlocked", k, exc)
             yield
             return
+        lease = None
+        try:
+            if getattr(self.cache, "is_remote", False):
+                lease = self.cache.lease(k, ttl=self.lease_ttl, poll=min(0.5, self.lease_ttl / 4))
+        except Exception as exc:
+            logger.warning("build lease on %r unavailable (%s): building without it", k, exc)
         self.timings["lock"] = self.timings.get("lock", 0.0) + time.perf_counter() - start
         try:
             yield
         finally:
+            if lease is not None:
+                lease.release()
             lock.__exit__(None, None, None)
 
     def quarantine(self, k: str, reason: str) -> str | None:
@@ -500,6 +509,7 @@ def build_engine(
     deserialize: bool = False,
     explain: bool = True,
     store_dump: bool = True,
+    lease_ttl: float = 60.0,
     **key_options: Any,
 ) -> BuildResult:
     """Get the engine of ``network`` built with ``config``: refit from the cache, or build.
@@ -510,9 +520,11 @@ def build_engine(
     ``weightless=True`` entries are stored without refittable weights (EXCLUDE_WEIGHTS).
     ``verify=True`` also builds fresh on a hit and compares plans. ``key_options`` go to
     :func:`trt_netser.cache_key` (``profiles``, ``extras``, ``build_config``, ...).
-    Raises :class:`BuildError` when TensorRT cannot build the network.
+    On remote stores a miss builds under a lease in the store renewed every
+    ``lease_ttl / 3`` s, so builders on other hosts wait and then hit. Raises :class:`BuildError` when TensorRT cannot build the network.
     """
     run = _prepare(builder, network, config, cache, logger, refit, weightless, key_options)
+    run.lease_ttl = float(lease_ttl)
     k = str(run.key)
     options = {
         "deserialize": deserialize,
