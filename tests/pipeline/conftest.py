@@ -29,7 +29,7 @@ def cache(tmp_path: Path) -> EngineCache:
 
 
 @pytest.fixture
-def s3_url(s3_endpoint: str) -> str:  # noqa: F811 - the fixture imported above
+def s3_url(s3_endpoint: str) -> str:
     """A fresh bucket on the session's moto server, as an s3:// cache root."""
     import s3fs
 
