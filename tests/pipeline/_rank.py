@@ -48,7 +48,10 @@ def main(root: str, rank: int, count_file: str, go_file: str, s3: str | None) ->
     builder = SlowBuilder(net.builder, float(os.environ.get("BUILD_DELAY", "0.5")), count_file)
     while not os.path.exists(go_file):
         time.sleep(0.005)
-    result = trt_netser.build_engine(builder, net.network, net.config, cache=cache, explain=False)
+    ttl = float(os.environ.get("LEASE_TTL", "60"))
+    result = trt_netser.build_engine(
+        builder, net.network, net.config, cache=cache, explain=False, lease_ttl=ttl
+    )
     same = plan_bytes(result) == fresh_plan(conv_net(trt, seed=rank))
     print(
         json.dumps(
