@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from trt_netser.pipeline._entry import (
     pinned_digest,
     pinned_sources,
 )
+from trt_netser.pipeline._names import NamePolicy, apply_name_policy
 from trt_netser.pipeline._outcome import FAILURES, BuildResult, Outcome, Timings
 from trt_netser.pipeline._policy import RefitPolicy, RefitSetup, apply_refit_policy
 from trt_netser.pipeline._refit import HitError, engine_inventory, refit_engine
@@ -152,6 +153,7 @@ class _Run:
         self.cache_failed: str | None = None
         self._fresh: Any = None
         self.lease_ttl = 60.0
+        self.weight_names: Mapping[str, Any] | None = None
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -165,7 +167,7 @@ class _Run:
     def weights(self) -> NetworkWeights:
         if self._weights is None:
             with self.timings.phase("collect"):
-                self._weights = collect_weights(self.net)
+                self._weights = collect_weights(self.net, self.weight_names)
         return self._weights
 
     def result(self, outcome: Outcome, entry_key: str, **fields: Any) -> BuildResult:
@@ -470,9 +472,12 @@ def _prepare(
     refit: RefitPolicy,
     weightless: bool,
     key_options: dict[str, Any],
+    weight_names: Mapping[str, Any] | None = None,
+    names: NamePolicy = "keep",
 ) -> _Run:
     net = unwrap_network(network)
     trt = trt_module_of(net)
+    apply_name_policy(net, names)  # before the key: build and refit see the same names
     if logger_ is None:
         logger_ = getattr(builder, "logger", None) if builder is not None else None
     if logger_ is None:
@@ -485,6 +490,7 @@ def _prepare(
         logger_,
         key_options,
     )
+    run.weight_names = weight_names
     run.setup = apply_refit_policy(trt, unwrap_config(config), refit)
     if weightless and run.setup.flag is None:
         raise ValueError(
@@ -510,6 +516,8 @@ def build_engine(
     explain: bool = True,
     store_dump: bool = True,
     lease_ttl: float = 60.0,
+    weight_names: Mapping[str, Any] | None = None,
+    names: NamePolicy = "keep",
     **key_options: Any,
 ) -> BuildResult:
     """Get the engine of ``network`` built with ``config``: refit from the cache, or build.
@@ -521,9 +529,14 @@ def build_engine(
     ``verify=True`` also builds fresh on a hit and compares plans. ``key_options`` go to
     :func:`trt_netser.cache_key` (``profiles``, ``extras``, ``build_config``, ...).
     On remote stores a miss builds under a lease in the store renewed every
-    ``lease_ttl / 3`` s, so builders on other hosts wait and then hit. Raises :class:`BuildError` when TensorRT cannot build the network.
+    ``lease_ttl / 3`` s, so builders on other hosts wait and then hit. ``weight_names``
+    maps weights names to the buffers given to ``set_weights_name`` (else the capture's
+    records are used); ``names="strip-line-numbers"`` drops TensorRT-LLM's generated
+    ``_L<line>`` name parts before the key is computed. Raises :class:`BuildError` when TensorRT cannot build the network.
     """
-    run = _prepare(builder, network, config, cache, logger, refit, weightless, key_options)
+    run = _prepare(
+        builder, network, config, cache, logger, refit, weightless, key_options, weight_names, names
+    )
     run.lease_ttl = float(lease_ttl)
     k = str(run.key)
     options = {
@@ -594,6 +607,8 @@ def refit_if_cached(
     cache: Any = None,
     logger: Any = None,
     refit: RefitPolicy = "add",
+    weight_names: Mapping[str, Any] | None = None,
+    names: NamePolicy = "keep",
     **key_options: Any,
 ) -> Any:
     """The hit path alone: the cached engine refit with the network's weights, or None.
@@ -604,7 +619,9 @@ def refit_if_cached(
     so the script's own build is refittable and keyed the same. Entries at fault are
     quarantined; a partially refit engine is never returned.
     """
-    run = _prepare(builder, network, config, cache, logger, refit, False, key_options)
+    run = _prepare(
+        builder, network, config, cache, logger, refit, False, key_options, weight_names, names
+    )
     k = str(run.key)
     for _depth in range(2):
         entry = run.lookup(k)

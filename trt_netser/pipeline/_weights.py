@@ -9,6 +9,7 @@ in (see :mod:`trt_netser.pipeline._entry`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,8 +157,13 @@ def _layers(network: Any, module: Any) -> Iterator[tuple[int, Any, str]]:
         yield index, layer, cls.__name__
 
 
-def collect_weights(network: Any) -> NetworkWeights:
-    """Read every weights property of ``network`` once (no copies) and resolve names."""
+def collect_weights(network: Any, names: Mapping[str, Any] | None = None) -> NetworkWeights:
+    """Read every weights property of ``network`` once (no copies) and resolve names.
+
+    ``names`` maps weights names to the arrays (or ``trt.Weights``) they were given with
+    ``set_weights_name`` (TensorRT-LLM: the model's named parameters); a name then goes
+    to the layer weights sharing that buffer. Otherwise names come from the capture.
+    """
     net = unwrap_network(network)
     module = trt_module_of(net)
     sources: list[WeightSource] = []
@@ -184,8 +190,36 @@ def collect_weights(network: Any) -> NetworkWeights:
             weights.duplicate_layers.add(slot)
         else:
             weights.by_layer_role[slot] = s
+    if names:
+        _attach_names(weights, names)
     _resolve_names(net, weights)
     return weights
+
+
+def _attach_names(weights: NetworkWeights, names: Mapping[str, Any]) -> None:
+    """Names given with their buffers: matched by pointer, dtype and count, as TensorRT does."""
+    by_buffer: dict[tuple[int, str, int], list[WeightSource]] = {}
+    for s in weights.sources:
+        if s.pointer is not None:
+            by_buffer.setdefault((s.pointer, s.dtype, s.count), []).append(s)
+    for name in sorted(names):
+        value = names[name]
+        if not isinstance(value, np.ndarray):
+            to_numpy = getattr(value, "numpy", None)
+            with contextlib.suppress(Exception):
+                value = to_numpy() if callable(to_numpy) else value
+        if not isinstance(value, np.ndarray):
+            weights.unresolved_names[name] = "its buffer cannot be located (not numpy-backed)"
+            continue
+        pointer = _pointer(value)
+        dtype, count = _describe(value)
+        found = by_buffer.get((pointer, dtype, count), []) if pointer is not None else []
+        if not found:
+            weights.unresolved_names[name] = "no layer of the network uses its buffer"
+            continue
+        for s in found:
+            s.name = name
+        weights.by_name[name] = found
 
 
 def _resolve_names(network: Any, weights: NetworkWeights) -> None:
@@ -202,6 +236,8 @@ def _resolve_names(network: Any, weights: NetworkWeights) -> None:
     for entry in record.weights_names:
         latest[str(entry[0])] = tuple(entry)
     for name in sorted(latest):
+        if name in weights.by_name:
+            continue  # given with its buffer
         entry = latest[name]
         dtype, count = dtype_name(entry[1]), int(entry[2])
         pointer = entry[3] if len(entry) > 3 and isinstance(entry[3], int) else None
