@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import trt_netser
 from tests.pipeline.nets import conv_net, fresh_plan, plan_bytes
 from trt_netser.cache import EngineCache
 from trt_netser.capturing import lookup_network
@@ -148,7 +149,8 @@ def test_ambiguous_weights_name_never_refits_wrongly(trt: Any, cache: Any) -> No
     def net(seed: int) -> Any:
         n = conv_net(trt, seed=seed)
         # shift and scale are both FLOAT x 4: a name on one of them is ambiguous
-        assert n.network.set_weights_name(trt.Weights(n.arrays["shift"]), "scale.shift")
+        with trt_netser.capture(trt):
+            assert n.network.set_weights_name(trt.Weights(n.arrays["shift"]), "scale.shift")
         return n
 
     first = net(0).build(cache=cache)

@@ -82,14 +82,13 @@ def model(trt: Any, seed: int, line: int) -> tuple[Builder, Network, BuilderConf
         for i, name in enumerate(params):
             array = params[name].raw_value
             const = net.add_constant(trt.Dims(list(array.shape)), trt.Weights(array))
-            const.name = (
-                f"LLaMAForCausalLM/transformer/layers/0/mlp/constant_L{line + i}/CONSTANT_0"
-            )
+            scope = "LLaMAForCausalLM/" + name.rsplit(".", 1)[0].replace(".", "/")
+            const.name = f"{scope}/constant_L{line + i}/CONSTANT_0"
             net.set_weights_name(trt.Weights(array), name)
             mm = net.add_matrix_multiply(
                 h, trt.MatrixOperation.NONE, const.get_output(0), trt.MatrixOperation.NONE
             )
-            mm.name = f"LLaMAForCausalLM/transformer/layers/0/mlp/matmul_L{line + 40 + i}/MATMUL_0"
+            mm.name = f"{scope}/matmul_L{line + 40 + i}/MATMUL_0"
             h = mm.get_output(0)
         h.name = "logits"
         net.mark_output(h)

@@ -421,7 +421,10 @@ class _Run:
     ) -> bool:
         with self.timings.phase("store"):
             try:
-                stored = self.cache.put(k, plan, build_seconds=seconds, extras=meta.to_extras())
+                target = self.key if k == str(self.key) else k  # components for explain
+                stored = self.cache.put(
+                    target, plan, build_seconds=seconds, extras=meta.to_extras()
+                )
             except Exception as exc:
                 stored = None
                 error = f"{type(exc).__name__}: {exc}"
