@@ -182,3 +182,13 @@ def test_build_failure_raises(trt: Any, cache: Any) -> None:
     net.network.unmark_output(net.network.get_output(0))
     with pytest.raises(trt_netser.pipeline.BuildError, match="could not build"):
         net.build(cache=cache)
+
+
+def test_describe_entry_lists_inventory_and_pinned(trt: Any, cache: Any) -> None:
+    result = conv_net(trt, named=True).build(cache=cache)
+    lines = trt_netser.pipeline.describe_entry(cache.get(result.entry_key).extras)
+    text = "\n".join(lines)
+    assert lines[0].startswith("refit: REFIT, with weights")
+    assert "conv.weight: FLOAT x 108" in text and "scale [SHIFT]: FLOAT x 4" in text
+    assert "'scale'.power" in text and "pinned weights:" in text
+    assert trt_netser.pipeline.describe_entry({}) == []

@@ -7,7 +7,13 @@ build call. Everything here uses only TensorRT's public Python API. See docs/pip
 
 from __future__ import annotations
 
-from trt_netser.pipeline._entry import EXTRAS_KEY, EntryMeta, Inventory, PinnedWeight
+from trt_netser.pipeline._entry import (
+    EXTRAS_KEY,
+    EntryMeta,
+    Inventory,
+    PinnedWeight,
+    describe_entry,
+)
 from trt_netser.pipeline._explain import MissExplanation
 from trt_netser.pipeline._flow import (
     BuildError,
@@ -41,6 +47,7 @@ __all__ = [
     "WeightSource",
     "build_engine",
     "collect_weights",
+    "describe_entry",
     "dump_key",
     "refit_if_cached",
     "variant_key",

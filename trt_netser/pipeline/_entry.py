@@ -17,7 +17,15 @@ import blake3
 
 from trt_netser.pipeline._weights import NetworkWeights, WeightSource, values_digest
 
-__all__ = ["ENTRY_FORMAT", "EXTRAS_KEY", "EntryMeta", "Inventory", "MetaError", "PinnedWeight"]
+__all__ = [
+    "ENTRY_FORMAT",
+    "EXTRAS_KEY",
+    "EntryMeta",
+    "Inventory",
+    "MetaError",
+    "PinnedWeight",
+    "describe_entry",
+]
 
 #: Where the metadata lives in the cache manifest's free-form ``extras``.
 EXTRAS_KEY = "trt_netser.pipeline"
@@ -213,3 +221,29 @@ def check_pinned(weights: NetworkWeights, pinned: tuple[PinnedWeight, ...]) -> l
         if values_digest(s.value) != p.digest:
             problems.append(f"pinned weight {p.where} has other values than the engine baked in")
     return problems
+
+
+def describe_entry(extras: Mapping[str, Any]) -> list[str]:
+    """Readable lines for an entry's refit inventory and pinned weights (``cache show``);
+    empty when the entry was not stored by the pipeline."""
+    try:
+        meta = EntryMeta.from_extras(extras)
+    except MetaError:
+        return []
+    inv = meta.inventory
+    lines = [
+        f"refit: {meta.refit_flag or 'none'}, "
+        f"{'weightless' if meta.weightless else 'with weights'}"
+        + (f", variant of {meta.variant_of}" if meta.variant_of else ""),
+        f"refit inventory: {len(inv.named)} named, {len(inv.layers)} by layer and role",
+    ]
+    lines += [f"  {name}: {dtype} x {count}" for name, dtype, count in inv.named]
+    lines += [f"  {layer} [{role}]: {dtype} x {count}" for layer, role, dtype, count in inv.layers]
+    lines.append(f"pinned weights: {len(meta.pinned)} (values baked into the engine)")
+    lines += [
+        f"  {p.where}: {p.dtype} x {p.count}, blake3 {(p.digest or 'unreadable')[:16]}"
+        for p in meta.pinned
+    ]
+    if meta.dump_key:
+        lines.append(f"dump: {meta.dump_key}")
+    return lines
