@@ -18,22 +18,42 @@ __all__ = ["current_subject", "dump_bytes", "load_dump_bytes"]
 
 
 def current_subject(run: Any) -> Any:
-    """The network of ``run`` as a CLI Subject (records and key), computed once."""
-    subject = getattr(run, "_subject", None)
-    if subject is None:
-        from trt_netser.cli.spec import describe
+    """The network of ``run`` as a CLI Subject (records and key), computed once.
 
-        trt = run.trt
-        backend = "offline" if trt.__name__.startswith("trt_netser.offline") else "tensorrt"
-        subject = describe(
-            run.network,
-            run.config,
-            label=str(run.key),
-            backend=backend,
-            strict=run.options.get("strict", True),
-            profiles=run.options.get("profiles"),
-        )
-        run._subject = subject
+    The records are walked with the weights mode of the run's own key, so the dump is
+    weightless exactly where the key is, and its digest is the key's network digest.
+    """
+    subject = getattr(run, "_subject", None)
+    if subject is not None:
+        return subject
+    from trt_netser.api import describe_network
+    from trt_netser.cli.subject import Subject, jsonable
+
+    key = run.key
+    network = key.component("network")
+    weights = (
+        network.value.get("weights", "structure")
+        if isinstance(network.value, dict)
+        else "structure"
+    )
+    description = describe_network(
+        run.network, strict=run.options.get("strict", True), weights=weights
+    )
+    backend = "offline" if run.trt.__name__.startswith("trt_netser.offline") else "tensorrt"
+    subject = Subject(
+        label=str(key),
+        origin="spec",
+        backend=backend,
+        trt_version=description.trt_version,
+        digest=str(description.digest),
+        items=list(description.records),
+        components=list(key.components),
+        key_path=str(key),
+        key_dict=jsonable(key.to_dict()),
+        partial=description.partial,
+        issues=list(description.digest.issues),
+    )
+    run._subject = subject
     return subject
 
 
@@ -44,7 +64,7 @@ def dump_bytes(run: Any) -> bytes | None:
     document = to_document(current_subject(run))
     data = json.dumps(document, indent=None, separators=(",", ":")).encode("utf-8")
     buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as gz:
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="", compresslevel=6) as gz:
         gz.write(data)
     return buffer.getvalue()
 
