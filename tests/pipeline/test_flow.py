@@ -192,3 +192,21 @@ def test_describe_entry_lists_inventory_and_pinned(trt: Any, cache: Any) -> None
     assert "conv.weight: FLOAT x 108" in text and "scale [SHIFT]: FLOAT x 4" in text
     assert "'scale'.power" in text and "pinned weights:" in text
     assert trt_netser.pipeline.describe_entry({}) == []
+
+
+def test_miss_explained_by_a_config_change(trt: Any, cache: Any) -> None:
+    first = conv_net(trt).build(cache=cache)
+    other = conv_net(trt)
+    other.config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 1 << 30)
+    result = other.build(cache=cache)
+    assert result.outcome is Outcome.MISS_BUILT
+    explanation = result.explanation
+    assert explanation.nearest == first.entry_key and explanation.relation == "same-network"
+    assert explanation.differing == ["config"]
+    assert any("WORKSPACE" in path or "memory" in path for _c, path, _o, _n in explanation.details)
+    assert result.reason == explanation.summary and "differs in config" in result.reason
+
+
+def test_miss_on_an_empty_cache_says_so(trt: Any, cache: Any) -> None:
+    result = conv_net(trt).build(cache=cache)
+    assert result.explanation.relation == "empty" and result.explanation.nearest is None
