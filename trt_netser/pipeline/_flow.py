@@ -242,22 +242,16 @@ class _Run:
                 code = "no-metadata" if "no pipeline metadata" in str(exc) else "bad-metadata"
                 raise HitError(code, str(exc)) from None
             weights = self.weights
+            unreadable = [p for p in meta.pinned if p.digest is None]
+            if unreadable:
+                raise HitError("unpinnable", f"pinned weight {unreadable[0].where} has no digest")
             with self.timings.phase("pinned"):
                 problems = check_pinned(weights, meta.pinned)
             if problems:
-                if any("could not be digested" in p for p in problems):
-                    raise HitError("unpinnable", problems[0])
-                if variant:
-                    raise HitError(
-                        "refit", "pinned weights differ from the variant's: " + problems[0]
-                    )
-                current = pin(
-                    [
-                        s
-                        for s in weights.sources
-                        if (s.layer, s.prop) in {(p.layer, p.prop) for p in meta.pinned}
-                    ]
-                )
+                if variant:  # its key names these pinned values: they cannot differ
+                    raise HitError("pinned-mismatch", problems[0])
+                places = {(p.layer, p.prop) for p in meta.pinned}
+                current = pin([s for s in weights.sources if (s.layer, s.prop) in places])
                 return _Pinned(variant_key(k, current), problems)
             identical = meta.inventory.empty or (
                 self.setup.flag in (None, "REFIT_IDENTICAL") and not meta.weightless

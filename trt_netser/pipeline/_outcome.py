@@ -79,6 +79,9 @@ FAILURES: Mapping[str, HitFailure] = {
         ),
         HitFailure("network-weight-mismatch", False, "a network weight's dtype or count differs"),
         HitFailure("unpinnable", False, "a baked-in weight's values cannot be read to compare"),
+        HitFailure(
+            "pinned-mismatch", False, "a variant's baked-in weights differ from the network's"
+        ),
         HitFailure("set-weights", True, "the refitter rejected weights the manifest expects"),
         HitFailure("missing-weights", True, "weights were still missing after setting all"),
         HitFailure("refit", True, "refit_cuda_engine() returned False"),
