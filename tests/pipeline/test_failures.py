@@ -6,6 +6,7 @@ import json
 import os
 import struct
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +237,13 @@ def test_quarantine_reason_is_recorded(trt: Any, cache: Any) -> None:
     result = conv_net(trt, seed=1).build(cache=cache)
     reason = json.loads((Path(result.quarantined) / "reason.json").read_text())
     assert reason["key"] == first.entry_key and reason["reason"].startswith("deserialize")
+
+
+def test_unreadable_pinned_weight_is_never_trusted(trt: Any, cache: Any) -> None:
+    first = _stored(trt, cache)
+    meta = EntryMeta.from_extras(cache.get(first.entry_key).extras)
+    blind = EntryMeta(
+        **{**meta.__dict__, "pinned": tuple(replace(p, digest=None) for p in meta.pinned)}
+    )
+    cache.put(first.entry_key, plan_bytes(first), extras=blind.to_extras())
+    _assert_rebuilt(conv_net(trt, seed=1).build(cache=cache), "unpinnable", trt, 1, False)
