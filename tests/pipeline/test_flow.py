@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 import trt_netser
@@ -210,3 +211,40 @@ def test_miss_explained_by_a_config_change(trt: Any, cache: Any) -> None:
 def test_miss_on_an_empty_cache_says_so(trt: Any, cache: Any) -> None:
     result = conv_net(trt).build(cache=cache)
     assert result.explanation.relation == "empty" and result.explanation.nearest is None
+
+
+def _streaming_net(trt: Any, seed: int) -> Any:
+    with trt_netser.capture(trt):
+        builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+        flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+        network = builder.create_network(flags)
+        x = network.add_input("x", trt.float32, trt.Dims([1, 4, 8]))
+        w = np.random.default_rng(seed).standard_normal((1, 8, 8)).astype(np.float32)
+        const = network.add_constant(trt.Dims([1, 8, 8]), trt.Weights(w))
+        const.name = "w"
+        mm = network.add_matrix_multiply(
+            x, trt.MatrixOperation.NONE, const.get_output(0), trt.MatrixOperation.NONE
+        )
+        mm.get_output(0).name = "y"
+        network.mark_output(mm.get_output(0))
+        config = builder.create_builder_config()
+        config.set_flag(trt.BuilderFlag.WEIGHT_STREAMING)
+    return builder, network, config, w
+
+
+def test_weight_streaming_engines_are_keyed_cached_and_refit(trt: Any, cache: Any) -> None:
+    builder, network, config, _w = _streaming_net(trt, 0)
+    first = trt_netser.build_engine(builder, network, config, cache=cache)
+    assert first.outcome is Outcome.MISS_BUILT
+    assert (
+        first.weight_streaming is not None and "streamable_weights_size" in first.weight_streaming
+    )
+    builder, network, config, _w = _streaming_net(trt, 1)
+    second = trt_netser.build_engine(builder, network, config, cache=cache)
+    assert second.outcome is Outcome.HIT_REFIT, second.reason
+    assert "weight_streaming_budget_v2" in second.weight_streaming
+    # the budget is a runtime setting: changing it on the engine does not touch the key
+    second.engine.weight_streaming_budget_v2 = 0
+    builder, network, config, _w = _streaming_net(trt, 2)
+    third = trt_netser.build_engine(builder, network, config, cache=cache)
+    assert str(third.key) == str(first.key) and third.outcome is Outcome.HIT_REFIT
