@@ -107,10 +107,16 @@ class NetworkWeights:
         return total
 
 
+_NUMPY_NAMES: dict[np.dtype[Any], str] = {}
+
+
 def dtype_name(dtype: Any) -> str:
     """A DataType member name for a numpy dtype, a ``trt.DataType`` or a name."""
     if isinstance(dtype, np.dtype):
-        return NUMPY_TO_DATATYPE.get(dtype.name, dtype.name)
+        found = _NUMPY_NAMES.get(dtype)
+        if found is None:
+            found = _NUMPY_NAMES[dtype] = NUMPY_TO_DATATYPE.get(dtype.name, dtype.name)
+        return found
     if isinstance(dtype, type) and issubclass(dtype, np.generic):
         name = np.dtype(dtype).name
         return NUMPY_TO_DATATYPE.get(name, name)
