@@ -248,3 +248,26 @@ def test_weight_streaming_engines_are_keyed_cached_and_refit(trt: Any, cache: An
     builder, network, config, _w = _streaming_net(trt, 2)
     third = trt_netser.build_engine(builder, network, config, cache=cache)
     assert str(third.key) == str(first.key) and third.outcome is Outcome.HIT_REFIT
+
+
+def test_script_with_its_own_build_call(trt: Any, cache: Any) -> None:
+    def script(seed: int) -> tuple[Any, str]:
+        net = conv_net(trt, seed=seed)
+        engine = trt_netser.refit_if_cached(net.builder, net.network, net.config, cache=cache)
+        if engine is not None:
+            return engine, "refit"
+        plan = net.builder.build_serialized_network(net.network, net.config)  # its own call
+        stored = trt_netser.pipeline.store_engine(
+            net.builder, net.network, net.config, plan, cache=cache
+        )
+        assert stored.stored and stored.outcome is Outcome.MISS_BUILT
+        return plan, "built"
+
+    assert script(0)[1] == "built"
+    engine, how = script(1)
+    assert how == "refit"
+    config = engine.create_serialization_config()
+    config.set_flag(trt.SerializationFlag.INCLUDE_REFIT)
+    assert bytes(memoryview(engine.serialize_with_config(config))) == fresh_plan(
+        conv_net(trt, seed=1)
+    )

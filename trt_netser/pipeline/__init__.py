@@ -21,6 +21,7 @@ from trt_netser.pipeline._flow import (
     build_engine,
     dump_key,
     refit_if_cached,
+    store_engine,
     variant_key,
 )
 from trt_netser.pipeline._outcome import FAILURES, OUTCOMES, BuildResult, Outcome, Timings
@@ -50,5 +51,6 @@ __all__ = [
     "describe_entry",
     "dump_key",
     "refit_if_cached",
+    "store_engine",
     "variant_key",
 ]

@@ -35,7 +35,7 @@ from trt_netser.pipeline._refit import HitError, engine_inventory, refit_engine
 from trt_netser.pipeline._weights import NetworkWeights, collect_weights
 from trt_netser.walk import trt_module_of, unwrap_network
 
-__all__ = ["BuildError", "PipelineWarning", "build_engine", "refit_if_cached"]
+__all__ = ["BuildError", "PipelineWarning", "build_engine", "refit_if_cached", "store_engine"]
 
 logger = logging.getLogger("trt_netser.pipeline")
 
@@ -631,3 +631,36 @@ def refit_if_cached(
             return None
         k = got.variant_key
     return None
+
+
+def store_engine(
+    builder: Any,
+    network: Any,
+    config: Any,
+    plan: Any,
+    *,
+    cache: Any = None,
+    logger: Any = None,
+    refit: RefitPolicy = "add",
+    weightless: bool = False,
+    store_dump: bool = True,
+    weight_names: Mapping[str, Any] | None = None,
+    names: NamePolicy = "keep",
+    **key_options: Any,
+) -> BuildResult:
+    """Store a plan the script built itself (after :func:`refit_if_cached` returned None).
+
+    The plan must come from ``builder.build_serialized_network(network, config)`` with
+    the config as :func:`refit_if_cached` left it (REFIT added). The entry gets the same
+    metadata as one stored by :func:`build_engine`, so later calls refit it.
+    """
+    if plan is None:
+        raise BuildError("store_engine() got no plan (build_serialized_network returned None)")
+    run = _prepare(
+        builder, network, config, cache, logger, refit, weightless, key_options, weight_names, names
+    )
+    k = str(run.key)
+    with run.locked(k):
+        return run.build_and_store(
+            k, Outcome.MISS_BUILT, plan=plan, weightless=weightless, store_dump=store_dump
+        )
