@@ -247,3 +247,22 @@ def test_unreadable_pinned_weight_is_never_trusted(trt: Any, cache: Any) -> None
     )
     cache.put(first.entry_key, plan_bytes(first), extras=blind.to_extras())
     _assert_rebuilt(conv_net(trt, seed=1).build(cache=cache), "unpinnable", trt, 1, False)
+
+
+def test_failed_hit_uses_the_entry_another_rank_just_stored(
+    trt: Any, cache: Any, monkeypatch: Any
+) -> None:
+    first = _stored(trt, cache)
+    good_plan, good_extras = plan_bytes(first), cache.get(first.entry_key).extras
+    _republish(cache, first.entry_key, b"garbage")
+    calls: list[str] = []
+
+    def another_rank_rebuilt_it(key: str, reason: str, *, entry: Any = None) -> None:
+        calls.append(reason)
+        cache.put(key, good_plan, extras=good_extras)  # meanwhile, rank 0 replaced it
+
+    monkeypatch.setattr(cache, "quarantine", another_rank_rebuilt_it)
+    result = conv_net(trt, seed=1).build(cache=cache)
+    assert calls and calls[0].startswith("deserialize")
+    assert result.outcome is Outcome.HIT_REFIT  # refit rank 0's engine, no second build
+    assert plan_bytes(result) == fresh_plan(conv_net(trt, seed=1))

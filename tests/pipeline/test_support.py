@@ -95,3 +95,14 @@ def test_cache_given_as_a_path(offline: Any, tmp_path: Path) -> None:
     root = tmp_path / "by-path"
     assert conv_net(offline).build(cache=str(root)).outcome is Outcome.MISS_BUILT
     assert conv_net(offline, seed=1).build(cache=root).outcome is Outcome.HIT_REFIT
+
+
+def test_quarantine_leaves_a_replaced_entry_alone(tmp_path: Path) -> None:
+    cache = EngineCache(tmp_path / "c")
+    cache.put("a/b", b"bad plan")
+    seen = cache.get("a/b")
+    cache.put("a/b", b"good plan")  # another writer replaced it
+    assert cache.quarantine("a/b", "was bad", entry=seen) is None
+    assert cache.get("a/b").plan == b"good plan"
+    current = cache.get("a/b")
+    assert cache.quarantine("a/b", "now bad", entry=current) is not None

@@ -468,11 +468,12 @@ class EngineCache:
             ready=lambda: self.contains(k),
         )
 
-    def quarantine(self, key: Key, reason: str) -> str | None:
+    def quarantine(self, key: Key, reason: str, *, entry: CacheEntry | None = None) -> str | None:
         """Move the entry for ``key`` to ``quarantine/`` (with ``reason``); return where.
 
         For callers that found a verified entry unusable (e.g. a plan TensorRT cannot
-        deserialize). ``None`` if there is no entry or it could not be moved (logged).
+        deserialize). With ``entry`` (what ``get`` returned) only that version is moved: if
+        another writer has replaced it meanwhile, nothing is. ``None`` if nothing was moved.
         """
         k = validate_key(key)
         try:
@@ -482,6 +483,16 @@ class EngineCache:
             return None
         if raw is None:
             return None
+        if entry is not None:
+            try:
+                current = parse_manifest(raw)
+            except ManifestError:
+                current = None
+            if current is not None and (
+                current["plan"]["blake3"] != entry.digest
+                or current.get("created") != entry.manifest.get("created")
+            ):
+                return None  # replaced since the caller read it: not the bad version
         return self._quarantine(k, k + "@", str(reason), raw)
 
     def remove(self, key: Key) -> bool:

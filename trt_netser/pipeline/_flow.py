@@ -66,6 +66,7 @@ class _Failed:
     code: str
     message: str
     quarantined: str | None
+    digest: str | None = None  # of the plan that failed
 
 
 def _warn(result: BuildResult | None, message: str) -> None:
@@ -221,11 +222,11 @@ class _Run:
                 lease.release()
             lock.__exit__(None, None, None)
 
-    def quarantine(self, k: str, reason: str) -> str | None:
+    def quarantine(self, k: str, reason: str, entry: Any) -> str | None:
         if self.cache is None:
             return None
         try:
-            return self.cache.quarantine(k, reason)
+            return self.cache.quarantine(k, reason, entry=entry)
         except Exception as exc:
             logger.warning("could not quarantine %r (%s): %s", k, reason, exc)
             return None
@@ -283,16 +284,18 @@ class _Run:
                 self.verify(result)
             return result
         except HitError as exc:
-            return self.failed(k, exc.code, str(exc))
+            return self.failed(k, entry, exc.code, str(exc))
         except Exception as exc:  # never let a broken entry break the build
             logger.exception("hit path for %r failed", k)
-            return self.failed(k, "error", f"{type(exc).__name__}: {exc}")
+            return self.failed(k, entry, "error", f"{type(exc).__name__}: {exc}")
 
-    def failed(self, k: str, code: str, message: str) -> _Failed:
+    def failed(self, k: str, entry: Any, code: str, message: str) -> _Failed:
         failure = FAILURES[code]
-        where = self.quarantine(k, f"{code}: {message}") if failure.entry_at_fault else None
+        where = None
+        if failure.entry_at_fault:
+            where = self.quarantine(k, f"{code}: {message}", entry)
         logger.warning("engine cache hit %r not usable (%s: %s): rebuilding", k, code, message)
-        return _Failed(code, message, where)
+        return _Failed(code, message, where, getattr(entry, "digest", None))
 
     def verify(self, result: BuildResult) -> None:
         """Verification mode: a fresh build must give the refit engine's plan."""
@@ -584,6 +587,12 @@ def _obtain(
         else Outcome.HIT_REFIT_FAILED_REBUILT
     )
     with run.locked(k):
+        again = run.lookup(k) if fresh is None else None
+        if again is not None and again.digest != got.digest:
+            # another rank replaced the bad entry while this one failed: try that one
+            retry = run.try_hit(k, again, variant=variant, verify=verify)
+            if isinstance(retry, BuildResult):
+                return retry
         return run.build_and_store(
             k,
             outcome,
