@@ -137,7 +137,7 @@ def test_rotary_tables_baked_in_are_caught_by_the_pinned_check(trt: Any, cache: 
 def test_verify_mode_builds_fresh_and_compares(trt: Any, cache: Any) -> None:
     conv_net(trt, seed=0).build(cache=cache)
     checked = conv_net(trt, seed=4).build(cache=cache, verify=True)
-    assert checked.outcome is Outcome.HIT_REFIT and checked.verified is True
+    assert checked.outcome is Outcome.HIT_REFIT and checked.verified == "plan"
     assert "verify" in checked.timings
 
 
@@ -271,3 +271,42 @@ def test_script_with_its_own_build_call(trt: Any, cache: Any) -> None:
     assert bytes(memoryview(engine.serialize_with_config(config))) == fresh_plan(
         conv_net(trt, seed=1)
     )
+
+
+class _VerifyBuilder:
+    """A builder whose next build differs from the cached one (as a real GPU's may)."""
+
+    def __init__(self, inner: Any, build: Any) -> None:
+        self._inner, self._build = inner, build
+        self.logger = inner.logger
+
+    def build_serialized_network(self, network: Any, config: Any) -> Any:
+        return self._build(network, config)
+
+
+def test_verify_accepts_other_bytes_with_the_same_engine_signature(trt: Any, cache: Any) -> None:
+    conv_net(trt).build(cache=cache)
+    net = conv_net(trt, seed=2)
+
+    def other_tactics(network: Any, config: Any) -> Any:
+        config.builder_optimization_level = 5  # other plan bytes, same engine interface
+        return net.builder.build_serialized_network(network, config)
+
+    builder = _VerifyBuilder(net.builder, other_tactics)
+    result = trt_netser.build_engine(builder, net.network, net.config, cache=cache, verify=True)
+    assert result.outcome is Outcome.HIT_REFIT and result.verified == "signature"
+
+
+def test_verify_rejects_a_different_engine(trt: Any, cache: Any) -> None:
+    first = conv_net(trt).build(cache=cache)
+    net = conv_net(trt, seed=2)
+    impostor = conv_net(trt, seed=2, stride=2)  # another output shape
+    impostor.config.set_flag(trt.BuilderFlag.REFIT)
+
+    def different(network: Any, config: Any) -> Any:
+        return impostor.builder.build_serialized_network(impostor.network, impostor.config)
+
+    builder = _VerifyBuilder(net.builder, different)
+    result = trt_netser.build_engine(builder, net.network, net.config, cache=cache, verify=True)
+    assert result.outcome is Outcome.HIT_VERIFY_FAILED_REBUILT and result.failure == "verify"
+    assert result.quarantined is not None and cache.get(first.entry_key) is not None
