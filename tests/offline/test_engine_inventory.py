@@ -96,6 +96,18 @@ def _weight_layers(net: Any) -> list[Any]:
     return found
 
 
+def _is_quantization_parameter(net: Any, tensor: Any) -> bool:
+    """Whether a Quantize/Dequantize layer reads ``tensor`` as its scale or zero point."""
+    for i in range(net.num_layers):
+        layer = net.get_layer(i)
+        kind = str(layer.type).split(".")[-1]
+        if kind in ("QUANTIZE", "DEQUANTIZE", "DYNAMIC_QUANTIZE"):
+            slots = range(1, layer.num_inputs) if kind != "DYNAMIC_QUANTIZE" else (1,)
+            if any(layer.get_input(k) is tensor for k in slots if k < layer.num_inputs):
+                return True
+    return False
+
+
 def _expected_inventory(net: Any, mode: str) -> set[tuple[str, str]]:
     """(layer name, role) of every weight TensorRT's rules leave refittable."""
     out = set()
@@ -104,7 +116,11 @@ def _expected_inventory(net: Any, mode: str) -> set[tuple[str, str]]:
         outputs = [layer.get_output(i) for i in range(layer.num_outputs)]
         if not any(t.is_execution_tensor for t in outputs):
             continue  # removed by the builder
-        if kind == "CONSTANT" and (outputs[0].dtype in INTEGER_TYPES or outputs[0].is_shape_tensor):
+        if kind == "CONSTANT" and (
+            outputs[0].dtype in INTEGER_TYPES
+            or outputs[0].is_shape_tensor
+            or _is_quantization_parameter(net, outputs[0])
+        ):
             continue  # baked in
         if mode == "REFIT_INDIVIDUAL" and not net.are_weights_marked_refittable(layer.name):
             continue

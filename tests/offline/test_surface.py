@@ -32,16 +32,12 @@ _BUILD = "only exists while a real engine is built (tactic timing/selection on a
 
 #: Classes that may be absent offline, with the reason. If present they must match.
 ABSENT_CLASSES: dict[str, str] = {
-    "EngineInspector": _RUNTIME,
     "IGpuAllocator": _RUNTIME + " (device memory allocator)",
     "IGpuAsyncAllocator": _RUNTIME + " (device memory allocator)",
     "IOutputAllocator": _RUNTIME + " (execution-context output allocator)",
     "IProfiler": _RUNTIME + " (execution-context profiler)",
     "Profiler": _RUNTIME + " (execution-context profiler)",
     "IDebugListener": _RUNTIME + " (execution-context debug tensors)",
-    "IStreamReader": _RUNTIME + " (engine deserialization stream)",
-    "IStreamReaderV2": _RUNTIME + " (engine deserialization stream)",
-    "IStreamWriter": _RUNTIME + " (engine serialization stream)",
     "IInt8Calibrator": _BUILD + " (INT8 calibration runs inference)",
     "IInt8EntropyCalibrator": _BUILD + " (INT8 calibration runs inference)",
     "IInt8EntropyCalibrator2": _BUILD + " (INT8 calibration runs inference)",
@@ -302,6 +298,7 @@ def _instances(trt: Any) -> dict[str, Callable[[], object]]:
         ].create_serialization_config(),
         "IRuntimeConfig": lambda: _engine_objects(trt)["engine"].create_runtime_config(),
         "Runtime": lambda: trt.Runtime(trt.Logger()),
+        "EngineInspector": lambda: _engine_objects(trt)["engine"].create_engine_inspector(),
         "Refitter": lambda: trt.Refitter(_engine_objects(trt)["engine"], trt.Logger()),
     }
 
@@ -352,6 +349,7 @@ INSTANCE_CLASSES = [
     "IRuntimeConfig",
     "Runtime",
     "Refitter",
+    "EngineInspector",
 ]
 
 

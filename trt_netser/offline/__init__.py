@@ -40,6 +40,7 @@ from trt_netser.offline._engine import (
 from trt_netser.offline._enums import *  # noqa: F403 - every TensorRT enum
 from trt_netser.offline._enums import DataType, _Severity
 from trt_netser.offline._hostmem import IHostMemory
+from trt_netser.offline._inspector import EngineInspector
 from trt_netser.offline._layers import (
     LAYER_CLASSES,
     IAttentionBoundaryLayer,
@@ -93,6 +94,7 @@ from trt_netser.offline._plugins import (
 from trt_netser.offline._pyarg import MODULE as _MODULE
 from trt_netser.offline._refitter import Refitter
 from trt_netser.offline._runtime import Runtime
+from trt_netser.offline._streams import IStreamReader, IStreamReaderV2, IStreamWriter
 from trt_netser.offline._tensor import ITensor
 from trt_netser.offline._types import (
     Dims,
@@ -153,6 +155,7 @@ __all__ = [
     "Builder",
     "IBuilderConfig",
     "IOptimizationProfile",
+    "EngineInspector",
     "ICudaEngine",
     "IExecutionContext",
     "IHostMemory",
@@ -160,6 +163,9 @@ __all__ = [
     "ISerializationConfig",
     "Refitter",
     "Runtime",
+    "IStreamReader",
+    "IStreamReaderV2",
+    "IStreamWriter",
     "DynamicPluginTensorDesc",
     "FallbackString",
     "IErrorRecorder",

@@ -32,6 +32,14 @@ ROLES: dict[tuple[str, str], WeightsRole] = {
 #: Constant dtypes TensorRT treats as data it may bake in (indices, shapes, masks).
 BAKED_CONSTANT_TYPES = frozenset({DataType.INT32, DataType.INT64, DataType.BOOL, DataType.UINT8})
 
+#: Input slots whose constant TensorRT folds into the quantization kernels (scales and
+#: zero points of Q/DQ layers); the data input (slot 0) stays refittable.
+QUANT_PARAMETER_SLOTS: dict[str, frozenset[int]] = {
+    "QUANTIZE": frozenset({1, 2}),
+    "DEQUANTIZE": frozenset({1, 2}),
+    "DYNAMIC_QUANTIZE": frozenset({1}),
+}
+
 #: Producer -> consumer layer types TensorRT fuses into one kernel (a convolution followed
 #: by its only consumer, a Scale: batch-norm folding). Their refittable weights form one
 #: group.
@@ -69,6 +77,7 @@ class Context:
     mode: RefitMode
     marked: frozenset[str]
     live: frozenset[int]  # indices of layers that contribute to an output
+    quant_params: frozenset[int]  # tensor ids read as Q/DQ scales or zero points
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,11 @@ PIN_RULES: tuple[PinRule, ...] = (
         lambda c, w, ly: _is_constant(ly) and c.ir.tensors[ly.outputs[0]].is_shape,
     ),
     PinRule(
+        "quantization-parameter",
+        "the constant is a Quantize/Dequantize scale or zero point, folded into the kernels",
+        lambda c, w, ly: _is_constant(ly) and ly.outputs[0] in c.quant_params,
+    ),
+    PinRule(
         "eliminated",
         "the layer does not contribute to any network output, so the builder removes it",
         lambda c, w, ly: ly.index not in c.live,
@@ -146,6 +160,16 @@ def live_layers(ir: GraphIR) -> frozenset[int]:
         if not outs or any(t.is_shape or t.is_execution for t in outs):
             live.add(layer.index)
     return frozenset(live)
+
+
+def quant_parameters(ir: GraphIR) -> frozenset[int]:
+    """Tensors read by a Q/DQ layer as its scale or zero point."""
+    out: set[int] = set()
+    for layer in ir.layers:
+        for slot in QUANT_PARAMETER_SLOTS.get(layer.type.name, ()):
+            if slot < len(layer.inputs) and layer.inputs[slot] is not None:
+                out.add(layer.inputs[slot])  # type: ignore[arg-type]
+    return frozenset(out)
 
 
 def _groups(ir: GraphIR, refittable: list[int]) -> dict[int, int]:
@@ -190,7 +214,7 @@ def _groups(ir: GraphIR, refittable: list[int]) -> dict[int, int]:
 
 def inventory(ir: GraphIR, flags: int, marked: frozenset[str]) -> list[Entry]:
     """The verdict for every non-empty weight use of ``ir``, in weights order."""
-    ctx = Context(ir, refit_mode(flags), marked, live_layers(ir))
+    ctx = Context(ir, refit_mode(flags), marked, live_layers(ir), quant_parameters(ir))
     verdicts: list[tuple[int, str | None]] = []
     for wi, w in enumerate(ir.weights):
         if not w.count or w.layer < 0:
