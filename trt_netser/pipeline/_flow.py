@@ -23,6 +23,7 @@ from trt_netser.pipeline._entry import (
     EntryMeta,
     Inventory,
     MetaError,
+    MissingMetaError,
     check_pinned,
     pin,
     pinned_digest,
@@ -240,7 +241,7 @@ class _Run:
             try:
                 meta = EntryMeta.from_extras(entry.extras)
             except MetaError as exc:
-                code = "no-metadata" if "no pipeline metadata" in str(exc) else "bad-metadata"
+                code = "no-metadata" if isinstance(exc, MissingMetaError) else "bad-metadata"
                 raise HitError(code, str(exc)) from None
             weights = self.weights
             unreadable = [p for p in meta.pinned if p.digest is None]
@@ -285,6 +286,8 @@ class _Run:
             return result
         except HitError as exc:
             return self.failed(k, entry, exc.code, str(exc))
+        except BuildError:
+            raise  # the verification build failed: the network, not the entry
         except Exception as exc:  # never let a broken entry break the build
             logger.exception("hit path for %r failed", k)
             return self.failed(k, entry, "error", f"{type(exc).__name__}: {exc}")
