@@ -310,3 +310,20 @@ def test_verify_rejects_a_different_engine(trt: Any, cache: Any) -> None:
     result = trt_netser.build_engine(builder, net.network, net.config, cache=cache, verify=True)
     assert result.outcome is Outcome.HIT_VERIFY_FAILED_REBUILT and result.failure == "verify"
     assert result.quarantined is not None and cache.get(first.entry_key) is not None
+
+
+def test_strip_plan_alone_with_keep_is_refit_from_the_network(trt: Any, cache: Any) -> None:
+    # STRIP_PLAN without a refit flag: TensorRT treats it as REFIT_IDENTICAL, stripped
+    first = conv_net(trt, flags=("STRIP_PLAN",)).build(cache=cache, refit="keep")
+    assert first.refit_flag is None and first.weightless
+    again = conv_net(trt, flags=("STRIP_PLAN",)).build(cache=cache, refit="keep")
+    assert again.outcome is Outcome.HIT_REFIT  # the stripped plan needs its weights back
+    assert plan_bytes(again) == fresh_plan(conv_net(trt, flags=("STRIP_PLAN",)), ())
+
+
+def test_refit_if_cached_quarantines_a_bad_entry_and_returns_none(trt: Any, cache: Any) -> None:
+    first = conv_net(trt).build(cache=cache)
+    cache.put(first.entry_key, b"garbage", extras=cache.get(first.entry_key).extras)
+    net = conv_net(trt, seed=1)
+    assert trt_netser.refit_if_cached(net.builder, net.network, net.config, cache=cache) is None
+    assert cache.get(first.entry_key) is None  # quarantined, so the next build stores anew
