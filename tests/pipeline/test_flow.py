@@ -327,3 +327,30 @@ def test_refit_if_cached_quarantines_a_bad_entry_and_returns_none(trt: Any, cach
     net = conv_net(trt, seed=1)
     assert trt_netser.refit_if_cached(net.builder, net.network, net.config, cache=cache) is None
     assert cache.get(first.entry_key) is None  # quarantined, so the next build stores anew
+
+
+def test_the_refitter_gets_the_callers_buffers_not_copies(
+    trt: Any, cache: Any, monkeypatch: Any
+) -> None:
+    conv_net(trt, seed=0, named=True).build(cache=cache)
+    tuned = conv_net(trt, seed=1, named=True)
+    given: list[Any] = []
+    set_weights, set_named = trt.Refitter.set_weights, trt.Refitter.set_named_weights
+
+    def spy_weights(self: Any, layer: str, role: Any, weights: Any) -> bool:
+        given.append(weights)
+        return set_weights(self, layer, role, weights)
+
+    def spy_named(self: Any, name: str, weights: Any, *rest: Any) -> bool:
+        given.append(weights)
+        return set_named(self, name, weights, *rest)
+
+    monkeypatch.setattr(trt.Refitter, "set_weights", spy_weights)
+    monkeypatch.setattr(trt.Refitter, "set_named_weights", spy_named)
+    result = tuned.build(cache=cache)
+    assert result.outcome is Outcome.HIT_REFIT and len(given) == result.weights_refit
+    arrays = [a for name, a in tuned.arrays.items() if name not in ("power", "index")]
+    for weights in given:
+        assert isinstance(weights, np.ndarray)
+        assert any(np.shares_memory(weights, a) for a in arrays)  # a view of the caller's
+    assert result.weight_bytes == sum(a.nbytes for a in arrays)
