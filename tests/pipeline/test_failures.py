@@ -12,6 +12,7 @@ from typing import Any
 
 import blake3
 import cbor2
+import numpy as np
 import pytest
 
 import trt_netser
@@ -279,3 +280,36 @@ def test_failed_hit_uses_the_entry_another_rank_just_stored(
     assert calls and calls[0].startswith("deserialize")
     assert result.outcome is Outcome.HIT_REFIT  # refit rank 0's engine, no second build
     assert plan_bytes(result) == fresh_plan(conv_net(trt, seed=1))
+
+
+def _same_named_constants(trt: Any, seed: int) -> Any:
+    with trt_netser.capture(trt):
+        builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+        network = builder.create_network(0)
+        x = network.add_input("x", trt.float32, trt.Dims([1, 4]))
+        keep = []
+        for i in range(2):
+            array = np.random.default_rng(seed + i).standard_normal((1, 4)).astype(np.float32)
+            keep.append(array)
+            const = network.add_constant(trt.Dims([1, 4]), trt.Weights(array))
+            const.name = "same"  # two layers, one name: set_weights("same", ...) is ambiguous
+            x = network.add_elementwise(x, const.get_output(0), trt.ElementWiseOperation.SUM)
+            x = x.get_output(0)
+        x.name = "y"
+        network.mark_output(x)
+    return builder, network, builder.create_builder_config(), keep
+
+
+def test_duplicate_layer_names_are_never_refit(trt: Any, cache: Any) -> None:
+    builder, network, config, _keep = _same_named_constants(trt, 0)
+    with pytest.warns(PipelineWarning, match="not unique"):
+        first = trt_netser.build_engine(builder, network, config, cache=cache)
+    assert first.outcome is Outcome.MISS_BUILT and not first.stored
+    builder, network, config, _keep = _same_named_constants(trt, 5)
+    with pytest.warns(PipelineWarning):
+        second = trt_netser.build_engine(builder, network, config, cache=cache)
+    assert second.outcome is Outcome.MISS_BUILT
+    builder, network, config, _keep = _same_named_constants(trt, 5)
+    config.set_flag(trt.BuilderFlag.REFIT)
+    fresh = builder.build_serialized_network(network, config)
+    assert plan_bytes(second) == bytes(memoryview(fresh))

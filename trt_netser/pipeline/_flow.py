@@ -389,6 +389,22 @@ class _Run:
                 result.explanation = explain_miss(self, k)
             if result.explanation is not None and result.reason is None:
                 result.reason = result.explanation.summary
+        ambiguous = sorted(
+            {
+                ly
+                for ly, r, _d, _c in meta.inventory.layers
+                if (ly, r) in self.weights.duplicate_layers
+            }
+            if meta is not None
+            else ()
+        )
+        if ambiguous:
+            _warn(
+                result,
+                f"layer names {', '.join(map(repr, ambiguous[:3]))} are not unique, so the "
+                "refitter cannot address their weights: the engine is not stored",
+            )
+            meta = None
         if meta is not None and self.cache is not None:
             if store_dump and variant_of is None:
                 meta = self.store_dump(k, meta)
