@@ -185,20 +185,34 @@ def _named_shift(trt: Any, seed: int) -> Any:
     return n
 
 
-def test_ambiguous_weights_name_never_refits_wrongly(trt: Any, cache: Any) -> None:
+def _pointer_known(network: Any) -> bool:
+    record = lookup_network(network)
+    assert record is not None
+    named = record.weights_names[0]
+    return len(named) > 3 and isinstance(named[3], int)  # a capture may record it
+
+
+def test_ambiguous_weights_name_is_refit_by_layer_and_role(trt: Any, cache: Any) -> None:
     first = _named_shift(trt, 0).build(cache=cache)
     meta = EntryMeta.from_extras(cache.get(first.entry_key).extras)
     assert "scale.shift" in [n for n, _d, _c in meta.inventory.named]
+    result = _named_shift(trt, 1).build(cache=cache)
+    # never guessed by name: set through ('scale', SHIFT), and TensorRT confirms nothing
+    # is missing
+    assert result.outcome is Outcome.HIT_REFIT, result.reason
+    assert plan_bytes(result) == fresh_plan(_named_shift(trt, 1))
+
+
+def test_a_name_the_network_cannot_supply_rebuilds(trt: Any, cache: Any, monkeypatch: Any) -> None:
+    _named_shift(trt, 0).build(cache=cache)
     tuned = _named_shift(trt, 1)
-    record = lookup_network(tuned.network)
-    assert record is not None
-    named = record.weights_names[0]
-    pointer_known = len(named) > 3 and isinstance(named[3], int)  # a capture may know it
+    # an engine that insists on the name (as one whose named weights have no layer might)
+    monkeypatch.setattr(trt.Refitter, "get_missing_weights", lambda self: ["scale.shift"])
     result = tuned.build(cache=cache)
-    if pointer_known:
-        assert result.outcome is Outcome.HIT_REFIT
+    assert result.outcome is Outcome.HIT_REFIT_FAILED_REBUILT
+    if _pointer_known(tuned.network):
+        assert result.failure == "missing-weights"
     else:
-        assert result.outcome is Outcome.HIT_REFIT_FAILED_REBUILT
         assert result.failure == "network-lacks-weight" and result.quarantined is None
         assert "could carry it" in (result.reason or "")
     assert plan_bytes(result) == fresh_plan(_named_shift(trt, 1))
