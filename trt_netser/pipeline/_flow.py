@@ -559,7 +559,8 @@ def build_engine(
     ``lease_ttl / 3`` s, so builders on other hosts wait and then hit. ``weight_names``
     maps weights names to the buffers given to ``set_weights_name`` (else the capture's
     records are used); ``names="strip-line-numbers"`` drops TensorRT-LLM's generated
-    ``_L<line>`` name parts before the key is computed. Raises :class:`BuildError` when TensorRT cannot build the network.
+    ``_L<line>`` name parts before the key is computed. Raises :class:`BuildError` when
+    TensorRT cannot build the network.
     """
     run = _prepare(
         builder, network, config, cache, logger, refit, weightless, key_options, weight_names, names
