@@ -387,8 +387,11 @@ class _Run:
 
             with self.timings.phase("explain"):
                 result.explanation = explain_miss(self, k)
-            if result.explanation is not None and result.reason is None:
-                result.reason = result.explanation.summary
+            if result.explanation is not None:
+                for line in result.explanation.lines():  # as JAX's explain_cache_misses logs
+                    logger.info("%s", line)
+                if result.reason is None:
+                    result.reason = result.explanation.summary
         ambiguous = sorted(
             {
                 ly
