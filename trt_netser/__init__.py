@@ -49,9 +49,14 @@ _EXPORTS: dict[str, str] = {
     "VerifyReport": "trt_netser.cache",
     "GcReport": "trt_netser.cache",
     "CacheError": "trt_netser.cache",
+    # build or refit
+    "build_engine": "trt_netser.pipeline",
+    "refit_if_cached": "trt_netser.pipeline",
+    "BuildResult": "trt_netser.pipeline",
 }
 
 __all__ = [
+    "BuildResult",
     "CacheEntry",
     "CacheError",
     "CacheKey",
@@ -71,6 +76,7 @@ __all__ = [
     "WeightsPolicy",
     "__version__",
     "add_optimization_profile",
+    "build_engine",
     "cache_key",
     "capture",
     "config_coverage",
@@ -84,6 +90,7 @@ __all__ = [
     "hash_builder_config",
     "hash_network",
     "is_offline",
+    "refit_if_cached",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -120,6 +127,7 @@ if TYPE_CHECKING:  # pragma: no cover
         UnhashableNetworkError,
     )
     from trt_netser.key import CacheKey, KeyComponent, cache_key
+    from trt_netser.pipeline import BuildResult, build_engine, refit_if_cached
     from trt_netser.policy import WeightsPolicy
     from trt_netser.portability import Environment, environment
 

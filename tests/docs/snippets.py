@@ -37,6 +37,7 @@ _ELIDED = re.compile(r"^\.\.\. \((\d+) more lines\)$")
 _STATUS = re.compile(r"^\(exit status (\d+)\)$")
 _TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(\+00:00)?")
 _SECONDS = re.compile(r"\b\d+\.\ds\b")
+_PHASE = re.compile(r"\b\d+(\.\d+)? ms\b|\(total \d+\.\d+ s\)")  # measured timings
 _WRITER = re.compile(r"^layer writer: pure Python .*$", re.M)
 
 
@@ -77,12 +78,21 @@ def blocks(path: Path) -> list[Block]:
     return found
 
 
-def model_source() -> str:
-    """The ``model.py`` shown in docs/cli.md (``$ cat model.py``), the docs' fixture."""
+def fixture_sources() -> dict[str, str]:
+    """The files docs/cli.md shows with ``$ cat NAME`` (``model.py`` first): the docs' fixtures."""
+    found: dict[str, str] = {}
     for block in blocks(ROOT / "docs" / "cli.md"):
-        if block.language == "console" and block.body.startswith("$ cat model.py\n"):
-            return block.body.split("\n", 1)[1]
-    raise AssertionError("docs/cli.md has no `$ cat model.py` block")
+        m = re.match(r"\$ cat ([\w.-]+)\n", block.body)
+        if block.language == "console" and m:
+            found[m.group(1)] = block.body[m.end() :]
+    if "model.py" not in found:
+        raise AssertionError("docs/cli.md has no `$ cat model.py` block")
+    return found
+
+
+def model_source() -> str:
+    """The ``model.py`` shown in docs/cli.md (``$ cat model.py``), the docs' main fixture."""
+    return fixture_sources()["model.py"]
 
 
 def environment(scratch: Path) -> dict[str, str]:
@@ -107,7 +117,8 @@ def environment(scratch: Path) -> dict[str, str]:
 
 def scratch_dir(tmp: Path) -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "model.py").write_text(model_source())
+    for name, source in fixture_sources().items():
+        (tmp / name).write_text(source)
     return tmp
 
 
@@ -116,6 +127,7 @@ def normalize(text: str, scratch: Path) -> str:
     text = _TIME.sub("<time>", text)
     # --version's writer line depends on the install (a compiler or not), not on the docs
     text = _WRITER.sub("layer writer: compiled (trt_netser._layerwriter)", text)
+    text = _PHASE.sub("<t>", text)
     return _SECONDS.sub("<s>", text)
 
 

@@ -204,6 +204,9 @@ def _register() -> None:
         demo.demo_cmd,
     ):
         main.add_command(command)
+    from trt_netser.cli.build_cmd import build_cmd  # issue 14: build or refit
+
+    main.add_command(build_cmd)
 
 
 _register()
