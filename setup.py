@@ -1,4 +1,5 @@
-"""Builds the optional compiled twin of the walker's hot loop (trt_netser/_layerwriter.pyx).
+"""Builds the optional compiled extensions: the walker's hot loop (trt_netser/_layerwriter.pyx)
+and the buffer-protocol base of the offline IHostMemory (trt_netser/offline/_hostbuf.pyx).
 
 Everything else is declared in pyproject.toml. Without Cython or a working C compiler the
 package installs all the same and the walker runs its Python path (same bytes, slower).
@@ -31,8 +32,9 @@ class OptionalBuildExt(build_ext):
     @staticmethod
     def _skip(exc: Exception) -> None:
         print(
-            f"warning: trt_netser._layerwriter was not compiled ({exc}); "
-            "trt-netser will hash with its pure-Python layer writer (same digests, slower)",
+            f"warning: a trt_netser extension was not compiled ({exc}); trt-netser falls back "
+            "to pure Python (same digests and plans; IHostMemory's buffer protocol then "
+            "needs Python 3.12+)",
             file=sys.stderr,
         )
 
@@ -43,7 +45,10 @@ except ImportError:  # no Cython in the build environment: pure Python
     ext_modules: list[Extension] = []
 else:
     ext_modules = cythonize(
-        [Extension("trt_netser._layerwriter", ["trt_netser/_layerwriter.pyx"])],
+        [
+            Extension("trt_netser._layerwriter", ["trt_netser/_layerwriter.pyx"]),
+            Extension("trt_netser.offline._hostbuf", ["trt_netser/offline/_hostbuf.pyx"]),
+        ],
         compiler_directives={"language_level": 3},
         quiet=True,
     )

@@ -32,14 +32,7 @@ _BUILD = "only exists while a real engine is built (tactic timing/selection on a
 
 #: Classes that may be absent offline, with the reason. If present they must match.
 ABSENT_CLASSES: dict[str, str] = {
-    "ICudaEngine": _RUNTIME,
-    "IExecutionContext": _RUNTIME,
-    "Runtime": _RUNTIME,
-    "IRuntimeConfig": _RUNTIME,
-    "Refitter": _RUNTIME,
     "EngineInspector": _RUNTIME,
-    "IHostMemory": _RUNTIME + " (serialized engine plans)",
-    "ISerializationConfig": _RUNTIME + " (made by ICudaEngine.create_serialization_config)",
     "IGpuAllocator": _RUNTIME + " (device memory allocator)",
     "IGpuAsyncAllocator": _RUNTIME + " (device memory allocator)",
     "IOutputAllocator": _RUNTIME + " (execution-context output allocator)",
@@ -301,7 +294,29 @@ def _instances(trt: Any) -> dict[str, Callable[[], object]]:
         "IShuffleLayer": layer("add_shuffle"),
         "ILayer": lambda: _first_layer(trt),
         "ILoop": lambda: network().add_loop(),
+        "IHostMemory": lambda: _engine_objects(trt)["plan"],
+        "ICudaEngine": lambda: _engine_objects(trt)["engine"],
+        "IExecutionContext": lambda: _engine_objects(trt)["engine"].create_execution_context(),
+        "ISerializationConfig": lambda: _engine_objects(trt)[
+            "engine"
+        ].create_serialization_config(),
+        "IRuntimeConfig": lambda: _engine_objects(trt)["engine"].create_runtime_config(),
+        "Runtime": lambda: trt.Runtime(trt.Logger()),
+        "Refitter": lambda: trt.Refitter(_engine_objects(trt)["engine"], trt.Logger()),
     }
+
+
+def _engine_objects(trt: Any) -> dict[str, Any]:
+    """A refittable one-constant engine and its plan."""
+    import numpy as np
+
+    builder = trt.Builder(trt.Logger())
+    net = builder.create_network(0)
+    net.mark_output(net.add_constant((2,), trt.Weights(np.ones(2, np.float32))).get_output(0))
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.REFIT)
+    plan = builder.build_serialized_network(net, config)
+    return {"plan": plan, "engine": trt.Runtime(trt.Logger()).deserialize_cuda_engine(plan)}
 
 
 def _first_layer(trt: Any) -> object:
@@ -330,6 +345,13 @@ INSTANCE_CLASSES = [
     "IShuffleLayer",
     "ILayer",
     "ILoop",
+    "IHostMemory",
+    "ICudaEngine",
+    "IExecutionContext",
+    "ISerializationConfig",
+    "IRuntimeConfig",
+    "Runtime",
+    "Refitter",
 ]
 
 

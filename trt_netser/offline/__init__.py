@@ -2,9 +2,11 @@
 
 ``import trt_netser.offline as trt`` runs code written for ``import tensorrt as trt``
 where TensorRT's native library is not available: networks, layers, tensors, constructs,
-plugins and builder configurations behave as documented for TensorRT 10.16.1.11 (names,
-read/write properties, defaults and enum values mirror the official API dump). Engines
-cannot be built (``Builder.build_serialized_network`` logs an ERROR and returns None).
+plugins, builder configurations and engines behave as documented for TensorRT 10.16.1.11
+(names, read/write properties, defaults and enum values mirror the official API dump).
+``Builder.build_serialized_network`` makes an offline plan (docs/offline-engine.md) that
+``Runtime.deserialize_cuda_engine`` loads and a ``Refitter`` refits; engines do not execute
+here.
 
 ``__version__`` is ``"10.16.1.11+offline"``: the mirrored TensorRT version with a PEP 440
 local label saying this is the offline model.
@@ -29,8 +31,15 @@ from trt_netser.offline._builder import (
     IOptimizationProfile,
 )
 from trt_netser.offline._constructs import IAttention, IIfConditional, ILoop
+from trt_netser.offline._engine import (
+    ICudaEngine,
+    IExecutionContext,
+    IRuntimeConfig,
+    ISerializationConfig,
+)
 from trt_netser.offline._enums import *  # noqa: F403 - every TensorRT enum
 from trt_netser.offline._enums import DataType, _Severity
+from trt_netser.offline._hostmem import IHostMemory
 from trt_netser.offline._layers import (
     LAYER_CLASSES,
     IAttentionBoundaryLayer,
@@ -82,6 +91,8 @@ from trt_netser.offline._plugins import (
     init_libnvinfer_plugins,
 )
 from trt_netser.offline._pyarg import MODULE as _MODULE
+from trt_netser.offline._refitter import Refitter
+from trt_netser.offline._runtime import Runtime
 from trt_netser.offline._tensor import ITensor
 from trt_netser.offline._types import (
     Dims,
@@ -142,6 +153,13 @@ __all__ = [
     "Builder",
     "IBuilderConfig",
     "IOptimizationProfile",
+    "ICudaEngine",
+    "IExecutionContext",
+    "IHostMemory",
+    "IRuntimeConfig",
+    "ISerializationConfig",
+    "Refitter",
+    "Runtime",
     "DynamicPluginTensorDesc",
     "FallbackString",
     "IErrorRecorder",

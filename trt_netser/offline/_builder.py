@@ -1,7 +1,7 @@
 """Builder, IBuilderConfig and IOptimizationProfile.
 
-Building engines is a later issue: ``build_serialized_network`` logs an ERROR and
-returns None. Defaults not stated in the API docstrings are those of TensorRT 10.16 on a
+``build_serialized_network`` checks and lowers the network (trt_netser.offline._build)
+and returns the offline plan as an IHostMemory. Defaults not stated in the API docstrings are those of TensorRT 10.16 on a
 fixed "offline device" (see :data:`OFFLINE_DEVICE`), so nothing depends on the machine.
 """
 
@@ -66,6 +66,7 @@ _DEFAULT_PREVIEW = {
     int(PreviewFeature.RUNTIME_ACTIVATION_RESIZE_10_10): True,
 }
 _DIMS = Conv(f"{MODULE}.Dims", to_dims_tuple)
+_REFIT_FLAGS = (BuilderFlag.REFIT, BuilderFlag.REFIT_IDENTICAL, BuilderFlag.REFIT_INDIVIDUAL)
 
 
 class IOptimizationProfile:
@@ -220,7 +221,17 @@ class IBuilderConfig:
     # -- flags ------------------------------------------------------------------------------
     @api("IBuilderConfig", Sig([Arg("flag", enum(BuilderFlag))], "None"))
     def set_flag(self, flag: BuilderFlag) -> None:
-        """Set a builder flag."""
+        """Set a builder flag (REFIT, REFIT_IDENTICAL and REFIT_INDIVIDUAL exclude each other)."""
+        if flag in _REFIT_FLAGS:
+            others = sum(1 << int(f) for f in _REFIT_FLAGS if f != flag)
+            if self._s["flags"] & others:
+                report(
+                    self._s.get("logger"),
+                    _Severity.WARNING,
+                    "Unset previous flag because kREFIT, kREFIT_INDIVIDUAL and kREFIT_IDENTICAL "
+                    "are mutually exclusive.",
+                )
+                self._s["flags"] &= ~others
         self._s["flags"] |= 1 << int(flag)
 
     @api("IBuilderConfig", Sig([Arg("flag", enum(BuilderFlag))], "None"))
@@ -457,25 +468,67 @@ class Builder:
             self._s["logger"],
             _Severity.ERROR,
             f"Builder::{what}: Error Code 9: API Usage Error (engines cannot be built by the offline "
-            f"TensorRT model.)",
+            f"TensorRT model; use build_serialized_network.)",
         )
 
-    def build_serialized_network(
-        self, network: INetworkDefinition, config: IBuilderConfig, *args: Any
-    ) -> None:
-        """Not available offline: logs an ERROR and returns None."""
-        self._unsupported("buildSerializedNetwork")
+    @api(
+        "Builder",
+        Sig(
+            [Arg("network", instance(INetworkDefinition)), Arg("config", instance(IBuilderConfig))],
+            f"{MODULE}.IHostMemory",
+        ),
+    )
+    def build_serialized_network(self, network: INetworkDefinition, config: IBuilderConfig) -> Any:
+        """Build an engine and serialize it: an IHostMemory plan, or None after an ERROR."""
+        from trt_netser.offline._build import build_serialized
+        from trt_netser.offline._hostmem import IHostMemory
+
+        data = build_serialized(self, network, config)
+        return None if data is None else IHostMemory._make(data)
 
     def build_engine_with_config(self, network: INetworkDefinition, config: IBuilderConfig) -> None:
-        """Not available offline: logs an ERROR and returns None."""
+        """Not available offline (deprecated upstream): logs an ERROR and returns None."""
         self._unsupported("buildEngineWithConfig")
 
+    @api(
+        "Builder",
+        Sig(
+            [
+                Arg("network", instance(INetworkDefinition)),
+                Arg("config", instance(IBuilderConfig)),
+                Arg("writer", Conv("tensorrt.IStreamWriter", lambda v: v)),
+            ],
+            "bool",
+        ),
+    )
     def build_serialized_network_to_stream(
         self, network: INetworkDefinition, config: IBuilderConfig, writer: Any
     ) -> bool:
-        """Not available offline: logs an ERROR and returns False."""
-        self._unsupported("buildSerializedNetworkToStream")
-        return False
+        """Build and hand the plan to ``writer.write(data)``; False after an ERROR."""
+        from trt_netser.offline._build import build_serialized
+
+        data = build_serialized(self, network, config)
+        if data is None:
+            return False
+        try:
+            written = writer.write(data)
+        except Exception as exc:
+            report(
+                self._s["logger"],
+                _Severity.ERROR,
+                f"Builder::buildSerializedNetworkToStream: Error Code 1: Serialization (the stream "
+                f"writer raised {type(exc).__name__}: {exc}.)",
+            )
+            return False
+        if written is not None and int(written) != len(data):
+            report(
+                self._s["logger"],
+                _Severity.ERROR,
+                f"Builder::buildSerializedNetworkToStream: Error Code 1: Serialization (the stream "
+                f"writer wrote {written} of {len(data)} bytes.)",
+            )
+            return False
+        return True
 
     def is_network_supported(self, network: INetworkDefinition, config: IBuilderConfig) -> bool:
         """Every network definition is within scope of the offline model."""

@@ -1,0 +1,687 @@
+"""Build, serialize, deserialize and refit offline engines the way client code does.
+
+Why: the build-or-refit pipeline and the offline executor are written against this model
+of TensorRT's engine side and must run unchanged on real TensorRT, so the model must
+behave like TensorRT: plans are IHostMemory buffers, refusals are ERRORs through the
+user's ILogger with None/False returned, a refit engine is the engine a fresh build with
+the new weights gives.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+
+import trt_netser.offline as trt
+from tests.offline.conftest import ListLogger
+
+F32 = np.float32
+
+
+def cnn(
+    logger: ListLogger,
+    seed: int,
+    *flags: Any,
+    name_kernel: bool = True,
+    mark: tuple[str, ...] = (),
+    kernel_seed: int | None = None,
+) -> tuple[Any, Any, Any]:
+    """Builder, network and config of a small conv -> +constant -> reshape network."""
+    builder = trt.Builder(logger)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (1, 3, 8, 8))
+    values = _new_weights(seed)
+    if kernel_seed is not None:
+        values["kernel"] = _new_weights(kernel_seed)["kernel"]
+    conv = net.add_convolution_nd(
+        x, 4, (3, 3), trt.Weights(values["kernel"]), trt.Weights(values["bias"])
+    )
+    conv.name = "conv"
+    if name_kernel:
+        assert net.set_weights_name(conv.kernel, "conv.weight")
+    bias = net.add_constant((1, 4, 1, 1), trt.Weights(values["constant"]))
+    bias.name = "bias"
+    add = net.add_elementwise(conv.get_output(0), bias.get_output(0), trt.ElementWiseOperation.SUM)
+    add.name = "add"
+    shuffle = net.add_shuffle(add.get_output(0))
+    shuffle.reshape_dims = (1, -1)
+    shuffle.get_output(0).name = "y"
+    net.mark_output(shuffle.get_output(0))
+    for name in mark:
+        assert net.mark_weights_refittable(name)
+    config = builder.create_builder_config()
+    for flag in flags:
+        config.set_flag(flag)
+    return builder, net, config
+
+
+def plan_of(logger: ListLogger, seed: int, *flags: Any, **kw: Any) -> bytes:
+    builder, net, config = cnn(logger, seed, *flags, **kw)
+    plan = builder.build_serialized_network(net, config)
+    assert plan is not None, logger.errors
+    return bytes(plan)
+
+
+def layer(net: Any, name: str) -> Any:
+    """The layer called ``name``, downcast as client code does."""
+    for i in range(net.num_layers):
+        found = net.get_layer(i)
+        if found.name == name:
+            found.__class__ = getattr(trt, f"I{_CLASS[str(found.type).split('.')[-1]]}Layer")
+            return found
+    raise KeyError(name)
+
+
+_CLASS = {"CONVOLUTION": "Convolution", "CONSTANT": "Constant", "SCALE": "Scale"}
+
+
+# -- build ----------------------------------------------------------------------------------
+def test_plan_is_a_host_memory_buffer(logger: ListLogger) -> None:
+    builder, net, config = cnn(logger, 0, trt.BuilderFlag.REFIT)
+    plan = builder.build_serialized_network(net, config)
+    assert type(plan) is trt.IHostMemory
+    assert plan.dtype == trt.DataType.UINT8
+    data = bytes(plan)
+    assert plan.nbytes == len(data) > 0
+    assert memoryview(plan).nbytes == len(data)
+    assert np.frombuffer(plan, dtype=np.uint8).tobytes() == data
+    sink = io.BytesIO()
+    sink.write(plan)  # how build scripts save engines
+    assert sink.getvalue() == data
+    assert data[:8] == b"TNSPLAN\0"
+    assert not logger.errors
+
+
+def test_same_network_and_config_give_the_same_plan(logger: ListLogger) -> None:
+    first = plan_of(logger, 0, trt.BuilderFlag.REFIT)
+    again = plan_of(logger, 0, trt.BuilderFlag.REFIT)
+    assert first == again
+    assert plan_of(logger, 1, trt.BuilderFlag.REFIT) != first  # weights are in the plan
+    assert plan_of(logger, 0) != first  # so is the config
+
+
+def test_serialize_after_deserialize_gives_the_same_bytes(logger: ListLogger) -> None:
+    plan = plan_of(logger, 0, trt.BuilderFlag.REFIT)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
+    assert engine is not None
+    again = bytes(engine.serialize())
+    assert again == plan
+    assert bytes(trt.Runtime(logger).deserialize_cuda_engine(again).serialize()) == plan
+
+
+def test_build_serialized_network_to_stream(logger: ListLogger) -> None:
+    class Writer(trt.IStreamWriter if hasattr(trt, "IStreamWriter") else object):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.data = b""
+
+        def write(self, data: Any) -> int:
+            self.data += bytes(data)
+            return len(bytes(data))
+
+    builder, net, config = cnn(logger, 0, trt.BuilderFlag.REFIT)
+    writer = Writer()
+    assert builder.build_serialized_network_to_stream(net, config, writer) is True
+    assert writer.data == plan_of(logger, 0, trt.BuilderFlag.REFIT)
+
+
+# -- refit flags --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (trt.BuilderFlag.REFIT, trt.BuilderFlag.REFIT_IDENTICAL),
+        (trt.BuilderFlag.REFIT_IDENTICAL, trt.BuilderFlag.REFIT_INDIVIDUAL),
+        (trt.BuilderFlag.REFIT_INDIVIDUAL, trt.BuilderFlag.REFIT),
+    ],
+)
+def test_refit_flags_exclude_each_other(logger: ListLogger, first: Any, second: Any) -> None:
+    config = trt.Builder(logger).create_builder_config()
+    config.set_flag(first)
+    assert not logger.messages
+    config.set_flag(second)
+    assert config.get_flag(second) and not config.get_flag(first)
+    assert logger.messages == [
+        (
+            trt.ILogger.Severity.WARNING,
+            "Unset previous flag because kREFIT, kREFIT_INDIVIDUAL and kREFIT_IDENTICAL are "
+            "mutually exclusive.",
+        )
+    ]
+
+
+def test_setting_the_same_refit_flag_twice_does_not_warn(logger: ListLogger) -> None:
+    config = trt.Builder(logger).create_builder_config()
+    config.set_flag(trt.BuilderFlag.REFIT)
+    config.set_flag(trt.BuilderFlag.REFIT)
+    config.set_flag(trt.BuilderFlag.STRIP_PLAN)
+    assert config.get_flag(trt.BuilderFlag.REFIT) and config.get_flag(trt.BuilderFlag.STRIP_PLAN)
+    assert not logger.messages
+
+
+# -- build refusals ---------------------------------------------------------------------------------
+def _refused(logger: ListLogger, builder: Any, net: Any, config: Any, text: str) -> None:
+    assert builder.build_serialized_network(net, config) is None
+    assert len(logger.errors) == 1, logger.errors
+    assert text in logger.errors[0]
+
+
+def test_refuses_a_network_without_outputs(logger: ListLogger, builder: Any, net: Any) -> None:
+    net.add_identity(net.add_input("x", trt.float32, (2,)))
+    config = builder.create_builder_config()
+    _refused(logger, builder, net, config, "Network must have at least one output")
+
+
+def test_refuses_dynamic_inputs_without_a_profile(
+    logger: ListLogger, builder: Any, net: Any
+) -> None:
+    x = net.add_input("x", trt.float32, (-1, 4))
+    net.mark_output(net.add_identity(x).get_output(0))
+    config = builder.create_builder_config()
+    _refused(
+        logger,
+        builder,
+        net,
+        config,
+        "Network has dynamic or shape inputs, but no optimization profile has been defined.",
+    )
+
+
+def test_refuses_a_profile_that_does_not_cover_an_input(
+    logger: ListLogger, builder: Any, net: Any
+) -> None:
+    x = net.add_input("x", trt.float32, (-1, 4))
+    y = net.add_input("y", trt.float32, (-1, 4))
+    net.mark_output(net.add_elementwise(x, y, trt.ElementWiseOperation.SUM).get_output(0))
+    profile = builder.create_optimization_profile()
+    profile.set_shape("x", (1, 4), (2, 4), (8, 4))
+    config = builder.create_builder_config()
+    config.add_optimization_profile(profile)
+    _refused(logger, builder, net, config, "y: dynamic input is missing dimensions in profile 0.")
+
+
+def test_refuses_a_profile_that_contradicts_a_static_dimension(
+    logger: ListLogger, builder: Any, net: Any
+) -> None:
+    x = net.add_input("x", trt.float32, (-1, 4))
+    net.mark_output(net.add_identity(x).get_output(0))
+    profile = builder.create_optimization_profile()
+    profile.set_shape("x", (1, 2), (2, 4), (8, 8))
+    config = builder.create_builder_config()
+    config.add_optimization_profile(profile)
+    _refused(logger, builder, net, config, "does not match network definition")
+
+
+def test_refuses_weight_streaming_on_a_weakly_typed_network(logger: ListLogger) -> None:
+    builder, net, config = cnn(logger, 0, trt.BuilderFlag.WEIGHT_STREAMING)
+    _refused(logger, builder, net, config, "Weight streaming is only supported with strongly typed")
+
+
+def test_weight_streaming_on_a_strongly_typed_network(logger: ListLogger) -> None:
+    builder = trt.Builder(logger)
+    net = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+    x = net.add_input("x", trt.float32, (2, 4))
+    c = net.add_constant((2, 4), trt.Weights(np.ones((2, 4), F32)))
+    net.mark_output(
+        net.add_elementwise(x, c.get_output(0), trt.ElementWiseOperation.SUM).get_output(0)
+    )
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.WEIGHT_STREAMING)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, config)
+    )
+    assert engine.streamable_weights_size == 32
+    assert engine.weight_streaming_budget_v2 == 32
+    engine.weight_streaming_budget_v2 = 16
+    assert engine.weight_streaming_budget_v2 == 16
+    assert not logger.errors
+
+
+def test_refuses_marked_weights_that_do_not_exist(logger: ListLogger) -> None:
+    builder, net, config = cnn(logger, 0, trt.BuilderFlag.REFIT_INDIVIDUAL, mark=("conv",))
+    layer(net, "conv").name = "renamed"  # the marked name no longer names any weights
+    _refused(logger, builder, net, config, "Weights 'conv' are marked refittable")
+
+
+def test_refuses_an_invalid_network(logger: ListLogger, builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (2, 4))
+    shuffle = net.add_shuffle(x)
+    net.mark_output(shuffle.get_output(0))
+    x.shape = (3, 5)
+    shuffle.reshape_dims = (7,)  # 15 elements cannot become 7: a shape error now
+    logger.messages.clear()
+    config = builder.create_builder_config()
+    assert builder.build_serialized_network(net, config) is None
+    assert any("Shape Error" in m for m in logger.errors), logger.errors
+
+
+def test_refuses_an_unregistered_plugin(logger: ListLogger, builder: Any, net: Any) -> None:
+    class Plugin(trt.IPluginV2DynamicExt):
+        def __init__(self) -> None:
+            trt.IPluginV2DynamicExt.__init__(self)
+            self.plugin_type = "NoSuchPlugin"
+            self.plugin_version = "1"
+            self.plugin_namespace = ""
+            self.num_outputs = 1
+
+        def get_output_datatype(self, index: int, input_types: list[Any]) -> Any:
+            return input_types[0]
+
+        def get_output_dimensions(self, index: int, inputs: list[Any], expr_builder: Any) -> Any:
+            return inputs[0]
+
+    x = net.add_input("x", trt.float32, (2, 4))
+    layer_ = net.add_plugin_v2([x], Plugin())
+    assert layer_ is not None, logger.errors
+    net.mark_output(layer_.get_output(0))
+    config = builder.create_builder_config()
+    _refused(logger, builder, net, config, "Cannot find plugin creator for NoSuchPlugin")
+
+
+def test_registered_plugins_build(logger: ListLogger, builder: Any, net: Any) -> None:
+    from tests.offline.plugins import register_test_plugins
+
+    v2, v3 = register_test_plugins(trt)
+    x = net.add_input("x", trt.float32, (1, 2, 4, 8))
+    fields = trt.PluginFieldCollection(
+        [
+            trt.PluginField("num_heads", np.array([2], np.int32), trt.PluginFieldType.INT32),
+            trt.PluginField("num_kv_heads", np.array([2], np.int32), trt.PluginFieldType.INT32),
+            trt.PluginField("head_size", np.array([8], np.int32), trt.PluginFieldType.INT32),
+        ]
+    )
+    attention = net.add_plugin_v2([x, x, x], v2.create_plugin("attn", fields))
+    bias = trt.PluginFieldCollection(
+        [trt.PluginField("bias", np.ones(8, np.float32), trt.PluginFieldType.FLOAT32)]
+    )
+    plugin_v3 = v3.create_plugin("bias", bias, trt.TensorRTPhase.BUILD)
+    added = net.add_plugin_v3([attention.get_output(0)], [], plugin_v3)
+    net.mark_output(added.get_output(0))
+    config = builder.create_builder_config()
+    plan = builder.build_serialized_network(net, config)
+    assert plan is not None, logger.errors
+    engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
+    assert bytes(engine.serialize()) == bytes(plan)
+
+
+# -- runtime refusals ------------------------------------------------------------------------------
+def _deserialize_refused(logger: ListLogger, data: Any, text: str) -> None:
+    assert trt.Runtime(logger).deserialize_cuda_engine(data) is None
+    assert len(logger.errors) == 1, logger.errors
+    assert text in logger.errors[0]
+
+
+@pytest.mark.parametrize("data", [b"", b"garbage", b"\0" * 100, bytearray(b"x" * 64)])
+def test_garbage_is_refused(logger: ListLogger, data: Any) -> None:
+    _deserialize_refused(logger, data, "magicTag")
+
+
+def test_truncated_plan_is_refused(logger: ListLogger) -> None:
+    plan = plan_of(logger, 0, trt.BuilderFlag.REFIT)
+    _deserialize_refused(logger, plan[:-1], "Truncated")
+
+
+def test_corrupted_plan_is_refused(logger: ListLogger) -> None:
+    plan = bytearray(plan_of(logger, 0, trt.BuilderFlag.REFIT))
+    plan[len(plan) // 2] ^= 0x40
+    _deserialize_refused(logger, bytes(plan), "corrupted")
+
+
+def _rewrite(plan: bytes, **changes: Any) -> bytes:
+    """The plan with top-level payload fields replaced (and a valid digest)."""
+    import blake3
+    import cbor2
+
+    from trt_netser.offline._plan import HEADER
+
+    payload = cbor2.loads(plan[HEADER.size : -32])
+    payload.update(changes)
+    body = cbor2.dumps(payload, canonical=True)
+    head = plan[:12] + len(body).to_bytes(8, "little")
+    return head + body + blake3.blake3(head + body).digest()
+
+
+def test_plan_from_another_version_is_refused(logger: ListLogger) -> None:
+    plan = _rewrite(plan_of(logger, 0), tensorrt="10.15.1.29")
+    _deserialize_refused(
+        logger,
+        plan,
+        "The engine plan file is not compatible with this version of TensorRT, expecting "
+        "library version 10.16.1.11 got 10.15.1.29, please rebuild.",
+    )
+
+
+def test_plan_for_another_device_is_refused(logger: ListLogger) -> None:
+    plan = _rewrite(plan_of(logger, 0), device={"name": "H100"})
+    _deserialize_refused(logger, plan, "incompatible device")
+
+
+def test_malformed_payload_is_refused(logger: ListLogger) -> None:
+    plan = _rewrite(plan_of(logger, 0), network={"layers": 3})
+    _deserialize_refused(logger, plan, "malformed")
+
+
+def test_deserialize_accepts_bytes_host_memory_and_buffers(logger: ListLogger) -> None:
+    builder, net, config = cnn(logger, 0)
+    plan = builder.build_serialized_network(net, config)
+    runtime = trt.Runtime(logger)
+    for source in (plan, bytes(plan), bytearray(bytes(plan)), memoryview(bytes(plan))):
+        engine = runtime.deserialize_cuda_engine(source)
+        assert type(engine) is trt.ICudaEngine
+    assert not logger.errors
+
+
+# -- engine introspection ----------------------------------------------------------------------------
+def test_engine_io_introspection(logger: ListLogger) -> None:
+    builder, net, config = cnn(logger, 0, trt.BuilderFlag.REFIT)
+    net.name = "tiny cnn"
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, config)
+    )
+    assert engine.name == "tiny cnn"
+    assert engine.num_io_tensors == 2
+    assert [engine.get_tensor_name(i) for i in range(2)] == ["x", "y"]
+    assert engine[1] == "y"
+    assert engine.get_tensor_mode("x") == trt.TensorIOMode.INPUT
+    assert engine.get_tensor_mode("y") == trt.TensorIOMode.OUTPUT
+    assert engine.get_tensor_mode("nope") == trt.TensorIOMode.NONE
+    assert tuple(engine.get_tensor_shape("x")) == (1, 3, 8, 8)
+    assert tuple(engine.get_tensor_shape("y")) == (1, 144)
+    assert engine.get_tensor_dtype("y") == trt.float32
+    assert engine.get_tensor_location("x") == trt.TensorLocation.DEVICE
+    assert engine.get_tensor_format("x") == trt.TensorFormat.LINEAR
+    assert [tuple(d) for d in engine.get_tensor_profile_shape("x", 0)] == [(1, 3, 8, 8)] * 3
+    assert engine.num_optimization_profiles == 1
+    assert engine.num_layers == net.num_layers
+    assert engine.refittable is True
+    assert engine.engine_capability == trt.EngineCapability.STANDARD
+    assert engine.hardware_compatibility_level == trt.HardwareCompatibilityLevel.NONE
+    assert engine.streamable_weights_size == 0
+    assert not logger.errors
+
+
+def test_engine_without_refit_flag_is_not_refittable(logger: ListLogger) -> None:
+    engine = trt.Runtime(logger).deserialize_cuda_engine(plan_of(logger, 0))
+    assert engine.refittable is False
+
+
+def test_default_network_names_do_not_reach_the_plan(logger: ListLogger) -> None:
+    """TensorRT counts unnamed networks per process; plans must not carry that counter."""
+    first = trt.Builder(logger).create_network(0)
+    second = trt.Builder(logger).create_network(0)
+    assert first.name != second.name
+    assert plan_of(logger, 0) == plan_of(logger, 0)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(plan_of(logger, 0))
+    assert engine.name == "Unnamed Network 0"
+
+
+def test_profiles_and_the_context_shape_api(logger: ListLogger, builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (-1, 4))
+    net.mark_output(net.add_activation(x, trt.ActivationType.RELU).get_output(0))
+    config = builder.create_builder_config()
+    for lo, hi in ((1, 4), (5, 16)):
+        profile = builder.create_optimization_profile()
+        profile.set_shape("x", (lo, 4), (hi, 4), (hi, 4))
+        config.add_optimization_profile(profile)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, config)
+    )
+    assert engine.num_optimization_profiles == 2
+    assert [tuple(d) for d in engine.get_tensor_profile_shape("x", 1)] == [(5, 4), (16, 4), (16, 4)]
+    assert tuple(engine.get_tensor_shape("x")) == (-1, 4)
+    context = engine.create_execution_context()
+    assert context.engine is engine
+    assert context.all_binding_shapes_specified is False
+    assert context.infer_shapes() == ["x"]
+    logger.messages.clear()
+    assert context.set_input_shape("x", (3, 4)) is True
+    assert tuple(context.get_tensor_shape("x")) == (3, 4)
+    assert context.all_binding_shapes_specified is True
+    assert context.infer_shapes() == []
+    assert context.set_input_shape("x", (9, 4)) is False  # outside profile 0
+    assert "does not satisfy any optimization profiles" in logger.errors[-1]
+    assert context.set_optimization_profile_async(1, 0) is True
+    assert context.active_optimization_profile == 1
+    assert context.set_input_shape("x", (9, 4)) is True
+    assert context.set_tensor_address("x", 1234) is True
+    assert context.get_tensor_address("x") == 1234
+
+
+# -- refit -------------------------------------------------------------------------------------------
+def _new_weights(seed: int) -> dict[str, np.ndarray]:
+    """The weights ``cnn(seed)`` holds, as the refitter gets them."""
+    rng = np.random.default_rng(seed)
+    return {
+        "kernel": rng.standard_normal((4, 3, 3, 3)).astype(F32),
+        "bias": rng.standard_normal(4).astype(F32),
+        "constant": rng.standard_normal((1, 4, 1, 1)).astype(F32),
+    }
+
+
+def _engine(logger: ListLogger, *flags: Any, **kw: Any) -> Any:
+    engine = trt.Runtime(logger).deserialize_cuda_engine(plan_of(logger, 0, *flags, **kw))
+    assert engine is not None
+    return engine
+
+
+def _refit_all(refitter: Any, new: dict[str, np.ndarray], *, by_name: bool = True) -> None:
+    if by_name:
+        assert refitter.set_named_weights("conv.weight", trt.Weights(new["kernel"]))
+    else:
+        assert refitter.set_weights("conv", trt.WeightsRole.KERNEL, trt.Weights(new["kernel"]))
+    assert refitter.set_weights("conv", trt.WeightsRole.BIAS, new["bias"])
+    assert refitter.set_weights("bias", trt.WeightsRole.CONSTANT, trt.Weights(new["constant"]))
+
+
+@pytest.mark.parametrize("flag", [trt.BuilderFlag.REFIT, trt.BuilderFlag.REFIT_IDENTICAL])
+@pytest.mark.parametrize("by_name", [True, False])
+def test_refit_gives_the_fresh_build_plan(logger: ListLogger, flag: Any, by_name: bool) -> None:
+    engine = _engine(logger, flag)
+    refitter = trt.Refitter(engine, logger)
+    _refit_all(refitter, _new_weights(1), by_name=by_name)
+    assert refitter.get_missing() == ([], [])
+    assert refitter.refit_cuda_engine() is True
+    assert bytes(engine.serialize()) == plan_of(logger, 1, flag)
+    assert not logger.errors
+
+
+def test_refitter_inventory(logger: ListLogger) -> None:
+    refitter = trt.Refitter(_engine(logger, trt.BuilderFlag.REFIT), logger)
+    layers, roles = refitter.get_all()
+    assert sorted(zip(layers, [r.name for r in roles], strict=True)) == [
+        ("bias", "CONSTANT"),
+        ("conv", "BIAS"),
+        ("conv", "KERNEL"),
+    ]
+    assert refitter.get_all_weights() == ["conv.weight"]
+    proto = refitter.get_weights_prototype("conv.weight")
+    assert (proto.dtype, proto.size) == (trt.float32, 4 * 3 * 3 * 3)
+    assert refitter.get_weights_prototype("nope").size == -1
+    assert refitter.get_missing() == ([], [])
+    assert refitter.weights_validation is True
+    assert refitter.max_threads == 1
+    assert refitter.logger is logger
+
+
+def test_kernel_and_bias_are_one_group(logger: ListLogger) -> None:
+    refitter = trt.Refitter(_engine(logger, trt.BuilderFlag.REFIT, name_kernel=False), logger)
+    assert refitter.set_weights("conv", trt.WeightsRole.KERNEL, _new_weights(1)["kernel"])
+    assert refitter.get_missing() == (["conv"], [trt.WeightsRole.BIAS])
+    assert refitter.get_missing_weights() == [""]  # unnamed
+    assert refitter.refit_cuda_engine() is False
+    assert "getMissingWeights() == 0" in logger.errors[-1]
+
+
+def test_refit_individual_only_marked_weights(logger: ListLogger) -> None:
+    flag = trt.BuilderFlag.REFIT_INDIVIDUAL
+    engine = _engine(logger, flag, mark=("conv.weight",))
+    refitter = trt.Refitter(engine, logger)
+    assert refitter.get_all() == (["conv"], [trt.WeightsRole.KERNEL])
+    new = _new_weights(1)
+    assert refitter.set_weights("conv", trt.WeightsRole.BIAS, new["bias"]) is False
+    assert "The weights cannot be refitted." in logger.errors[-1]
+    logger.messages.clear()
+    assert refitter.set_named_weights("conv.weight", new["kernel"])
+    assert refitter.refit_cuda_engine() is True
+    # A fresh build whose marked weights are the new ones and the rest the old ones.
+    fresh = plan_of(logger, 0, flag, mark=("conv.weight",), kernel_seed=1)
+    assert bytes(engine.serialize()) == fresh
+    assert not logger.errors
+
+
+def test_strip_plan_needs_every_weight_before_it_is_whole(logger: ListLogger) -> None:
+    flags = (trt.BuilderFlag.REFIT, trt.BuilderFlag.STRIP_PLAN)
+    stripped = plan_of(logger, 0, *flags)
+    assert len(stripped) < len(plan_of(logger, 0, trt.BuilderFlag.REFIT))
+    assert stripped == plan_of(logger, 1, *flags)  # no refittable values in the plan
+    engine = trt.Runtime(logger).deserialize_cuda_engine(stripped)
+    assert engine.get_engine_stat(trt.EngineStat.STRIPPED_WEIGHTS_SIZE) > 0
+    refitter = trt.Refitter(engine, logger)
+    layers, roles = refitter.get_missing()
+    assert sorted(zip(layers, [r.name for r in roles], strict=True)) == [
+        ("bias", "CONSTANT"),
+        ("conv", "BIAS"),
+        ("conv", "KERNEL"),
+    ]
+    assert refitter.refit_cuda_engine() is False
+    logger.messages.clear()
+    _refit_all(refitter, _new_weights(1))
+    assert refitter.refit_cuda_engine() is True
+    assert engine.get_engine_stat(trt.EngineStat.STRIPPED_WEIGHTS_SIZE) == 0
+    assert bytes(engine.serialize()) == plan_of(logger, 1, *flags)
+    # ... and whole again when serialized with the weights
+    config = engine.create_serialization_config()
+    assert config.get_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
+    config.clear_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
+    whole = engine.serialize_with_config(config)
+    refit_whole = trt.Runtime(logger).deserialize_cuda_engine(whole)
+    assert refit_whole.get_engine_stat(trt.EngineStat.STRIPPED_WEIGHTS_SIZE) == 0
+    assert not logger.errors
+
+
+def test_exclude_weights_and_include_refit(logger: ListLogger) -> None:
+    engine = _engine(logger, trt.BuilderFlag.REFIT)
+    config = engine.create_serialization_config()
+    assert config.get_flag(trt.SerializationFlag.INCLUDE_REFIT)
+    assert not config.get_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
+    assert config.set_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
+    light = bytes(engine.serialize_with_config(config))
+    assert len(light) < len(bytes(engine.serialize()))
+    back = trt.Runtime(logger).deserialize_cuda_engine(light)
+    assert back.refittable
+    assert len(trt.Refitter(back, logger).get_missing()[0]) == 3
+    config.clear_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
+    config.clear_flag(trt.SerializationFlag.INCLUDE_REFIT)
+    frozen = trt.Runtime(logger).deserialize_cuda_engine(engine.serialize_with_config(config))
+    assert frozen.refittable is False
+    assert not logger.errors
+
+
+def test_exclude_weights_needs_a_refittable_engine(logger: ListLogger) -> None:
+    engine = _engine(logger)
+    config = engine.create_serialization_config()
+    config.set_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
+    assert engine.serialize_with_config(config) is None
+    assert "kEXCLUDE_WEIGHTS requires" in logger.errors[-1]
+
+
+# -- refit errors ---------------------------------------------------------------------------------
+def test_refitter_for_a_non_refittable_engine(logger: ListLogger) -> None:
+    refitter = trt.Refitter(_engine(logger), logger)
+    assert "engine.isRefittable()" in logger.errors[-1]
+    assert refitter.get_all() == ([], [])
+    assert refitter.set_weights("conv", trt.WeightsRole.BIAS, _new_weights(1)["bias"]) is False
+    assert refitter.refit_cuda_engine() is False
+
+
+def test_unknown_layer_or_role(logger: ListLogger) -> None:
+    refitter = trt.Refitter(_engine(logger, trt.BuilderFlag.REFIT), logger)
+    bias = _new_weights(1)["bias"]
+    assert refitter.set_weights("nope", trt.WeightsRole.BIAS, bias) is False
+    assert refitter.set_weights("conv", trt.WeightsRole.SHIFT, bias) is False
+    assert all(
+        "network does not have (or does not use) this layer or no such role for this layer" in m
+        for m in logger.errors
+    )
+    assert len(logger.errors) == 2
+    assert refitter.set_named_weights("nope", bias) is False
+    assert "no weights with this name" in logger.errors[-1]
+
+
+def test_wrong_count_and_dtype(logger: ListLogger) -> None:
+    refitter = trt.Refitter(_engine(logger, trt.BuilderFlag.REFIT), logger)
+    assert refitter.set_weights("conv", trt.WeightsRole.BIAS, np.zeros(5, F32)) is False
+    assert "weights.count == expectedCount" in logger.errors[-1]
+    assert refitter.set_weights("conv", trt.WeightsRole.BIAS, np.zeros(4, np.float16)) is False
+    assert "weights.type == expectedType" in logger.errors[-1]
+    assert refitter.get_missing() == ([], [])  # nothing was set
+
+
+def test_pinned_weights_cannot_be_refitted(logger: ListLogger, builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (1, 2, 4, 4))
+    ones = np.ones(2, F32)
+    scale = net.add_scale(
+        x, trt.ScaleMode.CHANNEL, trt.Weights(ones), trt.Weights(ones), trt.Weights(ones)
+    )
+    scale.name = "scale"
+    shape = net.add_constant((2,), trt.Weights(np.array([2, 16], np.int32)))
+    shape.name = "shape"
+    shuffle = net.add_shuffle(scale.get_output(0))
+    shuffle.set_input(1, shape.get_output(0))
+    net.mark_output(shuffle.get_output(0))
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.REFIT)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, config)
+    )
+    refitter = trt.Refitter(engine, logger)
+    assert sorted(r.name for r in refitter.get_all()[1]) == ["SCALE", "SHIFT"]
+    assert (
+        refitter.set_weights("shape", trt.WeightsRole.CONSTANT, np.array([4, 8], np.int32)) is False
+    )
+    assert (
+        "Error Code 3: API Usage Error (shape WeightsRole.CONSTANT: The weights cannot be refitted."
+        in (logger.errors[-1])
+    )
+
+
+def test_failed_validation_leaves_a_partial_refit(logger: ListLogger) -> None:
+    engine = _engine(logger, trt.BuilderFlag.REFIT)
+    before = bytes(engine.serialize())
+    refitter = trt.Refitter(engine, logger)
+    new = _new_weights(1)
+    new["constant"][0, 0, 0, 0] = np.nan
+    _refit_all(refitter, new)
+    assert refitter.refit_cuda_engine() is False
+    assert "weights validation failed" in logger.errors[-1]
+    after = bytes(engine.serialize())
+    assert after != before  # the kernel and bias were applied before the constant failed
+    assert after != plan_of(logger, 1, trt.BuilderFlag.REFIT)
+    refitter.weights_validation = False
+    assert refitter.refit_cuda_engine() is True
+
+
+def test_refitter_reads_weights_when_it_refits(logger: ListLogger) -> None:
+    """TensorRT keeps the pointer: updating the buffer after set_* changes what is refit."""
+    engine = _engine(logger, trt.BuilderFlag.REFIT)
+    refitter = trt.Refitter(engine, logger)
+    new = _new_weights(1)
+    buffers = {k: np.zeros_like(v) for k, v in new.items()}
+    _refit_all(refitter, buffers)
+    for key, value in new.items():
+        buffers[key][...] = value
+    assert refitter.refit_cuda_engine() is True
+    assert bytes(engine.serialize()) == plan_of(logger, 1, trt.BuilderFlag.REFIT)
+
+
+def test_named_weights_accessors(logger: ListLogger) -> None:
+    refitter = trt.Refitter(_engine(logger, trt.BuilderFlag.REFIT), logger)
+    kernel = trt.Weights(_new_weights(1)["kernel"])
+    assert refitter.get_named_weights("conv.weight").size == 0
+    assert "have not been set" in logger.errors[-1]
+    assert refitter.set_named_weights("conv.weight", kernel, trt.TensorLocation.HOST)
+    assert refitter.get_named_weights("conv.weight") is kernel
+    assert refitter.get_weights_location("conv.weight") == trt.TensorLocation.HOST
+    assert refitter.unset_named_weights("conv.weight") is True
+    assert refitter.unset_named_weights("conv.weight") is False

@@ -1,0 +1,928 @@
+"""ICudaEngine, IExecutionContext, ISerializationConfig and IRuntimeConfig of the offline model.
+
+An offline engine is a :class:`~trt_netser.offline._plan.Plan` in memory: the network's
+layer-graph IR with its weights, the builder config and the refit inventory. Serializing
+it writes the plan format again; a Refitter replaces weight bytes in place. Execution
+(``execute_v2``/``execute_async_v3``) is not modelled here: it logs an ERROR and returns
+False. The execution context models shapes and tensor addresses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trt_netser.offline import _plan
+from trt_netser.offline._enums import (
+    BuilderFlag,
+    DataType,
+    EngineCapability,
+    EngineStat,
+    ExecutionContextAllocationStrategy,
+    HardwareCompatibilityLevel,
+    ProfilingVerbosity,
+    SerializationFlag,
+    TensorFormat,
+    TensorIOMode,
+    TensorLocation,
+    _Severity,
+)
+from trt_netser.offline._ir import TensorIR
+from trt_netser.offline._logger import ILogger, report
+from trt_netser.offline._pyarg import (
+    BOOL,
+    INT,
+    INTS,
+    MODULE,
+    OBJECT,
+    STR,
+    Arg,
+    Conv,
+    Mismatch,
+    Sig,
+    api,
+    check_setter,
+    enum,
+)
+from trt_netser.offline._types import Dims
+from trt_netser.offline._types import _itemsize as itemsize
+
+_STRATEGY = enum(ExecutionContextAllocationStrategy)
+
+
+def _flag(flags: int, flag: Any) -> bool:
+    return bool(flags >> int(flag) & 1)
+
+
+class IRuntimeConfig:
+    """Runtime configuration of an execution context (allocation strategy)."""
+
+    __slots__ = ("__weakref__", "_strategy")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{MODULE}.IRuntimeConfig: No constructor defined!")
+
+    @classmethod
+    def _make(cls) -> IRuntimeConfig:
+        obj = object.__new__(cls)
+        obj._strategy = ExecutionContextAllocationStrategy.STATIC
+        return obj
+
+    def get_execution_context_allocation_strategy(self) -> ExecutionContextAllocationStrategy:
+        """The execution context allocation strategy (default STATIC)."""
+        return self._strategy
+
+    @api(
+        "IRuntimeConfig",
+        Sig([Arg("strategy", _STRATEGY, ExecutionContextAllocationStrategy.STATIC)], "None"),
+    )
+    def set_execution_context_allocation_strategy(
+        self, strategy: ExecutionContextAllocationStrategy
+    ) -> None:
+        """Set the execution context allocation strategy."""
+        self._strategy = strategy
+
+
+class ISerializationConfig:
+    """Flags that decide how an engine is serialized (SerializationFlag bits)."""
+
+    __slots__ = ("__weakref__", "_flags")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{MODULE}.ISerializationConfig: No constructor defined!")
+
+    @classmethod
+    def _make(cls, flags: int) -> ISerializationConfig:
+        obj = object.__new__(cls)
+        obj._flags = flags
+        return obj
+
+    @property
+    def flags(self) -> int:
+        """Bit mask of SerializationFlag values."""
+        return self._flags
+
+    @flags.setter
+    def flags(self, value: int) -> None:
+        self._flags = check_setter("ISerializationConfig", INT, value)
+
+    @api("ISerializationConfig", Sig([Arg("flag", enum(SerializationFlag))], "bool"))
+    def set_flag(self, flag: SerializationFlag) -> bool:
+        """Add the input serialization flag to the already enabled flags."""
+        self._flags |= 1 << int(flag)
+        return True
+
+    @api("ISerializationConfig", Sig([Arg("flag", enum(SerializationFlag))], "bool"))
+    def clear_flag(self, flag: SerializationFlag) -> bool:
+        """Clears the serialization flag from the config."""
+        self._flags &= ~(1 << int(flag))
+        return True
+
+    @api("ISerializationConfig", Sig([Arg("flag", enum(SerializationFlag))], "bool"))
+    def get_flag(self, flag: SerializationFlag) -> bool:
+        """Check if a serialization flag is set."""
+        return _flag(self._flags, flag)
+
+
+class ICudaEngine:
+    """An engine for executing inference on a built network (offline: a plan in memory)."""
+
+    __slots__ = ("__weakref__", "_budget", "_error_recorder", "_io", "_logger", "_plan")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{MODULE}.ICudaEngine: No constructor defined!")
+
+    @classmethod
+    def _make(cls, plan: _plan.Plan, logger: ILogger | None) -> ICudaEngine:
+        obj = object.__new__(cls)
+        obj._plan = plan
+        obj._logger = logger
+        obj._error_recorder = None
+        ir = plan.ir
+        io = [ir.tensors[t] for t in ir.inputs]
+        seen = {t.id for t in io}
+        for tid in (*ir.outputs, *ir.shape_outputs):
+            if tid not in seen:
+                seen.add(tid)
+                io.append(ir.tensors[tid])
+        obj._io = io
+        obj._budget = obj.streamable_weights_size
+        return obj
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _error(self, msg: str) -> None:
+        report(self._logger, _Severity.ERROR, msg)
+
+    def _tensor(self, name: str, api_name: str) -> TensorIR | None:
+        for t in self._io:
+            if t.name == name:
+                return t
+        self._error(
+            f"ICudaEngine::{api_name}: Error Code 3: API Usage Error (Parameter check failed, "
+            f"condition: tensor '{name}' is an input or output tensor of the engine.)"
+        )
+        return None
+
+    def _mode(self, t: TensorIR) -> TensorIOMode:
+        return TensorIOMode.INPUT if t.id in self._plan.ir.inputs else TensorIOMode.OUTPUT
+
+    def _config_flag(self, flag: BuilderFlag) -> bool:
+        return _flag(int(self._plan.config.get("flags", 0)), flag)
+
+    def _config_enum(self, key: str, default: Any) -> Any:
+        rec = self._plan.config.get(key)
+        return type(default)(rec) if rec is not None else default
+
+    def _refittable_weights(self) -> frozenset[int]:
+        return frozenset(e.weights for e in self._plan.inventory if e.refittable)
+
+    # -- IO introspection ----------------------------------------------------------------------
+    @property
+    def num_io_tensors(self) -> int:
+        """The number of IO tensors."""
+        return len(self._io)
+
+    @api("ICudaEngine", Sig([Arg("index", INT)], "str"))
+    def get_tensor_name(self, index: int) -> str | None:
+        """Name of the IO tensor at ``index`` (inputs first, then outputs)."""
+        if not 0 <= index < len(self._io):
+            self._error(
+                f"ICudaEngine::getIOTensorName: Error Code 3: API Usage Error (Parameter check "
+                f"failed, condition: index >= 0 && index < getNbIOTensors(). index {index} is out "
+                f"of range [0, {len(self._io)}).)"
+            )
+            return None
+        return self._io[index].name
+
+    @api("ICudaEngine", Sig([Arg("name", STR)], f"{MODULE}.TensorIOMode"))
+    def get_tensor_mode(self, name: str) -> TensorIOMode:
+        """INPUT, OUTPUT, or NONE if ``name`` is not an IO tensor."""
+        for t in self._io:
+            if t.name == name:
+                return self._mode(t)
+        return TensorIOMode.NONE
+
+    @api("ICudaEngine", Sig([Arg("name", STR)], f"{MODULE}.Dims"))
+    def get_tensor_shape(self, name: str) -> Dims:
+        """Shape of an IO tensor (-1 for dimensions that vary within the profiles)."""
+        t = self._tensor(name, "getTensorShape")
+        return Dims._from(t.shape if t is not None else ())
+
+    @api("ICudaEngine", Sig([Arg("name", STR)], f"{MODULE}.DataType"))
+    def get_tensor_dtype(self, name: str) -> DataType:
+        """Data type of an IO tensor."""
+        t = self._tensor(name, "getTensorDataType")
+        return t.dtype if t is not None else DataType.FLOAT
+
+    @api("ICudaEngine", Sig([Arg("name", STR)], f"{MODULE}.TensorLocation"))
+    def get_tensor_location(self, name: str) -> TensorLocation:
+        """Where an IO tensor lives (DEVICE, or HOST for shape tensors)."""
+        t = self._tensor(name, "getTensorLocation")
+        if t is None:
+            return TensorLocation.DEVICE
+        return TensorLocation.HOST if t.is_shape else t.location
+
+    @api(
+        "ICudaEngine",
+        Sig([Arg("name", STR)], f"{MODULE}.TensorFormat"),
+        Sig([Arg("name", STR), Arg("profile_index", INT)], f"{MODULE}.TensorFormat"),
+    )
+    def get_tensor_format(self, name: str, profile_index: int = 0) -> TensorFormat:
+        """Format of an IO tensor (offline engines use LINEAR everywhere)."""
+        self._tensor(name, "getTensorFormat")
+        return TensorFormat.LINEAR
+
+    @api(
+        "ICudaEngine",
+        Sig([Arg("name", STR)], "str"),
+        Sig([Arg("name", STR), Arg("profile_index", INT)], "str"),
+    )
+    def get_tensor_format_desc(self, name: str, profile_index: int = 0) -> str:
+        """Human-readable format description of an IO tensor."""
+        t = self._tensor(name, "getTensorFormatDesc")
+        dtype = t.dtype.name if t is not None else "FLOAT"
+        return f"Row major linear {dtype} format (kLINEAR)"
+
+    @api(
+        "ICudaEngine",
+        Sig([Arg("name", STR)], "int"),
+        Sig([Arg("name", STR), Arg("profile_index", INT)], "int"),
+    )
+    def get_tensor_bytes_per_component(self, name: str, profile_index: int = 0) -> int:
+        """Bytes per element of an IO tensor (LINEAR format: the dtype's size, at least 1)."""
+        t = self._tensor(name, "getTensorBytesPerComponent")
+        if t is None:
+            return -1
+        return max(1, int(itemsize(t.dtype) or 1))
+
+    @api(
+        "ICudaEngine",
+        Sig([Arg("name", STR)], "int"),
+        Sig([Arg("name", STR), Arg("profile_index", INT)], "int"),
+    )
+    def get_tensor_components_per_element(self, name: str, profile_index: int = 0) -> int:
+        """Components per element (1: LINEAR format is not vectorized)."""
+        return 1 if self._tensor(name, "getTensorComponentsPerElement") is not None else -1
+
+    @api(
+        "ICudaEngine",
+        Sig([Arg("name", STR)], "int"),
+        Sig([Arg("name", STR), Arg("profile_index", INT)], "int"),
+    )
+    def get_tensor_vectorized_dim(self, name: str, profile_index: int = 0) -> int:
+        """The vectorized dimension (-1: LINEAR format is not vectorized)."""
+        self._tensor(name, "getTensorVectorizedDim")
+        return -1
+
+    @api("ICudaEngine", Sig([Arg("name", STR)], "bool"))
+    def is_shape_inference_io(self, name: str) -> bool:
+        """Whether the IO tensor is a shape tensor (read or written on the host)."""
+        t = self._tensor(name, "isShapeInferenceIO")
+        return bool(t is not None and t.is_shape)
+
+    @api("ICudaEngine", Sig([Arg("name", STR)], "bool"))
+    def is_debug_tensor(self, name: str) -> bool:
+        """Whether the tensor was marked as a debug tensor (not recorded offline: False)."""
+        return False
+
+    @api("ICudaEngine", Sig([Arg("name", STR)], "str"))
+    def get_aliased_input_tensor(self, name: str) -> str | None:
+        """The input an output aliases (KV-cache updates), or None."""
+        return None
+
+    @api("ICudaEngine", Sig([Arg("name", STR), Arg("profile_index", INT)], f"list[{MODULE}.Dims]"))
+    def get_tensor_profile_shape(self, name: str, profile_index: int) -> list[Dims]:
+        """[min, opt, max] shapes of an input in an optimization profile."""
+        t = self._tensor(name, "getProfileShape")
+        profiles = self._plan.ir.profiles
+        if t is None or not 0 <= profile_index < len(profiles):
+            if t is not None:
+                self._error(
+                    f"ICudaEngine::getProfileShape: Error Code 3: API Usage Error (Parameter check "
+                    f"failed, condition: profileIndex >= 0 && profileIndex < "
+                    f"getNbOptimizationProfiles(). profile index {profile_index} is out of range.)"
+                )
+            return []
+        if self._mode(t) != TensorIOMode.INPUT:
+            self._error(
+                f"ICudaEngine::getProfileShape: Error Code 3: API Usage Error (Parameter check "
+                f"failed, condition: tensor '{name}' is an input tensor.)"
+            )
+            return []
+        shapes = profiles[profile_index].shapes.get(name)
+        if shapes is None:
+            return []
+        return [Dims._from(s) for s in shapes]
+
+    def get_tensor_profile_values(self, *args: Any, **kwargs: Any) -> list[list[int]]:
+        """[min, opt, max] values of a shape input in a profile (the real binding names its
+        parameters ``name: int, profile_index: str``; both argument orders are accepted)."""
+        values = list(args) + [kwargs[k] for k in ("name", "profile_index") if k in kwargs]
+        if len(values) != 2:
+            raise TypeError(
+                "get_tensor_profile_values(): incompatible function arguments. The following "
+                "argument types are supported:\n    1. (self: trt_netser.offline.ICudaEngine, "
+                "name: typing.SupportsInt, profile_index: str) -> list[list[int]]"
+            )
+        a, b = values
+        name, index = (b, a) if isinstance(b, str) else (a, b)
+        if not isinstance(name, str):
+            raise TypeError("get_tensor_profile_values(): incompatible function arguments.")
+        try:
+            index = INT(index)
+        except Mismatch:
+            raise TypeError(
+                "get_tensor_profile_values(): incompatible function arguments."
+            ) from None
+        profiles = self._plan.ir.profiles
+        if not 0 <= index < len(profiles):
+            return []
+        return [list(v) for v in profiles[index].values.get(name, ())]
+
+    # -- engine properties ---------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The name of the network the engine was built from."""
+        return self._plan.ir.name
+
+    @property
+    def num_layers(self) -> int:
+        """The number of layers (offline engines keep every layer of the network)."""
+        return len(self._plan.ir.layers)
+
+    @property
+    def num_optimization_profiles(self) -> int:
+        """The number of optimization profiles (at least 1)."""
+        return max(1, len(self._plan.ir.profiles))
+
+    @property
+    def refittable(self) -> bool:
+        """Whether the engine can be refit."""
+        return self._plan.refittable
+
+    @property
+    def engine_capability(self) -> EngineCapability:
+        """The engine capability it was built with."""
+        return self._config_enum("engine_capability", EngineCapability.STANDARD)
+
+    @property
+    def hardware_compatibility_level(self) -> HardwareCompatibilityLevel:
+        """The hardware compatibility level it was built with."""
+        return self._config_enum("hardware_compatibility_level", HardwareCompatibilityLevel.NONE)
+
+    @property
+    def profiling_verbosity(self) -> ProfilingVerbosity:
+        """The profiling verbosity it was built with."""
+        return self._config_enum("profiling_verbosity", ProfilingVerbosity.LAYER_NAMES_ONLY)
+
+    @property
+    def tactic_sources(self) -> int:
+        """The tactic sources it was built with."""
+        return int(self._plan.config.get("tactic_sources", 0))
+
+    @property
+    def has_implicit_batch_dimension(self) -> bool:
+        """[DEPRECATED] Always False."""
+        return False
+
+    @property
+    def num_aux_streams(self) -> int:
+        """Auxiliary streams used (0: offline engines run layers one after another)."""
+        return 0
+
+    def _weights_bytes(self, indices: Any) -> int:
+        ir = self._plan.ir
+        total = 0
+        for i in indices:
+            w = ir.weights[i]
+            size = itemsize(w.dtype) or 1
+            total += int(-(-w.count * size // 1))
+        return total
+
+    @property
+    def device_memory_size(self) -> int:
+        """Activation memory an execution context needs (0: offline memory is host memory)."""
+        return 0
+
+    @property
+    def device_memory_size_v2(self) -> int:
+        """Activation memory an execution context needs (0 offline)."""
+        return 0
+
+    @api("ICudaEngine", Sig([Arg("profile_index", INT)], "int"))
+    def get_device_memory_size_for_profile(self, profile_index: int) -> int:
+        """Activation memory for a profile (0 offline)."""
+        return 0
+
+    @api("ICudaEngine", Sig([Arg("profile_index", INT)], "int"))
+    def get_device_memory_size_for_profile_v2(self, profile_index: int) -> int:
+        """Activation memory for a profile (0 offline)."""
+        return 0
+
+    @api("ICudaEngine", Sig([Arg("stat", enum(EngineStat), EngineStat.TOTAL_WEIGHTS_SIZE)], "int"))
+    def get_engine_stat(self, stat: EngineStat) -> int:
+        """TOTAL_WEIGHTS_SIZE: bytes of all weights; STRIPPED_WEIGHTS_SIZE: of those stripped."""
+        ir = self._plan.ir
+        if stat == EngineStat.STRIPPED_WEIGHTS_SIZE:
+            stripped = [i for i in self._refittable_weights() if ir.weights[i].data is None]
+            return self._weights_bytes(stripped)
+        return self._weights_bytes(range(len(ir.weights)))
+
+    # -- weight streaming -------------------------------------------------------------------------
+    @property
+    def streamable_weights_size(self) -> int:
+        """Bytes of weights that can be streamed (all weights of a WEIGHT_STREAMING engine)."""
+        if not self._config_flag(BuilderFlag.WEIGHT_STREAMING):
+            return 0
+        return self._weights_bytes(range(len(self._plan.ir.weights)))
+
+    @property
+    def minimum_weight_streaming_budget(self) -> int:
+        """[DEPRECATED] Minimum budget (0: offline engines stream layer by layer)."""
+        return 0
+
+    @property
+    def weight_streaming_budget(self) -> int:
+        """[DEPRECATED] The weight streaming budget (-1 when streaming is disabled)."""
+        return -1 if self._budget >= self.streamable_weights_size else self._budget
+
+    @weight_streaming_budget.setter
+    def weight_streaming_budget(self, value: int) -> None:
+        val = check_setter("ICudaEngine", INT, value)
+        self._budget = self.streamable_weights_size if val < 0 else val
+
+    @property
+    def weight_streaming_budget_v2(self) -> int:
+        """The weight streaming budget (default: streamable_weights_size, no streaming)."""
+        return self._budget
+
+    @weight_streaming_budget_v2.setter
+    def weight_streaming_budget_v2(self, value: int) -> None:
+        val = check_setter("ICudaEngine", INT, value)
+        if val < 0:
+            self._error(
+                "ICudaEngine::setWeightStreamingBudgetV2: Error Code 3: API Usage Error (Parameter "
+                "check failed, condition: gpuMemoryBudget >= 0.)"
+            )
+            return
+        if not self._config_flag(BuilderFlag.WEIGHT_STREAMING):
+            self._error(
+                "ICudaEngine::setWeightStreamingBudgetV2: Error Code 3: API Usage Error (The "
+                "engine was not built with kWEIGHT_STREAMING.)"
+            )
+            return
+        self._budget = val
+
+    @property
+    def weight_streaming_scratch_memory_size(self) -> int:
+        """Scratch memory for weight streaming (0 offline)."""
+        return 0
+
+    def get_weight_streaming_automatic_budget(self) -> int:
+        """The budget TensorRT would choose (all streamable weights fit offline)."""
+        return self.streamable_weights_size
+
+    @property
+    def error_recorder(self) -> Any:
+        """Error recorder (None by default)."""
+        return self._error_recorder
+
+    @error_recorder.setter
+    def error_recorder(self, value: Any) -> None:
+        self._error_recorder = value
+
+    # -- serialization -----------------------------------------------------------------------
+    def _default_serialization_flags(self) -> int:
+        flags = 0
+        if self._config_flag(BuilderFlag.STRIP_PLAN):
+            flags |= 1 << int(SerializationFlag.EXCLUDE_WEIGHTS)
+        if self._config_flag(BuilderFlag.EXCLUDE_LEAN_RUNTIME):
+            flags |= 1 << int(SerializationFlag.EXCLUDE_LEAN_RUNTIME)
+        if self._plan.refittable:
+            flags |= 1 << int(SerializationFlag.INCLUDE_REFIT)
+        return flags
+
+    def create_serialization_config(self) -> ISerializationConfig:
+        """A serialization config with the flags the engine was built with."""
+        return ISerializationConfig._make(self._default_serialization_flags())
+
+    def _serialize(self, flags: int) -> bytes | None:
+        plan = self._plan
+        exclude = _flag(flags, SerializationFlag.EXCLUDE_WEIGHTS)
+        if exclude and not plan.refittable:
+            self._error(
+                "ICudaEngine::serializeWithConfig: Error Code 3: API Usage Error (Parameter check "
+                "failed, condition: !excludeWeights || isRefittable(). kEXCLUDE_WEIGHTS requires an "
+                "engine built with kREFIT, kREFIT_IDENTICAL, kREFIT_INDIVIDUAL or kSTRIP_PLAN.)"
+            )
+            return None
+        refittable = self._refittable_weights()
+        missing = [i for i in refittable if plan.ir.weights[i].data is None]
+        if missing and not exclude:
+            self._error(
+                "ICudaEngine::serialize: Error Code 3: API Usage Error (the engine's refittable "
+                f"weights were stripped and {len(missing)} of them have not been refit; serialize "
+                "with kEXCLUDE_WEIGHTS or refit them first.)"
+            )
+            return None
+        keep_refit = plan.refittable and _flag(flags, SerializationFlag.INCLUDE_REFIT)
+        out = _plan.Plan(
+            ir=plan.ir,
+            config=plan.config,
+            inventory=plan.inventory,
+            refittable=keep_refit,
+            weights_excluded=exclude,
+            serialization_flags=flags,
+        )
+        return _plan.encode(out, exclude=refittable if exclude else frozenset())
+
+    def serialize(self) -> Any:
+        """The engine's plan, as it was built (same bytes as the builder's, after a refit too)."""
+        from trt_netser.offline._hostmem import IHostMemory
+
+        data = self._serialize(self._default_serialization_flags())
+        return None if data is None else IHostMemory._make(data)
+
+    @api("ICudaEngine", Sig([Arg("arg0", OBJECT)], f"{MODULE}.IHostMemory"))
+    def serialize_with_config(self, arg0: Any) -> Any:
+        """The engine's plan with the serialization flags of ``arg0``."""
+        from trt_netser.offline._hostmem import IHostMemory
+
+        if not isinstance(arg0, ISerializationConfig):
+            raise TypeError(
+                "serialize_with_config(): incompatible function arguments. The following argument "
+                "types are supported:\n    1. (self: trt_netser.offline.ICudaEngine, arg0: "
+                "trt_netser.offline.ISerializationConfig) -> trt_netser.offline.IHostMemory"
+            )
+        data = self._serialize(arg0._flags)
+        return None if data is None else IHostMemory._make(data)
+
+    # -- contexts --------------------------------------------------------------------------------
+    def create_execution_context(self, *args: Any, **kwargs: Any) -> IExecutionContext | None:
+        """A new execution context (strategy or runtime_config, as the two overloads take)."""
+        if args and isinstance(args[0], IRuntimeConfig):
+            config = args[0]
+        elif "runtime_config" in kwargs:
+            config = kwargs["runtime_config"] or IRuntimeConfig._make()
+        else:
+            strategy = kwargs.get("strategy", args[0] if args else None)
+            config = IRuntimeConfig._make()
+            if strategy is not None:
+                config._strategy = _STRATEGY(strategy)
+        return IExecutionContext._make(self, config)
+
+    def create_execution_context_without_device_memory(self) -> IExecutionContext | None:
+        """A new execution context whose device memory the user provides."""
+        config = IRuntimeConfig._make()
+        config._strategy = ExecutionContextAllocationStrategy.USER_MANAGED
+        return IExecutionContext._make(self, config)
+
+    def create_runtime_config(self) -> IRuntimeConfig:
+        """A runtime configuration with the defaults."""
+        return IRuntimeConfig._make()
+
+    def create_engine_inspector(self) -> None:
+        """Engine inspection is not modelled offline: logs an ERROR and returns None."""
+        self._error(
+            "ICudaEngine::createEngineInspector: Error Code 9: API Usage Error (engine inspection "
+            "is not available in the offline TensorRT model.)"
+        )
+
+    def __getitem__(self, arg0: int) -> str | None:
+        """The name of the IO tensor at index ``arg0`` (as ``get_tensor_name``)."""
+        return self.get_tensor_name(arg0)
+
+    def __enter__(self) -> ICudaEngine:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise Mismatch
+    return tuple(INT(v) for v in value)
+
+
+_SHAPE = Conv("tuple", _shape)
+
+
+class IExecutionContext:
+    """Context for executing an engine: input shapes, tensor addresses (no execution here)."""
+
+    __slots__ = (
+        "__weakref__",
+        "_addresses",
+        "_config",
+        "_engine",
+        "_p",
+        "_profile",
+        "_shapes",
+        "_values",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{MODULE}.IExecutionContext: No constructor defined!")
+
+    @classmethod
+    def _make(cls, engine: ICudaEngine, config: IRuntimeConfig) -> IExecutionContext:
+        obj = object.__new__(cls)
+        obj._engine = engine
+        obj._config = config
+        obj._profile = 0
+        obj._shapes: dict[str, tuple[int, ...]] = {}  # type: ignore[misc]
+        obj._values: dict[str, tuple[int, ...]] = {}  # type: ignore[misc]
+        obj._addresses: dict[str, int] = {}  # type: ignore[misc]
+        obj._p = {
+            "debug_sync": False,
+            "device_memory": 0,
+            "enqueue_emits_profile": True,
+            "error_recorder": None,
+            "name": "",
+            "nvtx_verbosity": engine.profiling_verbosity,
+            "persistent_cache_limit": 0,
+            "profiler": None,
+            "temporary_allocator": None,
+            "unfused_tensors_debug_state": False,
+        }
+        return obj
+
+    def _error(self, msg: str) -> None:
+        self._engine._error(msg)
+
+    def _input(self, name: str, api_name: str) -> TensorIR | None:
+        ir = self._engine._plan.ir
+        for tid in ir.inputs:
+            if ir.tensors[tid].name == name:
+                return ir.tensors[tid]
+        self._error(
+            f"IExecutionContext::{api_name}: Error Code 3: API Usage Error (Parameter check "
+            f"failed, condition: tensor '{name}' is an input tensor of the engine.)"
+        )
+        return None
+
+    # -- shapes ------------------------------------------------------------------------------------
+    @property
+    def engine(self) -> ICudaEngine:
+        """The engine of this context."""
+        return self._engine
+
+    @property
+    def active_optimization_profile(self) -> int:
+        """The active optimization profile (0 by default)."""
+        return self._profile
+
+    @api(
+        "IExecutionContext",
+        Sig([Arg("profile_index", INT), Arg("stream_handle", INT)], "bool"),
+    )
+    def set_optimization_profile_async(self, profile_index: int, stream_handle: int) -> bool:
+        """Select the active profile; input shapes must then be set again."""
+        if not 0 <= profile_index < self._engine.num_optimization_profiles:
+            self._error(
+                "IExecutionContext::setOptimizationProfileAsync: Error Code 3: API Usage Error "
+                f"(Parameter check failed, condition: profileIndex >= 0 && profileIndex < "
+                f"mEngine.getNbOptimizationProfiles(). profile index {profile_index} is out of range.)"
+            )
+            return False
+        self._profile = profile_index
+        self._shapes.clear()
+        return True
+
+    def _profile_shapes(self, name: str) -> tuple[tuple[int, ...], ...] | None:
+        profiles = self._engine._plan.ir.profiles
+        if not profiles:
+            return None
+        return profiles[self._profile].shapes.get(name)
+
+    @api("IExecutionContext", Sig([Arg("name", STR), Arg("shape", _SHAPE)], "bool"))
+    def set_input_shape(self, name: str, shape: tuple[int, ...]) -> bool:
+        """Set the runtime shape of an input (must lie within the active profile)."""
+        t = self._input(name, "setInputShape")
+        if t is None:
+            return False
+        ok = len(shape) == len(t.shape) and all(
+            s == d or d == -1 for s, d in zip(shape, t.shape, strict=False)
+        )
+        bounds = self._profile_shapes(name)
+        if ok and bounds is not None:
+            lo, _, hi = bounds
+            ok = all(a <= s <= b for a, s, b in zip(lo, shape, hi, strict=False))
+        if not ok:
+            rng = (
+                f" Valid range for profile {self._profile}: {list(bounds[0])}..{list(bounds[2])}."
+                if bounds is not None
+                else ""
+            )
+            self._error(
+                "IExecutionContext::setInputShape: Error Code 3: API Usage Error (Parameter check "
+                f"failed, condition: satisfyProfile. Set dimension {list(shape)} for tensor {name} "
+                f"does not satisfy any optimization profiles.{rng})"
+            )
+            return False
+        self._shapes[name] = tuple(shape)
+        return True
+
+    def _missing_inputs(self) -> list[str]:
+        ir = self._engine._plan.ir
+        return [
+            ir.tensors[tid].name
+            for tid in ir.inputs
+            if -1 in ir.tensors[tid].shape and ir.tensors[tid].name not in self._shapes
+        ]
+
+    @property
+    def all_binding_shapes_specified(self) -> bool:
+        """Whether every dynamic input shape has been set."""
+        return not self._missing_inputs()
+
+    @property
+    def all_shape_inputs_specified(self) -> bool:
+        """Whether every input shape tensor has values (host addresses set)."""
+        ir = self._engine._plan.ir
+        return all(
+            ir.tensors[tid].name in self._addresses for tid in ir.inputs if ir.tensors[tid].is_shape
+        )
+
+    def infer_shapes(self) -> list[str]:
+        """Names of inputs whose shapes are still needed (empty when all are known)."""
+        missing = self._missing_inputs()
+        if missing:
+            self._error(
+                "IExecutionContext::inferShapes: Error Code 3: API Usage Error (Parameter check "
+                f"failed, condition: allInputDimensionsSpecified. Input shapes not set: {missing}.)"
+            )
+        return missing
+
+    @api("IExecutionContext", Sig([Arg("name", STR)], f"{MODULE}.Dims"))
+    def get_tensor_shape(self, name: str) -> Dims:
+        """Shape of an IO tensor in this context (-1 where not yet known)."""
+        engine = self._engine
+        t = engine._tensor(name, "getTensorShape")
+        if t is None:
+            return Dims._from(())
+        if engine._mode(t) == TensorIOMode.INPUT:
+            return Dims._from(self._shapes.get(name, t.shape))
+        return Dims._from(t.shape)
+
+    @api("IExecutionContext", Sig([Arg("name", STR)], f"{MODULE}.Dims"))
+    def get_tensor_strides(self, name: str) -> Dims:
+        """C-order strides of an IO tensor in elements (-1 where the shape is unknown)."""
+        shape = tuple(self.get_tensor_shape(name))
+        strides = []
+        acc = 1
+        for d in reversed(shape):
+            strides.append(acc if acc >= 0 else -1)
+            acc = acc * d if d >= 0 and acc >= 0 else -1
+        return Dims._from(tuple(reversed(strides)))
+
+    # -- addresses -------------------------------------------------------------------------------
+    @api("IExecutionContext", Sig([Arg("name", STR), Arg("memory", INT)], "bool"))
+    def set_tensor_address(self, name: str, memory: int) -> bool:
+        """Set the address of an IO tensor's buffer (host memory offline)."""
+        if self._engine._tensor(name, "setTensorAddress") is None:
+            return False
+        self._addresses[name] = memory
+        return True
+
+    @api("IExecutionContext", Sig([Arg("name", STR)], "int"))
+    def get_tensor_address(self, name: str) -> int:
+        """The address set for an IO tensor (0 if none)."""
+        return self._addresses.get(name, 0)
+
+    @api("IExecutionContext", Sig([Arg("name", STR)], "int"))
+    def get_max_output_size(self, name: str) -> int:
+        """Upper bound of an output's size in bytes (from the engine's static shape)."""
+        shape = tuple(self.get_tensor_shape(name))
+        if any(d < 0 for d in shape):
+            return -1
+        t = self._engine._tensor(name, "getMaxOutputSize")
+        size = 1
+        for d in shape:
+            size *= d
+        return int(size * (itemsize(t.dtype) or 1)) if t is not None else -1
+
+    # -- execution: the executor issue ------------------------------------------------------------
+    def _no_execution(self, what: str) -> bool:
+        self._error(
+            f"IExecutionContext::{what}: Error Code 9: API Usage Error (execution is not "
+            f"available in the offline TensorRT model.)"
+        )
+        return False
+
+    @api(
+        "IExecutionContext",
+        Sig(
+            [Arg("bindings", Conv("collections.abc.Sequence[typing.SupportsInt]", INTS.fn))], "bool"
+        ),
+    )
+    def execute_v2(self, bindings: Any) -> bool:
+        """Not available offline: logs an ERROR and returns False."""
+        return self._no_execution("executeV2")
+
+    @api("IExecutionContext", Sig([Arg("stream_handle", INT)], "bool"))
+    def execute_async_v3(self, stream_handle: int) -> bool:
+        """Not available offline: logs an ERROR and returns False."""
+        return self._no_execution("enqueueV3")
+
+    # -- the rest of the API: stored settings -------------------------------------------------------
+    def get_runtime_config(self) -> IRuntimeConfig:
+        """The runtime configuration the context was created with."""
+        return self._config
+
+    def update_device_memory_size_for_shapes(self) -> int:
+        """Device memory needed for the current shapes (0 offline)."""
+        return 0
+
+    @api("IExecutionContext", Sig([Arg("memory", INT), Arg("size", INT)], "None"))
+    def set_device_memory(self, memory: int, size: int) -> None:
+        """Provide device memory for the context."""
+        self._p["device_memory"] = memory
+
+    def set_aux_streams(self, aux_streams: Any) -> None:
+        """Auxiliary streams (unused offline)."""
+
+    def set_communicator(self, communicator: Any) -> bool:
+        """A communicator for multi-device layers (not modelled offline)."""
+        return False
+
+    @api("IExecutionContext", Sig([Arg("event", INT)], "bool"))
+    def set_input_consumed_event(self, event: int) -> bool:
+        """Event signalled when inputs may be reused."""
+        self._p["input_consumed_event"] = event
+        return True
+
+    def get_input_consumed_event(self) -> int:
+        """The input-consumed event (0 if none)."""
+        return int(self._p.get("input_consumed_event", 0))
+
+    def set_output_allocator(self, name: str, output_allocator: Any) -> bool:
+        """Set the output allocator of an output tensor."""
+        self._p.setdefault("output_allocators", {})[name] = output_allocator
+        return True
+
+    def get_output_allocator(self, name: str) -> Any:
+        """The output allocator of an output tensor, or None."""
+        return self._p.get("output_allocators", {}).get(name)
+
+    def set_debug_listener(self, listener: Any) -> bool:
+        """Set the debug listener."""
+        self._p["debug_listener"] = listener
+        return True
+
+    def get_debug_listener(self) -> Any:
+        """The debug listener, or None."""
+        return self._p.get("debug_listener")
+
+    @api("IExecutionContext", Sig([Arg("name", STR), Arg("flag", BOOL)], "bool"))
+    def set_tensor_debug_state(self, name: str, flag: bool) -> bool:
+        """Debug tensors are not recorded in offline engines: False."""
+        return False
+
+    @api("IExecutionContext", Sig([Arg("name", STR)], "bool"))
+    def get_debug_state(self, name: str) -> bool:
+        """Whether a tensor is being debugged (False offline)."""
+        return False
+
+    @api("IExecutionContext", Sig([Arg("flag", BOOL)], "bool"))
+    def set_all_tensors_debug_state(self, flag: bool) -> bool:
+        """Debug tensors are not recorded in offline engines: True (nothing to change)."""
+        return True
+
+    def report_to_profiler(self) -> bool:
+        """Nothing is profiled offline."""
+        return True
+
+    def __enter__(self) -> IExecutionContext:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _ctx_prop(name: str, doc: str) -> property:
+    def fget(self: IExecutionContext) -> Any:
+        return self._p[name]
+
+    def fset(self: IExecutionContext, value: Any) -> None:
+        self._p[name] = value
+
+    return property(fget, fset, doc=doc)
+
+
+for _name, _doc in (
+    ("debug_sync", "The debug sync flag."),
+    ("device_memory", "The device memory for use by this context."),
+    ("enqueue_emits_profile", "Whether enqueue emits layer timing to the profiler."),
+    ("error_recorder", "Error recorder (None by default)."),
+    ("name", "The name of the context."),
+    ("nvtx_verbosity", "The NVTX verbosity of the context."),
+    ("persistent_cache_limit", "Persistent L2 cache limit in bytes (0)."),
+    ("profiler", "The profiler (None)."),
+    ("temporary_allocator", "GPU allocator for temporary storage (None)."),
+    ("unfused_tensors_debug_state", "Debug state of unfused tensors (False)."),
+):
+    setattr(IExecutionContext, _name, _ctx_prop(_name, _doc))
+
+for _cls in (IRuntimeConfig, ISerializationConfig, ICudaEngine, IExecutionContext):
+    _cls.__module__ = MODULE

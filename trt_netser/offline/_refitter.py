@@ -1,0 +1,381 @@
+"""Refitter: replaces the refittable weights of an offline engine.
+
+Weights are addressed by name (``set_weights_name``) or by (layer name, WeightsRole), as in
+TensorRT. A Refitter keeps a reference to the Weights it is given and reads them when
+``refit_cuda_engine`` runs (TensorRT reads them then too, so the caller may update the
+buffer in between). Errors are logged at ERROR through the refitter's logger and the call
+returns False. A refit applies weights in the engine's inventory order; when weights
+validation fails part-way, the weights applied before stay applied and False is returned,
+as TensorRT documents ("a subset of weights may have been refitted").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from trt_netser.offline._engine import ICudaEngine
+from trt_netser.offline._enums import DataType, TensorLocation, WeightsRole, _Severity
+from trt_netser.offline._inventory import PIN_REASONS, Entry
+from trt_netser.offline._logger import ILogger, report
+from trt_netser.offline._lower import weights_bytes
+from trt_netser.offline._pyarg import (
+    BOOL,
+    FLOAT,
+    INT,
+    MODULE,
+    STR,
+    Arg,
+    Conv,
+    Mismatch,
+    Sig,
+    api,
+    check_setter,
+    enum,
+    instance,
+    sequence_of,
+)
+from trt_netser.offline._types import Weights, to_weights
+
+_WEIGHTS = Conv(f"{MODULE}.Weights", to_weights)
+_FLOAT_TYPES = frozenset({DataType.FLOAT, DataType.HALF, DataType.BF16})
+
+
+def _engine_arg(value: Any) -> ICudaEngine:
+    if not isinstance(value, ICudaEngine):
+        raise Mismatch
+    return value
+
+
+class Refitter:
+    """Updates weights in an :class:`ICudaEngine`."""
+
+    __slots__ = (
+        "__weakref__",
+        "_by_layer",
+        "_by_name",
+        "_engine",
+        "_entries",
+        "_error_recorder",
+        "_location",
+        "_logger",
+        "_max_threads",
+        "_pending",
+        "_refittable",
+        "_validation",
+    )
+
+    @api(
+        "Refitter",
+        Sig(
+            [
+                Arg("engine", Conv(f"{MODULE}.ICudaEngine", _engine_arg)),
+                Arg("logger", instance(ILogger)),
+            ],
+            "None",
+        ),
+    )
+    def __init__(self, engine: ICudaEngine, logger: ILogger) -> None:
+        self._engine = engine
+        self._logger = logger
+        self._error_recorder: Any = None
+        self._max_threads = 1
+        self._validation = True
+        self._pending: dict[int, Weights] = {}
+        self._location: dict[int, TensorLocation] = {}
+        self._refittable = engine._plan.refittable
+        entries = engine._plan.inventory if self._refittable else []
+        self._entries: list[Entry] = list(entries)
+        self._by_name: dict[str, list[Entry]] = {}
+        self._by_layer: dict[tuple[str, int], list[Entry]] = {}
+        for e in self._entries:
+            if e.name is not None:
+                self._by_name.setdefault(e.name, []).append(e)
+            if e.role is not None:
+                self._by_layer.setdefault((e.layer, int(e.role)), []).append(e)
+        if not self._refittable:
+            self._error(
+                "IRefitter::createInferRefitter: Error Code 3: API Usage Error (Parameter check "
+                "failed, condition: engine.isRefittable(). The engine was not built with kREFIT, "
+                "kREFIT_IDENTICAL, kREFIT_INDIVIDUAL or kSTRIP_PLAN, so it cannot be refit.)"
+            )
+
+    def _error(self, msg: str) -> None:
+        report(self._logger, _Severity.ERROR, msg)
+
+    def _not_refittable(self, api_name: str) -> bool:
+        if self._refittable:
+            return False
+        self._error(
+            f"IRefitter::{api_name}: Error Code 3: API Usage Error (Parameter check failed, "
+            "condition: engine.isRefittable(). The engine is not refittable.)"
+        )
+        return True
+
+    # -- setting weights --------------------------------------------------------------------
+    def _check(self, api_name: str, what: str, entries: list[Entry], weights: Weights) -> bool:
+        """Refittability, dtype and count of ``weights`` against every addressed use."""
+        pinned = [e for e in entries if not e.refittable]
+        if pinned:
+            why = PIN_REASONS.get(pinned[0].reason or "", "they were baked into the engine")
+            self._error(
+                f"IRefitter::{api_name}: Error Code 3: API Usage Error ({what}: The weights cannot "
+                f"be refitted. The builder made them part of the engine: {why}.)"
+            )
+            return False
+        ir = self._engine._plan.ir
+        for e in entries:
+            proto = ir.weights[e.weights]
+            if weights.dtype != proto.dtype:
+                self._error(
+                    f"IRefitter::{api_name}: Error Code 3: API Usage Error (Parameter check failed, "
+                    f"condition: weights.type == expectedType. {what}: the weights have type "
+                    f"{weights.dtype}, the engine expects {proto.dtype}.)"
+                )
+                return False
+            if weights.size != proto.count:
+                self._error(
+                    f"IRefitter::{api_name}: Error Code 3: API Usage Error (Parameter check failed, "
+                    f"condition: weights.count == expectedCount. {what}: the weights have "
+                    f"{weights.size} elements, the engine expects {proto.count}.)"
+                )
+                return False
+        return True
+
+    def _set(self, entries: list[Entry], weights: Weights, location: TensorLocation) -> None:
+        for e in entries:
+            self._pending[e.weights] = weights
+            self._location[e.weights] = location
+
+    @api(
+        "Refitter",
+        Sig([Arg("name", STR), Arg("weights", _WEIGHTS)], "bool"),
+        Sig(
+            [Arg("name", STR), Arg("weights", _WEIGHTS), Arg("location", enum(TensorLocation))],
+            "bool",
+        ),
+    )
+    def set_named_weights(
+        self, name: str, weights: Weights, location: TensorLocation = TensorLocation.HOST
+    ) -> bool:
+        """Set new weights for every use of the weights named ``name``."""
+        if self._not_refittable("setNamedWeights"):
+            return False
+        entries = self._known_name(name, "setNamedWeights")
+        if entries is None or not self._check("setNamedWeights", name, entries, weights):
+            return False
+        self._set(entries, weights, location)
+        return True
+
+    def _known_name(self, name: str, api_name: str) -> list[Entry] | None:
+        entries = self._by_name.get(name)
+        if entries is None:
+            self._error(
+                f"IRefitter::{api_name}: Error Code 3: API Usage Error (Parameter check failed, "
+                f"condition: {name}: the engine has no weights with this name.)"
+            )
+        return entries
+
+    @api(
+        "Refitter",
+        Sig(
+            [Arg("layer_name", STR), Arg("role", enum(WeightsRole)), Arg("weights", _WEIGHTS)],
+            "bool",
+        ),
+    )
+    def set_weights(self, layer_name: str, role: WeightsRole, weights: Weights) -> bool:
+        """Set new weights of a layer, addressed by its name and the weights' role."""
+        if self._not_refittable("setWeights"):
+            return False
+        entries = self._by_layer.get((layer_name, int(role)))
+        if entries is None:
+            self._error(
+                "IRefitter::setWeights: Error Code 3: API Usage Error (Parameter check failed, "
+                f"condition: {layer_name} {role}: network does not have (or does not use) this "
+                "layer or no such role for this layer.)"
+            )
+            return False
+        if not self._check("setWeights", f"{layer_name} {role}", entries, weights):
+            return False
+        self._set(entries, weights, TensorLocation.HOST)
+        return True
+
+    @api("Refitter", Sig([Arg("weights_name", STR)], "bool"))
+    def unset_named_weights(self, weights_name: str) -> bool:
+        """Forget weights set for ``weights_name`` (False if none were set)."""
+        entries = self._by_name.get(weights_name, [])
+        was_set = any(e.weights in self._pending for e in entries)
+        for e in entries:
+            self._pending.pop(e.weights, None)
+            self._location.pop(e.weights, None)
+        return was_set
+
+    @api("Refitter", Sig([Arg("weights_name", STR)], f"{MODULE}.Weights"))
+    def get_named_weights(self, weights_name: str) -> Weights:
+        """The weights set for ``weights_name``; empty weights and an ERROR if none were set."""
+        for e in self._by_name.get(weights_name, []):
+            if e.weights in self._pending:
+                return self._pending[e.weights]
+        self._error(
+            f"IRefitter::getNamedWeights: Error Code 3: API Usage Error (Parameter check failed, "
+            f"condition: {weights_name}: weights with this name have not been set.)"
+        )
+        return Weights()
+
+    @api("Refitter", Sig([Arg("weights_name", STR)], f"{MODULE}.TensorLocation"))
+    def get_weights_location(self, weights_name: str) -> TensorLocation:
+        """Where the weights set for ``weights_name`` live; HOST and an ERROR if none were set."""
+        for e in self._by_name.get(weights_name, []):
+            if e.weights in self._location:
+                return self._location[e.weights]
+        self._error(
+            f"IRefitter::getWeightsLocation: Error Code 3: API Usage Error (Parameter check "
+            f"failed, condition: {weights_name}: weights with this name have not been set.)"
+        )
+        return TensorLocation.HOST
+
+    @api("Refitter", Sig([Arg("weights_name", STR)], f"{MODULE}.Weights"))
+    def get_weights_prototype(self, weights_name: str) -> Weights:
+        """Weights with the dtype and count the engine expects (count -1 for unknown names)."""
+        entries = [e for e in self._by_name.get(weights_name, []) if e.refittable]
+        if not entries:
+            return Weights(DataType.FLOAT, 0, -1)
+        proto = self._engine._plan.ir.weights[entries[0].weights]
+        return Weights(proto.dtype, 0, proto.count)
+
+    # -- what is refittable and what is missing ------------------------------------------------------
+    def _refittable_entries(self) -> list[Entry]:
+        return [e for e in self._entries if e.refittable]
+
+    def get_all(self) -> tuple[list[str], list[WeightsRole]]:
+        """(layer names, roles) of every refittable weight."""
+        entries = [e for e in self._refittable_entries() if e.role is not None]
+        return [e.layer for e in entries], [e.role for e in entries]  # type: ignore[misc]
+
+    def get_all_weights(self) -> list[str]:
+        """Names of every named refittable weight (each name once, inventory order)."""
+        return list(dict.fromkeys(e.name for e in self._refittable_entries() if e.name))
+
+    def _missing(self) -> list[Entry]:
+        entries = self._refittable_entries()
+        ir = self._engine._plan.ir
+        touched = {e.group for e in entries if e.weights in self._pending}
+        return [
+            e
+            for e in entries
+            if e.weights not in self._pending
+            and (e.group in touched or ir.weights[e.weights].data is None)
+        ]
+
+    def get_missing(self) -> tuple[list[str], list[WeightsRole]]:
+        """(layer names, roles) of weights that must still be set before a refit."""
+        missing = [e for e in self._missing() if e.role is not None]
+        return [e.layer for e in missing], [e.role for e in missing]  # type: ignore[misc]
+
+    def get_missing_weights(self) -> list[str]:
+        """Names of weights that must still be set ("" for unnamed weights)."""
+        return list(dict.fromkeys(e.name or "" for e in self._missing()))
+
+    # -- refit ----------------------------------------------------------------------------------------
+    def refit_cuda_engine(self) -> bool:
+        """Apply the weights set so far; False if weights are missing or fail validation."""
+        if self._not_refittable("refitCudaEngine"):
+            return False
+        missing = self._missing()
+        if missing:
+            listed = ", ".join(
+                f"{e.name or e.layer} ({e.role.name if e.role is not None else '?'})"
+                for e in missing[:8]
+            )
+            more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+            self._error(
+                "IRefitter::refitCudaEngine: Error Code 3: API Usage Error (Parameter check "
+                f"failed, condition: getMissingWeights() == 0. {len(missing)} weights are missing: "
+                f"{listed}{more}.)"
+            )
+            return False
+        ir = self._engine._plan.ir
+        for e in self._refittable_entries():
+            weights = self._pending.get(e.weights)
+            if weights is None:
+                continue
+            proto = ir.weights[e.weights]
+            if weights.size != proto.count or weights.dtype != proto.dtype:
+                self._error(
+                    f"IRefitter::refitCudaEngine: Error Code 3: API Usage Error ({e.name or e.layer}: "
+                    "the weights changed type or size after they were set.)"
+                )
+                return False
+            if self._validation and proto.dtype in _FLOAT_TYPES:
+                values = weights.numpy()
+                if isinstance(values, np.ndarray) and not np.isfinite(values).all():
+                    self._error(
+                        f"IRefitter::refitCudaEngine: Error Code 3: API Usage Error (weights "
+                        f"validation failed for {e.name or e.layer} "
+                        f"({e.role.name if e.role is not None else '?'}): the weights contain NaN "
+                        "or Inf. The engine may have been partially refit.)"
+                    )
+                    return False
+            proto.data = weights_bytes(weights)
+        return True
+
+    @api("Refitter", Sig([Arg("stream_handle", INT)], "bool"))
+    def refit_cuda_engine_async(self, stream_handle: int) -> bool:
+        """Same as :meth:`refit_cuda_engine` (offline work completes before returning)."""
+        return self.refit_cuda_engine()
+
+    # -- deprecated dynamic ranges -------------------------------------------------------------------
+    @api("Refitter", Sig([Arg("tensor_name", STR), Arg("range", sequence_of(FLOAT))], "bool"))
+    def set_dynamic_range(self, tensor_name: str, range: Any) -> bool:
+        """[DEPRECATED] Offline engines hold no dynamic ranges: ERROR, False."""
+        self._error(
+            f"IRefitter::setDynamicRange: Error Code 3: API Usage Error ({tensor_name}: the engine "
+            "has no refittable dynamic range for this tensor.)"
+        )
+        return False
+
+    @api("Refitter", Sig([Arg("tensor_name", STR)], "tuple"))
+    def get_dynamic_range(self, tensor_name: str) -> tuple[float, float]:
+        """[DEPRECATED] (0.0, 0.0): offline engines hold no dynamic ranges."""
+        return (0.0, 0.0)
+
+    def get_tensors_with_dynamic_range(self) -> list[str]:
+        """[DEPRECATED] No tensor has a refittable dynamic range offline."""
+        return []
+
+    # -- properties -----------------------------------------------------------------------------------
+    @property
+    def logger(self) -> ILogger:
+        """The logger given at construction."""
+        return self._logger
+
+    @property
+    def error_recorder(self) -> Any:
+        """Error recorder (None by default)."""
+        return self._error_recorder
+
+    @error_recorder.setter
+    def error_recorder(self, value: Any) -> None:
+        self._error_recorder = value
+
+    @property
+    def max_threads(self) -> int:
+        """Maximum threads the refitter may use (default 1)."""
+        return self._max_threads
+
+    @max_threads.setter
+    def max_threads(self, value: int) -> None:
+        self._max_threads = check_setter("Refitter", INT, value)
+
+    @property
+    def weights_validation(self) -> bool:
+        """Whether new weights are validated (finite values) during refit (default True)."""
+        return self._validation
+
+    @weights_validation.setter
+    def weights_validation(self, value: bool) -> None:
+        self._validation = check_setter("Refitter", BOOL, value)
+
+
+Refitter.__module__ = MODULE

@@ -1,0 +1,136 @@
+"""Runtime: deserializes offline plans into ICudaEngine objects.
+
+Whatever the input (a plan from another TensorRT version or device, a truncated or
+corrupted plan, garbage, a non-buffer object), the outcome is an engine or ``None`` with
+an ERROR through the runtime's logger, never a Python traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trt_netser.offline import _plan
+from trt_netser.offline._engine import ICudaEngine
+from trt_netser.offline._enums import _Severity
+from trt_netser.offline._hostmem import plan_bytes
+from trt_netser.offline._logger import ILogger, report
+from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
+from trt_netser.offline._pyarg import BOOL, INT, MODULE, STR, Arg, Sig, api, check_setter, instance
+
+
+class Runtime:
+    """Allows a serialized :class:`ICudaEngine` to be deserialized."""
+
+    __slots__ = ("__weakref__", "_s")
+
+    @api("Runtime", Sig([Arg("logger", instance(ILogger))], "None"))
+    def __init__(self, logger: ILogger) -> None:
+        self._s: dict[str, Any] = {
+            "logger": logger,
+            "DLA_core": -1,
+            "engine_host_code_allowed": False,
+            "error_recorder": None,
+            "gpu_allocator": None,
+            "max_threads": 1,
+            "tempfile_control_flags": 3,
+            "temporary_directory": None,
+        }
+
+    def _error(self, msg: str) -> None:
+        report(self._s["logger"], _Severity.ERROR, msg)
+
+    def deserialize_cuda_engine(self, *args: Any, **kwargs: Any) -> ICudaEngine | None:
+        """Deserialize an engine from a buffer, IHostMemory or a stream reader (None on error)."""
+        values = list(args) + list(kwargs.values())
+        if len(values) != 1:
+            raise TypeError(
+                "deserialize_cuda_engine(): incompatible function arguments. The following "
+                "argument types are supported:\n    1. (self: trt_netser.offline.Runtime, "
+                "serialized_engine: typing_extensions.Buffer) -> trt_netser.offline.ICudaEngine"
+            )
+        source = values[0]
+        data = plan_bytes(source)
+        if data is None and hasattr(source, "read"):
+            data = _read_stream(source)
+        if data is None:
+            raise TypeError(
+                "deserialize_cuda_engine(): incompatible function arguments. The following "
+                "argument types are supported:\n    1. (self: trt_netser.offline.Runtime, "
+                "serialized_engine: typing_extensions.Buffer) -> trt_netser.offline.ICudaEngine\n"
+                "    2. (self: trt_netser.offline.Runtime, stream_reader: "
+                "trt_netser.offline.IStreamReader) -> trt_netser.offline.ICudaEngine\n\n"
+                f"Invoked with: {self!r}, {source!r}"
+            )
+        try:
+            plan = _plan.decode(data)
+        except _plan.PlanError as exc:
+            self._error(str(exc))
+            return None
+        return ICudaEngine._make(plan, self._s["logger"])
+
+    def get_plugin_registry(self) -> IPluginRegistry:
+        """The plugin registry of the runtime."""
+        return get_plugin_registry()
+
+    @api("Runtime", Sig([Arg("path", STR)], f"{MODULE}.Runtime"))
+    def load_runtime(self, path: str) -> Runtime | None:
+        """Lean runtimes are native libraries: not available offline (ERROR, None)."""
+        self._error(
+            "IRuntime::loadRuntime: Error Code 9: API Usage Error (runtime libraries cannot be "
+            f"loaded by the offline TensorRT model: {path}.)"
+        )
+        return None
+
+    @property
+    def logger(self) -> ILogger:
+        """The logger given at construction."""
+        return self._s["logger"]
+
+    @property
+    def num_DLA_cores(self) -> int:
+        """The offline device has no DLA."""
+        return 0
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _read_stream(reader: Any) -> bytes | None:
+    """All bytes of an IStreamReader-like object (``read(size)`` returning bytes)."""
+    chunks = []
+    try:
+        while True:
+            chunk = reader.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(bytes(chunk))
+    except Exception:
+        return None
+    return b"".join(chunks)
+
+
+def _runtime_prop(name: str, conv: Any, doc: str) -> property:
+    def fget(self: Runtime) -> Any:
+        return self._s[name]
+
+    def fset(self: Runtime, value: Any) -> None:
+        self._s[name] = value if conv is None else check_setter("Runtime", conv, value)
+
+    return property(fget, fset, doc=doc)
+
+
+for _name, _conv, _doc in (
+    ("DLA_core", INT, "The DLA core engines execute on (-1: none offline)."),
+    ("engine_host_code_allowed", BOOL, "Whether engines with host code may be deserialized."),
+    ("error_recorder", None, "Error recorder (None by default)."),
+    ("gpu_allocator", None, "GPU allocator (None: default)."),
+    ("max_threads", INT, "Maximum threads the runtime may use (default 1)."),
+    ("tempfile_control_flags", INT, "TempfileControlFlag bits (default: both allowed)."),
+    ("temporary_directory", None, "Temporary directory for executable code (None)."),
+):
+    setattr(Runtime, _name, _runtime_prop(_name, _conv, _doc))
+
+Runtime.__module__ = MODULE
