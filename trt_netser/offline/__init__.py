@@ -11,6 +11,12 @@ here.
 ``__version__`` is ``"10.16.1.11+offline"``: the mirrored TensorRT version with a PEP 440
 local label saying this is the offline model.
 
+Offline-only names (not in the real bindings, documented as such): ``run`` (execute an
+engine on named numpy inputs) and ``register_plugin_implementation`` (a numpy
+implementation for a plugin creator's plugins). Engines run on the CPU through
+``IExecutionContext`` too; offline "device" memory is host memory (an address is that of
+a host buffer, e.g. ``array.ctypes.data`` of a C-contiguous numpy array).
+
 Modelling choices where TensorRT's behaviour could not be observed:
   * default layer names are ``(Unnamed Layer* N) [Display]`` with N the layer's index in
     its network at creation; output tensors are named ``<layer>_output`` (single output)
@@ -23,6 +29,8 @@ Modelling choices where TensorRT's behaviour could not be observed:
 """
 
 from __future__ import annotations
+
+import typing as _typing
 
 from trt_netser.offline import _enums
 from trt_netser.offline._builder import (
@@ -135,6 +143,41 @@ def common_enter(this: object) -> object:
 
 def common_exit(this: object, exc_type: object, exc_value: object, traceback: object) -> None:
     """Context managers are deprecated and have no effect."""
+
+
+if _typing.TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+
+def run(
+    engine: ICudaEngine,
+    feeds: Mapping[str, Any],
+    *,
+    reference: bool = False,
+    all_tensors: bool = False,
+) -> dict[str, Any]:
+    """OFFLINE-ONLY (the real bindings have no such function): run an engine on the CPU.
+
+    ``feeds`` maps input names to arrays; returns the outputs (every layer's output too
+    with ``all_tensors``) by name, computed in float64 with ``reference``. Client code
+    written for TensorRT uses ``IExecutionContext`` instead, which runs offline as well.
+    """
+    from trt_netser.offline._execute.context import run as _run
+
+    return _run(engine, feeds, reference=reference, all_tensors=all_tensors)
+
+
+def register_plugin_implementation(creator: Any, implementation: Any) -> None:
+    """OFFLINE-ONLY (the real bindings have no such function): a numpy implementation for
+    the plugins of ``creator`` (a plugin creator, or ``(name, version, namespace)``).
+
+    ``implementation(node, inputs) -> outputs`` is called with the layer's description
+    (``node.attrs["plugin"]``) and input arrays; None unregisters it.
+    """
+    from trt_netser.offline._execute.plugins import register
+
+    register(creator, implementation)
 
 
 def get_nv_onnx_parser_version() -> int:
