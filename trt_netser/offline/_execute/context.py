@@ -186,7 +186,7 @@ def run(
         if name not in feeds:
             raise ValueError(f"input '{name}' is not given")
         t = ir.tensors[tid]
-        arr = np.ascontiguousarray(np.asarray(feeds[name]))
+        arr = np.require(np.asarray(feeds[name]), requirements="C")
         if arr.ndim != len(t.shape) or any(d not in (-1, s) for d, s in zip(t.shape, arr.shape, strict=False)):
             raise ValueError(f"input '{name}' has shape {arr.shape}, the engine's is {tuple(t.shape)}")
         _check_profile(ir, name, arr.shape)
