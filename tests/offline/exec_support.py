@@ -64,7 +64,9 @@ def infer(engine: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return outputs
 
 
-def run_net(builder: Any, net: Any, feeds: dict[str, np.ndarray], config: Any = None) -> dict[str, np.ndarray]:
+def run_net(
+    builder: Any, net: Any, feeds: dict[str, np.ndarray], config: Any = None
+) -> dict[str, np.ndarray]:
     """Build ``net`` and run it on ``feeds`` through the execution context."""
     return infer(build(builder, net, config), feeds)
 

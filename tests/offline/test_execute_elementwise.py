@@ -226,13 +226,17 @@ M = trt.MatrixOperation
         (M.VECTOR, M.VECTOR, (3, 4), (3, 4), lambda a, b: np.einsum("bk,bk->b", a, b)),
     ],
 )
-def test_matrix_multiply(builder: Any, net: Any, op0: Any, op1: Any, sa: Any, sb: Any, ref: Any) -> None:
+def test_matrix_multiply(
+    builder: Any, net: Any, op0: Any, op1: Any, sa: Any, sb: Any, ref: Any
+) -> None:
     a = net.add_input("a", trt.float32, sa)
     b = net.add_input("b", trt.float32, sb)
     out(net, net.add_matrix_multiply(a, op0, b, op1))
     av, bv = RNG.standard_normal(sa).astype(np.float32), RNG.standard_normal(sb).astype(np.float32)
     y = run_net(builder, net, {"a": av, "b": bv})["y"]
-    np.testing.assert_allclose(y, ref(av.astype(np.float64), bv.astype(np.float64)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        y, ref(av.astype(np.float64), bv.astype(np.float64)), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_einsum_implicit_and_explicit(builder: Any, net: Any) -> None:
@@ -240,7 +244,10 @@ def test_einsum_implicit_and_explicit(builder: Any, net: Any) -> None:
     b = net.add_input("b", trt.float32, (3, 4))
     out(net, net.add_einsum([a, b], "ij,jk->ik"), "mm")
     out(net, net.add_einsum([a], "ij->ji"), "t")
-    av, bv = RNG.standard_normal((2, 3)).astype(np.float32), RNG.standard_normal((3, 4)).astype(np.float32)
+    av, bv = (
+        RNG.standard_normal((2, 3)).astype(np.float32),
+        RNG.standard_normal((3, 4)).astype(np.float32),
+    )
     res = run_net(builder, net, {"a": av, "b": bv})
     np.testing.assert_allclose(res["mm"], av @ bv, rtol=1e-5)
     np.testing.assert_array_equal(res["t"], av.T)
@@ -248,8 +255,11 @@ def test_einsum_implicit_and_explicit(builder: Any, net: Any) -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(
-    hnp.arrays(np.float32, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=5),
-               elements=st.floats(-100, 100, width=32)),
+    hnp.arrays(
+        np.float32,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=5),
+        elements=st.floats(-100, 100, width=32),
+    ),
     st.sampled_from([E.SUM, E.SUB, E.PROD, E.MAX, E.MIN]),
 )
 def test_elementwise_matches_numpy_bit_for_bit(x: np.ndarray, op: Any) -> None:

@@ -41,7 +41,10 @@ def test_concatenation_axis(builder: Any, net: Any) -> None:
     c = net.add_concatenation([a, b])
     c.axis = 1
     out(net, c)
-    av, bv = RNG.standard_normal((2, 3)).astype(np.float32), RNG.standard_normal((2, 3)).astype(np.float32)
+    av, bv = (
+        RNG.standard_normal((2, 3)).astype(np.float32),
+        RNG.standard_normal((2, 3)).astype(np.float32),
+    )
     y = run_net(builder, net, {"a": av, "b": bv})["y"]
     np.testing.assert_array_equal(y, np.hstack([av, bv]))
 
@@ -49,7 +52,9 @@ def test_concatenation_axis(builder: Any, net: Any) -> None:
 S = trt.SampleMode
 
 
-def _slice_ref(xv: np.ndarray, start: int, size: int, stride: int, mode: Any, fill: float = 0.0) -> np.ndarray:
+def _slice_ref(
+    xv: np.ndarray, start: int, size: int, stride: int, mode: Any, fill: float = 0.0
+) -> np.ndarray:
     n = len(xv)
     res = []
     for i in range(size):

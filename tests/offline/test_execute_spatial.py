@@ -15,8 +15,15 @@ RNG = np.random.default_rng(7)
 P = trt.PaddingMode
 
 
-def naive_conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tuple[int, int],
-                 pad: tuple[int, int, int, int], dil: tuple[int, int], groups: int) -> np.ndarray:
+def naive_conv2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray,
+    stride: tuple[int, int],
+    pad: tuple[int, int, int, int],
+    dil: tuple[int, int],
+    groups: int,
+) -> np.ndarray:
     """Direct loops over every output element (the definition of cross-correlation)."""
     n, c, h, wd = x.shape
     k, cg, kh, kw = w.shape
@@ -31,16 +38,25 @@ def naive_conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tuple[int,
         g = ki // kg
         acc = b[ki]
         for ci, r, s in itertools.product(range(cg), range(kh), range(kw)):
-            acc += w[ki, ci, r, s] * xp[ni, g * cg + ci, i * stride[0] + r * dil[0], j * stride[1] + s * dil[1]]
+            acc += (
+                w[ki, ci, r, s]
+                * xp[ni, g * cg + ci, i * stride[0] + r * dil[0], j * stride[1] + s * dil[1]]
+            )
         y[ni, ki, i, j] = acc
     return y
 
 
 @pytest.mark.parametrize(
     ("groups", "stride", "pre", "post", "dil"),
-    [(1, (1, 1), (0, 0), (0, 0), (1, 1)), (2, (2, 1), (1, 0), (0, 2), (1, 2)), (4, (1, 2), (1, 1), (1, 1), (2, 1))],
+    [
+        (1, (1, 1), (0, 0), (0, 0), (1, 1)),
+        (2, (2, 1), (1, 0), (0, 2), (1, 2)),
+        (4, (1, 2), (1, 1), (1, 1), (2, 1)),
+    ],
 )
-def test_convolution_2d(builder: Any, net: Any, groups: int, stride: Any, pre: Any, post: Any, dil: Any) -> None:
+def test_convolution_2d(
+    builder: Any, net: Any, groups: int, stride: Any, pre: Any, post: Any, dil: Any
+) -> None:
     x = net.add_input("x", trt.float32, (2, 4, 7, 6))
     w = RNG.standard_normal((8, 4 // groups, 3, 2)).astype(np.float32)
     b = RNG.standard_normal(8).astype(np.float32)
@@ -74,12 +90,25 @@ def test_convolution_same_upper_and_1d(builder: Any, net: Any) -> None:
     # SAME_UPPER, stride 2 on 5: 3 outputs, total padding 1 at the end
     ref = naive_conv2d(xv, w, np.zeros(3), (2, 2), (0, 0, 1, 1), (1, 1), 1)
     np.testing.assert_allclose(res["same"], ref, rtol=1e-4, atol=1e-5)
-    ref1 = np.array([[sum(w1[0, c, r] * x1v[0, c, i + r] for c in range(2) for r in range(3)) for i in range(7)]])
+    ref1 = np.array(
+        [
+            [
+                sum(w1[0, c, r] * x1v[0, c, i + r] for c in range(2) for r in range(3))
+                for i in range(7)
+            ]
+        ]
+    )
     np.testing.assert_allclose(res["one_d"][0], ref1, rtol=1e-4, atol=1e-5)
 
 
-def naive_deconv2d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pre: tuple[int, int],
-                   post: tuple[int, int], groups: int) -> np.ndarray:
+def naive_deconv2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: tuple[int, int],
+    pre: tuple[int, int],
+    post: tuple[int, int],
+    groups: int,
+) -> np.ndarray:
     """Scatter every input element times the kernel (the definition of transposed conv)."""
     n, c, h, wd = x.shape
     _, kg, kh, kw = w.shape
@@ -87,12 +116,21 @@ def naive_deconv2d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pre: t
     full = np.zeros((n, kg * groups, (h - 1) * stride[0] + kh, (wd - 1) * stride[1] + kw))
     for ni, ci, i, j in itertools.product(range(n), range(c), range(h), range(wd)):
         g = ci // cg
-        full[ni, g * kg : (g + 1) * kg, i * stride[0] : i * stride[0] + kh, j * stride[1] : j * stride[1] + kw] += x[ni, ci, i, j] * w[ci]
+        full[
+            ni,
+            g * kg : (g + 1) * kg,
+            i * stride[0] : i * stride[0] + kh,
+            j * stride[1] : j * stride[1] + kw,
+        ] += x[ni, ci, i, j] * w[ci]
     return full[:, :, pre[0] : full.shape[2] - post[0], pre[1] : full.shape[3] - post[1]]
 
 
-@pytest.mark.parametrize(("groups", "stride", "pre", "post"), [(1, (2, 2), (0, 0), (0, 0)), (2, (2, 3), (1, 0), (0, 1))])
-def test_deconvolution(builder: Any, net: Any, groups: int, stride: Any, pre: Any, post: Any) -> None:
+@pytest.mark.parametrize(
+    ("groups", "stride", "pre", "post"), [(1, (2, 2), (0, 0), (0, 0)), (2, (2, 3), (1, 0), (0, 1))]
+)
+def test_deconvolution(
+    builder: Any, net: Any, groups: int, stride: Any, pre: Any, post: Any
+) -> None:
     x = net.add_input("x", trt.float32, (1, 4, 3, 3))
     w = RNG.standard_normal((4, 6 // groups, 3, 3)).astype(np.float32)
     d = net.add_deconvolution_nd(x, 6, (3, 3), trt.Weights(w), trt.Weights())
@@ -108,7 +146,9 @@ def test_deconvolution(builder: Any, net: Any, groups: int, stride: Any, pre: An
     np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4)
 
 
-def naive_pool(x: np.ndarray, win: int, stride: int, pad: int, kind: str, exclude: bool) -> np.ndarray:
+def naive_pool(
+    x: np.ndarray, win: int, stride: int, pad: int, kind: str, exclude: bool
+) -> np.ndarray:
     n, c, h, w = x.shape
     oh, ow = (h + 2 * pad - win) // stride + 1, (w + 2 * pad - win) // stride + 1
     y = np.zeros((n, c, oh, ow))
@@ -128,7 +168,11 @@ def naive_pool(x: np.ndarray, win: int, stride: int, pad: int, kind: str, exclud
 def test_pooling_max_average_blend(builder: Any, net: Any, exclude: bool) -> None:
     x = net.add_input("x", trt.float32, (1, 2, 5, 5))
     layers = {}
-    for kind, ptype in (("max", trt.PoolingType.MAX), ("avg", trt.PoolingType.AVERAGE), ("blend", trt.PoolingType.MAX_AVERAGE_BLEND)):
+    for kind, ptype in (
+        ("max", trt.PoolingType.MAX),
+        ("avg", trt.PoolingType.AVERAGE),
+        ("blend", trt.PoolingType.MAX_AVERAGE_BLEND),
+    ):
         p = net.add_pooling_nd(x, ptype, (3, 3))
         p.stride_nd = (2, 2)
         p.padding_nd = (1, 1)
@@ -154,7 +198,7 @@ def test_padding_pads_and_crops(builder: Any, net: Any) -> None:
     np.testing.assert_array_equal(y, ref)
 
 
-I = trt.InterpolationMode
+IM = trt.InterpolationMode
 C = trt.ResizeCoordinateTransformation
 
 
@@ -172,12 +216,12 @@ def test_resize_linear_align_corners_and_half_pixel(builder: Any, net: Any) -> N
     x = net.add_input("x", trt.float32, (1, 1, 1, 3))
     a = net.add_resize(x)
     a.shape = (1, 1, 1, 5)
-    a.resize_mode = I.LINEAR
+    a.resize_mode = IM.LINEAR
     a.coordinate_transformation = C.ALIGN_CORNERS
     out(net, a, "ac")
     h = net.add_resize(x)
     h.shape = (1, 1, 1, 6)
-    h.resize_mode = I.LINEAR
+    h.resize_mode = IM.LINEAR
     h.coordinate_transformation = C.HALF_PIXEL
     out(net, h, "hp")
     xv = np.array([0, 10, 20], np.float32).reshape(1, 1, 1, 3)
@@ -192,7 +236,7 @@ def test_resize_cubic_reproduces_linear_data(builder: Any, net: Any) -> None:
     x = net.add_input("x", trt.float32, (1, 1, 1, 8))
     r = net.add_resize(x)
     r.shape = (1, 1, 1, 16)
-    r.resize_mode = I.CUBIC
+    r.resize_mode = IM.CUBIC
     r.coordinate_transformation = C.ASYMMETRIC
     out(net, r)
     xv = np.arange(8, dtype=np.float32).reshape(1, 1, 1, 8) * 3

@@ -117,7 +117,9 @@ def test_identity_converts_to_its_output_type(builder: Any, net: Any) -> None:
     assert y.tobytes() == np.array([1 / 3, 2.0, 1e-8], np.float32).astype(np.float16).tobytes()
 
 
-def _rope_ref(x: np.ndarray, cos: np.ndarray, sin: np.ndarray, r: int, interleaved: bool) -> np.ndarray:
+def _rope_ref(
+    x: np.ndarray, cos: np.ndarray, sin: np.ndarray, r: int, interleaved: bool
+) -> np.ndarray:
     y = x.astype(np.float64).copy()
     for i in range(r // 2):
         a, b = (2 * i, 2 * i + 1) if interleaved else (i, i + r // 2)
@@ -155,14 +157,20 @@ def test_rotary_embedding_with_position_ids(builder: Any, net: Any) -> None:
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
 
 
-def _attention_ref(q: np.ndarray, k: np.ndarray, v: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+def _attention_ref(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, keep: np.ndarray | None
+) -> np.ndarray:
     rep = q.shape[1] // k.shape[1]
     k, v = np.repeat(k, rep, 1), np.repeat(v, rep, 1)
-    out = np.zeros(q.shape[:3] + (v.shape[3],))
+    out = np.zeros((*q.shape[:3], v.shape[3]))
     for bi, hi, i in np.ndindex(*q.shape[:3]):
         s = np.array([q[bi, hi, i] @ k[bi, hi, j] for j in range(k.shape[2])], np.float64)
         if keep is not None:
-            s = np.where(keep[..., i, :].reshape(-1)[-k.shape[2] :] if keep.ndim == 2 else keep[bi, hi, i], s, -np.inf)
+            s = np.where(
+                keep[..., i, :].reshape(-1)[-k.shape[2] :] if keep.ndim == 2 else keep[bi, hi, i],
+                s,
+                -np.inf,
+            )
         p = np.exp(s - s.max())
         out[bi, hi, i] = (p / p.sum()) @ v[bi, hi]
     return out
@@ -177,7 +185,10 @@ def test_attention_gqa(builder: Any, net: Any, causal: bool) -> None:
     o = att.get_output(0)
     o.name = "y"
     net.mark_output(o)
-    qv, kv, vv = (RNG.standard_normal(s).astype(np.float32) for s in ((1, 4, 3, 8), (1, 2, 5, 8), (1, 2, 5, 6)))
+    qv, kv, vv = (
+        RNG.standard_normal(s).astype(np.float32)
+        for s in ((1, 4, 3, 8), (1, 2, 5, 8), (1, 2, 5, 6))
+    )
     y = run_net(builder, net, {"q": qv, "k": kv, "v": vv})["y"]
     keep = (np.arange(5)[None, :] <= np.arange(3)[:, None] + 2) if causal else None
     np.testing.assert_allclose(y, _attention_ref(qv, kv, vv, keep), rtol=1e-5, atol=1e-5)
@@ -193,6 +204,9 @@ def test_attention_bool_mask(builder: Any, net: Any) -> None:
     o = att.get_output(0)
     o.name = "y"
     net.mark_output(o)
-    qv, kv, vv = (RNG.standard_normal(s).astype(np.float32) for s in ((1, 1, 2, 4), (1, 1, 3, 4), (1, 1, 3, 4)))
+    qv, kv, vv = (
+        RNG.standard_normal(s).astype(np.float32)
+        for s in ((1, 1, 2, 4), (1, 1, 3, 4), (1, 1, 3, 4))
+    )
     y = run_net(builder, net, {"q": qv, "k": kv, "v": vv})["y"]
     np.testing.assert_allclose(y, _attention_ref(qv, kv, vv, mask), rtol=1e-5, atol=1e-6)

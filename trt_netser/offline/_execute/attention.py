@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from trt_netser.offline._enums import AttentionNormalizationOp
-from trt_netser.offline._execute.conversion import quantize_values
 from trt_netser.offline._execute._node import KernelError, Node, need
+from trt_netser.offline._execute.conversion import quantize_values
 
 Array = np.ndarray
 

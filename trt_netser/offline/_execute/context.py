@@ -76,7 +76,11 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
             f"{lacking[:8]}{' ...' if len(lacking) > 8 else ''}."
         )
     if not ctx.all_binding_shapes_specified:
-        missing = [ir.tensors[t].name for t in ir.inputs if -1 in ir.tensors[t].shape and ir.tensors[t].name not in ctx._shapes]
+        missing = [
+            ir.tensors[t].name
+            for t in ir.inputs
+            if -1 in ir.tensors[t].shape and ir.tensors[t].name not in ctx._shapes
+        ]
         return fail(
             f"Parameter check failed, condition: allInputDimensionsSpecified(routine). "
             f"Input shapes not set: {missing}."
@@ -92,7 +96,10 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
                 f"tensor {name}. Call setInputTensorAddress or setTensorAddress before "
                 f"enqueue/execute."
             )
-    shapes_in = {ir.tensors[t].name: tuple(ctx._shapes.get(ir.tensors[t].name, ir.tensors[t].shape)) for t in inputs}
+    shapes_in = {
+        ir.tensors[t].name: tuple(ctx._shapes.get(ir.tensors[t].name, ir.tensors[t].shape))
+        for t in inputs
+    }
     feeds: dict[int, np.ndarray] = {}
     for tid in inputs:
         t = ir.tensors[tid]
@@ -147,13 +154,18 @@ def output_shape(ctx: Any, name: str) -> tuple[int, ...] | None:
     tid = next((t for t in (*ir.outputs, *ir.shape_outputs) if ir.tensors[t].name == name), None)
     if tid is None:
         return None
-    shapes_in = {ir.tensors[t].name: tuple(ctx._shapes.get(ir.tensors[t].name, ir.tensors[t].shape)) for t in ir.inputs}
+    shapes_in = {
+        ir.tensors[t].name: tuple(ctx._shapes.get(ir.tensors[t].name, ir.tensors[t].shape))
+        for t in ir.inputs
+    }
     values = {}
     for t in ir.inputs:
         tt = ir.tensors[t]
         addr = ctx._addresses.get(tt.name)
         if tt.is_shape and addr and -1 not in shapes_in[tt.name]:
-            values[tt.name] = tuple(int(v) for v in view(addr, shapes_in[tt.name], storage(tt.dtype)).reshape(-1))
+            values[tt.name] = tuple(
+                int(v) for v in view(addr, shapes_in[tt.name], storage(tt.dtype)).reshape(-1)
+            )
     return runtime_shapes(ir, shapes_in, values).get(tid)
 
 
@@ -187,8 +199,12 @@ def run(
             raise ValueError(f"input '{name}' is not given")
         t = ir.tensors[tid]
         arr = np.require(np.asarray(feeds[name]), requirements="C")
-        if arr.ndim != len(t.shape) or any(d not in (-1, s) for d, s in zip(t.shape, arr.shape, strict=False)):
-            raise ValueError(f"input '{name}' has shape {arr.shape}, the engine's is {tuple(t.shape)}")
+        if arr.ndim != len(t.shape) or any(
+            d not in (-1, s) for d, s in zip(t.shape, arr.shape, strict=False)
+        ):
+            raise ValueError(
+                f"input '{name}' has shape {arr.shape}, the engine's is {tuple(t.shape)}"
+            )
         _check_profile(ir, name, arr.shape)
         arrays[tid] = arr
     _, outputs = _io(ir)
@@ -212,4 +228,3 @@ def _check_profile(ir: Any, name: str, shape: tuple[int, ...]) -> None:
         all(lo <= s <= hi for lo, s, hi in zip(b[0], shape, b[2], strict=False)) for b in bounds
     ):
         raise ValueError(f"input '{name}' shape {shape} is outside every optimization profile")
-

@@ -118,10 +118,7 @@ def dynamic_quantize(node: Node, xs: list[Array | None]) -> list[Array]:
     if dq is not None:
         scales = scales / node.num.up(dq).reshape(())
     scales = scales.astype(storage(scale_t)).astype(x.dtype)
-    if dq is not None:
-        eff = scales * node.num.up(dq).reshape(())
-    else:
-        eff = scales
+    eff = scales * node.num.up(dq).reshape(()) if dq is not None else scales
     safe = np.where(eff == 0, 1, eff)
     q = quantize_values(x, _broadcast_scale(safe, x, 0), None, to)
     return [q, node.out(scales, 1)]
@@ -177,9 +174,7 @@ def one_hot(node: Node, xs: list[Array | None]) -> list[Array]:
     depth = ints(xs[2], "depth")[0]
     axis = norm_axis(int(node.attrs["axis"]), idx.ndim + 1)
     i = np.where(idx < 0, idx + depth, idx).astype(np.int64)
-    hot = np.expand_dims(i, axis) == np.arange(depth).reshape(
-        (-1,) + (1,) * (idx.ndim - axis)
-    )
+    hot = np.expand_dims(i, axis) == np.arange(depth).reshape((-1,) + (1,) * (idx.ndim - axis))
     off, on = np.asarray(values).reshape(-1)[:2]
     return [node.out(np.where(hot, on, off))]
 
@@ -196,4 +191,3 @@ def assertion(node: Node, xs: list[Array | None]) -> list[Array]:
     if not bool(np.all(c)):
         raise KernelError(f"assertion failed: {node.attrs.get('message', '')}")
     return []
-

@@ -12,7 +12,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from trt_netser.offline._enums import ActivationType, ElementWiseOperation, ScaleMode, UnaryOperation
+from trt_netser.offline._enums import (
+    ActivationType,
+    ElementWiseOperation,
+    ScaleMode,
+    UnaryOperation,
+)
 from trt_netser.offline._execute._dtypes import is_float
 from trt_netser.offline._execute._node import KernelError, Node, need, norm_axis
 
@@ -176,7 +181,9 @@ ACTIVATIONS: dict[int, Callable[[Array, float, float], Array]] = {
     int(_A.HARD_SIGMOID): lambda x, a, b: np.clip(a * x + b, 0.0, 1.0),
     int(_A.SCALED_TANH): lambda x, a, b: a * np.tanh(b * x),
     int(_A.THRESHOLDED_RELU): lambda x, a, b: np.where(x > a, x, 0.0),
-    int(_A.GELU_ERF): lambda x, a, b: 0.5 * x * (1.0 + erf(x / np.asarray(math.sqrt(2.0), x.dtype))),
+    int(_A.GELU_ERF): lambda x, a, b: (
+        0.5 * x * (1.0 + erf(x / np.asarray(math.sqrt(2.0), x.dtype)))
+    ),
     int(_A.GELU_TANH): _gelu_tanh,
 }
 

@@ -185,7 +185,9 @@ class Program:
         t = node.type
         if t == "CONDITIONAL_OUTPUT":
             c = self.ir.constructs[layer.construct]
-            cond_layer = next(self.ir.layers[i] for i in c.layers if self.ir.layers[i].type.name == "CONDITION")
+            cond_layer = next(
+                self.ir.layers[i] for i in c.layers if self.ir.layers[i].type.name == "CONDITION"
+            )
             cond = values[cond_layer.inputs[0]]
             if isinstance(cond, Failure):
                 return [cond]

@@ -24,7 +24,10 @@ _IMPLS: dict[tuple[str, str, str], Impl] = {}
 
 
 def _identity(creator: Any) -> tuple[str, str, str]:
-    for a, b, c in (("name", "plugin_version", "plugin_namespace"), ("plugin_name", "plugin_version", "plugin_namespace")):
+    for a, b, c in (
+        ("name", "plugin_version", "plugin_namespace"),
+        ("plugin_name", "plugin_version", "plugin_namespace"),
+    ):
         if hasattr(creator, a) or hasattr(creator, b):
             name = getattr(creator, a, None) or getattr(creator, "plugin_name", "")
             return (str(name), str(getattr(creator, b, "")), str(getattr(creator, c, "") or ""))
@@ -50,6 +53,10 @@ def lookup(layer: Any) -> Impl | None:
     """The implementation registered for a plugin layer of the IR, or None."""
     desc = layer.attrs.get("plugin")
     items = dict(getattr(desc, "items", ()) or ())
-    key = (str(items.get("type", "")), str(items.get("version", "")), str(items.get("namespace", "")))
+    key = (
+        str(items.get("type", "")),
+        str(items.get("version", "")),
+        str(items.get("namespace", "")),
+    )
     with _LOCK:
         return _IMPLS.get(key)

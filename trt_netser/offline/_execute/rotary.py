@@ -39,7 +39,7 @@ def rotary_embedding(node: Node, xs: list[Array | None]) -> list[Array]:
         a, b = rot[..., :half], rot[..., half:]
     ya, yb = a * cos - b * sin, b * cos + a * sin
     if node.attrs["interleaved"]:
-        out_rot = np.stack([ya, yb], axis=-1).reshape(ya.shape[:-1] + (r,))
+        out_rot = np.stack([ya, yb], axis=-1).reshape((*ya.shape[:-1], r))
     else:
         out_rot = np.concatenate([ya, yb], axis=-1)
     y = np.concatenate([out_rot, x[..., r:]], axis=-1) if r < x.shape[-1] else out_rot

@@ -48,7 +48,9 @@ class _Layer:
 
     __slots__ = ("construct", "inputs", "ltype", "name", "num_ranks", "out_types", "p", "private")
 
-    def __init__(self, layer: Any, inputs: list[_Tensor | None], p: dict[str, Any], construct: Any) -> None:
+    def __init__(
+        self, layer: Any, inputs: list[_Tensor | None], p: dict[str, Any], construct: Any
+    ) -> None:
         self.ltype = layer.type
         self.name = layer.name
         self.inputs = inputs
@@ -103,7 +105,9 @@ def runtime_shapes(
             try:
                 outs = infer(_Layer(layer, ins, p, construct))  # type: ignore[arg-type]
             except (ShapeError, KeyError, TypeError, AttributeError):
-                outs = [(tuple(ir.tensors[o].shape), ir.tensors[o].dtype, None) for o in layer.outputs]
+                outs = [
+                    (tuple(ir.tensors[o].shape), ir.tensors[o].dtype, None) for o in layer.outputs
+                ]
             for tid, (shape, dtype, values) in zip(layer.outputs, outs, strict=False):
                 known[tid] = _Tensor(tuple(shape), dtype, values)
         if len(later) == len(pending):

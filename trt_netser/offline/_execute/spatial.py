@@ -42,9 +42,13 @@ def _pads(
             out = -(-ni // si)
             total = max((out - 1) * si + ki - ni, 0)
             small = total // 2
-            a, b = (small, total - small) if mode == int(PaddingMode.SAME_UPPER) else (
-                total - small,
-                small,
+            a, b = (
+                (small, total - small)
+                if mode == int(PaddingMode.SAME_UPPER)
+                else (
+                    total - small,
+                    small,
+                )
             )
         else:
             span = ni + a + b - ki
@@ -71,7 +75,14 @@ def _pad_crop(x: Array, lead: int, pads: list[tuple[int, int]], value: float = 0
     return x
 
 
-def _windows(x: Array, nsp: int, k: tuple[int, ...], dil: tuple[int, ...], stride: tuple[int, ...], outs: list[int]) -> Array:
+def _windows(
+    x: Array,
+    nsp: int,
+    k: tuple[int, ...],
+    dil: tuple[int, ...],
+    stride: tuple[int, ...],
+    outs: list[int],
+) -> Array:
     """View [..., *out, *k] of the windows of the last ``nsp`` dims (no copy)."""
     lead = x.ndim - nsp
     ek = tuple(d * (ki - 1) + 1 for d, ki in zip(dil, k, strict=True))
@@ -82,7 +93,14 @@ def _windows(x: Array, nsp: int, k: tuple[int, ...], dil: tuple[int, ...], strid
     return v[tuple(sl)]
 
 
-def _conv(x: Array, w: Array, groups: int, stride: tuple[int, ...], dil: tuple[int, ...], pads: list[tuple[int, int, int]]) -> Array:
+def _conv(
+    x: Array,
+    w: Array,
+    groups: int,
+    stride: tuple[int, ...],
+    dil: tuple[int, ...],
+    pads: list[tuple[int, int, int]],
+) -> Array:
     """Grouped N-d cross-correlation of x [N, C, *S] with w [K, C/g, *k]."""
     nsp = x.ndim - 2
     k = tuple(w.shape[2:])
@@ -99,7 +117,11 @@ def _conv(x: Array, w: Array, groups: int, stride: tuple[int, ...], dil: tuple[i
     return outs[0] if groups == 1 else np.concatenate(outs, axis=1)
 
 
-def _conv_params(node: Node, x: Array) -> tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], int]:
+def _conv_params(
+    node: Node, x: Array
+) -> tuple[
+    int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], int
+]:
     p = node.attrs
     k = tuple(int(d) for d in p["kernel_size_nd"])
     return (
@@ -113,7 +135,9 @@ def _conv_params(node: Node, x: Array) -> tuple[int, tuple[int, ...], tuple[int,
     )
 
 
-def _kernel_bias(node: Node, xs: list[Array | None], shape: tuple[int, ...]) -> tuple[Array, Array | None]:
+def _kernel_bias(
+    node: Node, xs: list[Array | None], shape: tuple[int, ...]
+) -> tuple[Array, Array | None]:
     p = node.attrs
     kt = xs[1] if len(xs) > 1 else None
     w = node.num.up(kt if kt is not None else np.asarray(p["kernel"]))
@@ -326,7 +350,6 @@ def resize(node: Node, xs: list[Array | None]) -> list[Array]:
         raise KernelError(f"resize output rank {len(out_shape)} differs from the input's")
     y = x
     for axis, (n_out, s) in enumerate(zip(out_shape, scales, strict=True)):
-        if n_out != x.shape[axis] or int(p["resize_mode"]) != int(InterpolationMode.NEAREST):
-            if n_out != x.shape[axis] or s != 1.0:
-                y = _resize_axis(y, axis, n_out, s, node)
+        if n_out != x.shape[axis] or s != 1.0:  # an unchanged axis is the identity
+            y = _resize_axis(y, axis, n_out, s, node)
     return [node.out(y)]
