@@ -91,7 +91,7 @@ def main(debug: bool) -> None:
 
 
 def _register() -> None:
-    from trt_netser.cli import cache_cmd, demo, netcmds, schema_cmd
+    from trt_netser.cli import cache_cmd, demo, netcmds, run_cmd, schema_cmd
 
     for command in (
         netcmds.hash_cmd,
@@ -101,6 +101,7 @@ def _register() -> None:
         schema_cmd.schema_cmd,
         cache_cmd.cache_group,
         demo.demo_cmd,
+        run_cmd.run_cmd,
     ):
         main.add_command(command)
 
