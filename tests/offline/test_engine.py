@@ -112,19 +112,71 @@ def test_serialize_after_deserialize_gives_the_same_bytes(logger: ListLogger) ->
     assert bytes(trt.Runtime(logger).deserialize_cuda_engine(again).serialize()) == plan
 
 
+class Writer(trt.IStreamWriter):
+    """A stream writer as the TensorRT docstring shows it."""
+
+    def __init__(self) -> None:
+        trt.IStreamWriter.__init__(self)
+        self.data = b""
+
+    def write(self, data: Any) -> int:
+        self.data += bytes(data)
+        return len(bytes(data))
+
+
+class Reader(trt.IStreamReader):
+    """A stream reader over bytes that hands out at most ``chunk`` bytes per call."""
+
+    def __init__(self, data: bytes, chunk: int = 7) -> None:
+        trt.IStreamReader.__init__(self)
+        self.data, self.pos, self.chunk = data, 0, chunk
+
+    def read(self, size: int) -> bytes:
+        out = self.data[self.pos : self.pos + min(size, self.chunk)]
+        self.pos += len(out)
+        return out
+
+
+class ReaderV2(trt.IStreamReaderV2):
+    def __init__(self, data: bytes) -> None:
+        trt.IStreamReaderV2.__init__(self)
+        self.file = io.BytesIO(data)
+
+    def read(self, num_bytes: int, stream: int) -> bytes:
+        return self.file.read(num_bytes)
+
+    def seek(self, offset: int, where: Any) -> bool:
+        self.file.seek(offset, int(where))
+        return True
+
+
 def test_build_serialized_network_to_stream(logger: ListLogger) -> None:
-    class Writer(trt.IStreamWriter if hasattr(trt, "IStreamWriter") else object):  # type: ignore[misc]
-        def __init__(self) -> None:
-            self.data = b""
-
-        def write(self, data: Any) -> int:
-            self.data += bytes(data)
-            return len(bytes(data))
-
     builder, net, config = cnn(logger, 0, trt.BuilderFlag.REFIT)
     writer = Writer()
     assert builder.build_serialized_network_to_stream(net, config, writer) is True
     assert writer.data == plan_of(logger, 0, trt.BuilderFlag.REFIT)
+
+
+def test_build_engine_with_config(logger: ListLogger) -> None:
+    builder, net, config = cnn(logger, 0, trt.BuilderFlag.REFIT)
+    engine = builder.build_engine_with_config(net, config)
+    assert type(engine) is trt.ICudaEngine
+    assert bytes(engine.serialize()) == plan_of(logger, 0, trt.BuilderFlag.REFIT)
+    builder, net, config = cnn(logger, 0)
+    net.unmark_output(net.get_output(0))
+    assert builder.build_engine_with_config(net, config) is None
+    assert "at least one output" in logger.errors[-1]
+
+
+@pytest.mark.parametrize("make", [Reader, ReaderV2], ids=["IStreamReader", "IStreamReaderV2"])
+def test_deserialize_from_stream_readers(logger: ListLogger, make: Any) -> None:
+    plan = plan_of(logger, 0, trt.BuilderFlag.REFIT)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(make(plan))
+    assert engine is not None and bytes(engine.serialize()) == plan
+    assert trt.Runtime(logger).deserialize_cuda_engine(make(plan[:-3])) is None
+    assert "Truncated" in logger.errors[-1]
+    assert trt.Runtime(logger).deserialize_cuda_engine(make(b"not a plan at all")) is None
+    assert "magicTag" in logger.errors[-1]
 
 
 # -- refit flags --------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ from trt_netser.offline._plugins import (
 from trt_netser.offline._pyarg import MODULE as _MODULE
 from trt_netser.offline._refitter import Refitter
 from trt_netser.offline._runtime import Runtime
+from trt_netser.offline._streams import IStreamReader, IStreamReaderV2, IStreamWriter
 from trt_netser.offline._tensor import ITensor
 from trt_netser.offline._types import (
     Dims,
@@ -203,6 +204,9 @@ __all__ = [
     "ISerializationConfig",
     "Refitter",
     "Runtime",
+    "IStreamReader",
+    "IStreamReaderV2",
+    "IStreamWriter",
     "DynamicPluginTensorDesc",
     "FallbackString",
     "IErrorRecorder",

@@ -22,7 +22,7 @@ from trt_netser.offline._enums import (
     _Severity,
 )
 from trt_netser.offline._inventory import inventory, refit_mode
-from trt_netser.offline._ir import ProfileIR
+from trt_netser.offline._ir import ProfileIR, paused_gc
 from trt_netser.offline._logger import report
 from trt_netser.offline._lower import LoweringError, lower
 from trt_netser.offline._plugins import get_plugin_registry
@@ -266,6 +266,11 @@ def config_record(config: Any, network: Any) -> dict[str, Any]:
 
 def build_engine(builder: Any, network: Any, config: Any) -> ICudaEngine | None:
     """The engine for ``network`` under ``config``, or None after logging why not."""
+    with paused_gc():
+        return _build_engine(builder, network, config)
+
+
+def _build_engine(builder: Any, network: Any, config: Any) -> ICudaEngine | None:
     logger = builder.logger
     b = BuildInput(network, config, list(config._s["profiles"]))
     for _, check in BUILD_CHECKS:
@@ -280,8 +285,8 @@ def build_engine(builder: Any, network: Any, config: Any) -> ICudaEngine | None:
         return None
     flags = int(config._s["flags"])
     entries = inventory(ir, flags, frozenset(network._impl.refittable))
-    plan = _plan.Plan(
-        ir=ir,
+    plan = _plan.Plan.from_ir(
+        ir,
         config=config_record(config, network),
         inventory=entries,
         refittable=refit_mode(flags).any,
@@ -293,7 +298,8 @@ def build_engine(builder: Any, network: Any, config: Any) -> ICudaEngine | None:
 
 def build_serialized(builder: Any, network: Any, config: Any) -> bytes | None:
     """The plan bytes of a fresh build (None after an ERROR)."""
-    engine = build_engine(builder, network, config)
-    if engine is None:
-        return None
-    return engine._serialize(engine._default_serialization_flags())
+    with paused_gc():
+        engine = _build_engine(builder, network, config)
+        if engine is None:
+            return None
+        return engine._serialize(engine._default_serialization_flags())

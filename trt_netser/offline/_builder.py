@@ -42,6 +42,7 @@ from trt_netser.offline._pyarg import (
     enum,
     instance,
 )
+from trt_netser.offline._streams import IStreamWriter
 from trt_netser.offline._types import Dims, to_dims_tuple
 
 # The device the offline builder pretends to have (memory pool defaults, platform caps).
@@ -463,14 +464,6 @@ class Builder:
         """The plugin registry used by the builder."""
         return get_plugin_registry()
 
-    def _unsupported(self, what: str) -> None:
-        report(
-            self._s["logger"],
-            _Severity.ERROR,
-            f"Builder::{what}: Error Code 9: API Usage Error (engines cannot be built by the offline "
-            f"TensorRT model; use build_serialized_network.)",
-        )
-
     @api(
         "Builder",
         Sig(
@@ -486,9 +479,18 @@ class Builder:
         data = build_serialized(self, network, config)
         return None if data is None else IHostMemory._make(data)
 
-    def build_engine_with_config(self, network: INetworkDefinition, config: IBuilderConfig) -> None:
-        """Not available offline (deprecated upstream): logs an ERROR and returns None."""
-        self._unsupported("buildEngineWithConfig")
+    @api(
+        "Builder",
+        Sig(
+            [Arg("network", instance(INetworkDefinition)), Arg("config", instance(IBuilderConfig))],
+            f"{MODULE}.ICudaEngine",
+        ),
+    )
+    def build_engine_with_config(self, network: INetworkDefinition, config: IBuilderConfig) -> Any:
+        """Build an engine in memory: an ICudaEngine, or None after an ERROR."""
+        from trt_netser.offline._build import build_engine
+
+        return build_engine(self, network, config)
 
     @api(
         "Builder",
@@ -496,7 +498,7 @@ class Builder:
             [
                 Arg("network", instance(INetworkDefinition)),
                 Arg("config", instance(IBuilderConfig)),
-                Arg("writer", Conv("tensorrt.IStreamWriter", lambda v: v)),
+                Arg("writer", instance(IStreamWriter)),
             ],
             "bool",
         ),

@@ -137,13 +137,13 @@ class ICudaEngine:
         obj._plan = plan
         obj._logger = logger
         obj._error_recorder = None
-        ir = plan.ir
-        io = [ir.tensors[t] for t in ir.inputs]
+        head = plan.head
+        io = [head.tensors[t] for t in head.inputs]
         seen = {t.id for t in io}
-        for tid in (*ir.outputs, *ir.shape_outputs):
+        for tid in (*head.outputs, *head.shape_outputs):
             if tid not in seen:
                 seen.add(tid)
-                io.append(ir.tensors[tid])
+                io.append(head.tensors[tid])
         obj._io = io
         obj._budget = obj.streamable_weights_size
         return obj
@@ -163,7 +163,7 @@ class ICudaEngine:
         return None
 
     def _mode(self, t: TensorIR) -> TensorIOMode:
-        return TensorIOMode.INPUT if t.id in self._plan.ir.inputs else TensorIOMode.OUTPUT
+        return TensorIOMode.INPUT if t.id in self._plan.head.inputs else TensorIOMode.OUTPUT
 
     def _config_flag(self, flag: BuilderFlag) -> bool:
         return _flag(int(self._plan.config.get("flags", 0)), flag)
@@ -293,7 +293,7 @@ class ICudaEngine:
     def get_tensor_profile_shape(self, name: str, profile_index: int) -> list[Dims]:
         """[min, opt, max] shapes of an input in an optimization profile."""
         t = self._tensor(name, "getProfileShape")
-        profiles = self._plan.ir.profiles
+        profiles = self._plan.head.profiles
         if t is None or not 0 <= profile_index < len(profiles):
             if t is not None:
                 self._error(
@@ -333,7 +333,7 @@ class ICudaEngine:
             raise TypeError(
                 "get_tensor_profile_values(): incompatible function arguments."
             ) from None
-        profiles = self._plan.ir.profiles
+        profiles = self._plan.head.profiles
         if not 0 <= index < len(profiles):
             return []
         return [list(v) for v in profiles[index].values.get(name, ())]
@@ -342,17 +342,17 @@ class ICudaEngine:
     @property
     def name(self) -> str:
         """The name of the network the engine was built from."""
-        return self._plan.ir.name
+        return self._plan.head.name
 
     @property
     def num_layers(self) -> int:
         """The number of layers (offline engines keep every layer of the network)."""
-        return len(self._plan.ir.layers)
+        return self._plan.head.num_layers
 
     @property
     def num_optimization_profiles(self) -> int:
         """The number of optimization profiles (at least 1)."""
-        return max(1, len(self._plan.ir.profiles))
+        return max(1, len(self._plan.head.profiles))
 
     @property
     def refittable(self) -> bool:
@@ -390,10 +390,10 @@ class ICudaEngine:
         return 0
 
     def _weights_bytes(self, indices: Any) -> int:
-        ir = self._plan.ir
+        weights = self._plan.weights
         total = 0
         for i in indices:
-            w = ir.weights[i]
+            w = weights[i]
             size = itemsize(w.dtype) or 1
             total += int(-(-w.count * size // 1))
         return total
@@ -421,11 +421,11 @@ class ICudaEngine:
     @api("ICudaEngine", Sig([Arg("stat", enum(EngineStat), EngineStat.TOTAL_WEIGHTS_SIZE)], "int"))
     def get_engine_stat(self, stat: EngineStat) -> int:
         """TOTAL_WEIGHTS_SIZE: bytes of all weights; STRIPPED_WEIGHTS_SIZE: of those stripped."""
-        ir = self._plan.ir
+        weights = self._plan.weights
         if stat == EngineStat.STRIPPED_WEIGHTS_SIZE:
-            stripped = [i for i in self._refittable_weights() if ir.weights[i].data is None]
+            stripped = [i for i in self._refittable_weights() if weights[i].data is None]
             return self._weights_bytes(stripped)
-        return self._weights_bytes(range(len(ir.weights)))
+        return self._weights_bytes(range(len(weights)))
 
     # -- weight streaming -------------------------------------------------------------------------
     @property
@@ -433,7 +433,7 @@ class ICudaEngine:
         """Bytes of weights that can be streamed (all weights of a WEIGHT_STREAMING engine)."""
         if not self._config_flag(BuilderFlag.WEIGHT_STREAMING):
             return 0
-        return self._weights_bytes(range(len(self._plan.ir.weights)))
+        return self._weights_bytes(range(len(self._plan.weights)))
 
     @property
     def minimum_weight_streaming_budget(self) -> int:
@@ -516,7 +516,7 @@ class ICudaEngine:
             )
             return None
         refittable = self._refittable_weights()
-        missing = [i for i in refittable if plan.ir.weights[i].data is None]
+        missing = [i for i in refittable if plan.weights[i].data is None]
         if missing and not exclude:
             self._error(
                 "ICudaEngine::serialize: Error Code 3: API Usage Error (the engine's refittable "
@@ -525,13 +525,8 @@ class ICudaEngine:
             )
             return None
         keep_refit = plan.refittable and _flag(flags, SerializationFlag.INCLUDE_REFIT)
-        out = _plan.Plan(
-            ir=plan.ir,
-            config=plan.config,
-            inventory=plan.inventory,
-            refittable=keep_refit,
-            weights_excluded=exclude,
-            serialization_flags=flags,
+        out = plan.derive(
+            refittable=keep_refit, weights_excluded=exclude, serialization_flags=flags
         )
         return _plan.encode(out, exclude=refittable if exclude else frozenset())
 
@@ -651,7 +646,7 @@ class IExecutionContext:
         self._engine._error(msg)
 
     def _input(self, name: str, api_name: str) -> TensorIR | None:
-        ir = self._engine._plan.ir
+        ir = self._engine._plan.head
         for tid in ir.inputs:
             if ir.tensors[tid].name == name:
                 return ir.tensors[tid]
@@ -690,7 +685,7 @@ class IExecutionContext:
         return True
 
     def _profile_shapes(self, name: str) -> tuple[tuple[int, ...], ...] | None:
-        profiles = self._engine._plan.ir.profiles
+        profiles = self._engine._plan.head.profiles
         if not profiles:
             return None
         return profiles[self._profile].shapes.get(name)
@@ -724,7 +719,7 @@ class IExecutionContext:
         return True
 
     def _missing_inputs(self) -> list[str]:
-        ir = self._engine._plan.ir
+        ir = self._engine._plan.head
         return [
             ir.tensors[tid].name
             for tid in ir.inputs
@@ -739,7 +734,7 @@ class IExecutionContext:
     @property
     def all_shape_inputs_specified(self) -> bool:
         """Whether every input shape tensor has values (host addresses set)."""
-        ir = self._engine._plan.ir
+        ir = self._engine._plan.head
         return all(
             ir.tensors[tid].name in self._addresses for tid in ir.inputs if ir.tensors[tid].is_shape
         )

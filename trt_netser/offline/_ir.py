@@ -15,6 +15,9 @@ of each is defined by :func:`to_record` / :func:`from_record` (see docs/offline-
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,54 +170,85 @@ class Unencodable(Exception):
 # string-keyed maps of the plan itself.
 
 
+_PLAIN = frozenset({type(None), bool, str, bytes, int, float})
+_ENUM_TYPES: dict[str, type] = {}
+
+
 def to_record(value: Any) -> Any:
     """The CBOR-ready form of an IR attribute value."""
-    if value is None or isinstance(value, bool | str | bytes):
+    t = type(value)
+    if t in _PLAIN:
         return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
+    if t is tuple or t is list:
+        return [to_record(v) for v in value]
     if isinstance(value, PybindEnum):
-        return {"$enum": [type(value).__name__, int(value)]}
-    if isinstance(value, WeightsRef):
+        return {"$enum": [t.__name__, value._value]}
+    if t is WeightsRef:
         return {"$weights": value.index}
-    if isinstance(value, TensorRef):
+    if t is TensorRef:
         return {"$tensor": value.id}
-    if isinstance(value, ArrayValue):
+    if t is ArrayValue:
         return {"$array": [value.dtype, list(value.shape), value.data]}
-    if isinstance(value, MapValue):
+    if t is MapValue:
         return {"$map": [[to_record(k), to_record(v)] for k, v in value.items]}
+    for plain in (bool, int, float, str, bytes):  # subclasses of the plain types
+        if isinstance(value, plain):
+            return plain(value)
     if isinstance(value, tuple | list):
         return [to_record(v) for v in value]
     if isinstance(value, np.generic):
         return to_record(value.item())
-    raise Unencodable(f"{type(value).__name__} value")
+    raise Unencodable(f"{t.__name__} value")
+
+
+def _enum_type(name: str) -> type:
+    cls = _ENUM_TYPES.get(name)
+    if cls is None:
+        found = getattr(_enums, name, None)
+        if not (isinstance(found, type) and issubclass(found, PybindEnum)):
+            raise ValueError(f"unknown enum {name!r}")
+        cls = _ENUM_TYPES[name] = found
+    return cls
 
 
 def from_record(rec: Any) -> Any:
     """The IR value of a CBOR record made by :func:`to_record` (lists become tuples)."""
-    if isinstance(rec, list):
+    t = type(rec)
+    if t is list:
         return tuple(from_record(v) for v in rec)
-    if isinstance(rec, dict):
-        if len(rec) != 1:
-            raise ValueError(f"bad tagged value {sorted(rec)}")
-        ((tag, body),) = rec.items()
-        if tag == "$enum":
-            cls = getattr(_enums, body[0], None)
-            if not (isinstance(cls, type) and issubclass(cls, PybindEnum)):
-                raise ValueError(f"unknown enum {body[0]!r}")
-            return cls(body[1])
-        if tag == "$weights":
-            return WeightsRef(int(body))
-        if tag == "$tensor":
-            return TensorRef(int(body))
-        if tag == "$array":
-            return ArrayValue(str(body[0]), tuple(int(d) for d in body[1]), bytes(body[2]))
-        if tag == "$map":
-            return MapValue(tuple((from_record(k), from_record(v)) for k, v in body))
-        raise ValueError(f"unknown tag {tag!r}")
-    return rec
+    if t is not dict:
+        return rec
+    if len(rec) != 1:
+        raise ValueError(f"bad tagged value {sorted(rec)}")
+    ((tag, body),) = rec.items()
+    if tag == "$enum":
+        return _enum_type(body[0])(body[1])
+    if tag == "$weights":
+        return WeightsRef(int(body))
+    if tag == "$tensor":
+        return TensorRef(int(body))
+    if tag == "$array":
+        return ArrayValue(str(body[0]), tuple(int(d) for d in body[1]), bytes(body[2]))
+    if tag == "$map":
+        return MapValue(tuple((from_record(k), from_record(v)) for k, v in body))
+    raise ValueError(f"unknown tag {tag!r}")
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of small acyclic objects are made.
+
+    Building or decoding a large plan allocates records faster than they die, which makes
+    CPython's generational collector rescan the growing heap again and again (quadratic
+    time); reference counting frees these objects anyway. The previous state is restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def enum_record(value: Any) -> Any:

@@ -11,9 +11,11 @@ Layout (all integers little endian; see docs/offline-engine.md for the payload s
     20+N    32    blake3 digest of bytes [0, 20+N)
 
 The payload holds the TensorRT version and offline device the plan was built for, the
-builder config, the network as a :class:`GraphIR` (every layer, attribute and weight use),
-the weights' bytes (refittable ones left out when the plan excludes weights) and the refit
-inventory. Nothing in it depends on object ids, clocks, counters or dict order.
+builder config, the engine's IO tensors and profiles, the network as a :class:`GraphIR`
+(every layer, attribute and weight use; nested canonical CBOR bytes, decoded only when the
+IR is needed, so deserializing and re-serializing a large engine stays cheap), the weights'
+bytes (refittable ones left out when the plan excludes weights) and the refit inventory,
+both as columns. Nothing in it depends on object ids, clocks, counters or dict order.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from trt_netser.offline._ir import (
     WeightIR,
     enum_record,
     from_record,
+    paused_gc,
     to_record,
 )
 
@@ -57,15 +60,107 @@ class PlanError(Exception):
 
 
 @dataclass
-class Plan:
-    """The content of a plan, as the engine holds it."""
+class GraphHead:
+    """What an engine needs of its network without decoding every layer."""
 
-    ir: GraphIR
-    config: dict[str, Any]
-    inventory: list[Entry]
-    refittable: bool
-    weights_excluded: bool
-    serialization_flags: int
+    name: str
+    flags: int
+    tensors: dict[int, TensorIR]  # the IO tensors, by id
+    inputs: list[int]
+    outputs: list[int]
+    shape_outputs: list[int]
+    profiles: list[ProfileIR]
+    num_layers: int
+
+
+class Plan:
+    """The content of a plan, as the engine holds it (the layer graph is decoded lazily)."""
+
+    __slots__ = (
+        "_ir",
+        "_network",
+        "config",
+        "head",
+        "inventory",
+        "refittable",
+        "serialization_flags",
+        "weights",
+        "weights_excluded",
+    )
+
+    def __init__(
+        self,
+        *,
+        head: GraphHead,
+        weights: list[WeightIR],
+        config: dict[str, Any],
+        inventory: list[Entry],
+        refittable: bool,
+        weights_excluded: bool,
+        serialization_flags: int,
+        network: bytes | None = None,
+        ir: GraphIR | None = None,
+    ) -> None:
+        if network is None and ir is None:
+            raise ValueError("a plan needs its network bytes or its IR")
+        self.head = head
+        self.weights = weights
+        self.config = config
+        self.inventory = inventory
+        self.refittable = refittable
+        self.weights_excluded = weights_excluded
+        self.serialization_flags = serialization_flags
+        self._network = network
+        self._ir = ir
+
+    @classmethod
+    def from_ir(cls, ir: GraphIR, **kw: Any) -> Plan:
+        """The plan of a freshly lowered network."""
+        io = [*ir.inputs, *ir.outputs, *ir.shape_outputs]
+        head = GraphHead(
+            name=ir.name,
+            flags=ir.flags,
+            tensors={t: ir.tensors[t] for t in io},
+            inputs=list(ir.inputs),
+            outputs=list(ir.outputs),
+            shape_outputs=list(ir.shape_outputs),
+            profiles=ir.profiles,
+            num_layers=len(ir.layers),
+        )
+        return cls(head=head, weights=ir.weights, ir=ir, **kw)
+
+    def derive(self, **changes: Any) -> Plan:
+        """The same engine with other engine-level fields (sharing graph and weights)."""
+        fields = {
+            "head": self.head,
+            "weights": self.weights,
+            "config": self.config,
+            "inventory": self.inventory,
+            "refittable": self.refittable,
+            "weights_excluded": self.weights_excluded,
+            "serialization_flags": self.serialization_flags,
+            "network": self._network,
+            "ir": self._ir,
+        }
+        fields.update(changes)
+        return Plan(**fields)
+
+    @property
+    def ir(self) -> GraphIR:
+        """The full layer graph (decoded on first use; shares :attr:`weights`)."""
+        if self._ir is None:
+            assert self._network is not None
+            with paused_gc():
+                self._ir = _decode_network(cbor2.loads(self._network), self.head, self.weights)
+        return self._ir
+
+    def network_bytes(self) -> bytes:
+        """The canonical CBOR of the network record (encoded on first use)."""
+        if self._network is None:
+            assert self._ir is not None
+            with paused_gc():
+                self._network = cbor2.dumps(_network_rec(self._ir), canonical=True)
+        return self._network
 
 
 # -- encoding ---------------------------------------------------------------------------------
@@ -118,21 +213,34 @@ def _profile_rec(p: ProfileIR) -> dict[str, Any]:
     }
 
 
-def _entry_rec(e: Entry) -> dict[str, Any]:
+def _network_rec(ir: GraphIR) -> dict[str, Any]:
     return {
-        "weights": e.weights,
-        "layer": e.layer,
-        "role": None if e.role is None else e.role.name,
-        "name": e.name,
-        "refittable": e.refittable,
-        "reason": e.reason,
-        "group": e.group,
+        "tensors": [_tensor_rec(t) for t in ir.tensors],
+        "layers": [_layer_rec(layer) for layer in ir.layers],
+        "constructs": [_construct_rec(c) for c in ir.constructs],
     }
+
+
+_ENTRY_FIELDS = ("weights", "layer", "role", "name", "refittable", "reason", "group")
+
+
+def _inventory_rec(entries: list[Entry]) -> dict[str, list[Any]]:
+    cols: dict[str, list[Any]] = {f: [] for f in _ENTRY_FIELDS}
+    for e in entries:
+        cols["weights"].append(e.weights)
+        cols["layer"].append(e.layer)
+        cols["role"].append(None if e.role is None else e.role.name)
+        cols["name"].append(e.name)
+        cols["refittable"].append(e.refittable)
+        cols["reason"].append(e.reason)
+        cols["group"].append(e.group)
+    return cols
 
 
 def encode(plan: Plan, *, exclude: frozenset[int] = frozenset()) -> bytes:
     """The plan bytes; weights whose index is in ``exclude`` are written without data."""
-    ir = plan.ir
+    head = plan.head
+    weights = plan.weights
     payload = {
         "format": FORMAT_VERSION,
         "tensorrt": TENSORRT_VERSION,
@@ -143,33 +251,30 @@ def encode(plan: Plan, *, exclude: frozenset[int] = frozenset()) -> bytes:
             "weights_excluded": plan.weights_excluded,
             "serialization_flags": plan.serialization_flags,
         },
-        "network": {
-            "name": ir.name,
-            "flags": ir.flags,
-            "tensors": [_tensor_rec(t) for t in ir.tensors],
-            "inputs": ir.inputs,
-            "outputs": ir.outputs,
-            "shape_outputs": ir.shape_outputs,
-            "layers": [_layer_rec(layer) for layer in ir.layers],
-            "constructs": [_construct_rec(c) for c in ir.constructs],
-            "profiles": [_profile_rec(p) for p in ir.profiles],
+        "io": {
+            "name": head.name,
+            "flags": head.flags,
+            "tensors": [[tid, *_tensor_rec(t)] for tid, t in sorted(head.tensors.items())],
+            "inputs": head.inputs,
+            "outputs": head.outputs,
+            "shape_outputs": head.shape_outputs,
+            "profiles": [_profile_rec(p) for p in head.profiles],
+            "num_layers": head.num_layers,
         },
-        "weights": [
-            {
-                "layer": w.layer,
-                "attr": w.attr,
-                "dtype": w.dtype.name,
-                "count": w.count,
-                "name": w.name,
-                "data": None if i in exclude else w.data,
-            }
-            for i, w in enumerate(ir.weights)
-        ],
-        "inventory": [_entry_rec(e) for e in plan.inventory],
+        "network": plan.network_bytes(),
+        "weights": {
+            "layer": [w.layer for w in weights],
+            "attr": [w.attr for w in weights],
+            "dtype": [w.dtype.name for w in weights],
+            "count": [w.count for w in weights],
+            "name": [w.name for w in weights],
+            "data": [None if i in exclude else w.data for i, w in enumerate(weights)],
+        },
+        "inventory": _inventory_rec(plan.inventory),
     }
     body = cbor2.dumps(payload, canonical=True)
-    head = HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(body))
-    return head + body + blake3.blake3(head + body).digest()
+    head_bytes = HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(body))
+    return head_bytes + body + blake3.blake3(head_bytes + body).digest()
 
 
 # -- decoding ---------------------------------------------------------------------------------
@@ -209,22 +314,22 @@ def _dims(v: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in v)
 
 
-def _decode_payload(p: dict[str, Any]) -> Plan:
-    net = p["network"]
-    tensors = [
-        TensorIR(
-            id=i,
-            name=str(r[0]),
-            dtype=from_record(r[1]),
-            shape=_dims(r[2]),
-            location=from_record(r[3]),
-            is_shape=bool(r[4]),
-            is_execution=bool(r[5]),
-            producer=r[6],
-            index=int(r[7]),
-        )
-        for i, r in enumerate(net["tensors"])
-    ]
+def _tensor(tid: int, r: list[Any]) -> TensorIR:
+    return TensorIR(
+        id=tid,
+        name=str(r[0]),
+        dtype=from_record(r[1]),
+        shape=_dims(r[2]),
+        location=from_record(r[3]),
+        is_shape=bool(r[4]),
+        is_execution=bool(r[5]),
+        producer=r[6],
+        index=int(r[7]),
+    )
+
+
+def _decode_network(net: dict[str, Any], head: GraphHead, weights: list[WeightIR]) -> GraphIR:
+    tensors = [_tensor(i, r) for i, r in enumerate(net["tensors"])]
     layers = [
         LayerIR(
             index=i,
@@ -255,63 +360,101 @@ def _decode_payload(p: dict[str, Any]) -> Plan:
         )
         for i, r in enumerate(net["constructs"])
     ]
+    return GraphIR(
+        name=head.name,
+        flags=head.flags,
+        tensors=tensors,
+        inputs=list(head.inputs),
+        outputs=list(head.outputs),
+        shape_outputs=list(head.shape_outputs),
+        layers=layers,
+        constructs=constructs,
+        weights=weights,
+        profiles=head.profiles,
+    )
+
+
+def _decode_payload(p: dict[str, Any]) -> Plan:
+    io = p["io"]
     profiles = [
         ProfileIR(
             shapes={k: tuple(_dims(d) for d in v) for k, v in r["shapes"].items()},  # type: ignore[misc]
             values={k: tuple(_dims(d) for d in v) for k, v in r["values"].items()},  # type: ignore[misc]
             extra_memory_target=float(r["extra_memory_target"]),
         )
-        for r in net["profiles"]
+        for r in io["profiles"]
     ]
+    head = GraphHead(
+        name=str(io["name"]),
+        flags=int(io["flags"]),
+        tensors={int(r[0]): _tensor(int(r[0]), r[1:]) for r in io["tensors"]},
+        inputs=[int(t) for t in io["inputs"]],
+        outputs=[int(t) for t in io["outputs"]],
+        shape_outputs=[int(t) for t in io["shape_outputs"]],
+        profiles=profiles,
+        num_layers=int(io["num_layers"]),
+    )
+    for tid in (*head.inputs, *head.outputs, *head.shape_outputs):
+        if tid not in head.tensors:
+            raise ValueError(f"IO tensor {tid} is not described")
+    w = p["weights"]
+    dtypes = DataType.__members__
     weights = [
         WeightIR(
-            layer=int(r["layer"]),
-            attr=str(r["attr"]),
-            dtype=DataType.__members__[r["dtype"]],
-            count=int(r["count"]),
-            name=r["name"],
-            data=None if r["data"] is None else bytes(r["data"]),
+            layer=int(layer),
+            attr=str(attr),
+            dtype=dtypes[dtype],
+            count=int(count),
+            name=name,
+            data=None if data is None else bytes(data),
         )
-        for r in p["weights"]
+        for layer, attr, dtype, count, name, data in zip(
+            w["layer"], w["attr"], w["dtype"], w["count"], w["name"], w["data"], strict=True
+        )
     ]
-    ir = GraphIR(
-        name=str(net["name"]),
-        flags=int(net["flags"]),
-        tensors=tensors,
-        inputs=list(net["inputs"]),
-        outputs=list(net["outputs"]),
-        shape_outputs=list(net["shape_outputs"]),
-        layers=layers,
-        constructs=constructs,
-        weights=weights,
-        profiles=profiles,
-    )
+    inv = p["inventory"]
+    roles = WeightsRole.__members__
     inventory = [
         Entry(
-            weights=int(r["weights"]),
-            layer=str(r["layer"]),
-            role=None if r["role"] is None else WeightsRole.__members__[r["role"]],
-            name=r["name"],
-            refittable=bool(r["refittable"]),
-            reason=r["reason"],
-            group=r["group"],
+            weights=int(wi),
+            layer=str(layer),
+            role=None if role is None else roles[role],
+            name=name,
+            refittable=bool(refittable),
+            reason=reason,
+            group=group,
         )
-        for r in p["inventory"]
+        for wi, layer, role, name, refittable, reason, group in zip(
+            *(inv[f] for f in _ENTRY_FIELDS), strict=True
+        )
     ]
+    for e in inventory:
+        if not 0 <= e.weights < len(weights):
+            raise ValueError(f"inventory entry for unknown weights {e.weights}")
+    network = p["network"]
+    if not isinstance(network, bytes):
+        raise TypeError("the network record is not a byte string")
     eng = p["engine"]
     return Plan(
-        ir=ir,
+        head=head,
+        weights=weights,
         config=p["config"],
         inventory=inventory,
         refittable=bool(eng["refittable"]),
         weights_excluded=bool(eng["weights_excluded"]),
         serialization_flags=int(eng["serialization_flags"]),
+        network=network,
     )
 
 
 def decode(data: bytes) -> Plan:
-    """The plan in ``data``; raises :class:`PlanError` with the message the runtime logs."""
-    payload = _check_envelope(data)
+    """The plan in ``data``; raises :class:`PlanError` with the message the runtime logs.
+
+    The network record is checked to be well-formed CBOR only when the IR is first used;
+    the digest has already proven it is the bytes the builder wrote.
+    """
+    with paused_gc():
+        payload = _check_envelope(data)
     version = payload.get("tensorrt")
     if version != TENSORRT_VERSION:
         raise PlanError(
@@ -326,7 +469,8 @@ def decode(data: bytes) -> Plan:
             f"{(payload.get('device') or {}).get('name')!r}, please rebuild.)"
         )
     try:
-        return _decode_payload(payload)
+        with paused_gc():
+            return _decode_payload(payload)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise PlanError(
             f"{_SERIAL} payload schema failed. The engine plan is malformed: "

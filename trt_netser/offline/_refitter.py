@@ -124,9 +124,9 @@ class Refitter:
                 f"be refitted. The builder made them part of the engine: {why}.)"
             )
             return False
-        ir = self._engine._plan.ir
+        weights_table = self._engine._plan.weights
         for e in entries:
-            proto = ir.weights[e.weights]
+            proto = weights_table[e.weights]
             if weights.dtype != proto.dtype:
                 self._error(
                     f"IRefitter::{api_name}: Error Code 3: API Usage Error (Parameter check failed, "
@@ -241,7 +241,7 @@ class Refitter:
         entries = [e for e in self._by_name.get(weights_name, []) if e.refittable]
         if not entries:
             return Weights(DataType.FLOAT, 0, -1)
-        proto = self._engine._plan.ir.weights[entries[0].weights]
+        proto = self._engine._plan.weights[entries[0].weights]
         return Weights(proto.dtype, 0, proto.count)
 
     # -- what is refittable and what is missing ------------------------------------------------------
@@ -259,13 +259,13 @@ class Refitter:
 
     def _missing(self) -> list[Entry]:
         entries = self._refittable_entries()
-        ir = self._engine._plan.ir
+        table = self._engine._plan.weights
         touched = {e.group for e in entries if e.weights in self._pending}
         return [
             e
             for e in entries
             if e.weights not in self._pending
-            and (e.group in touched or ir.weights[e.weights].data is None)
+            and (e.group in touched or table[e.weights].data is None)
         ]
 
     def get_missing(self) -> tuple[list[str], list[WeightsRole]]:
@@ -295,12 +295,12 @@ class Refitter:
                 f"{listed}{more}.)"
             )
             return False
-        ir = self._engine._plan.ir
+        table = self._engine._plan.weights
         for e in self._refittable_entries():
             weights = self._pending.get(e.weights)
             if weights is None:
                 continue
-            proto = ir.weights[e.weights]
+            proto = table[e.weights]
             if weights.size != proto.count or weights.dtype != proto.dtype:
                 self._error(
                     f"IRefitter::refitCudaEngine: Error Code 3: API Usage Error ({e.name or e.layer}: "

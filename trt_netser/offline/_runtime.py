@@ -11,11 +11,12 @@ from typing import Any
 
 from trt_netser.offline import _plan
 from trt_netser.offline._engine import ICudaEngine
-from trt_netser.offline._enums import _Severity
+from trt_netser.offline._enums import SeekPosition, _Severity
 from trt_netser.offline._hostmem import plan_bytes
 from trt_netser.offline._logger import ILogger, report
 from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import BOOL, INT, MODULE, STR, Arg, Sig, api, check_setter, instance
+from trt_netser.offline._streams import IStreamReader, IStreamReaderV2, read_exactly
 
 
 class Runtime:
@@ -49,9 +50,12 @@ class Runtime:
                 "serialized_engine: typing_extensions.Buffer) -> trt_netser.offline.ICudaEngine"
             )
         source = values[0]
-        data = plan_bytes(source)
-        if data is None and hasattr(source, "read"):
-            data = _read_stream(source)
+        if isinstance(source, IStreamReader | IStreamReaderV2):
+            data = self._read_plan(source)
+            if data is None:
+                return None
+        else:
+            data = plan_bytes(source)
         if data is None:
             raise TypeError(
                 "deserialize_cuda_engine(): incompatible function arguments. The following "
@@ -67,6 +71,36 @@ class Runtime:
             self._error(str(exc))
             return None
         return ICudaEngine._make(plan, self._s["logger"])
+
+    def _read_plan(self, reader: Any) -> bytes | None:
+        """The plan bytes from a stream reader: the header, then what it says follows."""
+        if isinstance(reader, IStreamReaderV2):
+            try:
+                reader.seek(0, SeekPosition.SET)
+            except Exception as exc:
+                self._error(
+                    "IRuntime::deserializeCudaEngine: Error Code 1: Serialization (the stream "
+                    f"reader's seek raised {type(exc).__name__}: {exc}.)"
+                )
+                return None
+        head = read_exactly(reader, _plan.HEADER.size)
+        if head is None:
+            self._error(
+                "IRuntime::deserializeCudaEngine: Error Code 1: Serialization (the stream reader "
+                "raised an exception.)"
+            )
+            return None
+        if len(head) < _plan.HEADER.size or head[:8] != _plan.MAGIC:
+            return head  # decode reports the bad magic or the truncation
+        length = _plan.HEADER.unpack(head)[3]
+        rest = read_exactly(reader, length + _plan.DIGEST_SIZE)
+        if rest is None:
+            self._error(
+                "IRuntime::deserializeCudaEngine: Error Code 1: Serialization (the stream reader "
+                "raised an exception.)"
+            )
+            return None
+        return head + rest
 
     def get_plugin_registry(self) -> IPluginRegistry:
         """The plugin registry of the runtime."""
@@ -96,20 +130,6 @@ class Runtime:
 
     def __exit__(self, *exc: Any) -> None:
         return None
-
-
-def _read_stream(reader: Any) -> bytes | None:
-    """All bytes of an IStreamReader-like object (``read(size)`` returning bytes)."""
-    chunks = []
-    try:
-        while True:
-            chunk = reader.read(1 << 20)
-            if not chunk:
-                break
-            chunks.append(bytes(chunk))
-    except Exception:
-        return None
-    return b"".join(chunks)
 
 
 def _runtime_prop(name: str, conv: Any, doc: str) -> property:
