@@ -210,3 +210,18 @@ def test_attention_bool_mask(builder: Any, net: Any) -> None:
     )
     y = run_net(builder, net, {"q": qv, "k": kv, "v": vv})["y"]
     np.testing.assert_allclose(y, _attention_ref(qv, kv, vv, mask), rtol=1e-5, atol=1e-6)
+
+
+def test_bfloat16_storage_rounds_float32_math(builder: Any) -> None:
+    net = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+    x = net.add_input("x", trt.bfloat16, (4,))
+    y = net.add_unary(x, trt.UnaryOperation.EXP)
+    out(net, y)
+    engine = trt.Runtime(builder.logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, builder.create_builder_config())
+    )
+    xv = np.array([0.1, 1.0, -2.5, 3.3], ml_dtypes.bfloat16)
+    res = trt.run(engine, {"x": xv})["y"]
+    assert res.dtype == np.dtype(ml_dtypes.bfloat16)
+    expected = np.exp(xv.astype(np.float32)).astype(ml_dtypes.bfloat16)
+    assert res.tobytes() == expected.tobytes()

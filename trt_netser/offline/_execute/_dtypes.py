@@ -11,39 +11,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 
 from trt_netser.offline._enums import DataType
 
-STORAGE: dict[int, np.dtype] = {
+_NUMPY: dict[int, np.dtype] = {
     int(DataType.FLOAT): np.dtype(np.float32),
     int(DataType.HALF): np.dtype(np.float16),
-    int(DataType.BF16): np.dtype(ml_dtypes.bfloat16),
     int(DataType.INT8): np.dtype(np.int8),
     int(DataType.INT32): np.dtype(np.int32),
     int(DataType.INT64): np.dtype(np.int64),
     int(DataType.BOOL): np.dtype(np.bool_),
     int(DataType.UINT8): np.dtype(np.uint8),
-    int(DataType.FP8): np.dtype(ml_dtypes.float8_e4m3fn),
-    int(DataType.INT4): np.dtype(ml_dtypes.int4),
-    int(DataType.FP4): np.dtype(ml_dtypes.float4_e2m1fn),
-    int(DataType.E8M0): np.dtype(ml_dtypes.float8_e8m0fnu),
 }
+# Types numpy lacks, from ml_dtypes (imported on first use: it costs ~0.6 s of CPU).
+_ML_DTYPES: dict[int, str] = {
+    int(DataType.BF16): "bfloat16",
+    int(DataType.FP8): "float8_e4m3fn",
+    int(DataType.INT4): "int4",
+    int(DataType.FP4): "float4_e2m1fn",
+    int(DataType.E8M0): "float8_e8m0fnu",
+}
+LOW_FLOAT_NAMES = frozenset(
+    {"float16", "bfloat16", "float8_e4m3fn", "float4_e2m1fn", "float8_e8m0fnu"}
+)
 
 FLOATS = frozenset({int(DataType.FLOAT), int(DataType.HALF), int(DataType.BF16)})
 """Data types whose math runs in the compute type (float64 in the reference mode)."""
-
-LOW_FLOATS = frozenset(
-    np.dtype(t)
-    for t in (
-        np.float16,
-        ml_dtypes.bfloat16,
-        ml_dtypes.float8_e4m3fn,
-        ml_dtypes.float4_e2m1fn,
-        ml_dtypes.float8_e8m0fnu,
-    )
-)
 
 # Largest finite magnitude of each quantized type (TensorRT saturates to it).
 QUANT_RANGE: dict[int, tuple[float, float]] = {
@@ -57,12 +51,20 @@ QUANT_RANGE: dict[int, tuple[float, float]] = {
 
 def storage(dtype: DataType) -> np.dtype:
     """The numpy dtype that stores tensors of a TensorRT data type."""
-    return STORAGE[int(dtype)]
+    found = _NUMPY.get(int(dtype))
+    if found is not None:
+        return found
+    import ml_dtypes
+
+    found = np.dtype(getattr(ml_dtypes, _ML_DTYPES[int(dtype)]))
+    _NUMPY[int(dtype)] = found
+    return found
 
 
 def is_float(arr: np.ndarray) -> bool:
     """Whether ``arr`` holds floating-point values (numpy or ml_dtypes floats)."""
-    return arr.dtype.kind == "f" or arr.dtype in LOW_FLOATS
+    kind = arr.dtype.kind
+    return kind == "f" or (kind == "V" and arr.dtype.name in LOW_FLOAT_NAMES)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 Input [B, H, S, D]; the first ``rotary_embedding_dim`` (R) channels of each head are
 rotated pairwise by the angles whose cosines and sines are the caches, the rest pass
 through. Pairs are (i, i + R/2) (GPT-NeoX layout) or, when ``interleaved``, (2i, 2i + 1)
-(GPT-J layout). Caches are [B, S, R/2] or broadcastable [S, R/2]; with position ids
-(input 3, [B, S]) they are [max_position + 1, R/2] tables indexed by the ids.
+(GPT-J layout). Caches are [B, S, R/2], or [max_position + 1, R/2] tables indexed by the
+position ids (input 3, [B, S]) or, without ids, by the positions 0 .. S-1.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def rotary_embedding(node: Node, xs: list[Array | None]) -> list[Array]:
     if pos is not None:
         ids = np.asarray(pos).astype(np.int64)
         cos, sin = cos.reshape(-1, half)[ids], sin.reshape(-1, half)[ids]  # [B, S, R/2]
+    elif cos.ndim == 2:  # a [max_positions, R/2] table without ids: positions 0 .. S-1
+        s = x.shape[2]
+        if cos.shape[0] < s:
+            raise KernelError(f"cos/sin tables of {cos.shape[0]} positions for sequence {s}")
+        cos, sin = cos[:s], sin[:s]
     if cos.shape[-1] != half or sin.shape[-1] != half:
         raise KernelError(f"cos/sin caches must end in R/2 = {half}, got {cos.shape}")
     if cos.ndim == 3:  # [B, S, R/2] -> [B, 1, S, R/2]
