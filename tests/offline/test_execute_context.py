@@ -285,3 +285,46 @@ def test_plugin_runs_with_a_registered_numpy_implementation(builder: Any, logger
         assert seen == ["GPTAttentionTest"]
     finally:
         trt.register_plugin_implementation(v2, None)
+
+
+def test_loop_running_sum_with_last_value_and_concatenate(builder: Any) -> None:
+    from tests.offline.networks import build_loop
+
+    net = build_loop(trt, steps=5, width=3)
+    engine = trt.Runtime(trt.Logger()).deserialize_cuda_engine(
+        net.builder.build_serialized_network(net, net.builder.create_builder_config())
+    )
+    xv = RNG.standard_normal((5, 3)).astype(np.float32)
+    res = trt.run(engine, {"sequence": xv})
+    np.testing.assert_allclose(res["total"], xv.sum(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(res["prefix_sums"], np.cumsum(xv, axis=0), rtol=1e-6)
+
+
+def test_while_loop_and_reverse_iterator(builder: Any) -> None:
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (4,))
+    loop = net.add_loop()
+    rec = loop.add_recurrence(const(net, np.array([1.0], np.float32)))
+    doubled = net.add_elementwise(
+        rec.get_output(0), const(net, np.array([2.0], np.float32)), trt.ElementWiseOperation.PROD
+    ).get_output(0)
+    rec.set_input(1, doubled)
+    less = net.add_elementwise(
+        rec.get_output(0), const(net, np.array([100.0], np.float32)), trt.ElementWiseOperation.LESS
+    ).get_output(0)
+    cond = net.add_shuffle(less)
+    cond.reshape_dims = ()
+    loop.add_trip_limit(cond.get_output(0), trt.TripLimit.WHILE)
+    out(net, loop.add_loop_output(rec.get_output(0), trt.LoopOutput.LAST_VALUE, 0), "last")
+    # a second loop: iterate x from the end, REVERSE-stack the elements
+    loop2 = net.add_loop()
+    loop2.add_trip_limit(const(net, np.array(4, np.int32)), trt.TripLimit.COUNT)
+    it = loop2.add_iterator(x, 0, True)
+    r2 = loop2.add_recurrence(const(net, np.array(0.0, np.float32)))
+    r2.set_input(1, it.get_output(0))
+    lo = loop2.add_loop_output(it.get_output(0), trt.LoopOutput.REVERSE, 0)
+    lo.set_input(1, const(net, np.array(4, np.int32)))
+    out(net, lo, "rev")
+    res = trt.run(build(builder, net), {"x": np.array([1, 2, 3, 4], np.float32)})
+    assert res["last"].tolist() == [64.0]  # 1, 2, ..., 64 < 100; 128 stops the loop
+    assert res["rev"].tolist() == [1, 2, 3, 4]  # iterated 4,3,2,1 then reversed

@@ -21,6 +21,7 @@ import numpy as np
 
 from trt_netser.offline._execute._dtypes import Numerics, storage
 from trt_netser.offline._execute._node import ExecutionError, KernelError, Node
+from trt_netser.offline._execute.loops import LoopPlan, loop_plans, run_loop
 from trt_netser.offline._execute.table import KERNELS, STRUCTURAL
 
 Array = np.ndarray
@@ -66,8 +67,17 @@ class Program:
         self.num = Numerics(reference)
         self.wanted = list(wanted)
         self._plugins = plugins
+        self.loops: dict[int, LoopPlan] = loop_plans(ir)
+        self.in_loop: dict[int, LoopPlan] = {
+            li: plan for plan in self.loops.values() for li in plan.internal
+        }
         self.order = self._schedule()
-        self.nodes = {li: self._node(ir.layers[li]) for li in self.order}
+        needed = list(self.order)
+        for plan in {
+            id(self.in_loop[li]): self.in_loop[li] for li in self.order if li in self.in_loop
+        }.values():
+            needed += plan.body
+        self.nodes = {li: self._node(ir.layers[li]) for li in needed}
 
     # -- preparation -------------------------------------------------------------------------
     def _deps(self, layer: Any) -> list[int | None]:
@@ -75,6 +85,8 @@ class Program:
         deps = list(layer.inputs)
         if layer.construct is not None:
             c = ir.constructs[layer.construct]
+            if layer.type.name == "LOOP_OUTPUT" and c.index in self.loops:
+                return list(self.loops[c.index].external)
             if layer.type.name == "ATTENTION_OUTPUT":
                 deps = list(c.inputs)
             elif layer.type.name == "CONDITIONAL_OUTPUT":
@@ -103,6 +115,10 @@ class Program:
                     p = None if d is None else ir.tensors[d].producer
                     if p is None or state.get(p) == 2:
                         continue
+                    if p in self.in_loop and ir.layers[p].type.name != "LOOP_OUTPUT":
+                        raise layer_error(
+                            ir.layers[p], "is inside a loop: only loop outputs can be read"
+                        )
                     if state.get(p) == 1:
                         layer = ir.layers[p]
                         if layer.type.name in KERNELS or layer.type.name in STRUCTURAL:
@@ -152,10 +168,14 @@ class Program:
         for tid in ir.inputs:
             if tid in feeds:
                 values[tid] = self.num.out(feeds[tid], ir.tensors[tid].dtype)
+        get = values.__getitem__
         for li in self.order:
             layer = ir.layers[li]
-            node = self.nodes[li]
-            outs = self._run_layer(layer, node, values)
+            if li in self.in_loop:
+                if layer.outputs[0] not in values:
+                    values.update(self._loop(self.in_loop[li], values))
+                continue
+            outs = self._run_layer(layer, self.nodes[li], get)
             for tid, val in zip(layer.outputs, outs, strict=False):
                 values[tid] = val
         result: dict[int, Array] = {}
@@ -168,27 +188,52 @@ class Program:
             result[tid] = v
         return result
 
-    def _inputs(self, layer: Any, values: Mapping[int, Any]) -> list[Any]:
+    def _loop(self, plan: LoopPlan, values: Mapping[int, Any]) -> dict[int, Any]:
+        """Run a loop; a failure inside it fails all its outputs."""
+        ir = self.ir
+        failed = next(
+            (values[t] for t in plan.external if isinstance(values.get(t), Failure)), None
+        )
+        if failed is None:
+
+            def run_body(li: int, get: Callable[[int], Any]) -> list[Any]:
+                outs = self._run_layer(ir.layers[li], self.nodes[li], get)
+                bad = next((o for o in outs if isinstance(o, Failure)), None)
+                if bad is not None:
+                    raise bad.error
+                return outs
+
+            try:
+                return run_loop(ir, plan, values, run_body)
+            except KernelError as exc:
+                failed = Failure(layer_error(ir.layers[plan.outputs[0]], str(exc)))
+            except ExecutionError as exc:
+                failed = Failure(exc)
+        return {ir.layers[li].outputs[0]: failed for li in plan.outputs}
+
+    def _inputs(self, layer: Any, get: Callable[[int], Any]) -> list[Any]:
         ids = self._deps(layer) if layer.type.name == "ATTENTION_OUTPUT" else layer.inputs
         out: list[Any] = []
         for tid in ids:
             if tid is None:
                 out.append(None)
-            elif tid in values:
-                out.append(values[tid])
-            else:
-                raise layer_error(layer, f"input '{self.ir.tensors[tid].name}' has no value")
+                continue
+            try:
+                out.append(get(tid))
+            except KeyError:
+                name = self.ir.tensors[tid].name
+                raise layer_error(layer, f"input '{name}' has no value") from None
         return out
 
-    def _run_layer(self, layer: Any, node: Node, values: Mapping[int, Any]) -> list[Any]:
-        xs = self._inputs(layer, values)
+    def _run_layer(self, layer: Any, node: Node, get: Callable[[int], Any]) -> list[Any]:
+        xs = self._inputs(layer, get)
         t = node.type
         if t == "CONDITIONAL_OUTPUT":
             c = self.ir.constructs[layer.construct]
             cond_layer = next(
                 self.ir.layers[i] for i in c.layers if self.ir.layers[i].type.name == "CONDITION"
             )
-            cond = values[cond_layer.inputs[0]]
+            cond = get(cond_layer.inputs[0])
             if isinstance(cond, Failure):
                 return [cond]
             return [xs[0] if bool(np.asarray(cond).reshape(())) else xs[1]]
@@ -230,5 +275,12 @@ def input_ids(ir: Any) -> dict[str, int]:
 
 
 def all_tensor_ids(ir: Any) -> list[int]:
-    """Every tensor a layer produces (for dumps of every layer's output)."""
-    return [t for layer in ir.layers for t in layer.outputs]
+    """Every tensor a layer produces outside loop bodies (for dumps of every layer's output;
+    tensors inside a loop have one value per iteration and are not listed)."""
+    inside = {
+        li
+        for plan in loop_plans(ir).values()
+        for li in plan.internal
+        if ir.layers[li].type.name != "LOOP_OUTPUT"
+    }
+    return [t for li, layer in enumerate(ir.layers) if li not in inside for t in layer.outputs]

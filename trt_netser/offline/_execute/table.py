@@ -2,7 +2,8 @@
 
 Layer types absent from :data:`KERNELS` and from :data:`STRUCTURAL` have no CPU
 implementation: running an engine that uses one fails with an error naming the layer and
-its type. Structural types are handled by the executor itself (constructs and plugins).
+its type. Structural types are handled by the executor itself (attention inputs,
+if-conditionals, loops and plugins).
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ STRUCTURAL: frozenset[str] = frozenset(
         "CONDITION",
         "CONDITIONAL_INPUT",
         "CONDITIONAL_OUTPUT",
+        "RECURRENCE",  # loops: run by the executor (see .loops)
+        "ITERATOR",
+        "TRIP_LIMIT",
+        "LOOP_OUTPUT",
         "PLUGIN_V2",
         "PLUGIN_V3",
     }
