@@ -78,6 +78,7 @@ class Program:
         }.values():
             needed += plan.body
         self.nodes = {li: self._node(ir.layers[li]) for li in needed}
+        self.release = self._liveness()
 
     # -- preparation -------------------------------------------------------------------------
     def _deps(self, layer: Any) -> list[int | None]:
@@ -133,6 +134,24 @@ class Program:
                     order.append(li)
         return order
 
+    def _liveness(self) -> dict[int, list[int]]:
+        """Tensors to drop after each scheduled position: their last consumer has run (so a
+        run holds only the live activations, as TensorRT reuses activation memory)."""
+        last: dict[int, int] = {}
+        for pos, li in enumerate(self.order):
+            layer = self.ir.layers[li]
+            for t in self._deps(layer):
+                if t is not None:
+                    last[t] = pos
+            for t in layer.outputs:
+                last.setdefault(t, pos)  # produced, never consumed
+        keep = set(self.wanted)
+        release: dict[int, list[int]] = {}
+        for t, pos in last.items():
+            if t not in keep:
+                release.setdefault(pos, []).append(t)
+        return release
+
     def _attr(self, v: Any, layer: Any) -> Any:
         name = type(v).__name__
         if name == "WeightsRef":
@@ -169,15 +188,21 @@ class Program:
             if tid in feeds:
                 values[tid] = self.num.out(feeds[tid], ir.tensors[tid].dtype)
         get = values.__getitem__
-        for li in self.order:
+        release = self.release
+        done_loops: set[int] = set()
+        for pos, li in enumerate(self.order):
             layer = ir.layers[li]
             if li in self.in_loop:
-                if layer.outputs[0] not in values:
-                    values.update(self._loop(self.in_loop[li], values))
-                continue
-            outs = self._run_layer(layer, self.nodes[li], get)
-            for tid, val in zip(layer.outputs, outs, strict=False):
-                values[tid] = val
+                plan = self.in_loop[li]
+                if plan.construct not in done_loops:
+                    done_loops.add(plan.construct)
+                    values.update(self._loop(plan, values))
+            else:
+                outs = self._run_layer(layer, self.nodes[li], get)
+                for tid, val in zip(layer.outputs, outs, strict=False):
+                    values[tid] = val
+            for tid in release.get(pos, ()):
+                values.pop(tid, None)
         result: dict[int, Array] = {}
         for tid in self.wanted:
             if tid not in values:
