@@ -206,20 +206,22 @@ def test_run_rejects_bad_feeds(builder: Any) -> None:
 
 def test_layer_without_kernel_names_layer_and_type(builder: Any, logger: Any) -> None:
     net = builder.create_network(0)
-    x = net.add_input("x", trt.float32, (1, 1, 4, 4))
-    grid = net.add_input("g", trt.float32, (1, 2, 2, 2))
-    gs = net.add_grid_sample(x, grid)
-    gs.name = "sampler"
-    out(net, gs)
+    boxes = net.add_input("boxes", trt.float32, (1, 4, 4))
+    scores = net.add_input("scores", trt.float32, (1, 1, 4))
+    nms = net.add_nms(boxes, scores, const(net, np.array(2, np.int32)), trt.int32)
+    nms.name = "suppress"
+    out(net, nms)
     engine = build(builder, net)
-    feeds = {"x": np.zeros((1, 1, 4, 4), np.float32), "g": np.zeros((1, 2, 2, 2), np.float32)}
-    with pytest.raises(
-        Exception, match=r"layer 'sampler' \(GRID_SAMPLE\): has no CPU implementation"
-    ):
+    feeds = {"boxes": np.zeros((1, 4, 4), np.float32), "scores": np.zeros((1, 1, 4), np.float32)}
+    with pytest.raises(Exception, match=r"layer 'suppress' \(NMS\): has no CPU implementation"):
         trt.run(engine, feeds)
     ctx = engine.create_execution_context()
-    assert not infer_ok(ctx, feeds)
-    assert "sampler" in logger.errors[-1] and "GRID_SAMPLE" in logger.errors[-1]
+    for name, arr in feeds.items():
+        ctx.set_tensor_address(name, arr.ctypes.data)
+    sink = np.zeros(64, np.int32)
+    ctx.set_tensor_address("y", sink.ctypes.data)
+    assert ctx.execute_async_v3(0) is False
+    assert "suppress" in logger.errors[-1] and "NMS" in logger.errors[-1]
 
 
 def infer_ok(ctx: Any, feeds: dict[str, np.ndarray]) -> bool:

@@ -242,3 +242,53 @@ def test_resize_cubic_reproduces_linear_data(builder: Any, net: Any) -> None:
     xv = np.arange(8, dtype=np.float32).reshape(1, 1, 1, 8) * 3
     y = run_net(builder, net, {"x": xv})["y"].ravel()
     np.testing.assert_allclose(y[2:12], (np.arange(16) / 2 * 3)[2:12], rtol=1e-5, atol=1e-5)
+
+
+def naive_grid_sample_bilinear(x: np.ndarray, grid: np.ndarray, align: bool) -> np.ndarray:
+    """Bilinear sampling with zero padding, one output pixel at a time (ONNX's definition)."""
+    n, c, h, w = x.shape
+    _, ho, wo, _ = grid.shape
+    y = np.zeros((n, c, ho, wo))
+
+    def at(b: int, iy: int, ix: int) -> np.ndarray:
+        return x[b, :, iy, ix] if 0 <= iy < h and 0 <= ix < w else np.zeros(c)
+
+    for b, i, j in itertools.product(range(n), range(ho), range(wo)):
+        gx, gy = grid[b, i, j]
+        px = (gx + 1) / 2 * (w - 1) if align else ((gx + 1) * w - 1) / 2
+        py = (gy + 1) / 2 * (h - 1) if align else ((gy + 1) * h - 1) / 2
+        x0, y0 = int(np.floor(px)), int(np.floor(py))
+        tx, ty = px - x0, py - y0
+        y[b, :, i, j] = (
+            at(b, y0, x0) * (1 - tx) * (1 - ty)
+            + at(b, y0, x0 + 1) * tx * (1 - ty)
+            + at(b, y0 + 1, x0) * (1 - tx) * ty
+            + at(b, y0 + 1, x0 + 1) * tx * ty
+        )
+    return y
+
+
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sample_bilinear_zero_padding(builder: Any, net: Any, align: bool) -> None:
+    x = net.add_input("x", trt.float32, (2, 3, 4, 5))
+    g = net.add_input("g", trt.float32, (2, 3, 2, 2))
+    gs = net.add_grid_sample(x, g)
+    gs.align_corners = align
+    out(net, gs)
+    xv = RNG.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    gv = RNG.uniform(-1.3, 1.3, (2, 3, 2, 2)).astype(np.float32)
+    y = run_net(builder, net, {"x": xv, "g": gv})["y"]
+    np.testing.assert_allclose(y, naive_grid_sample_bilinear(xv, gv, align), rtol=1e-5, atol=1e-6)
+
+
+def test_grid_sample_identity_grid(builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (1, 2, 3, 4))
+    ys, xs = np.meshgrid(np.linspace(-1, 1, 3), np.linspace(-1, 1, 4), indexing="ij")
+    grid = np.stack([xs, ys], axis=-1)[None].astype(np.float32)
+    g = net.add_input("g", trt.float32, grid.shape)
+    gs = net.add_grid_sample(x, g)
+    gs.align_corners = True
+    gs.interpolation_mode = trt.InterpolationMode.NEAREST
+    out(net, gs)
+    xv = RNG.standard_normal((1, 2, 3, 4)).astype(np.float32)
+    np.testing.assert_array_equal(run_net(builder, net, {"x": xv, "g": grid})["y"], xv)

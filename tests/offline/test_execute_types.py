@@ -225,3 +225,16 @@ def test_bfloat16_storage_rounds_float32_math(builder: Any) -> None:
     assert res.dtype == np.dtype(ml_dtypes.bfloat16)
     expected = np.exp(xv.astype(np.float32)).astype(ml_dtypes.bfloat16)
     assert res.tobytes() == expected.tobytes()
+
+
+def test_kv_cache_update_writes_at_each_batch_index(builder: Any, net: Any) -> None:
+    cache = net.add_input("cache", trt.float32, (2, 1, 6, 2))
+    upd = net.add_input("upd", trt.float32, (2, 1, 2, 2))
+    idx = net.add_input("idx", trt.int32, (2,))
+    out(net, net.add_kv_cache_update(cache, upd, idx, trt.KVCacheMode.LINEAR))
+    cv = np.zeros((2, 1, 6, 2), np.float32)
+    uv = RNG.standard_normal((2, 1, 2, 2)).astype(np.float32)
+    y = run_net(builder, net, {"cache": cv, "upd": uv, "idx": np.array([0, 3], np.int32)})["y"]
+    ref = cv.copy()
+    ref[0, :, 0:2], ref[1, :, 3:5] = uv[0], uv[1]
+    np.testing.assert_array_equal(y, ref)

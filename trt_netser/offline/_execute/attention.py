@@ -59,3 +59,20 @@ def attention(node: Node, xs: list[Array | None]) -> list[Array]:
         to = node.attrs["normalization_quantize_to_type"]
         p = quantize_values(p, sc, None, to).astype(p.dtype) * sc
     return [node.out(np.matmul(p, v))]
+
+
+def kv_cache_update(node: Node, xs: list[Array | None]) -> list[Array]:
+    """IKVCacheUpdateLayer (LINEAR mode): the cache [B, H, S_max, D] with each batch's
+    update [B, H, S, D] written at sequence position ``write_indices[b]`` onwards."""
+    cache, upd = need(xs[0], "cache"), need(xs[1], "update")
+    idx = np.asarray(need(xs[2], "write_indices")).reshape(-1)
+    if idx.size != cache.shape[0]:
+        raise KernelError(f"{idx.size} write indices for a batch of {cache.shape[0]}")
+    out = np.array(cache, copy=True)
+    s = upd.shape[2]
+    for b, start in enumerate(idx):
+        start = int(start)
+        if not 0 <= start <= cache.shape[2] - s:
+            raise KernelError(f"write index {start} + {s} overflows the cache of {cache.shape[2]}")
+        out[b, :, start : start + s] = upd[b]
+    return [node.out(out)]

@@ -105,6 +105,10 @@ class Program:
             root = ir.tensors[tid].producer
             if root is None or state.get(root) == 2:
                 continue
+            if root in self.in_loop and ir.layers[root].type.name != "LOOP_OUTPUT":
+                raise layer_error(
+                    ir.layers[root], "is inside a loop: only loop outputs can be read"
+                )
             stack: list[tuple[int, int]] = [(root, 0)]
             state[root] = 1
             while stack:

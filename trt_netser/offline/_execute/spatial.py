@@ -21,6 +21,7 @@ from trt_netser.offline._enums import (
     ResizeCoordinateTransformation,
     ResizeRoundMode,
     ResizeSelector,
+    SampleMode,
 )
 from trt_netser.offline._execute._node import KernelError, Node, ints, need
 
@@ -353,3 +354,68 @@ def resize(node: Node, xs: list[Array | None]) -> list[Array]:
         if n_out != x.shape[axis] or s != 1.0:  # an unchanged axis is the identity
             y = _resize_axis(y, axis, n_out, s, node)
     return [node.out(y)]
+
+
+# -- grid sample ----------------------------------------------------------------------------
+def _reflect(c: Array, lo: float, hi: float) -> Array:
+    """Reflect continuous coordinates into [lo, hi] (as ONNX GridSample does)."""
+    span = hi - lo
+    if span <= 0:
+        return np.zeros_like(c)
+    d = np.abs(c - lo) % (2 * span)
+    return lo + np.where(d > span, 2 * span - d, d)
+
+
+def grid_sample(node: Node, xs: list[Array | None]) -> list[Array]:
+    """IGridSampleLayer (ONNX GridSample): input [N, C, H, W] sampled at grid [N, Ho, Wo, 2]
+    of normalized (x, y) in [-1, 1]; NEAREST / LINEAR / CUBIC (A = -0.75) interpolation;
+    FILL (zeros outside), CLAMP (border values) or REFLECT (coordinates reflected at the
+    borders) sample modes; ``align_corners`` maps -1 and 1 to the corner pixels' centres."""
+    x = node.num.up(need(xs[0], "input"))
+    grid = node.num.up(need(xs[1], "grid"))
+    p = node.attrs
+    n, c, h, w = x.shape
+    if grid.shape[0] not in (1, n):
+        raise KernelError(f"grid batch {grid.shape[0]} does not broadcast to {n}")
+    grid = np.broadcast_to(grid, (n, *grid.shape[1:]))
+    align = bool(p["align_corners"])
+    mode = int(p["sample_mode"])
+
+    def pixel(g: Array, size: int) -> Array:
+        px = (g + 1) / 2 * (size - 1) if align else ((g + 1) * size - 1) / 2
+        if mode == int(SampleMode.REFLECT):
+            px = _reflect(px, 0.0, size - 1.0) if align else _reflect(px, -0.5, size - 0.5)
+        return px
+
+    px, py = pixel(grid[..., 0], w), pixel(grid[..., 1], h)  # [N, Ho, Wo]
+    bidx = np.arange(n)[:, None, None]
+
+    def fetch(iy: Array, ix: Array) -> Array:
+        inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+        v = x[bidx, :, np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)]  # [N, Ho, Wo, C]
+        if mode == int(SampleMode.FILL):
+            v = np.where(inside[..., None], v, 0)
+        return v
+
+    interp = int(p["interpolation_mode"])
+    if interp == int(InterpolationMode.NEAREST):
+        y = fetch(np.rint(py).astype(np.int64), np.rint(px).astype(np.int64))
+    elif interp == int(InterpolationMode.LINEAR):
+        x0, y0 = np.floor(px).astype(np.int64), np.floor(py).astype(np.int64)
+        tx, ty = (px - x0)[..., None], (py - y0)[..., None]
+        y = (
+            fetch(y0, x0) * (1 - tx) * (1 - ty)
+            + fetch(y0, x0 + 1) * tx * (1 - ty)
+            + fetch(y0 + 1, x0) * (1 - tx) * ty
+            + fetch(y0 + 1, x0 + 1) * tx * ty
+        )
+    else:
+        x0, y0 = np.floor(px).astype(np.int64), np.floor(py).astype(np.int64)
+        wx = _cubic_weights(px - x0, -0.75)
+        wy = _cubic_weights(py - y0, -0.75)
+        y = 0
+        for j in range(4):
+            for i in range(4):
+                tap = fetch(y0 - 1 + j, x0 - 1 + i)
+                y = y + tap * (wy[..., j] * wx[..., i])[..., None].astype(x.dtype)
+    return [node.out(np.moveaxis(np.asarray(y), -1, 1))]

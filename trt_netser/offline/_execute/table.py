@@ -60,6 +60,7 @@ KERNELS: dict[str, Kernel] = {
     "POOLING": spatial.pooling,
     "PADDING": spatial.padding,
     "RESIZE": spatial.resize,
+    "GRID_SAMPLE": spatial.grid_sample,
     # types and values
     "CONSTANT": conversion.constant,
     "CAST": conversion.cast,
@@ -75,6 +76,7 @@ KERNELS: dict[str, Kernel] = {
     # transformer blocks
     "ROTARY_EMBEDDING": rotary.rotary_embedding,
     "ATTENTION_OUTPUT": attention.attention,
+    "KV_CACHE_UPDATE": attention.kv_cache_update,
 }
 
 STRUCTURAL: frozenset[str] = frozenset(
