@@ -374,7 +374,7 @@ def grid_sample(node: Node, xs: list[Array | None]) -> list[Array]:
     x = node.num.up(need(xs[0], "input"))
     grid = node.num.up(need(xs[1], "grid"))
     p = node.attrs
-    n, c, h, w = x.shape
+    n, _, h, w = x.shape
     if grid.shape[0] not in (1, n):
         raise KernelError(f"grid batch {grid.shape[0]} does not broadcast to {n}")
     grid = np.broadcast_to(grid, (n, *grid.shape[1:]))
