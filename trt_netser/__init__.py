@@ -47,9 +47,14 @@ _EXPORTS: dict[str, str] = {
     "VerifyReport": "trt_netser.cache",
     "GcReport": "trt_netser.cache",
     "CacheError": "trt_netser.cache",
+    # build or refit
+    "build_engine": "trt_netser.pipeline",
+    "refit_if_cached": "trt_netser.pipeline",
+    "BuildResult": "trt_netser.pipeline",
 }
 
 __all__ = [
+    "BuildResult",
     "CacheEntry",
     "CacheError",
     "CacheKey",
@@ -69,6 +74,7 @@ __all__ = [
     "WeightsPolicy",
     "__version__",
     "add_optimization_profile",
+    "build_engine",
     "cache_key",
     "capture",
     "config_coverage",
@@ -80,6 +86,7 @@ __all__ = [
     "hash_build_config",
     "hash_builder_config",
     "hash_network",
+    "refit_if_cached",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,6 +122,7 @@ if TYPE_CHECKING:  # pragma: no cover
         UnhashableNetworkError,
     )
     from trt_netser.key import CacheKey, KeyComponent, cache_key
+    from trt_netser.pipeline import BuildResult, build_engine, refit_if_cached
     from trt_netser.policy import WeightsPolicy
     from trt_netser.portability import Environment, environment
 

@@ -66,6 +66,12 @@ REFIT_RULES: tuple[tuple[str, WeightsMode, str], ...] = (
         "every weight can be refit: a hit with other weight values is refit, not rebuilt",
     ),
 )
+#: Rules that hash structure only when the caller verifies pinned weights itself
+#: (``cache_key(..., pinned_verified=True)``): flag -> reason.
+PINNED_VERIFIED_RULES: Mapping[str, str] = {
+    "REFIT_INDIVIDUAL": "only weights marked refittable may change; the caller checks the "
+    "values of every other (baked-in) weight against the entry, so values are not hashed",
+}
 NO_REFIT_RULE: tuple[str, WeightsMode, str] = (
     "",
     "all",
@@ -275,6 +281,7 @@ def cache_key(
     strict: bool = True,
     weights: WeightsMode | WeightsPolicy | None = None,
     library_identity: bool = False,
+    pinned_verified: bool = False,
 ) -> CacheKey:
     """The cache key of building ``network`` with ``config`` in ``environment``.
 
@@ -286,6 +293,9 @@ def cache_key(
     ``extras`` is any user data (hashed canonically). ``weights`` defaults to what the
     refit flags allow (:data:`REFIT_RULES`); asking for less is a ValueError.
     ``library_identity=True`` also hashes the digests of libnvinfer and plugin libraries.
+    ``pinned_verified=True`` is for callers that check the values of every weight the
+    engine bakes in against the entry before using it (``trt_netser.build_engine`` does):
+    then REFIT_INDIVIDUAL hashes structure only (see :data:`PINNED_VERIFIED_RULES`).
     """
     net = unwrap_network(network)
     module = trt_module_of(net)
@@ -344,6 +354,10 @@ def cache_key(
     if config is None:
         config_value["flags"] = sorted(flag_names)
     rule = refit_rule(flag_names)
+    if not isinstance(pinned_verified, bool):
+        raise TypeError(f"pinned_verified must be a bool, not {type(pinned_verified).__name__}")
+    if pinned_verified and weights is None and rule[0] in PINNED_VERIFIED_RULES:
+        rule = (rule[0], "structure", PINNED_VERIFIED_RULES[rule[0]])
     mode = _weights_mode(weights, rule)
     config_value["refit"] = {
         "flag": rule[0] or None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -431,6 +432,68 @@ class EngineCache:
         finally:
             if lock is not None:
                 lock.release()
+
+    # -- for the build-or-refit pipeline (additive: a public lock and quarantine) ----------
+
+    @contextlib.contextmanager
+    def lock(self, key: Key, *, timeout: float | None = None) -> Iterator[None]:
+        """Hold the key's inter-process lock (the one ``put`` and ``get_or_build`` take).
+
+        Reentrant in one process. ``timeout`` defaults to the cache's ``lock_timeout``
+        (None: wait forever); raises ``filelock.Timeout`` or ``OSError`` when not taken.
+        """
+        k = validate_key(key)
+        wait = self.lock_timeout if timeout is None else timeout
+        with self._lock(k).acquire(timeout=-1 if wait is None else wait):
+            yield
+
+    def lease(
+        self, key: Key, *, ttl: float = 60.0, poll: float = 0.5, timeout: float | None = None
+    ) -> Any:
+        """On a remote store, take the key's build lease (``_lease.py``), waiting while a
+        live builder on any host holds it; None once the entry exists, or on local stores
+        (the lock file already covers every builder there)."""
+        k = validate_key(key)
+        if not isinstance(self._backend, RemoteBackend):
+            return None
+        from trt_netser.cache._lease import acquire_lease
+
+        return acquire_lease(
+            self._backend.fs,
+            self._backend.base,
+            k,
+            ttl=ttl,
+            poll=poll,
+            timeout=timeout,
+            ready=lambda: self.contains(k),
+        )
+
+    def quarantine(self, key: Key, reason: str, *, entry: CacheEntry | None = None) -> str | None:
+        """Move the entry for ``key`` to ``quarantine/`` (with ``reason``); return where.
+
+        For callers that found a verified entry unusable (e.g. a plan TensorRT cannot
+        deserialize). With ``entry`` (what ``get`` returned) only that version is moved: if
+        another writer has replaced it meanwhile, nothing is. ``None`` if nothing was moved.
+        """
+        k = validate_key(key)
+        try:
+            raw = self._backend.read_manifest(k)
+        except (OSError, UnsafePathError) as exc:
+            self._failed("quarantine", k, exc)
+            return None
+        if raw is None:
+            return None
+        if entry is not None:
+            try:
+                current = parse_manifest(raw)
+            except ManifestError:
+                current = None
+            if current is not None and (
+                current["plan"]["blake3"] != entry.digest
+                or current.get("created") != entry.manifest.get("created")
+            ):
+                return None  # replaced since the caller read it: not the bad version
+        return self._quarantine(k, k + "@", str(reason), raw)
 
     def remove(self, key: Key) -> bool:
         """Delete the entry for ``key``; True if there was one."""

@@ -104,6 +104,9 @@ def _register() -> None:
         run_cmd.run_cmd,
     ):
         main.add_command(command)
+    from trt_netser.cli.build_cmd import build_cmd  # issue 14: build or refit
+
+    main.add_command(build_cmd)
 
 
 _register()

@@ -1,0 +1,105 @@
+"""Weights collection: every role, names resolved, no copies, pinned digests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import trt_netser
+from tests.pipeline.nets import conv_net
+from trt_netser.pipeline import WEIGHT_ROLES, collect_weights
+from trt_netser.pipeline._entry import EntryMeta, Inventory, MetaError, pin, pinned_sources
+from trt_netser.pipeline._weights import values_digest
+
+
+@pytest.fixture
+def offline() -> Any:
+    import trt_netser.offline as trt
+
+    return trt
+
+
+def test_every_role_is_collected_without_copies(offline: Any) -> None:
+    net = conv_net(offline)
+    weights = collect_weights(net.network)
+    found = {(s.layer, s.prop): s for s in weights.sources}
+    expected = {
+        ("conv", "kernel"): ("KERNEL", "kernel"),
+        ("conv", "bias"): ("BIAS", "bias"),
+        ("scale", "shift"): ("SHIFT", "shift"),
+        ("scale", "scale"): ("SCALE", "scale"),
+        ("scale", "power"): (None, "power"),
+        ("offset", "weights"): ("CONSTANT", "offset"),
+        ("index", "weights"): ("CONSTANT", "index"),
+    }
+    assert set(found) == set(expected)
+    for where, (role, array) in expected.items():
+        source = found[where]
+        assert source.role == role
+        assert np.shares_memory(source.value, net.arrays[array]), where  # a view, not a copy
+        assert source.count == net.arrays[array].size
+    assert found[("index", "weights")].dtype == "INT32"
+    assert weights.by_layer_role[("conv", "KERNEL")] is found[("conv", "kernel")]
+    assert weights.nbytes == sum(a.nbytes for a in net.arrays.values())
+
+
+def test_role_table_matches_the_weights_role_enum(offline: Any) -> None:
+    members = set(offline.WeightsRole.__members__)
+    assert {r for r in WEIGHT_ROLES.values() if r is not None} <= members
+    assert WEIGHT_ROLES[("IScaleLayer", "power")] is None  # TensorRT cannot refit power
+
+
+def test_named_weights_are_resolved(offline: Any) -> None:
+    net = conv_net(offline, named=True)
+    weights = collect_weights(net.network)
+    source = weights.named("conv.weight")
+    assert source is not None and (source.layer, source.prop) == ("conv", "kernel")
+    assert not weights.unresolved_names
+
+
+def test_names_set_outside_capture_are_unknown(offline: Any) -> None:
+    net = conv_net(offline)
+    net.network.set_weights_name(offline.Weights(net.arrays["kernel"]), "late")
+    assert collect_weights(net.network).named("late") is None
+
+
+def test_values_digest_depends_on_values_and_dtype() -> None:
+    a = np.arange(6, dtype=np.float32)
+    assert values_digest(a) == values_digest(a.copy())
+    assert values_digest(a) != values_digest(a + 1)
+    assert values_digest(a) != values_digest(a.astype(np.int32))
+    assert values_digest(a.astype(">f4")) == values_digest(a)
+
+
+def test_pinned_are_the_weights_outside_the_inventory(offline: Any) -> None:
+    weights = collect_weights(conv_net(offline).network)
+    inventory = Inventory(layers=(("conv", "KERNEL", "FLOAT", 108), ("conv", "BIAS", "FLOAT", 4)))
+    pinned = {(s.layer, s.prop) for s in pinned_sources(weights, inventory)}
+    assert ("conv", "kernel") not in pinned and ("scale", "power") in pinned
+    assert ("offset", "weights") in pinned
+
+
+def test_metadata_round_trip_and_validation(offline: Any) -> None:
+    weights = collect_weights(conv_net(offline).network)
+    inventory = Inventory(named=(("w", "FLOAT", 3),), layers=(("conv", "BIAS", "FLOAT", 4),))
+    meta = EntryMeta("REFIT", False, inventory, pin(pinned_sources(weights, inventory)))
+    again = EntryMeta.from_extras(meta.to_extras())
+    assert again == meta
+    extras = meta.to_extras()
+    extras["trt_netser.pipeline"]["format"] = 99
+    with pytest.raises(MetaError, match="newer"):
+        EntryMeta.from_extras(extras)
+    with pytest.raises(MetaError, match="no pipeline metadata"):
+        EntryMeta.from_extras({})
+
+
+def test_collect_accepts_a_tensorrt_llm_style_wrapper(offline: Any) -> None:
+    net = conv_net(offline)
+
+    class Network:  # TensorRT-LLM's Network holds the TensorRT one
+        trt_network = net.network
+
+    assert len(collect_weights(Network()).sources) == len(collect_weights(net.network).sources)
+    assert trt_netser.pipeline.collect_weights is collect_weights

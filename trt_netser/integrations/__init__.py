@@ -1,0 +1,1 @@
+"""Integrations of the build-or-refit pipeline with other build flows (duck-typed)."""

@@ -1,0 +1,171 @@
+"""Refit a deserialized engine with the network's weights, or say exactly why not.
+
+Only TensorRT's public ``Refitter`` API is used: ``get_all_weights``/``get_all`` for the
+engine's inventory, ``get_weights_prototype`` for dtype and count,
+``set_named_weights``/``set_weights`` with the getters' own objects (no copies),
+``get_missing_weights``/``get_missing`` and ``refit_cuda_engine``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trt_netser.pipeline._entry import EntryMeta, Inventory
+from trt_netser.pipeline._weights import NetworkWeights, WeightSource, dtype_name
+
+__all__ = ["HitError", "engine_inventory", "refit_engine"]
+
+
+class HitError(Exception):
+    """The hit path cannot go on; ``code`` is a key of ``FAILURES``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _role_name(role: Any) -> str:
+    name = getattr(role, "name", None)
+    return name if isinstance(name, str) else str(role)
+
+
+def _prototype(refitter: Any, name: str) -> tuple[str, int]:
+    proto = refitter.get_weights_prototype(name)
+    return dtype_name(getattr(proto, "dtype", "?")), int(getattr(proto, "size", -1))
+
+
+def engine_inventory(refitter: Any, weights: NetworkWeights) -> Inventory:
+    """The engine's refittable weights, as the refitter lists them.
+
+    Named weights carry the prototype's dtype and count; (layer, role) weights the
+    network's (TensorRT has no prototype by layer), ``"?"``/-1 when the network lacks them.
+    """
+    names = sorted({str(n) for n in (refitter.get_all_weights() or []) if n})
+    named = tuple((n, *_prototype(refitter, n)) for n in names)
+    layer_names, roles = refitter.get_all() or ([], [])
+    layers = []
+    for layer, role in zip(layer_names, roles, strict=False):
+        role_name = _role_name(role)
+        source = weights.by_layer_role.get((str(layer), role_name))
+        dtype, count = (source.dtype, source.count) if source else ("?", -1)
+        layers.append((str(layer), role_name, dtype, count))
+    return Inventory(named, tuple(sorted(set(layers))))
+
+
+def _check(meta: EntryMeta, found: Inventory, weights: NetworkWeights) -> None:
+    """Coverage, prototypes and the network against the entry's recorded inventory."""
+    want = meta.inventory
+    if {n for n, _d, _c in found.named} != {n for n, _d, _c in want.named} or {
+        (ly, r) for ly, r, _d, _c in found.layers
+    } != {(ly, r) for ly, r, _d, _c in want.layers}:
+        raise HitError(
+            "inventory-mismatch",
+            f"the engine lists {found.size} refittable weights, its manifest {want.size}",
+        )
+    recorded = {n: (d, c) for n, d, c in want.named}
+    for name, dtype, count in found.named:
+        if recorded[name] != (dtype, count):
+            raise HitError(
+                "prototype-mismatch",
+                f"weights {name!r}: the engine's prototype is {dtype} x {count}, "
+                f"its manifest says {recorded[name][0]} x {recorded[name][1]}",
+            )
+    for name, dtype, count in want.named:
+        source = weights.named(name)
+        if source is None:
+            why = weights.unresolved_names.get(name, "no weights of that name were captured")
+            raise HitError("network-lacks-weight", f"weights {name!r} not found: {why}")
+        if (source.dtype, source.count) != (dtype, count):
+            raise HitError(
+                "network-weight-mismatch",
+                f"weights {name!r} are {source.dtype} x {source.count} in the network, "
+                f"{dtype} x {count} in the engine",
+            )
+    for layer, role, dtype, count in want.layers:
+        source = weights.by_layer_role.get((layer, role))
+        if source is None:
+            raise HitError(
+                "network-lacks-weight", f"the network has no {role} weights on layer {layer!r}"
+            )
+        if (layer, role) in weights.duplicate_layers:
+            raise HitError(
+                "network-lacks-weight",
+                f"layer name {layer!r} is not unique: its {role} weights are ambiguous",
+            )
+        if (source.dtype, source.count) != (dtype, count):
+            raise HitError(
+                "network-weight-mismatch",
+                f"{role} weights of layer {layer!r} are {source.dtype} x {source.count} in the "
+                f"network, {dtype} x {count} in the engine",
+            )
+
+
+def _set_layer(trt: Any, refitter: Any, source: WeightSource) -> None:
+    role = getattr(trt.WeightsRole, str(source.role))
+    if not refitter.set_weights(source.layer, role, source.value):
+        raise HitError(
+            "set-weights", f"the refitter rejected the {source.role} weights of {source.where}"
+        )
+
+
+def refit_engine(
+    trt: Any, engine: Any, weights: NetworkWeights, meta: EntryMeta, logger: Any
+) -> tuple[int, int]:
+    """Refit ``engine`` with every inventory weight from ``weights``.
+
+    Returns (weights set, bytes passed). Raises :class:`HitError`; after a failure the
+    engine may be partially refit (TensorRT says so) and must be discarded.
+    """
+    if not bool(getattr(engine, "refittable", False)):
+        raise HitError("not-refittable", "the cached engine is not refittable")
+    refitter = trt.Refitter(engine, logger)
+    found = engine_inventory(refitter, weights)
+    _check(meta, found, weights)
+    count = nbytes = 0
+    by_name: set[int] = set()
+    for name, _dtype, _count in meta.inventory.named:
+        source = weights.named(name)
+        assert source is not None  # _check guarantees it
+        if not refitter.set_named_weights(name, source.value):
+            raise HitError("set-weights", f"the refitter rejected weights {name!r}")
+        for s in weights.by_name.get(name, []):
+            by_name.add(id(s))
+        count += 1
+        nbytes += _nbytes(source.value)
+    pending = []
+    for layer, role, _dtype, _count in meta.inventory.layers:
+        source = weights.by_layer_role[(layer, role)]
+        if id(source) in by_name:
+            pending.append(source)  # already set by its name; only if TensorRT asks again
+            continue
+        _set_layer(trt, refitter, source)
+        count += 1
+        nbytes += _nbytes(source.value)
+    missing_layers, missing_roles = refitter.get_missing() or ([], [])
+    if missing_layers and pending:
+        asked = {
+            (str(ly), _role_name(r)) for ly, r in zip(missing_layers, missing_roles, strict=False)
+        }
+        for source in pending:
+            if (source.layer, source.role) in asked:
+                _set_layer(trt, refitter, source)
+                count += 1
+        missing_layers, missing_roles = refitter.get_missing() or ([], [])
+    missing_named = [str(n) for n in (refitter.get_missing_weights() or [])]
+    if missing_layers or any(missing_named):
+        described = [
+            f"{ly}/{_role_name(r)}" for ly, r in zip(missing_layers, missing_roles, strict=False)
+        ]
+        described += [repr(n) for n in missing_named if n]
+        raise HitError(
+            "missing-weights",
+            "weights still missing after setting all: " + ", ".join(described[:8]),
+        )
+    if not refitter.refit_cuda_engine():
+        raise HitError("refit", "refit_cuda_engine() returned False")
+    return count, nbytes
+
+
+def _nbytes(value: Any) -> int:
+    n = getattr(value, "nbytes", 0)
+    return int(n) if isinstance(n, int) else 0

@@ -1,0 +1,289 @@
+"""The network's weights as refit sees them: by (layer name, role) and by weights name.
+
+This is the one place where the pipeline touches weight values. It reads each weights
+property once through TensorRT's public getters (numpy views of the caller's buffers, or
+``trt.Weights`` for types numpy lacks) and hands exactly those objects to the refitter,
+so no weight buffer is copied. Values are only *read* to digest weights the engine baked
+in (see :mod:`trt_netser.pipeline._entry`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import blake3
+import numpy as np
+
+from trt_netser.capturing import lookup_network
+from trt_netser.policy import NUMPY_TO_DATATYPE
+from trt_netser.walk import trt_api, trt_module_of, unwrap_network
+
+__all__ = [
+    "WEIGHT_ROLES",
+    "NetworkWeights",
+    "WeightSource",
+    "collect_weights",
+    "dtype_name",
+    "values_digest",
+]
+
+#: Every weights property of a TensorRT 10.16 layer, and the ``WeightsRole`` member a
+#: refitter addresses it by. Properties absent here (``IScaleLayer.power``) have no role:
+#: TensorRT cannot refit them, so they are always baked into the engine ("pinned").
+WEIGHT_ROLES: Mapping[tuple[str, str], str | None] = {
+    ("IConvolutionLayer", "kernel"): "KERNEL",
+    ("IConvolutionLayer", "bias"): "BIAS",
+    ("IDeconvolutionLayer", "kernel"): "KERNEL",
+    ("IDeconvolutionLayer", "bias"): "BIAS",
+    ("IScaleLayer", "shift"): "SHIFT",
+    ("IScaleLayer", "scale"): "SCALE",
+    ("IScaleLayer", "power"): None,
+    ("IConstantLayer", "weights"): "CONSTANT",
+}
+
+_PROPS_BY_CLASS: dict[str, tuple[tuple[str, str | None], ...]] = {}
+for (_cls, _prop), _role in WEIGHT_ROLES.items():
+    _PROPS_BY_CLASS[_cls] = (*_PROPS_BY_CLASS.get(_cls, ()), (_prop, _role))
+
+
+@dataclass(slots=True)
+class WeightSource:
+    """One weights property of one layer, as the network holds it now.
+
+    ``value`` is what the getter returned (a numpy view or ``trt.Weights``) and is what
+    the refitter is given. ``role`` is None for weights TensorRT cannot refit.
+    ``name`` is the weights name given with ``set_weights_name`` (if resolved).
+    """
+
+    index: int
+    layer: str
+    owner: str
+    prop: str
+    role: str | None
+    value: Any
+    dtype: str
+    count: int
+    pointer: int | None
+    name: str | None = None
+
+    @property
+    def where(self) -> str:
+        """``layer.prop`` (for messages)."""
+        return f"{self.layer!r}.{self.prop}"
+
+
+@dataclass
+class NetworkWeights:
+    """All weights of a network, addressable by (layer, role) and by name."""
+
+    sources: list[WeightSource]
+    by_layer_role: dict[tuple[str, str], WeightSource] = field(default_factory=dict)
+    by_name: dict[str, list[WeightSource]] = field(default_factory=dict)
+    #: names given with set_weights_name whose buffer could not be told apart from
+    #: other weights of the same dtype and count (no pointer recorded): name -> reason.
+    unresolved_names: dict[str, str] = field(default_factory=dict)
+    #: (layer, role) pairs that occur on more than one layer (duplicate layer names).
+    duplicate_layers: set[tuple[str, str]] = field(default_factory=set)
+
+    def named(self, name: str) -> WeightSource | None:
+        """The first source carrying weights name ``name`` (all share one buffer)."""
+        found = self.by_name.get(name)
+        return found[0] if found else None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of every non-empty weights buffer (shared buffers counted once)."""
+        seen: set[int] = set()
+        total = 0
+        for s in self.sources:
+            if s.pointer is not None:
+                if s.pointer in seen:
+                    continue
+                seen.add(s.pointer)
+            total += _nbytes(s.value)
+        return total
+
+
+_NUMPY_NAMES: dict[np.dtype[Any], str] = {}
+
+
+def dtype_name(dtype: Any) -> str:
+    """A DataType member name for a numpy dtype, a ``trt.DataType`` or a name."""
+    if isinstance(dtype, np.dtype):
+        found = _NUMPY_NAMES.get(dtype)
+        if found is None:
+            found = _NUMPY_NAMES[dtype] = NUMPY_TO_DATATYPE.get(dtype.name, dtype.name)
+        return found
+    if isinstance(dtype, type) and issubclass(dtype, np.generic):
+        name = np.dtype(dtype).name
+        return NUMPY_TO_DATATYPE.get(name, name)
+    name = getattr(dtype, "name", None)
+    if isinstance(name, str):
+        return name
+    return str(dtype)
+
+
+def _nbytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    n = getattr(value, "nbytes", None)
+    return int(n) if isinstance(n, int) else 0
+
+
+def _pointer(value: Any) -> int | None:
+    if isinstance(value, np.ndarray):
+        return int(value.__array_interface__["data"][0]) if value.size else None
+    return None  # trt.Weights exposes no pointer in the Python API
+
+
+def _describe(value: Any) -> tuple[str, int]:
+    if isinstance(value, np.ndarray):
+        return dtype_name(value.dtype), int(value.size)
+    return dtype_name(getattr(value, "dtype", "?")), int(getattr(value, "size", 0) or 0)
+
+
+def _layers(network: Any, module: Any) -> Iterator[tuple[int, Any, str]]:
+    """(index, downcast layer, class name) of every layer with weights properties."""
+    api = trt_api(module)
+    getter = api.layer_type_getter
+    for index in range(int(network.num_layers)):
+        layer = network.get_layer(index)
+        try:
+            layer_type = getter.__get__(layer, type(layer))
+        except Exception:
+            layer_type = layer.type
+        cls = api.classes_by_type.get(int(layer_type))
+        if cls is None or cls.__name__ not in _PROPS_BY_CLASS:
+            continue
+        if not isinstance(layer, cls):
+            layer.__class__ = cls  # TensorRT's documented downcast of an ILayer
+        yield index, layer, cls.__name__
+
+
+def collect_weights(network: Any, names: Mapping[str, Any] | None = None) -> NetworkWeights:
+    """Read every weights property of ``network`` once (no copies) and resolve names.
+
+    ``names`` maps weights names to the arrays (or ``trt.Weights``) they were given with
+    ``set_weights_name`` (TensorRT-LLM: the model's named parameters); a name then goes
+    to the layer weights sharing that buffer. Otherwise names come from the capture.
+    """
+    net = unwrap_network(network)
+    module = trt_module_of(net)
+    sources: list[WeightSource] = []
+    for index, layer, owner in _layers(net, module):
+        layer_name = str(layer.name)
+        for prop, role in _PROPS_BY_CLASS[owner]:
+            value = getattr(layer, prop, None)
+            if value is None:
+                continue
+            dtype, count = _describe(value)
+            if count <= 0:
+                continue  # an unset bias: nothing to refit or pin
+            sources.append(
+                WeightSource(
+                    index, layer_name, owner, prop, role, value, dtype, count, _pointer(value)
+                )
+            )
+    weights = NetworkWeights(sources)
+    for s in sources:
+        if s.role is None:
+            continue
+        slot = (s.layer, s.role)
+        if slot in weights.by_layer_role:
+            weights.duplicate_layers.add(slot)
+        else:
+            weights.by_layer_role[slot] = s
+    if names:
+        _attach_names(weights, names)
+    _resolve_names(net, weights)
+    return weights
+
+
+def _attach_names(weights: NetworkWeights, names: Mapping[str, Any]) -> None:
+    """Names given with their buffers: matched by pointer, dtype and count, as TensorRT does."""
+    by_buffer: dict[tuple[int, str, int], list[WeightSource]] = {}
+    for s in weights.sources:
+        if s.pointer is not None:
+            by_buffer.setdefault((s.pointer, s.dtype, s.count), []).append(s)
+    for name in sorted(names):
+        value = names[name]
+        if not isinstance(value, np.ndarray):
+            to_numpy = getattr(value, "numpy", None)
+            with contextlib.suppress(Exception):
+                value = to_numpy() if callable(to_numpy) else value
+        if not isinstance(value, np.ndarray):
+            weights.unresolved_names[name] = "its buffer cannot be located (not numpy-backed)"
+            continue
+        pointer = _pointer(value)
+        dtype, count = _describe(value)
+        found = by_buffer.get((pointer, dtype, count), []) if pointer is not None else []
+        if not found:
+            weights.unresolved_names[name] = "no layer of the network uses its buffer"
+            continue
+        for s in found:
+            s.name = name
+        weights.by_name[name] = found
+
+
+def _resolve_names(network: Any, weights: NetworkWeights) -> None:
+    """Attach weights names recorded by ``trt_netser.capture`` to the sources they name.
+
+    TensorRT names "all Weights with matching type, value pointer, and count". When the
+    capture recorded the pointer it decides; otherwise a name is resolved only if one
+    buffer (or one source) in the network has its dtype and count.
+    """
+    record = lookup_network(network)
+    if record is None:
+        return
+    latest: dict[str, tuple[Any, ...]] = {}
+    for entry in record.weights_names:
+        latest[str(entry[0])] = tuple(entry)
+    for name in sorted(latest):
+        if name in weights.by_name:
+            continue  # given with its buffer
+        entry = latest[name]
+        dtype, count = dtype_name(entry[1]), int(entry[2])
+        pointer = entry[3] if len(entry) > 3 and isinstance(entry[3], int) else None
+        matches = [s for s in weights.sources if s.dtype == dtype and s.count == count]
+        if pointer is not None:
+            matches = [s for s in matches if s.pointer == pointer]
+        buffers = {s.pointer if s.pointer is not None else id(s) for s in matches}
+        if not matches:
+            weights.unresolved_names[name] = f"no weights of {dtype} x {count} in the network"
+            continue
+        if len(buffers) > 1:
+            weights.unresolved_names[name] = (
+                f"{len(buffers)} weight buffers of {dtype} x {count} could carry it "
+                "(the capture recorded no pointer to tell them apart)"
+            )
+            continue
+        for s in matches:
+            s.name = name
+        weights.by_name[name] = matches
+
+
+def values_digest(value: Any) -> str | None:
+    """blake3 of the weights' values as little-endian bytes; None if unreadable."""
+    array: Any = value
+    if not isinstance(array, np.ndarray):
+        to_numpy = getattr(value, "numpy", None)
+        try:
+            array = to_numpy() if callable(to_numpy) else None
+        except Exception:
+            array = None
+        if not isinstance(array, np.ndarray):
+            try:
+                return blake3.blake3(memoryview(value)).hexdigest()  # type: ignore[arg-type]
+            except TypeError:
+                return None
+    if array.dtype.byteorder == ">":
+        array = array.astype(array.dtype.newbyteorder("<"))
+    if not array.flags["C_CONTIGUOUS"]:
+        array = np.ascontiguousarray(array)
+    hasher = blake3.blake3()
+    hasher.update(array.dtype.str.encode() + b"\0")
+    hasher.update(memoryview(array.reshape(-1)).cast("B"))
+    return hasher.hexdigest()
