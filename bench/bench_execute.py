@@ -54,14 +54,16 @@ def engine_of(net: Any, shapes: dict[str, tuple[int, ...]]) -> Any:
     return trt.Runtime(trt.Logger(trt.Logger.WARNING)).deserialize_cuda_engine(plan)
 
 
-def best_time(fn: Callable[[], Any], repeat: int) -> float:
-    """Best of ``repeat`` runs (the machine is shared: the minimum is the least disturbed)."""
-    times = []
+def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Best time of each function over ``repeat`` rounds that run every function once (so
+    a slow phase of the shared machine hits all of them alike)."""
+    best = dict.fromkeys(fns, float("inf"))
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
 
 
 def record_calls(engine: Any, feeds: dict[str, np.ndarray]) -> list[tuple[Any, Any, list[Any]]]:
@@ -174,10 +176,16 @@ def report(
     prep_alloc = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     result = trt.run(engine, feeds)
-    run_t = best_time(lambda: trt.run(engine, feeds), repeat)
-    ctx_t = best_time(via_context(engine, feeds), repeat)
     calls = record_calls(engine, feeds)
-    replay_t = best_time(lambda: replay(calls), repeat)
+    candidates: dict[str, Callable[[], Any]] = {
+        "run": lambda: trt.run(engine, feeds),
+        "ctx": via_context(engine, feeds),
+        "replay": lambda: replay(calls),
+    }
+    if floor is not None:
+        candidates["numpy"] = floor
+    best = interleaved(candidates, repeat)
+    run_t, ctx_t, replay_t = best["run"], best["ctx"], best["replay"]
     act_bytes = sum(v.nbytes for v in trt.run(engine, feeds, all_tensors=True).values())
     tracemalloc.start()
     trt.run(engine, feeds)
@@ -199,7 +207,7 @@ def report(
         f"{(run_t - replay_t) / max(n, 1) * 1e6:6.1f} us/layer ({run_t / replay_t:.2f}x)"
     )
     if floor is not None:
-        fl = best_time(floor, repeat)
+        fl = best["numpy"]
         ref = floor()
         diff = max(float(np.max(np.abs(ref - v))) for v in result.values())
         print(
