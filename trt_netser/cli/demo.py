@@ -174,10 +174,9 @@ def demo_cmd(as_json: bool) -> None:
       trt-netser demo --json
       trt-netser diff trt_netser.cli.demo:build_block trt_netser.cli.demo:build_edited
     """
+    from trt_netser.cli.demo_run import finetune_check
     from trt_netser.cli.diff import diff_subjects
     from trt_netser.cli.netcmds import render_diff
-
-    from trt_netser.cli.demo_run import finetune_check
 
     subjects = _subjects()
     base, tuned, edited = subjects["base"], subjects["finetuned"], subjects["edited"]
