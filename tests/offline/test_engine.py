@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import trt_netser.offline as trt
 from tests.offline.conftest import ListLogger
@@ -265,6 +267,24 @@ def test_refuses_a_profile_that_contradicts_a_static_dimension(
     _refused(logger, builder, net, config, "does not match network definition")
 
 
+def test_refuses_a_profile_of_another_rank(logger: ListLogger, builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (-1, 4))
+    net.mark_output(net.add_identity(x).get_output(0))
+    profile = builder.create_optimization_profile()
+    profile.set_shape("x", (1, 4, 1), (2, 4, 1), (8, 4, 1))
+    config = builder.create_builder_config()
+    config.add_optimization_profile(profile)
+    _refused(logger, builder, net, config, "x: profile 0 has rank 3, the network input has rank 2.")
+
+
+def test_profile_out_of_order_never_reaches_the_build(builder: Any) -> None:
+    """min <= opt <= max is checked by IOptimizationProfile.set_shape already."""
+    profile = builder.create_optimization_profile()
+    with pytest.raises(ValueError):
+        profile.set_shape("x", (4, 4), (2, 4), (8, 4))
+    assert not profile  # an invalid profile, which add_optimization_profile refuses
+
+
 def test_refuses_weight_streaming_on_a_weakly_typed_network(logger: ListLogger) -> None:
     builder, net, config = cnn(logger, 0, trt.BuilderFlag.WEIGHT_STREAMING)
     _refused(logger, builder, net, config, "Weight streaming is only supported with strongly typed")
@@ -414,6 +434,27 @@ def test_malformed_payload_is_refused(logger: ListLogger) -> None:
     _deserialize_refused(logger, plan, "malformed")
 
 
+def test_a_crafted_network_record_is_an_error_not_a_traceback(logger: ListLogger) -> None:
+    import cbor2
+
+    builder = trt.Builder(logger)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (-1, 4))
+    net.mark_output(net.add_identity(x).get_output(0))
+    profile = builder.create_optimization_profile()
+    profile.set_shape("x", (1, 4), (2, 4), (4, 4))
+    config = builder.create_builder_config()
+    config.add_optimization_profile(profile)
+    plan = bytes(builder.build_serialized_network(net, config))
+    crafted = _rewrite(plan, network=cbor2.dumps({"layers": "nope"}))
+    engine = trt.Runtime(logger).deserialize_cuda_engine(crafted)  # the IO header is intact
+    assert engine is not None and not logger.errors
+    context = engine.create_execution_context()
+    assert context.set_input_shape("x", (2, 4))
+    assert tuple(context.get_tensor_shape(engine.get_tensor_name(1))) == (-1, 4)
+    assert "The engine plan is malformed" in logger.errors[-1]
+
+
 def test_deserialize_accepts_bytes_host_memory_and_buffers(logger: ListLogger) -> None:
     builder, net, config = cnn(logger, 0)
     plan = builder.build_serialized_network(net, config)
@@ -458,6 +499,41 @@ def test_engine_without_refit_flag_is_not_refittable(logger: ListLogger) -> None
     assert engine.refittable is False
 
 
+@pytest.mark.parametrize("verbosity", ["LAYER_NAMES_ONLY", "DETAILED", "NONE"])
+def test_engine_inspector(logger: ListLogger, verbosity: str) -> None:
+    import json
+
+    builder, net, config = cnn(logger, 0)
+    config.profiling_verbosity = getattr(trt.ProfilingVerbosity, verbosity)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, config)
+    )
+    inspector = engine.create_engine_inspector()
+    info = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
+    one = inspector.get_layer_information(0, trt.LayerInformationFormat.ONELINE)
+    if verbosity == "NONE":
+        assert info == one == ""
+        return
+    parsed = json.loads(info)
+    assert parsed["Bindings"] == ["x", "y"]
+    names = [
+        layer if verbosity == "LAYER_NAMES_ONLY" else layer["Name"] for layer in parsed["Layers"]
+    ]
+    assert names == [net.get_layer(i).name for i in range(net.num_layers)]
+    if verbosity == "DETAILED":
+        conv = parsed["Layers"][0]
+        assert conv["LayerType"] == "CONVOLUTION"
+        assert conv["Inputs"][0] == {
+            "Name": "x",
+            "Dimensions": [1, 3, 8, 8],
+            "Format/Datatype": "FLOAT",
+        }
+    else:
+        assert one == "conv"
+    assert inspector.get_layer_information(99, trt.LayerInformationFormat.JSON) == ""
+    assert "layerIndex" in logger.errors[-1]
+
+
 def test_default_network_names_do_not_reach_the_plan(logger: ListLogger) -> None:
     """TensorRT counts unnamed networks per process; plans must not carry that counter."""
     first = trt.Builder(logger).create_network(0)
@@ -498,6 +574,35 @@ def test_profiles_and_the_context_shape_api(logger: ListLogger, builder: Any, ne
     assert context.set_input_shape("x", (9, 4)) is True
     assert context.set_tensor_address("x", 1234) is True
     assert context.get_tensor_address("x") == 1234
+
+
+def test_context_infers_output_shapes(logger: ListLogger, builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (-1, 3, 8, 8))
+    kernel = trt.Weights(np.ones((4, 3, 3, 3), F32))
+    conv = net.add_convolution_nd(x, 4, (3, 3), kernel, trt.Weights())
+    conv.stride_nd = (2, 2)
+    flat = net.add_shuffle(conv.get_output(0))
+    flat.reshape_dims = (0, -1)
+    flat.get_output(0).name = "y"
+    net.mark_output(flat.get_output(0))
+    profile = builder.create_optimization_profile()
+    profile.set_shape("x", (1, 3, 8, 8), (2, 3, 8, 8), (8, 3, 8, 8))
+    config = builder.create_builder_config()
+    config.add_optimization_profile(profile)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, config)
+    )
+    static = tuple(flat.get_output(0).shape)  # what the network model knows: -1 where dynamic
+    assert -1 in static and tuple(engine.get_tensor_shape("y")) == static
+    context = engine.create_execution_context()
+    assert tuple(context.get_tensor_shape("y")) == static  # input shape not set yet
+    assert context.set_input_shape("x", (5, 3, 8, 8))
+    assert tuple(context.get_tensor_shape("y")) == (5, 36)
+    assert tuple(context.get_tensor_strides("y")) == (36, 1)
+    assert context.get_max_output_size("y") == 5 * 36 * 4
+    assert context.set_input_shape("x", (2, 3, 8, 8))
+    assert tuple(context.get_tensor_shape("y")) == (2, 36)
+    assert not logger.errors
 
 
 # -- refit -------------------------------------------------------------------------------------------
@@ -623,8 +728,10 @@ def test_exclude_weights_and_include_refit(logger: ListLogger) -> None:
     back = trt.Runtime(logger).deserialize_cuda_engine(light)
     assert back.refittable
     assert len(trt.Refitter(back, logger).get_missing()[0]) == 3
-    config.clear_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
     config.clear_flag(trt.SerializationFlag.INCLUDE_REFIT)
+    still = trt.Runtime(logger).deserialize_cuda_engine(engine.serialize_with_config(config))
+    assert still.refittable  # a plan without its weights stays refittable
+    config.clear_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
     frozen = trt.Runtime(logger).deserialize_cuda_engine(engine.serialize_with_config(config))
     assert frozen.refittable is False
     assert not logger.errors
@@ -737,3 +844,104 @@ def test_named_weights_accessors(logger: ListLogger) -> None:
     assert refitter.get_weights_location("conv.weight") == trt.TensorLocation.HOST
     assert refitter.unset_named_weights("conv.weight") is True
     assert refitter.unset_named_weights("conv.weight") is False
+
+
+@pytest.mark.parametrize("layer_type", sorted(__import__("tests.hashing.zoo").hashing.zoo.ZOO))
+def test_replayed_shapes_equal_the_network_model(layer_type: str) -> None:
+    """The context's shape inference replays the network model's rules over the plan: for
+    the zoo's static shapes it must give every tensor the shape the network gave it."""
+    from tests.hashing.zoo import X_SHAPE, ZOO
+    from trt_netser.offline._replay import _Replay
+
+    logger = ListLogger()
+    builder = trt.Builder(logger)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, X_SHAPE)
+    layer = ZOO[layer_type](trt, net, x, 0)
+    for i in range(layer.num_outputs):
+        net.mark_output(layer.get_output(i))
+    if net.num_outputs == 0:
+        net.mark_output(net.add_identity(x).get_output(0))
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, builder.create_builder_config())
+    )
+    ir = engine._plan.ir
+    replay = _Replay(ir)
+    replayed = replay.run({tid: ir.tensors[tid].shape for tid in ir.inputs})
+    assert replayed == [t.shape for t in ir.tensors]
+    assert replay.kept == []  # every layer's rule ran on the replayed state
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cut=st.integers(0, 10**6),
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=3),
+    tail=st.binary(max_size=8),
+)
+def test_damaged_plans_are_errors_never_tracebacks(
+    cut: int, flips: list[tuple[int, int]], tail: bytes
+) -> None:
+    logger = ListLogger()
+    plan = bytearray(plan_of(logger, 0, trt.BuilderFlag.REFIT))
+    for pos, mask in flips:
+        plan[pos % len(plan)] ^= mask
+    damaged = bytes(plan[: len(plan) - cut % 40]) + tail
+    if damaged == plan_of(logger, 0, trt.BuilderFlag.REFIT):
+        return
+    assert trt.Runtime(logger).deserialize_cuda_engine(damaged) is None
+    assert len(logger.errors) == 1 and "IRuntime::deserializeCudaEngine" in logger.errors[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_are_refused(data: bytes) -> None:
+    logger = ListLogger()
+    assert trt.Runtime(logger).deserialize_cuda_engine(data) is None
+    assert len(logger.errors) == 1
+
+
+_PLAN_SCRIPT = """
+import hashlib, sys
+import numpy as np
+import trt_netser.offline as trt
+from tests.hashing.zoo import BUILDER_GROUP, ZOO, X_SHAPE
+
+builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+one_per_builder = sorted({BUILDER_GROUP.get(n, n): n for n in sorted(ZOO)}.values())
+for _ in range(int(sys.argv[1])):  # other networks first: the default-name counter moves
+    builder.create_network(0)
+net = builder.create_network(0)
+x = net.add_input("x", trt.float32, X_SHAPE)
+for i, name in enumerate(one_per_builder):
+    layer = ZOO[name](trt, net, x, i)
+    for k in range(layer.num_outputs):
+        if not layer.get_output(k).is_network_output:
+            net.mark_output(layer.get_output(k))
+config = builder.create_builder_config()
+config.set_flag(trt.BuilderFlag.REFIT)
+plan = builder.build_serialized_network(net, config)
+print(hashlib.sha256(bytes(plan)).hexdigest() if plan is not None else "refused")
+"""
+
+
+def test_plans_do_not_depend_on_hash_seed_or_process_history() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    digests = set()
+    for seed, earlier in (("0", "0"), ("1", "3"), ("12345", "1")):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run(
+            [sys.executable, "-c", _PLAN_SCRIPT, earlier],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env=env,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        digests.add(proc.stdout.strip())
+    assert len(digests) == 1 and "refused" not in digests, digests

@@ -33,6 +33,7 @@ CLASSES = (
     "IHostMemory",
     "ISerializationConfig",
     "IRuntimeConfig",
+    "EngineInspector",
 )
 
 SIGNATURES = r"""
@@ -123,6 +124,7 @@ def _objects() -> dict[str, Any]:
         "IHostMemory": plan,
         "ISerializationConfig": engine.create_serialization_config(),
         "IRuntimeConfig": engine.create_runtime_config(),
+        "EngineInspector": engine.create_engine_inspector(),
     }
 
 
@@ -155,6 +157,8 @@ ARGS: dict[str, Any] = {
     "tensor_name": "x",
     "range": [0.0, 1.0],
     "runtime_config": None,
+    "layer_index": 0,
+    "format": trt.LayerInformationFormat.JSON,
 }
 OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("ICudaEngine", "get_tensor_profile_values"): {"name": 0, "profile_index": "x"},
@@ -252,6 +256,7 @@ CHECKS: dict[str, str] = {
         "IHostMemory",
         "ISerializationConfig",
         "IRuntimeConfig",
+        "EngineInspector",
     )
 }
 CHECKS.update(

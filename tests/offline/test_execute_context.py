@@ -215,13 +215,20 @@ def test_layer_without_kernel_names_layer_and_type(builder: Any, logger: Any) ->
     feeds = {"boxes": np.zeros((1, 4, 4), np.float32), "scores": np.zeros((1, 1, 4), np.float32)}
     with pytest.raises(Exception, match=r"layer 'suppress' \(NMS\): has no CPU implementation"):
         trt.run(engine, feeds)
-    ctx = engine.create_execution_context()
-    for name, arr in feeds.items():
-        ctx.set_tensor_address(name, arr.ctypes.data)
-    sink = np.zeros(64, np.int32)
-    ctx.set_tensor_address("y", sink.ctypes.data)
+    # through the context: a static-shape layer without a kernel (a collective)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (2, 3))
+    coll = net.add_dist_collective(
+        x, trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, None, None
+    )
+    coll.name = "allreduce"
+    out(net, coll)
+    ctx = build(builder, net).create_execution_context()
+    xv, yv = np.ones((2, 3), np.float32), np.zeros((2, 3), np.float32)
+    ctx.set_tensor_address("x", xv.ctypes.data)
+    ctx.set_tensor_address("y", yv.ctypes.data)
     assert ctx.execute_async_v3(0) is False
-    assert "suppress" in logger.errors[-1] and "NMS" in logger.errors[-1]
+    assert "layer 'allreduce' (DIST_COLLECTIVE): has no CPU implementation" in logger.errors[-1]
 
 
 def infer_ok(ctx: Any, feeds: dict[str, np.ndarray]) -> bool:
@@ -330,3 +337,44 @@ def test_while_loop_and_reverse_iterator(builder: Any) -> None:
     res = trt.run(build(builder, net), {"x": np.array([1, 2, 3, 4], np.float32)})
     assert res["last"].tolist() == [64.0]  # 1, 2, ..., 64 < 100; 128 stops the loop
     assert res["rev"].tolist() == [1, 2, 3, 4]  # iterated 4,3,2,1 then reversed
+
+
+def test_data_dependent_output_is_refused_not_written_past_its_buffer(
+    builder: Any, logger: Any
+) -> None:
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (4,))
+    out(net, net.add_non_zero(x))
+    engine = build(builder, net)
+    ctx = engine.create_execution_context()
+    assert -1 in tuple(ctx.get_tensor_shape("y"))
+    xv = np.array([0, 1, 0, 2], np.float32)
+    guard = np.full(16, 7, np.int32)
+    ctx.set_tensor_address("x", xv.ctypes.data)
+    ctx.set_tensor_address("y", guard.ctypes.data)
+    assert ctx.execute_async_v3(0) is False
+    assert "IOutputAllocator" in logger.errors[-1]
+    assert (guard == 7).all()
+    assert trt.run(engine, {"x": xv})["y"].tolist() == [[1, 3]]
+
+
+def test_shape_tensor_input_values_come_from_host_memory(builder: Any) -> None:
+    net = builder.create_network(0)
+    dims = net.add_input("dims", trt.int32, (2,))
+    x = net.add_input("x", trt.float32, (2, 6))
+    sh = net.add_shuffle(x)
+    sh.set_input(1, dims)
+    out(net, sh)
+    config = builder.create_builder_config()
+    prof = builder.create_optimization_profile()
+    prof.set_shape_input("dims", (1, 1), (3, 4), (12, 12))
+    config.add_optimization_profile(prof)
+    engine = build(builder, net, config)
+    ctx = engine.create_execution_context()
+    dv = np.array([3, 4], np.int32)
+    xv = np.arange(12, dtype=np.float32).reshape(2, 6)
+    yv = np.zeros((3, 4), np.float32)
+    for name, arr in (("dims", dv), ("x", xv), ("y", yv)):
+        ctx.set_tensor_address(name, arr.ctypes.data)
+    assert ctx.execute_async_v3(0)
+    np.testing.assert_array_equal(yv, xv.reshape(3, 4))

@@ -32,7 +32,6 @@ _BUILD = "only exists while a real engine is built (tactic timing/selection on a
 
 #: Classes that may be absent offline, with the reason. If present they must match.
 ABSENT_CLASSES: dict[str, str] = {
-    "EngineInspector": _RUNTIME,
     "IGpuAllocator": _RUNTIME + " (device memory allocator)",
     "IGpuAsyncAllocator": _RUNTIME + " (device memory allocator)",
     "IOutputAllocator": _RUNTIME + " (execution-context output allocator)",
@@ -308,6 +307,7 @@ def _instances(trt: Any) -> dict[str, Callable[[], object]]:
         ].create_serialization_config(),
         "IRuntimeConfig": lambda: _engine_objects(trt)["engine"].create_runtime_config(),
         "Runtime": lambda: trt.Runtime(trt.Logger()),
+        "EngineInspector": lambda: _engine_objects(trt)["engine"].create_engine_inspector(),
         "Refitter": lambda: trt.Refitter(_engine_objects(trt)["engine"], trt.Logger()),
     }
 
@@ -358,6 +358,7 @@ INSTANCE_CLASSES = [
     "IRuntimeConfig",
     "Runtime",
     "Refitter",
+    "EngineInspector",
 ]
 
 

@@ -48,6 +48,7 @@ from trt_netser.offline._engine import (
 from trt_netser.offline._enums import *  # noqa: F403 - every TensorRT enum
 from trt_netser.offline._enums import DataType, _Severity
 from trt_netser.offline._hostmem import IHostMemory
+from trt_netser.offline._inspector import EngineInspector
 from trt_netser.offline._layers import (
     LAYER_CLASSES,
     IAttentionBoundaryLayer,
@@ -197,6 +198,7 @@ __all__ = [
     "Builder",
     "IBuilderConfig",
     "IOptimizationProfile",
+    "EngineInspector",
     "ICudaEngine",
     "IExecutionContext",
     "IHostMemory",

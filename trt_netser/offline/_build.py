@@ -19,6 +19,7 @@ from trt_netser.offline._enums import (
     BuilderFlag,
     LayerType,
     NetworkDefinitionCreationFlag,
+    PluginCapabilityType,
     _Severity,
 )
 from trt_netser.offline._inventory import inventory, refit_mode
@@ -27,6 +28,7 @@ from trt_netser.offline._logger import report
 from trt_netser.offline._lower import LoweringError, lower
 from trt_netser.offline._plugins import get_plugin_registry
 from trt_netser.offline._shapes import ShapeError, infer
+from trt_netser.offline._types import Weights
 
 _B = "Builder::buildSerializedNetwork"
 
@@ -158,7 +160,7 @@ def _weight_names(network: Any) -> set[str]:
     net = network._impl
     names = set(net.weight_names.values())
     for layer in net.layers:
-        if any(getattr(v, "size", 0) for v in layer.p.values() if type(v).__name__ == "Weights"):
+        if any(isinstance(v, Weights) and v.size for v in layer.p.values()):
             names.add(layer.name)
     return names
 
@@ -188,8 +190,6 @@ def check_plugins(b: BuildInput) -> str | None:
         if impl.ltype == LayerType.PLUGIN_V2:
             ident = (plugin.plugin_type, plugin.plugin_version, plugin.plugin_namespace)
         else:
-            from trt_netser.offline._enums import PluginCapabilityType
-
             core = plugin.get_capability_interface(PluginCapabilityType.CORE)
             ident = (core.plugin_name, core.plugin_version, core.plugin_namespace)
         if registry.get_creator(*ident) is None:

@@ -524,7 +524,9 @@ class ICudaEngine:
                 "with kEXCLUDE_WEIGHTS or refit them first.)"
             )
             return None
-        keep_refit = plan.refittable and _flag(flags, SerializationFlag.INCLUDE_REFIT)
+        # A plan without its refittable weights must stay refittable to be usable; one with
+        # them stays refittable only with INCLUDE_REFIT (TensorRT 10.14+).
+        keep_refit = plan.refittable and (exclude or _flag(flags, SerializationFlag.INCLUDE_REFIT))
         out = plan.derive(
             refittable=keep_refit, weights_excluded=exclude, serialization_flags=flags
         )
@@ -575,12 +577,11 @@ class ICudaEngine:
         """A runtime configuration with the defaults."""
         return IRuntimeConfig._make()
 
-    def create_engine_inspector(self) -> None:
-        """Engine inspection is not modelled offline: logs an ERROR and returns None."""
-        self._error(
-            "ICudaEngine::createEngineInspector: Error Code 9: API Usage Error (engine inspection "
-            "is not available in the offline TensorRT model.)"
-        )
+    def create_engine_inspector(self) -> Any:
+        """An EngineInspector of this engine's layers."""
+        from trt_netser.offline._inspector import EngineInspector
+
+        return EngineInspector._make(self)
 
     def __getitem__(self, arg0: int) -> str | None:
         """The name of the IO tensor at index ``arg0`` (as ``get_tensor_name``)."""
@@ -610,6 +611,7 @@ class IExecutionContext:
         "_addresses",
         "_config",
         "_engine",
+        "_inferred",
         "_p",
         "_profile",
         "_shapes",
@@ -628,6 +630,7 @@ class IExecutionContext:
         obj._shapes: dict[str, tuple[int, ...]] = {}  # type: ignore[misc]
         obj._values: dict[str, tuple[int, ...]] = {}  # type: ignore[misc]
         obj._addresses: dict[str, int] = {}  # type: ignore[misc]
+        obj._inferred: tuple[Any, dict[int, tuple[int, ...]]] | None = None  # type: ignore[misc]
         obj._p = {
             "debug_sync": False,
             "device_memory": 0,
@@ -758,11 +761,29 @@ class IExecutionContext:
             return Dims._from(())
         if engine._mode(t) == TensorIOMode.INPUT:
             return Dims._from(self._shapes.get(name, t.shape))
-        # i15 hook: output shapes for the context's input shapes (the executor's inference)
-        from trt_netser.offline._execute.context import output_shape
+        if -1 not in t.shape or self._missing_inputs():
+            return Dims._from(t.shape)
+        return Dims._from(self._output_shapes()[t.id])
 
-        shape = output_shape(self, name)
-        return Dims._from(shape if shape is not None else t.shape)
+    def _output_shapes(self) -> dict[int, tuple[int, ...]]:
+        """IO tensor shapes for the input shapes set now (replayed once per set of shapes)."""
+        from trt_netser.offline._replay import tensor_shapes
+
+        head = self._engine._plan.head
+        key = tuple(sorted(self._shapes.items()))
+        if self._inferred is None or self._inferred[0] != key:
+            shapes = {
+                tid: self._shapes.get(head.tensors[tid].name, head.tensors[tid].shape)
+                for tid in head.inputs
+            }
+            try:
+                ir = self._engine._plan.ir
+            except _plan.PlanError as exc:
+                self._error(str(exc))
+                return {tid: t.shape for tid, t in head.tensors.items()}
+            every = tensor_shapes(ir, shapes)
+            self._inferred = (key, {tid: every[tid] for tid in head.tensors})
+        return self._inferred[1]
 
     @api("IExecutionContext", Sig([Arg("name", STR)], f"{MODULE}.Dims"))
     def get_tensor_strides(self, name: str) -> Dims:

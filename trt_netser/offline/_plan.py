@@ -147,11 +147,22 @@ class Plan:
 
     @property
     def ir(self) -> GraphIR:
-        """The full layer graph (decoded on first use; shares :attr:`weights`)."""
+        """The full layer graph (decoded on first use; shares :attr:`weights`).
+
+        Raises :class:`PlanError` if the network record is malformed, which only a plan
+        crafted with a matching digest can be.
+        """
         if self._ir is None:
             assert self._network is not None
-            with paused_gc():
-                self._ir = _decode_network(cbor2.loads(self._network), self.head, self.weights)
+            try:
+                with paused_gc():
+                    net = cbor2.loads(self._network)
+                    self._ir = _decode_network(net, self.head, self.weights)
+            except Exception as exc:  # digest-valid but malformed: a crafted plan
+                raise PlanError(
+                    f"{_SERIAL} network record schema failed. The engine plan is malformed: "
+                    f"{type(exc).__name__}: {exc}.)"
+                ) from None
         return self._ir
 
     def network_bytes(self) -> bytes:

@@ -11,6 +11,7 @@ as TensorRT documents ("a subset of weights may have been refitted").
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -177,15 +178,24 @@ class Refitter:
             )
         return entries
 
-    @api(
-        "Refitter",
-        Sig(
-            [Arg("layer_name", STR), Arg("role", enum(WeightsRole)), Arg("weights", _WEIGHTS)],
-            "bool",
-        ),
-    )
-    def set_weights(self, layer_name: str, role: WeightsRole, weights: Weights) -> bool:
-        """Set new weights of a layer, addressed by its name and the weights' role."""
+    def set_weights(self, *args: Any, **kwargs: Any) -> bool:
+        """Set new weights of a layer, addressed by its name and the weights' role.
+
+        ``set_weights(layer_name: str, role: WeightsRole, weights: Weights) -> bool``; a
+        numpy array converts to Weights implicitly. The common positional call skips the
+        generic argument matching (a refit of a large model makes one call per weight).
+        """
+        if not kwargs and len(args) == 3:
+            layer_name, role, weights = args
+            if type(layer_name) is str and type(role) is WeightsRole:
+                if type(weights) is np.ndarray:
+                    with contextlib.suppress(ValueError):  # the checked call explains
+                        weights = Weights(weights)
+                if type(weights) is Weights:
+                    return self._set_weights(layer_name, role, weights)
+        return _checked_set_weights(self, *args, **kwargs)
+
+    def _set_weights(self, layer_name: str, role: WeightsRole, weights: Weights) -> bool:
         if self._not_refittable("setWeights"):
             return False
         entries = self._by_layer.get((layer_name, int(role)))
@@ -377,5 +387,20 @@ class Refitter:
     def weights_validation(self, value: bool) -> None:
         self._validation = check_setter("Refitter", BOOL, value)
 
+
+def _set_weights_signature(
+    self: Refitter, layer_name: str, role: WeightsRole, weights: Weights
+) -> bool:
+    return self._set_weights(layer_name, role, weights)
+
+
+_set_weights_signature.__name__ = "set_weights"
+_checked_set_weights = api(
+    "Refitter",
+    Sig(
+        [Arg("layer_name", STR), Arg("role", enum(WeightsRole)), Arg("weights", _WEIGHTS)],
+        "bool",
+    ),
+)(_set_weights_signature)
 
 Refitter.__module__ = MODULE

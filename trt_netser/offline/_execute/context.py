@@ -105,6 +105,14 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
         t = ir.tensors[tid]
         feeds[tid] = view(ctx._addresses[t.name], shapes_in[t.name], storage(t.dtype))
     expected = runtime_shapes(ir, shapes_in, _shape_values(ir, feeds))
+    unknown = [ir.tensors[t].name for t in outputs if -1 in expected.get(t, (-1,))]
+    if unknown:
+        # the buffer at the address has a size only the caller knows: never write past it
+        return fail(
+            f"Parameter check failed, condition: the shapes of outputs {unknown} are known "
+            "before execution. They depend on data; TensorRT needs an IOutputAllocator for "
+            "them, which the offline model does not have (trt_netser.offline.run handles them)."
+        )
     try:
         values = program(engine, outputs, False).run(feeds)
     except ExecutionError as exc:
@@ -113,8 +121,8 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
     for tid in outputs:
         t = ir.tensors[tid]
         arr = values[tid]
-        want = expected.get(tid, ())
-        if -1 not in want and tuple(want) != arr.shape:
+        want = expected[tid]
+        if tuple(want) != arr.shape:
             ctx._error(
                 f"IExecutionContext::{api}: Error Code 2: Internal Error (output {t.name}: "
                 f"computed shape {arr.shape} differs from the inferred {tuple(want)})"
@@ -146,27 +154,6 @@ def execute_v2(ctx: Any, bindings: list[int]) -> bool:
     for i in range(n):
         ctx._addresses[engine.get_tensor_name(i)] = int(bindings[i])
     return execute(ctx, "executeV2")
-
-
-def output_shape(ctx: Any, name: str) -> tuple[int, ...] | None:
-    """The runtime shape of an output for the context's input shapes (None if unknown)."""
-    ir = _plan_of(ctx._engine).ir
-    tid = next((t for t in (*ir.outputs, *ir.shape_outputs) if ir.tensors[t].name == name), None)
-    if tid is None:
-        return None
-    shapes_in = {
-        ir.tensors[t].name: tuple(ctx._shapes.get(ir.tensors[t].name, ir.tensors[t].shape))
-        for t in ir.inputs
-    }
-    values = {}
-    for t in ir.inputs:
-        tt = ir.tensors[t]
-        addr = ctx._addresses.get(tt.name)
-        if tt.is_shape and addr and -1 not in shapes_in[tt.name]:
-            values[tt.name] = tuple(
-                int(v) for v in view(addr, shapes_in[tt.name], storage(tt.dtype)).reshape(-1)
-            )
-    return runtime_shapes(ir, shapes_in, values).get(tid)
 
 
 def run(
