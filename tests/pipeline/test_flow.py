@@ -137,7 +137,7 @@ def test_rotary_tables_baked_in_are_caught_by_the_pinned_check(trt: Any, cache: 
 def test_verify_mode_builds_fresh_and_compares(trt: Any, cache: Any) -> None:
     conv_net(trt, seed=0).build(cache=cache)
     checked = conv_net(trt, seed=4).build(cache=cache, verify=True)
-    assert checked.outcome is Outcome.HIT_REFIT and checked.verified is True
+    assert checked.outcome is Outcome.HIT_REFIT and checked.verified == "plan"
     assert "verify" in checked.timings
 
 
@@ -271,3 +271,86 @@ def test_script_with_its_own_build_call(trt: Any, cache: Any) -> None:
     assert bytes(memoryview(engine.serialize_with_config(config))) == fresh_plan(
         conv_net(trt, seed=1)
     )
+
+
+class _VerifyBuilder:
+    """A builder whose next build differs from the cached one (as a real GPU's may)."""
+
+    def __init__(self, inner: Any, build: Any) -> None:
+        self._inner, self._build = inner, build
+        self.logger = inner.logger
+
+    def build_serialized_network(self, network: Any, config: Any) -> Any:
+        return self._build(network, config)
+
+
+def test_verify_accepts_other_bytes_with_the_same_engine_signature(trt: Any, cache: Any) -> None:
+    conv_net(trt).build(cache=cache)
+    net = conv_net(trt, seed=2)
+
+    def other_tactics(network: Any, config: Any) -> Any:
+        config.builder_optimization_level = 5  # other plan bytes, same engine interface
+        return net.builder.build_serialized_network(network, config)
+
+    builder = _VerifyBuilder(net.builder, other_tactics)
+    result = trt_netser.build_engine(builder, net.network, net.config, cache=cache, verify=True)
+    assert result.outcome is Outcome.HIT_REFIT and result.verified == "signature"
+
+
+def test_verify_rejects_a_different_engine(trt: Any, cache: Any) -> None:
+    first = conv_net(trt).build(cache=cache)
+    net = conv_net(trt, seed=2)
+    impostor = conv_net(trt, seed=2, stride=2)  # another output shape
+    impostor.config.set_flag(trt.BuilderFlag.REFIT)
+
+    def different(network: Any, config: Any) -> Any:
+        return impostor.builder.build_serialized_network(impostor.network, impostor.config)
+
+    builder = _VerifyBuilder(net.builder, different)
+    result = trt_netser.build_engine(builder, net.network, net.config, cache=cache, verify=True)
+    assert result.outcome is Outcome.HIT_VERIFY_FAILED_REBUILT and result.failure == "verify"
+    assert result.quarantined is not None and cache.get(first.entry_key) is not None
+
+
+def test_strip_plan_alone_with_keep_is_refit_from_the_network(trt: Any, cache: Any) -> None:
+    # STRIP_PLAN without a refit flag: TensorRT treats it as REFIT_IDENTICAL, stripped
+    first = conv_net(trt, flags=("STRIP_PLAN",)).build(cache=cache, refit="keep")
+    assert first.refit_flag is None and first.weightless
+    again = conv_net(trt, flags=("STRIP_PLAN",)).build(cache=cache, refit="keep")
+    assert again.outcome is Outcome.HIT_REFIT  # the stripped plan needs its weights back
+    assert plan_bytes(again) == fresh_plan(conv_net(trt, flags=("STRIP_PLAN",)), ())
+
+
+def test_refit_if_cached_quarantines_a_bad_entry_and_returns_none(trt: Any, cache: Any) -> None:
+    first = conv_net(trt).build(cache=cache)
+    cache.put(first.entry_key, b"garbage", extras=cache.get(first.entry_key).extras)
+    net = conv_net(trt, seed=1)
+    assert trt_netser.refit_if_cached(net.builder, net.network, net.config, cache=cache) is None
+    assert cache.get(first.entry_key) is None  # quarantined, so the next build stores anew
+
+
+def test_the_refitter_gets_the_callers_buffers_not_copies(
+    trt: Any, cache: Any, monkeypatch: Any
+) -> None:
+    conv_net(trt, seed=0, named=True).build(cache=cache)
+    tuned = conv_net(trt, seed=1, named=True)
+    given: list[Any] = []
+    set_weights, set_named = trt.Refitter.set_weights, trt.Refitter.set_named_weights
+
+    def spy_weights(self: Any, layer: str, role: Any, weights: Any) -> bool:
+        given.append(weights)
+        return set_weights(self, layer, role, weights)
+
+    def spy_named(self: Any, name: str, weights: Any, *rest: Any) -> bool:
+        given.append(weights)
+        return set_named(self, name, weights, *rest)
+
+    monkeypatch.setattr(trt.Refitter, "set_weights", spy_weights)
+    monkeypatch.setattr(trt.Refitter, "set_named_weights", spy_named)
+    result = tuned.build(cache=cache)
+    assert result.outcome is Outcome.HIT_REFIT and len(given) == result.weights_refit
+    arrays = [a for name, a in tuned.arrays.items() if name not in ("power", "index")]
+    for weights in given:
+        assert isinstance(weights, np.ndarray)
+        assert any(np.shares_memory(weights, a) for a in arrays)  # a view of the caller's
+    assert result.weight_bytes == sum(a.nbytes for a in arrays)

@@ -23,6 +23,7 @@ __all__ = [
     "EntryMeta",
     "Inventory",
     "MetaError",
+    "MissingMetaError",
     "PinnedWeight",
     "describe_entry",
 ]
@@ -34,7 +35,11 @@ ENTRY_FORMAT = 1
 
 
 class MetaError(ValueError):
-    """The entry's pipeline metadata is missing or malformed."""
+    """The entry's pipeline metadata is malformed."""
+
+
+class MissingMetaError(MetaError):
+    """The entry has no pipeline metadata (it was stored by something else)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,9 @@ class EntryMeta:
     def from_extras(cls, extras: Mapping[str, Any]) -> EntryMeta:
         data = extras.get(EXTRAS_KEY) if isinstance(extras, Mapping) else None
         if not isinstance(data, Mapping):
-            raise MetaError("the entry has no pipeline metadata (not stored by build_engine)")
+            raise MissingMetaError(
+                "the entry has no pipeline metadata (not stored by build_engine)"
+            )
         version = data.get("format")
         if not isinstance(version, int) or version < 1:
             raise MetaError(f"pipeline metadata format is {version!r}")

@@ -166,6 +166,14 @@ def _network_diff(run: Any, dump_key: str, result: MissExplanation) -> None:
         return
     stored = load_dump_bytes(entry.read())
     diff = diff_subjects(stored, current_subject(run))
-    result.changes = [c.sentence() for c in diff.changes[:_MAX_CHANGES]]
-    if result.changes:
-        result.first = result.changes[0]
+    changes = list(diff.changes)
+    if changes:
+        # in the first divergent layer, an attribute is the cause, a shape its effect
+        top = changes[0]
+        cause = next(
+            (c for c in changes if c.where == top.where and c.what.startswith("attribute")), top
+        )
+        changes.remove(cause)
+        changes.insert(0, cause)
+        result.first = cause.sentence()
+    result.changes = [c.sentence() for c in changes[:_MAX_CHANGES]]

@@ -23,6 +23,7 @@ from trt_netser.pipeline._entry import (
     EntryMeta,
     Inventory,
     MetaError,
+    MissingMetaError,
     check_pinned,
     pin,
     pinned_digest,
@@ -31,7 +32,7 @@ from trt_netser.pipeline._entry import (
 from trt_netser.pipeline._names import NamePolicy, apply_name_policy
 from trt_netser.pipeline._outcome import FAILURES, BuildResult, Outcome, Timings
 from trt_netser.pipeline._policy import RefitPolicy, RefitSetup, apply_refit_policy
-from trt_netser.pipeline._refit import HitError, engine_inventory, refit_engine
+from trt_netser.pipeline._refit import HitError, engine_inventory, engine_signature, refit_engine
 from trt_netser.pipeline._weights import NetworkWeights, collect_weights
 from trt_netser.walk import trt_module_of, unwrap_network
 
@@ -240,7 +241,7 @@ class _Run:
             try:
                 meta = EntryMeta.from_extras(entry.extras)
             except MetaError as exc:
-                code = "no-metadata" if "no pipeline metadata" in str(exc) else "bad-metadata"
+                code = "no-metadata" if isinstance(exc, MissingMetaError) else "bad-metadata"
                 raise HitError(code, str(exc)) from None
             weights = self.weights
             unreadable = [p for p in meta.pinned if p.digest is None]
@@ -285,6 +286,8 @@ class _Run:
             return result
         except HitError as exc:
             return self.failed(k, entry, exc.code, str(exc))
+        except BuildError:
+            raise  # the verification build failed: the network, not the entry
         except Exception as exc:  # never let a broken entry break the build
             logger.exception("hit path for %r failed", k)
             return self.failed(k, entry, "error", f"{type(exc).__name__}: {exc}")
@@ -298,16 +301,24 @@ class _Run:
         return _Failed(code, message, where, getattr(entry, "digest", None))
 
     def verify(self, result: BuildResult) -> None:
-        """Verification mode: a fresh build must give the refit engine's plan."""
+        """Verification mode: a fresh build must give the refit engine's plan, or (real
+        TensorRT's builds are not bit-for-bit deterministic) an engine with the same
+        I/O signature, profiles and refit inventory."""
         with self.timings.phase("verify"):
             fresh = self.builder.build_serialized_network(self.net, self.config)
-        if fresh is None:
-            raise BuildError("verification build failed (see the TensorRT logger)")
-        plan = result.plan
-        if not _same_plan(plan, fresh):
-            self._fresh = fresh
-            raise HitError("verify", "the cached engine's plan differs from a fresh build's")
-        result.verified = True
+            if fresh is None:
+                raise BuildError("verification build failed (see the TensorRT logger)")
+            if _same_plan(result.plan, fresh):
+                result.verified = "plan"
+                return
+            engine = self.runtime.deserialize_cuda_engine(fresh)
+            same = engine is not None and engine_signature(
+                self.trt, engine, self.trt_logger
+            ) == engine_signature(self.trt, result.engine, self.trt_logger)
+        self._fresh = fresh
+        if not same:
+            raise HitError("verify", "the cached engine differs from a fresh build's")
+        result.verified = "signature"
 
     # -- the miss path -------------------------------------------------------------------
 

@@ -43,8 +43,8 @@ OUTCOMES: Mapping[Outcome, str] = {
     "stored, the entry quarantined if it was at fault",
     Outcome.HIT_PINNED_MISMATCH_BUILT: "a weight the cached engine baked in has other values; "
     "built and stored beside it as a variant, never refit",
-    Outcome.HIT_VERIFY_FAILED_REBUILT: "verification mode: the refit engine's plan differs "
-    "from a fresh build's; the fresh build is returned and the entry quarantined",
+    Outcome.HIT_VERIFY_FAILED_REBUILT: "verification mode: the refit engine differs from a "
+    "fresh build's; the fresh build is returned and the entry quarantined",
     Outcome.CACHE_ERROR_BUILT: "the cache could not be read or written: plain build (warning)",
 }
 
@@ -87,7 +87,7 @@ FAILURES: Mapping[str, HitFailure] = {
         HitFailure("missing-weights", True, "weights were still missing after setting all"),
         HitFailure("refit", True, "refit_cuda_engine() returned False"),
         HitFailure("serialize", True, "the refit engine could not be serialized"),
-        HitFailure("verify", True, "verification: the refit plan differs from a fresh build"),
+        HitFailure("verify", True, "verification: the refit engine differs from a fresh build"),
         HitFailure("error", True, "an unexpected error on the hit path"),
     )
 }
@@ -128,6 +128,9 @@ class BuildResult:
 
     ``plan`` is the serialized engine (``IHostMemory`` or bytes): on a miss, the build's;
     on a hit, the refit engine serialized with ``INCLUDE_REFIT`` (made on first access).
+    ``verified`` (verification mode) is ``"plan"`` when a fresh build gave the same plan
+    bytes, ``"signature"`` when the plans differ but the engines agree on I/O tensors,
+    profiles and refit inventory (real TensorRT builds are not bit-for-bit deterministic).
     ``engine`` is the deserialized ``ICudaEngine`` where one exists (always on a hit;
     on a miss when ``deserialize=True`` was asked).
     """
@@ -148,7 +151,7 @@ class BuildResult:
     weight_bytes: int = 0
     explanation: Any = None
     weight_streaming: dict[str, Any] | None = None
-    verified: bool | None = None
+    verified: str | None = None
     warnings: list[str] = field(default_factory=list)
     engine: Any = None
     _plan: Any = field(default=None, repr=False)

@@ -13,7 +13,7 @@ from typing import Any
 from trt_netser.pipeline._entry import EntryMeta, Inventory
 from trt_netser.pipeline._weights import NetworkWeights, WeightSource, dtype_name
 
-__all__ = ["HitError", "engine_inventory", "refit_engine"]
+__all__ = ["HitError", "engine_inventory", "engine_signature", "refit_engine"]
 
 
 class HitError(Exception):
@@ -169,3 +169,39 @@ def refit_engine(
 def _nbytes(value: Any) -> int:
     n = getattr(value, "nbytes", 0)
     return int(n) if isinstance(n, int) else 0
+
+
+def engine_signature(trt: Any, engine: Any, logger: Any) -> tuple[Any, ...]:
+    """What two builds of one network must agree on even when their plans differ:
+    I/O tensors (name, mode, dtype, shape, per-profile shapes) and the refit inventory."""
+    tensors = []
+    profiles = int(getattr(engine, "num_optimization_profiles", 1) or 1)
+    for i in range(int(engine.num_io_tensors)):
+        name = engine.get_tensor_name(i)
+        mode = engine.get_tensor_mode(name)
+        shapes: list[Any] = []
+        if _role_name(mode) == "INPUT":
+            for p in range(profiles):
+                try:
+                    shapes.append([tuple(d) for d in engine.get_tensor_profile_shape(name, p)])
+                except Exception:
+                    shapes.append(None)
+        tensors.append(
+            (
+                name,
+                _role_name(mode),
+                _role_name(engine.get_tensor_dtype(name)),
+                tuple(engine.get_tensor_shape(name)),
+                tuple(map(str, shapes)),
+            )
+        )
+    refittable = bool(getattr(engine, "refittable", False))
+    inventory: tuple[Any, ...] = ()
+    if refittable:
+        refitter = trt.Refitter(engine, logger)
+        layers, roles = refitter.get_all() or ([], [])
+        inventory = (
+            tuple(sorted(str(n) for n in refitter.get_all_weights() or [] if n)),
+            tuple(sorted((str(ly), _role_name(r)) for ly, r in zip(layers, roles, strict=False))),
+        )
+    return (tuple(tensors), profiles, refittable, inventory)
