@@ -238,3 +238,51 @@ def test_kv_cache_update_writes_at_each_batch_index(builder: Any, net: Any) -> N
     ref = cv.copy()
     ref[0, :, 0:2], ref[1, :, 3:5] = uv[0], uv[1]
     np.testing.assert_array_equal(y, ref)
+
+
+def _naive_nms(
+    boxes: np.ndarray, scores: np.ndarray, k: int, iou_t: float, score_t: float
+) -> list[list[int]]:
+    """Greedy NMS written out for one batch item and class at a time."""
+
+    def iou(a: np.ndarray, b: np.ndarray) -> float:
+        ya, xa, yb, xb = min(a[0], a[2]), min(a[1], a[3]), max(a[0], a[2]), max(a[1], a[3])
+        yc, xc, yd, xd = min(b[0], b[2]), min(b[1], b[3]), max(b[0], b[2]), max(b[1], b[3])
+        inter = max(0.0, min(yb, yd) - max(ya, yc)) * max(0.0, min(xb, xd) - max(xa, xc))
+        union = (yb - ya) * (xb - xa) + (yd - yc) * (xd - xc) - inter
+        return inter / union if union > 0 else 0.0
+
+    rows = []
+    for b in range(scores.shape[0]):
+        for c in range(scores.shape[2]):
+            order = sorted(
+                (i for i in range(scores.shape[1]) if scores[b, i, c] > score_t),
+                key=lambda i: (-scores[b, i, c], i),
+            )
+            kept: list[int] = []
+            for i in order:
+                if len(kept) < k and all(iou(boxes[b, i], boxes[b, j]) <= iou_t for j in kept):
+                    kept.append(i)
+            rows += [(b, -float(scores[b, i, c]), c, i) for i in kept]
+    return [[b, c, i] for b, _, c, i in sorted(rows)]
+
+
+def test_nms_matches_greedy_suppression(builder: Any, net: Any) -> None:
+    boxes = net.add_input("boxes", trt.float32, (2, 6, 4))
+    scores = net.add_input("scores", trt.float32, (2, 6, 3))
+    nms = net.add_nms(boxes, scores, const(net, np.array(3, np.int32)), trt.int32)
+    nms.set_input(3, const(net, np.array(0.3, np.float32)))
+    nms.set_input(4, const(net, np.array(0.2, np.float32)))
+    out(net, nms, "sel", 0)
+    out(net, nms, "count", 1)
+    engine = trt.Runtime(builder.logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, builder.create_builder_config())
+    )
+    corner = RNG.uniform(0, 10, (2, 6, 2))
+    bv = np.concatenate([corner, corner + RNG.uniform(1, 4, (2, 6, 2))], axis=-1).astype(np.float32)
+    sv = RNG.uniform(0, 1, (2, 6, 3)).astype(np.float32)
+    res = trt.run(engine, {"boxes": bv, "scores": sv})
+    expected = _naive_nms(bv.astype(np.float64), sv.astype(np.float64), 3, 0.3, 0.2)
+    assert res["sel"].tolist() == expected
+    assert int(res["count"]) == len(expected) > 0
+    assert res["sel"].dtype == np.int32

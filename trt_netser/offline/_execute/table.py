@@ -15,6 +15,7 @@ import numpy as np
 from trt_netser.offline._execute import (
     attention,
     conversion,
+    detection,
     elementwise,
     matmul,
     movement,
@@ -73,6 +74,8 @@ KERNELS: dict[str, Kernel] = {
     "ONE_HOT": conversion.one_hot,
     "NON_ZERO": conversion.non_zero,
     "ASSERTION": conversion.assertion,
+    # detection
+    "NMS": detection.nms,
     # transformer blocks
     "ROTARY_EMBEDDING": rotary.rotary_embedding,
     "ATTENTION_OUTPUT": attention.attention,
