@@ -52,7 +52,7 @@ def nms(node: Node, xs: list[Array | None]) -> list[Array]:
         raise KernelError("boxes must be [B, N, 4] or [B, N, C, 4] and scores [B, N, C]")
     corners = _corners(boxes, int(node.attrs["bounding_box_format"]))
     limit = int(node.attrs["topk_box_limit"])
-    n_batch, n_boxes, n_classes = scores.shape
+    n_batch, _, n_classes = scores.shape
     rows: list[tuple[int, float, int, int]] = []
     for b in range(n_batch):
         for c in range(n_classes):
