@@ -286,3 +286,30 @@ def test_nms_matches_greedy_suppression(builder: Any, net: Any) -> None:
     assert res["sel"].tolist() == expected
     assert int(res["count"]) == len(expected) > 0
     assert res["sel"].dtype == np.int32
+
+
+def test_packed_int4_weights_dequantize_with_block_scales(builder: Any) -> None:
+    """INT4 weight-only quantization: packed INT4 constant (low nibble first) -> block
+    dequantize -> matmul, as weight-only quantized LLM layers are written."""
+    net = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+    x = net.add_input("x", trt.float32, (2, 4))
+    q = RNG.integers(-8, 8, (4, 6)).astype(np.int8)
+    flat = (q.reshape(-1) & 0xF).astype(np.uint8)
+    packed = np.ascontiguousarray(flat[0::2] | (flat[1::2] << 4))
+    w = net.add_constant((4, 6), trt.Weights(trt.int4, packed.ctypes.data, q.size)).get_output(0)
+    scale = np.array([[0.5, 0.25, 2.0], [1.0, 0.125, 4.0]], np.float32)  # blocks of 2x2
+    dq = net.add_dequantize(w, const(net, scale), trt.float32)
+    dq.block_shape = (2, 2)
+    mm = net.add_matrix_multiply(
+        x, trt.MatrixOperation.NONE, dq.get_output(0), trt.MatrixOperation.NONE
+    )
+    out(net, mm)
+    engine = trt.Runtime(builder.logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, builder.create_builder_config())
+    )
+    assert engine is not None, builder.logger.errors
+    xv = RNG.standard_normal((2, 4)).astype(np.float32)
+    y = trt.run(engine, {"x": xv})["y"]
+    weights = q.astype(np.float32) * scale.repeat(2, 0).repeat(2, 1)
+    np.testing.assert_allclose(y, xv @ weights, rtol=1e-6)
+    del packed

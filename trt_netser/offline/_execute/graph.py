@@ -19,12 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from trt_netser.offline._enums import DataType
 from trt_netser.offline._execute._dtypes import Numerics, storage
 from trt_netser.offline._execute._node import ExecutionError, KernelError, Node
 from trt_netser.offline._execute.loops import LoopPlan, loop_plans, run_loop
 from trt_netser.offline._execute.table import KERNELS, STRUCTURAL
 
 Array = np.ndarray
+
+PACKED = frozenset({int(DataType.INT4), int(DataType.FP4)})
 
 PluginImpl = Callable[[Node, list[Array | None]], list[Array]]
 
@@ -47,8 +50,14 @@ def _weights_array(w: Any, layer: Any) -> Array:
             layer, f"weights '{w.attr}' are not in the engine (stripped plan): refit it first"
         )
     dt = storage(w.dtype)
+    if int(w.dtype) in PACKED:
+        # two 4-bit values per byte, the first in the low nibble (TensorRT's INT4/FP4 layout)
+        raw = np.frombuffer(w.data, dtype=np.uint8, count=(w.count + 1) // 2)
+        nibbles = np.empty(raw.size * 2, np.uint8)
+        nibbles[0::2], nibbles[1::2] = raw & 0xF, raw >> 4
+        return nibbles[: w.count].view(dt)  # ml_dtypes' 4-bit types hold the code in a byte
     if w.count and len(w.data) < w.count * dt.itemsize:
-        raise layer_error(layer, f"weights '{w.attr}' of a packed type cannot be read")
+        raise layer_error(layer, f"weights '{w.attr}' hold fewer bytes than {w.count} values")
     return np.frombuffer(w.data, dtype=dt, count=w.count)
 
 
@@ -295,7 +304,10 @@ class Program:
                 )
             outs = impl(node, xs)
             return [node.out(np.asarray(o), i) for i, o in enumerate(outs)]
-        return KERNELS[t](node, xs)
+        kernel = KERNELS.get(t)
+        if kernel is None:  # a loop boundary layer met outside its loop's scope
+            raise KernelError("loops nested in loops are not supported")
+        return kernel(node, xs)
 
 
 def input_ids(ir: Any) -> dict[str, int]:
