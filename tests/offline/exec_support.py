@@ -3,6 +3,7 @@ IExecutionContext exactly as TensorRT client code does (host buffers offline).""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -27,16 +28,16 @@ def build(builder: Any, net: Any, config: Any = None) -> Any:
     assert plan is not None, "build failed"
     engine = trt.Runtime(builder.logger).deserialize_cuda_engine(plan)
     assert engine is not None
-    _LOGGERS[id(engine)] = builder.logger
+    _LOGGERS[engine] = builder.logger
     return engine
 
 
-_LOGGERS: dict[int, Any] = {}
+_LOGGERS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def engine_logger(engine: Any) -> Any:
     """The logger an engine of :func:`build` was deserialized with."""
-    return _LOGGERS.get(id(engine))
+    return _LOGGERS.get(engine)
 
 
 def infer(engine: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
