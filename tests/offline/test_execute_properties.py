@@ -39,4 +39,6 @@ def test_context_run_reference_agree(ops: list[str], data: Any, seed: int) -> No
     ref = trt.run(engine, {"x": x}, reference=True)["y"]
     assert ref.dtype == np.float64 and ref.shape == y.shape
     scale = max(float(np.max(np.abs(ref))), 1.0)
-    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-5 * scale)
+    # float32 accuracy, allowing for ill-conditioned stacks (a norm of a norm amplifies
+    # rounding): a wrong type or formula in one of the modes is off by far more
+    np.testing.assert_allclose(y, ref, rtol=1e-3, atol=1e-4 * scale)
