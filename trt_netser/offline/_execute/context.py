@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from trt_netser.offline._enums import LayerType
 from trt_netser.offline._execute import plugins
 from trt_netser.offline._execute._dtypes import storage
 from trt_netser.offline._execute._node import ExecutionError
@@ -196,15 +195,10 @@ def run(
         arrays[tid] = arr
     _, outputs = _io(ir)
     wanted = sorted(set(outputs) | set(all_tensor_ids(ir))) if all_tensors else outputs
-    if all_tensors:
-        wanted = [t for t in wanted if not _is_structural_output(ir, t)]
-    values = program(engine, wanted, reference).run(arrays)
-    return {ir.tensors[t].name: values[t] for t in wanted}
-
-
-def _is_structural_output(ir: Any, tid: int) -> bool:
-    p = ir.tensors[tid].producer
-    return p is not None and ir.layers[p].type in (LayerType.CONDITION,)
+    # every-layer dumps leave out tensors of a failed branch that the outputs do not need
+    optional = set(wanted) - set(outputs)
+    values = program(engine, wanted, reference).run(arrays, optional=optional)
+    return {ir.tensors[t].name: values[t] for t in wanted if t in values}
 
 
 def _check_profile(ir: Any, name: str, shape: tuple[int, ...]) -> None:

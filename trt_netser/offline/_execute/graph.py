@@ -193,8 +193,9 @@ class Program:
         )
 
     # -- running -----------------------------------------------------------------------------
-    def run(self, feeds: Mapping[int, Array]) -> dict[int, Array]:
-        """Values of the wanted tensors given the network inputs' values (by tensor id)."""
+    def run(self, feeds: Mapping[int, Array], optional: set[int] | None = None) -> dict[int, Array]:
+        """Values of the wanted tensors given the network inputs' values (by tensor id);
+        ``optional`` wanted tensors whose computation failed are left out instead of raising."""
         ir = self.ir
         values: dict[int, Array | Failure] = {}
         for tid in ir.inputs:
@@ -222,6 +223,8 @@ class Program:
                 raise ExecutionError(f"tensor '{ir.tensors[tid].name}' was not computed")
             v = values[tid]
             if isinstance(v, Failure):
+                if optional and tid in optional:
+                    continue
                 raise v.error
             result[tid] = v
         return result
