@@ -374,3 +374,15 @@ def test_shape_tensor_input_values_come_from_host_memory(builder: Any) -> None:
         ctx.set_tensor_address(name, arr.ctypes.data)
     assert ctx.execute_async_v3(0)
     np.testing.assert_array_equal(yv, xv.reshape(3, 4))
+
+
+def test_run_never_returns_the_callers_memory(builder: Any) -> None:
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (4,))
+    out(net, net.add_slice(x, (1,), (2,), (1,)), "part")
+    out(net, net.add_identity(x), "same")
+    xv = np.arange(4, dtype=np.float32)
+    res = trt.run(build(builder, net), {"x": xv})
+    assert res["part"].tolist() == [1, 2] and res["same"].tolist() == [0, 1, 2, 3]
+    assert not np.may_share_memory(res["part"], xv)
+    assert not np.may_share_memory(res["same"], xv)

@@ -198,7 +198,15 @@ def run(
     # every-layer dumps leave out tensors of a failed branch that the outputs do not need
     optional = set(wanted) - set(outputs)
     values = program(engine, wanted, reference).run(arrays, optional=optional)
-    return {ir.tensors[t].name: values[t] for t in wanted if t in values}
+    result = {}
+    for t in wanted:
+        if t in values:
+            v = values[t]
+            # kernels may return views (slices, reshapes): never hand back the caller's memory
+            if any(np.may_share_memory(v, a) for a in arrays.values()):
+                v = v.copy()
+            result[ir.tensors[t].name] = v
+    return result
 
 
 def _check_profile(ir: Any, name: str, shape: tuple[int, ...]) -> None:

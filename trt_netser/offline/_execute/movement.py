@@ -107,7 +107,13 @@ def slice_(node: Node, xs: list[Array | None]) -> list[Array]:
         ax = norm_axis(a, x.ndim)
         idx = st + sd * np.arange(sz, dtype=np.int64)
         src, mask = _sample(idx, x.shape[ax], mode)
-        y = np.take(y, src, axis=ax)
+        if mode == int(SampleMode.STRICT_BOUNDS) and sd != 0:
+            # in bounds (checked): a strided view, no copy
+            stop = st + sz * sd
+            window = slice(st, stop if stop >= 0 else None, sd)
+            y = y[(slice(None),) * ax + (window,)][(slice(None),) * ax + (slice(0, sz),)]
+        else:
+            y = np.take(y, src, axis=ax)
         if mask is not None:
             shape = [1] * x.ndim
             shape[ax] = sz
