@@ -23,6 +23,11 @@ OPS = (
     "norm",
     "matmul",
     "transpose",
+    "deconv",
+    "reduce",
+    "concat_slice",
+    "resize_pool",
+    "gather",
 )
 CHANNELS, SIZE = 3, 6
 
@@ -97,6 +102,49 @@ def random_network(
                 cst.get_output(0),
                 (trt.MatrixOperation.NONE, trt.MatrixOperation.TRANSPOSE)[choice % 2],
             )
+        elif op == "deconv":  # stride 2 up, then a 2x2 stride-2 conv back to SIZE
+            k = 2 + choice % 2
+            w = _w(rng, c, k, 2, 2)
+            keep.append(w)
+            up = net.add_deconvolution_nd(x, k, (2, 2), trt.Weights(w), trt.Weights())
+            up.stride_nd = (2, 2)
+            up.name = f"deconv_up{i}"
+            w2 = _w(rng, k, k, 2, 2)
+            keep.append(w2)
+            layer = net.add_convolution_nd(
+                up.get_output(0), k, (2, 2), trt.Weights(w2), trt.Weights()
+            )
+            layer.stride_nd = (2, 2)
+            c = k
+        elif op == "reduce":  # keep_dims so the shape stays, then broadcast back
+            red = net.add_reduce(
+                x, (trt.ReduceOperation.MAX, trt.ReduceOperation.AVG)[choice % 2], 1 << 1, True
+            )
+            red.name = f"reduce_in{i}"
+            layer = net.add_elementwise(x, red.get_output(0), E.SUB)
+        elif op == "concat_slice":  # concat with a transform of itself, slice half back
+            neg = net.add_unary(x, trt.UnaryOperation.NEG)
+            neg.name = f"neg{i}"
+            cat = net.add_concatenation([x, neg.get_output(0)])
+            cat.axis = 1
+            cat.name = f"concat{i}"
+            start = (0, (choice % 2) * c, 0, 0)
+            layer = net.add_slice(cat.get_output(0), start, (2, c, SIZE, SIZE), (1, 1, 1, 1))
+        elif op == "resize_pool":  # nearest/linear 2x up, 2x2 average pool back down
+            rs = net.add_resize(x)
+            rs.scales = [1.0, 1.0, 2.0, 2.0]
+            rs.resize_mode = (trt.InterpolationMode.NEAREST, trt.InterpolationMode.LINEAR)[
+                choice % 2
+            ]
+            rs.name = f"resize{i}"
+            layer = net.add_pooling_nd(rs.get_output(0), trt.PoolingType.AVERAGE, (2, 2))
+            layer.stride_nd = (2, 2)
+        elif op == "gather":  # a channel permutation through gather
+            perm = np.array(np.roll(np.arange(c), 1 + choice % max(c - 1, 1)), np.int32)
+            keep.append(perm)
+            idx = net.add_constant(perm.shape, trt.Weights(perm))
+            idx.name = f"perm{i}"
+            layer = net.add_gather(x, idx.get_output(0), 1)
         else:
             layer = net.add_shuffle(x)
             layer.first_transpose = (0, 1, 3, 2)

@@ -55,17 +55,18 @@ def inputs_for(rng: np.random.Generator) -> dict[str, np.ndarray]:
     ops=st.lists(st.sampled_from(OPS), min_size=1, max_size=6),
     data=st.data(),
     seeds=st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)).filter(lambda s: s[0] != s[1]),
+    weightless=st.booleans(),
 )
 def test_refit_hit_computes_what_a_fresh_build_computes(
-    tmp_path_factory: Any, ops: list[str], data: Any, seeds: tuple[int, int]
+    tmp_path_factory: Any, ops: list[str], data: Any, seeds: tuple[int, int], weightless: bool
 ) -> None:
     choices = data.draw(st.lists(st.integers(0, 11), min_size=len(ops), max_size=len(ops)))
     cache = EngineCache(tmp_path_factory.mktemp("cache"))
     b1, n1, c1, _k1 = random_network(ops, choices, seeds[0])
-    first = trt_netser.build_engine(b1, n1, c1, cache=cache)
+    first = trt_netser.build_engine(b1, n1, c1, cache=cache, weightless=weightless)
     assert first.outcome.value == "miss-built"
     b2, n2, c2, _k2 = random_network(ops, choices, seeds[1])
-    second = trt_netser.build_engine(b2, n2, c2, cache=cache)
+    second = trt_netser.build_engine(b2, n2, c2, cache=cache, weightless=weightless)
     assert str(second.key) == str(first.key)  # new weights, same key
     # hit-identical: the network has no refittable weights (nothing to refit)
     assert second.outcome.value in ("hit-refit", "hit-identical"), second.failure
