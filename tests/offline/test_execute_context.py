@@ -206,22 +206,49 @@ def test_run_rejects_bad_feeds(builder: Any) -> None:
 
 def test_layer_without_kernel_names_layer_and_type(builder: Any, logger: Any) -> None:
     net = builder.create_network(0)
-    x = net.add_input("x", trt.float32, (2, 3))
-    coll = net.add_dist_collective(
-        x, trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, None, None
-    )
-    coll.name = "allreduce"
-    out(net, coll)
+    h = net.add_input("h", trt.float32, (4, 8))
+    sel = net.add_input("sel", trt.int32, (4, 2))
+    scores = net.add_input("scores", trt.float32, (4, 2))
+    moe = net.add_moe(h, sel, scores)
+    moe.name = "experts"
+    out(net, moe)
     engine = build(builder, net)
-    xv, yv = np.ones((2, 3), np.float32), np.zeros((2, 3), np.float32)
-    message = "layer 'allreduce' (DIST_COLLECTIVE): has no CPU implementation"
+    feeds = {
+        "h": np.ones((4, 8), np.float32),
+        "sel": np.zeros((4, 2), np.int32),
+        "scores": np.ones((4, 2), np.float32),
+    }
+    message = "layer 'experts' (MOE): has no CPU implementation"
     with pytest.raises(Exception, match=message.replace("(", r"\(").replace(")", r"\)")):
-        trt.run(engine, {"x": xv})
+        trt.run(engine, feeds)
     ctx = engine.create_execution_context()
-    ctx.set_tensor_address("x", xv.ctypes.data)
-    ctx.set_tensor_address("y", yv.ctypes.data)
+    yv = np.zeros((4, 8), np.float32)
+    for name, arr in (*feeds.items(), ("y", yv)):
+        ctx.set_tensor_address(name, arr.ctypes.data)
     assert ctx.execute_async_v3(0) is False
     assert message in logger.errors[-1]
+
+
+def test_collectives_run_on_one_rank_and_refuse_more(builder: Any) -> None:
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (2, 3))
+    one = net.add_dist_collective(
+        x, trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, None, None
+    )
+    out(net, one, "one")
+    xv = RNG.standard_normal((2, 3)).astype(np.float32)
+    np.testing.assert_array_equal(trt.run(build(builder, net), {"x": xv})["one"], xv)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (2, 3))
+    two = net.add_dist_collective(
+        x, trt.CollectiveOperation.ALL_REDUCE, trt.ReduceOperation.SUM, None, [0, 1]
+    )
+    two.name = "tp_allreduce"
+    out(net, two)
+    with pytest.raises(
+        Exception, match=r"'tp_allreduce' \(DIST_COLLECTIVE\): the collective spans 2"
+    ):
+        trt.run(build(builder, net), {"x": xv})
 
 
 def infer_ok(ctx: Any, feeds: dict[str, np.ndarray]) -> bool:

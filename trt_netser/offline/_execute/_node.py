@@ -35,6 +35,7 @@ class Node:
     out_dtypes: tuple[DataType, ...]
     num: Numerics = field(default_factory=Numerics)
     private: Mapping[str, Any] = field(default_factory=dict)
+    num_ranks: int = 1
 
     def out(self, arr: np.ndarray, index: int = 0) -> np.ndarray:
         """``arr`` in the storage of output ``index``."""

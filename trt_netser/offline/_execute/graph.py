@@ -190,6 +190,7 @@ class Program:
             out_dtypes=tuple(ir.tensors[o].dtype for o in layer.outputs),
             num=self.num,
             private=dict(layer.private),
+            num_ranks=int(getattr(layer, "num_ranks", 1) or 1),
         )
 
     # -- running -----------------------------------------------------------------------------

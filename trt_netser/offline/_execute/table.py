@@ -14,6 +14,7 @@ import numpy as np
 
 from trt_netser.offline._execute import (
     attention,
+    collective,
     conversion,
     detection,
     elementwise,
@@ -74,6 +75,8 @@ KERNELS: dict[str, Kernel] = {
     "ONE_HOT": conversion.one_hot,
     "NON_ZERO": conversion.non_zero,
     "ASSERTION": conversion.assertion,
+    # multi-device (one rank offline)
+    "DIST_COLLECTIVE": collective.dist_collective,
     # detection
     "NMS": detection.nms,
     # transformer blocks
