@@ -68,3 +68,37 @@ def test_run_reports_bad_inputs(cli: Invoke, model: Path, tmp_path: Path) -> Non
     res = cli("run", f"{model}:build", "--inputs", wrong)
     assert res.exit_code == 2
     assert "input 'x' is not in the inputs file" in res.output
+
+
+STRIPPED = """
+import numpy as np
+import tensorrt as trt
+
+_KEEP = []
+
+
+def build():
+    builder = trt.Builder(trt.Logger())
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (1, 2, 4, 4))
+    w = np.arange(36, dtype=np.float32).reshape(2, 2, 3, 3) / 36
+    _KEEP.append((builder, w))
+    conv = net.add_convolution_nd(x, 2, (3, 3), trt.Weights(w), trt.Weights())
+    conv.get_output(0).name = "y"
+    net.mark_output(conv.get_output(0))
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.STRIP_PLAN)
+    return net, config
+"""
+
+
+def test_run_builds_strip_plan_configs_with_their_weights(cli: Invoke, tmp_path: Path) -> None:
+    model = tmp_path / "stripped.py"
+    model.write_text(STRIPPED)
+    x = np.ones((1, 2, 4, 4), np.float32)
+    out = tmp_path / "o.npz"
+    res = cli("run", f"{model}:build", "--inputs", _feeds(tmp_path, x), "-o", out)
+    assert res.exit_code == 0, res.output
+    w = np.arange(36, dtype=np.float32).reshape(2, 2, 3, 3) / 36
+    with np.load(out) as data:
+        np.testing.assert_allclose(data["y"][0, :, 0, 0], w.sum(axis=(1, 2, 3)), rtol=1e-6)

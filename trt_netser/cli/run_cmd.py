@@ -118,6 +118,8 @@ def run_cmd(spec: str, inputs: Path, output: Path, dtype: str, which: str, as_js
         if config is None:
             config = network.builder.create_builder_config()
         _add_profile(trt, network, config, feeds)
+        if config.get_flag(trt.BuilderFlag.STRIP_PLAN):  # a reference run needs the weights
+            config.clear_flag(trt.BuilderFlag.STRIP_PLAN)
         log = _Logger(trt)
         plan = network.builder.build_serialized_network(network, config)
         if plan is None:
