@@ -262,3 +262,43 @@ def test_cumulative(builder: Any, net: Any, exclusive: bool, reverse: bool) -> N
         rng = [k for k in rng if not (exclusive and k == j)]
         ref[:, j] = xv[:, rng].sum(axis=1) if rng else 0
     np.testing.assert_array_equal(y, ref)
+
+
+def test_reverse_sequence_per_batch_lengths(builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (4, 3, 2))  # [sequence, batch, feature]
+    lens = net.add_input("lens", trt.int32, (3,))
+    out(net, net.add_reverse_sequence(x, lens))
+    xv = RNG.standard_normal((4, 3, 2)).astype(np.float32)
+    lv = np.array([4, 1, 2], np.int32)
+    y = run_net(builder, net, {"x": xv, "lens": lv})["y"]
+    ref = xv.copy()
+    for b, n in enumerate(lv):
+        ref[:n, b] = xv[:n, b][::-1]
+    np.testing.assert_array_equal(y, ref)
+
+
+def test_ragged_softmax_rows(builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (3, 5))
+    bounds = net.add_input("bounds", trt.int32, (3, 1))
+    out(net, net.add_ragged_softmax(x, bounds))
+    xv = RNG.standard_normal((3, 5)).astype(np.float32)
+    bv = np.array([[5], [2], [0]], np.int32)
+    y = run_net(builder, net, {"x": xv, "bounds": bv})["y"]
+    ref = np.zeros_like(xv)
+    for z, (n,) in enumerate(bv):
+        e = np.exp(xv[z, :n] - xv[z, :n].max()) if n else np.zeros(0)
+        ref[z, :n] = e / e.sum() if n else e
+    np.testing.assert_allclose(y, ref, rtol=1e-6)
+
+
+def test_lrn_across_channels(builder: Any, net: Any) -> None:
+    x = net.add_input("x", trt.float32, (1, 5, 2, 2))
+    out(net, net.add_lrn(x, 3, 0.5, 0.75, 2.0))
+    xv = RNG.standard_normal((1, 5, 2, 2)).astype(np.float32)
+    y = run_net(builder, net, {"x": xv})["y"]
+    ref = np.zeros_like(xv, dtype=np.float64)
+    for c in range(5):
+        lo, hi = max(0, c - 1), min(5, c + 2)
+        sq = (xv[:, lo:hi].astype(np.float64) ** 2).sum(axis=1)
+        ref[:, c] = xv[:, c] / (2.0 + 0.5 / 3 * sq) ** 0.75
+    np.testing.assert_allclose(y, ref, rtol=1e-5)

@@ -313,3 +313,27 @@ def test_packed_int4_weights_dequantize_with_block_scales(builder: Any) -> None:
     weights = q.astype(np.float32) * scale.repeat(2, 0).repeat(2, 1)
     np.testing.assert_allclose(y, xv @ weights, rtol=1e-6)
     del packed
+
+
+def test_dynamic_quantize_fp4_blocks_with_fp8_scales(builder: Any) -> None:
+    """NVFP4-style: per 16-element block, scale = amax / 6 / global scale rounded to FP8,
+    values quantized to FP4 with scale * global scale."""
+    net = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+    x = net.add_input("x", trt.float32, (2, 32))
+    dq = net.add_dynamic_quantize(x, 1, 16, trt.fp4, trt.fp8)
+    gscale = np.array(0.05, np.float32)
+    dq.set_input(1, const(net, gscale))
+    out(net, dq, "q", 0)
+    out(net, dq, "s", 1)
+    engine = trt.Runtime(builder.logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, builder.create_builder_config())
+    )
+    assert engine is not None, builder.logger.errors
+    xv = RNG.standard_normal((2, 32)).astype(np.float32) * 3
+    res = trt.run(engine, {"x": xv})
+    blocks = xv.reshape(2, 2, 16)
+    scales = (np.abs(blocks).max(axis=2) / 6 / gscale).astype(ml_dtypes.float8_e4m3fn)
+    eff = scales.astype(np.float32) * gscale
+    q = np.clip(blocks / eff[..., None], -6, 6).astype(ml_dtypes.float4_e2m1fn).reshape(2, 32)
+    assert res["s"].tobytes() == scales.tobytes()
+    assert res["q"].tobytes() == q.tobytes()
