@@ -413,3 +413,27 @@ def test_run_never_returns_the_callers_memory(builder: Any) -> None:
     assert res["part"].tolist() == [1, 2] and res["same"].tolist() == [0, 1, 2, 3]
     assert not np.may_share_memory(res["part"], xv)
     assert not np.may_share_memory(res["same"], xv)
+
+
+def test_nested_loops_fail_clearly(builder: Any) -> None:
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (3,))
+    outer = net.add_loop()
+    outer.add_trip_limit(const(net, np.array(2, np.int32)), trt.TripLimit.COUNT)
+    acc = outer.add_recurrence(x)
+    inner = net.add_loop()
+    inner.add_trip_limit(const(net, np.array(2, np.int32)), trt.TripLimit.COUNT)
+    r = inner.add_recurrence(acc.get_output(0))
+    step = net.add_elementwise(r.get_output(0), r.get_output(0), trt.ElementWiseOperation.SUM)
+    r.set_input(1, step.get_output(0))
+    inner_out = inner.add_loop_output(step.get_output(0), trt.LoopOutput.LAST_VALUE, 0)
+    acc.set_input(1, inner_out.get_output(0))
+    lo = outer.add_loop_output(inner_out.get_output(0), trt.LoopOutput.LAST_VALUE, 0)
+    lo.name = "outer_out"
+    out(net, lo)
+    plan = builder.build_serialized_network(net, builder.create_builder_config())
+    if plan is None:
+        pytest.skip("the offline builder refuses this nested loop")
+    engine = trt.Runtime(trt.Logger(trt.Logger.ERROR)).deserialize_cuda_engine(plan)
+    with pytest.raises(Exception, match="loops nested in loops are not supported"):
+        trt.run(engine, {"x": np.ones(3, np.float32)})

@@ -24,6 +24,9 @@ from trt_netser.offline._execute._node import KernelError
 
 Array = np.ndarray
 MAX_WHILE_ITERATIONS = 1_000_000
+_BOUNDARY = frozenset(
+    {LayerType.RECURRENCE, LayerType.ITERATOR, LayerType.TRIP_LIMIT, LayerType.LOOP_OUTPUT}
+)
 
 
 @dataclass
@@ -38,6 +41,7 @@ class LoopPlan:
     body: list[int] = field(default_factory=list)
     internal: set[int] = field(default_factory=set)  # layer indices inside the loop scope
     external: list[int] = field(default_factory=list)  # tensor ids read from outside
+    nested: bool = False  # another loop inside the body (not supported)
 
 
 def loop_plans(ir: Any) -> dict[int, LoopPlan]:
@@ -69,6 +73,7 @@ def loop_plans(ir: Any) -> dict[int, LoopPlan]:
                 if li not in boundary and li not in body:
                     body.add(li)
                     work.extend(ir.layers[li].outputs)
+        plan.nested = any(ir.layers[li].type in _BOUNDARY for li in body)
         plan.body = _order(ir, body)
         plan.internal = body | boundary
         produced = {t for li in plan.internal for t in ir.layers[li].outputs}
@@ -81,9 +86,11 @@ def loop_plans(ir: Any) -> dict[int, LoopPlan]:
 
 
 def _order(ir: Any, layers: set[int]) -> list[int]:
-    """``layers`` in dependency order (producers inside the set first)."""
+    """``layers`` in dependency order (producers inside the set first; a cycle, which only
+    a nested loop's back edge can make, is broken where it is found)."""
     producer = {t: li for li in layers for t in ir.layers[li].outputs}
     done: set[int] = set()
+    seen: set[int] = set()
     order: list[int] = []
     for root in sorted(layers):
         stack = [(root, False)]
@@ -95,10 +102,13 @@ def _order(ir: Any, layers: set[int]) -> list[int]:
                 done.add(li)
                 order.append(li)
                 continue
+            if li in seen:
+                continue
+            seen.add(li)
             stack.append((li, True))
             for t in ir.layers[li].inputs:
                 p = producer.get(t) if t is not None else None
-                if p is not None and p not in done:
+                if p is not None and p not in done and p not in seen:
                     stack.append((p, False))
     return order
 
@@ -111,6 +121,8 @@ def run_loop(
 ) -> dict[int, Array]:
     """The values of the loop's output tensors; ``run_layer(li, lookup)`` computes a layer."""
     layers = ir.layers
+    if plan.nested:
+        raise KernelError("loops nested in loops are not supported")
     local: dict[int, Any] = {}
 
     def lookup(t: int) -> Any:
