@@ -25,6 +25,10 @@ from trt_netser.offline._execute.shapes import runtime_shapes
 _CACHE_LOCK = threading.Lock()
 # engine -> (key, Program): the last program prepared for each engine
 _PROGRAMS: weakref.WeakKeyDictionary[Any, tuple[Any, Program]] = weakref.WeakKeyDictionary()
+# engine -> (key, shapes): the runtime shapes of the last input shapes seen
+_SHAPES: weakref.WeakKeyDictionary[Any, tuple[Any, dict[int, tuple[int, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _plan_of(engine: Any) -> Any:
@@ -103,7 +107,7 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
     for tid in inputs:
         t = ir.tensors[tid]
         feeds[tid] = view(ctx._addresses[t.name], shapes_in[t.name], storage(t.dtype))
-    expected = runtime_shapes(ir, shapes_in, _shape_values(ir, feeds))
+    expected = _expected_shapes(engine, ir, shapes_in, _shape_values(ir, feeds))
     unknown = [ir.tensors[t].name for t in outputs if -1 in expected.get(t, (-1,))]
     if unknown:
         # the buffer at the address has a size only the caller knows: never write past it
@@ -130,6 +134,25 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
         dst = view(ctx._addresses[t.name], arr.shape, storage(t.dtype))
         np.copyto(dst, arr.astype(storage(t.dtype), copy=False))
     return True
+
+
+def _expected_shapes(
+    engine: Any,
+    ir: Any,
+    shapes_in: dict[str, tuple[int, ...]],
+    values: dict[str, tuple[int, ...]],
+) -> dict[int, tuple[int, ...]]:
+    """Runtime shapes for these input shapes and shape-input values, cached per engine
+    (inference walks every layer; shapes depend on no refittable weight)."""
+    key = (id(ir), tuple(sorted(shapes_in.items())), tuple(sorted(values.items())))
+    with _CACHE_LOCK:
+        cached = _SHAPES.get(engine)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+    shapes = runtime_shapes(ir, shapes_in, values)
+    with _CACHE_LOCK:
+        _SHAPES[engine] = (key, shapes)
+    return shapes
 
 
 def _shape_values(ir: Any, feeds: Mapping[int, np.ndarray]) -> dict[str, tuple[int, ...]]:

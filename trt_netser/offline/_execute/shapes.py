@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from trt_netser.offline._enums import LayerType
 from trt_netser.offline._shapes import ShapeError, infer
 
@@ -114,10 +112,3 @@ def runtime_shapes(
             break
         pending = later
     return {tid: t._shape for tid, t in known.items()}
-
-
-def host_values(address: int, count: int, dtype: np.dtype) -> tuple[int, ...]:
-    """The integer values of a host shape tensor at ``address``."""
-    from trt_netser.offline._execute.memory import view
-
-    return tuple(int(v) for v in view(address, (count,), dtype).reshape(-1))
