@@ -270,3 +270,22 @@ def test_elementwise_matches_numpy_bit_for_bit(x: np.ndarray, op: Any) -> None:
     out(net, net.add_elementwise(a, b, op))
     y = run_net(builder, net, {"a": x})["y"]
     assert y.tobytes() == BINARY_REF[op](x, x[::-1]).astype(np.float32).tobytes()
+
+
+def test_float32_erf_is_within_one_ulp_of_math_erf() -> None:
+    from trt_netser.offline._execute.elementwise import erf
+
+    x = np.concatenate(
+        [
+            np.linspace(-6, 6, 120001),
+            np.random.default_rng(3).standard_normal(20000) * 2,
+            [0.0, -0.0, 1e-30, -1e-8, 0.5, 4.0, np.inf, -np.inf],
+        ]
+    ).astype(np.float32)
+    y = erf(x)
+    ref = np.array([math.erf(float(v)) for v in x], np.float64).astype(np.float32)
+    ulps = np.abs(y.view(np.int32).astype(np.int64) - ref.view(np.int32).astype(np.int64))
+    assert ulps.max() <= 1
+    assert np.isnan(erf(np.array([np.nan], np.float32))[0])
+    x64 = np.array([0.3, -1.7, 2.5])
+    assert erf(x64).tolist() == [math.erf(v) for v in x64]  # the reference mode: exact
