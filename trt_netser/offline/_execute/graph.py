@@ -77,8 +77,9 @@ class Program:
         self.wanted = list(wanted)
         self._plugins = plugins
         self.loops: dict[int, LoopPlan] = loop_plans(ir)
+        # every layer inside a top-level loop (nested loops included) -> that loop
         self.in_loop: dict[int, LoopPlan] = {
-            li: plan for plan in self.loops.values() for li in plan.internal
+            li: plan for plan in self.loops.values() if plan.parent is None for li in plan.internal
         }
         self.order = self._schedule()
         needed = list(self.order)
@@ -95,7 +96,11 @@ class Program:
         deps = list(layer.inputs)
         if layer.construct is not None:
             c = ir.constructs[layer.construct]
-            if layer.type.name == "LOOP_OUTPUT" and c.index in self.loops:
+            if (
+                layer.type.name == "LOOP_OUTPUT"
+                and c.index in self.loops
+                and self.loops[c.index].parent is None
+            ):
                 return list(self.loops[c.index].external)
             if layer.type.name == "ATTENTION_OUTPUT":
                 deps = list(c.inputs)
@@ -246,7 +251,7 @@ class Program:
                 return outs
 
             try:
-                return run_loop(ir, plan, values, run_body)
+                return run_loop(ir, plan, values, run_body, self.loops)
             except KernelError as exc:
                 failed = Failure(layer_error(ir.layers[plan.outputs[0]], str(exc)))
             except ExecutionError as exc:
@@ -310,7 +315,7 @@ class Program:
             return [node.out(np.asarray(o), i) for i, o in enumerate(outs)]
         kernel = KERNELS.get(t)
         if kernel is None:  # a loop boundary layer met outside its loop's scope
-            raise KernelError("loops nested in loops are not supported")
+            raise KernelError("a loop boundary layer outside its loop's scope")
         return kernel(node, xs)
 
 
@@ -322,10 +327,12 @@ def input_ids(ir: Any) -> dict[str, int]:
 def all_tensor_ids(ir: Any) -> list[int]:
     """Every tensor a layer produces outside loop bodies (for dumps of every layer's output;
     tensors inside a loop have one value per iteration and are not listed)."""
+    plans = loop_plans(ir)
     inside = {
         li
-        for plan in loop_plans(ir).values()
+        for plan in plans.values()
+        if plan.parent is None
         for li in plan.internal
-        if ir.layers[li].type.name != "LOOP_OUTPUT"
+        if li not in plan.outputs
     }
     return [t for li, layer in enumerate(ir.layers) if li not in inside for t in layer.outputs]

@@ -24,9 +24,6 @@ from trt_netser.offline._execute._node import KernelError
 
 Array = np.ndarray
 MAX_WHILE_ITERATIONS = 1_000_000
-_BOUNDARY = frozenset(
-    {LayerType.RECURRENCE, LayerType.ITERATOR, LayerType.TRIP_LIMIT, LayerType.LOOP_OUTPUT}
-)
 
 
 @dataclass
@@ -41,7 +38,8 @@ class LoopPlan:
     body: list[int] = field(default_factory=list)
     internal: set[int] = field(default_factory=set)  # layer indices inside the loop scope
     external: list[int] = field(default_factory=list)  # tensor ids read from outside
-    nested: bool = False  # another loop inside the body (not supported)
+    parent: int | None = None  # the loop whose body holds this one
+    steps: list[tuple[str, int]] = field(default_factory=list)  # ("layer", li) / ("loop", c)
 
 
 def loop_plans(ir: Any) -> dict[int, LoopPlan]:
@@ -73,8 +71,7 @@ def loop_plans(ir: Any) -> dict[int, LoopPlan]:
                 if li not in boundary and li not in body:
                     body.add(li)
                     work.extend(ir.layers[li].outputs)
-        plan.nested = any(ir.layers[li].type in _BOUNDARY for li in body)
-        plan.body = _order(ir, body)
+        plan.body = sorted(body)
         plan.internal = body | boundary
         produced = {t for li in plan.internal for t in ir.layers[li].outputs}
         ext: set[int] = set()
@@ -82,47 +79,112 @@ def loop_plans(ir: Any) -> dict[int, LoopPlan]:
             ext.update(t for t in ir.layers[li].inputs if t is not None and t not in produced)
         plan.external = sorted(ext)
         plans[c.index] = plan
+    _nest(ir, plans)
     return plans
 
 
-def _order(ir: Any, layers: set[int]) -> list[int]:
-    """``layers`` in dependency order (producers inside the set first; a cycle, which only
-    a nested loop's back edge can make, is broken where it is found)."""
-    producer = {t: li for li in layers for t in ir.layers[li].outputs}
-    done: set[int] = set()
-    seen: set[int] = set()
-    order: list[int] = []
-    for root in sorted(layers):
+def _nest(ir: Any, plans: dict[int, LoopPlan]) -> None:
+    """Parents (innermost enclosing loop) and each loop's steps: its own body layers and its
+    direct child loops, in dependency order."""
+    for q in plans.values():
+        boundary = q.internal - set(q.body)
+        enclosing = [p for p in plans.values() if p is not q and boundary & set(p.body)]
+        if enclosing:
+            q.parent = min(enclosing, key=lambda p: len(p.body)).construct
+
+    def depth(q: LoopPlan) -> int:
+        d = 0
+        while q.parent is not None:
+            q, d = plans[q.parent], d + 1
+        return d
+
+    # a parent's scope holds all of its children's layers (a child's trip limit or
+    # iterator input may not be reachable from the parent's recurrences)
+    for q in sorted(plans.values(), key=depth, reverse=True):
+        if q.parent is not None:
+            parent = plans[q.parent]
+            parent.internal |= q.internal
+            parent.body = sorted(set(parent.body) | q.internal)
+    for q in plans.values():
+        produced = {t for li in q.internal for t in ir.layers[li].outputs}
+        q.external = sorted(
+            {
+                t
+                for li in q.internal
+                for t in ir.layers[li].inputs
+                if t is not None and t not in produced
+            }
+        )
+    for p in plans.values():
+        children = [q for q in plans.values() if q.parent == p.construct]
+        owner: dict[int, tuple[str, int]] = {}
+        for q in children:
+            for li in q.internal:
+                owner[li] = ("loop", q.construct)
+        for li in p.body:
+            owner.setdefault(li, ("layer", li))
+        producer = {t: owner[li] for li in p.body for t in ir.layers[li].outputs}
+
+        def deps(step: tuple[str, int], producer: dict[int, tuple[str, int]] = producer) -> list:
+            kind, ref = step
+            tensors = ir.layers[ref].inputs if kind == "layer" else plans[ref].external
+            return [producer[t] for t in tensors if t is not None and t in producer]
+
+        p.steps = _order_steps(sorted(set(owner.values())), deps)
+
+
+def _order_steps(steps: list[tuple[str, int]], deps: Any) -> list[tuple[str, int]]:
+    """``steps`` with every step after the steps it depends on (depth-first)."""
+    done: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int]] = set()
+    order: list[tuple[str, int]] = []
+    for root in steps:
         stack = [(root, False)]
         while stack:
-            li, expanded = stack.pop()
-            if li in done:
+            step, expanded = stack.pop()
+            if step in done:
                 continue
             if expanded:
-                done.add(li)
-                order.append(li)
+                done.add(step)
+                order.append(step)
                 continue
-            if li in seen:
+            if step in seen:
                 continue
-            seen.add(li)
-            stack.append((li, True))
-            for t in ir.layers[li].inputs:
-                p = producer.get(t) if t is not None else None
-                if p is not None and p not in done and p not in seen:
-                    stack.append((p, False))
+            seen.add(step)
+            stack.append((step, True))
+            stack.extend((d, False) for d in deps(step) if d not in done and d not in seen)
     return order
 
 
 RunLayer = Callable[[int, Callable[[int], Any]], list[Any]]
 
 
+class _Scope(Mapping[int, Any]):
+    """The values an inner loop sees: the enclosing iteration's, then the outer ones."""
+
+    def __init__(self, lookup: Callable[[int], Any]) -> None:
+        self._lookup = lookup
+
+    def __getitem__(self, t: int) -> Any:
+        return self._lookup(t)
+
+    def __iter__(self) -> Any:
+        raise TypeError("a loop scope is not iterable")
+
+    def __len__(self) -> int:
+        raise TypeError("a loop scope has no length")
+
+
 def run_loop(
-    ir: Any, plan: LoopPlan, values: Mapping[int, Any], run_layer: RunLayer
+    ir: Any,
+    plan: LoopPlan,
+    values: Mapping[int, Any],
+    run_layer: RunLayer,
+    plans: Mapping[int, LoopPlan] | None = None,
 ) -> dict[int, Array]:
     """The values of the loop's output tensors; ``run_layer(li, lookup)`` computes a layer."""
     layers = ir.layers
-    if plan.nested:
-        raise KernelError("loops nested in loops are not supported")
+    plans = plans or {}
     local: dict[int, Any] = {}
 
     def lookup(t: int) -> Any:
@@ -157,9 +219,12 @@ def run_loop(
             local[layer.outputs[0]] = np.take(
                 src, n - 1 - i if layer.attrs["reverse"] else i, axis=axis
             )
-        for li in plan.body:
-            for t, v in zip(layers[li].outputs, run_layer(li, lookup), strict=False):
-                local[t] = v
+        for kind, ref in plan.steps:
+            if kind == "layer":
+                for t, v in zip(layers[ref].outputs, run_layer(ref, lookup), strict=False):
+                    local[t] = v
+            else:  # a loop nested in this one's body, run once per iteration of this one
+                local.update(run_loop(ir, plans[ref], _Scope(lookup), run_layer, plans))
         if cond_tensor is not None and not bool(np.asarray(lookup(cond_tensor)).reshape(())):
             break
         for li in plan.outputs:
