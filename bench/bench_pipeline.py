@@ -81,7 +81,8 @@ def run(trt: Any, layers: int, weight_mib: int, root: Path, dump: bool) -> None:
     print(
         f"{layers:>7} layers {weight_mib:>4} MiB dump={'yes' if dump else 'no ':<3} | miss: build "
         f"{build:7.3f} s, inspect {m.get('inspect', 0.0):6.3f} s, pipeline {own:6.3f} s "
-        f"({own / build * 100 if build else 0:5.1f} % of the build; dump {m.get('dump', 0.0):.3f} s) "
+        f"({own / build * 100 if build else 0:5.1f} % of the build; "
+        f"dump {m.get('dump', 0.0):.3f} s) "
         f"| hit: "
         + "  ".join(f"{p} {t.get(p, 0.0):.3f}" for p in (*OWN_PHASES, *TRT_PHASES))
         + f" | pipeline's own {mine:.3f} s (collect {t.get('collect', 0.0):.3f} s vs one pass "

@@ -83,3 +83,22 @@ def test_text_output(trt: Any, tmp_path: Path, monkeypatch: Any) -> None:
     plan = tmp_path / "engine.plan"
     again = CliRunner().invoke(main, [*args, "-o", str(plan)])
     assert again.output.startswith("hit-refit") and plan.stat().st_size > 0
+
+
+def test_weightless_verify_and_errors(trt: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    spec = tmp_path / "model.py"
+    spec.write_text(MODEL)
+    args = ["build", f"{spec}:build", "--cache", str(tmp_path / "c"), "--backend", "offline"]
+    first = CliRunner().invoke(main, [*args, "--weightless", "--json"])
+    assert json.loads(first.output)["weightless"] is True
+    monkeypatch.setenv("SEED", "4")
+    second = json.loads(
+        CliRunner().invoke(main, [*args, "--weightless", "--verify", "--json"]).output
+    )
+    assert second["outcome"] == "hit-refit" and second["verified"] == "plan"
+    broken = tmp_path / "broken.py"
+    broken.write_text(MODEL.replace("net.mark_output(conv.get_output(0))", "pass"))
+    failed = CliRunner().invoke(
+        main, ["build", f"{broken}:build", "--cache", str(tmp_path / "c"), "--backend", "offline"]
+    )
+    assert failed.exit_code == 2 and "could not build" in failed.output

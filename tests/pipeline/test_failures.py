@@ -12,6 +12,7 @@ from typing import Any
 
 import blake3
 import cbor2
+import numpy as np
 import pytest
 
 import trt_netser
@@ -184,20 +185,34 @@ def _named_shift(trt: Any, seed: int) -> Any:
     return n
 
 
-def test_ambiguous_weights_name_never_refits_wrongly(trt: Any, cache: Any) -> None:
+def _pointer_known(network: Any) -> bool:
+    record = lookup_network(network)
+    assert record is not None
+    named = record.weights_names[0]
+    return len(named) > 3 and isinstance(named[3], int)  # a capture may record it
+
+
+def test_ambiguous_weights_name_is_refit_by_layer_and_role(trt: Any, cache: Any) -> None:
     first = _named_shift(trt, 0).build(cache=cache)
     meta = EntryMeta.from_extras(cache.get(first.entry_key).extras)
     assert "scale.shift" in [n for n, _d, _c in meta.inventory.named]
+    result = _named_shift(trt, 1).build(cache=cache)
+    # never guessed by name: set through ('scale', SHIFT), and TensorRT confirms nothing
+    # is missing
+    assert result.outcome is Outcome.HIT_REFIT, result.reason
+    assert plan_bytes(result) == fresh_plan(_named_shift(trt, 1))
+
+
+def test_a_name_the_network_cannot_supply_rebuilds(trt: Any, cache: Any, monkeypatch: Any) -> None:
+    _named_shift(trt, 0).build(cache=cache)
     tuned = _named_shift(trt, 1)
-    record = lookup_network(tuned.network)
-    assert record is not None
-    named = record.weights_names[0]
-    pointer_known = len(named) > 3 and isinstance(named[3], int)  # a capture may know it
+    # an engine that insists on the name (as one whose named weights have no layer might)
+    monkeypatch.setattr(trt.Refitter, "get_missing_weights", lambda self: ["scale.shift"])
     result = tuned.build(cache=cache)
-    if pointer_known:
-        assert result.outcome is Outcome.HIT_REFIT
+    assert result.outcome is Outcome.HIT_REFIT_FAILED_REBUILT
+    if _pointer_known(tuned.network):
+        assert result.failure == "missing-weights"
     else:
-        assert result.outcome is Outcome.HIT_REFIT_FAILED_REBUILT
         assert result.failure == "network-lacks-weight" and result.quarantined is None
         assert "could carry it" in (result.reason or "")
     assert plan_bytes(result) == fresh_plan(_named_shift(trt, 1))
@@ -279,3 +294,36 @@ def test_failed_hit_uses_the_entry_another_rank_just_stored(
     assert calls and calls[0].startswith("deserialize")
     assert result.outcome is Outcome.HIT_REFIT  # refit rank 0's engine, no second build
     assert plan_bytes(result) == fresh_plan(conv_net(trt, seed=1))
+
+
+def _same_named_constants(trt: Any, seed: int) -> Any:
+    with trt_netser.capture(trt):
+        builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+        network = builder.create_network(0)
+        x = network.add_input("x", trt.float32, trt.Dims([1, 4]))
+        keep = []
+        for i in range(2):
+            array = np.random.default_rng(seed + i).standard_normal((1, 4)).astype(np.float32)
+            keep.append(array)
+            const = network.add_constant(trt.Dims([1, 4]), trt.Weights(array))
+            const.name = "same"  # two layers, one name: set_weights("same", ...) is ambiguous
+            x = network.add_elementwise(x, const.get_output(0), trt.ElementWiseOperation.SUM)
+            x = x.get_output(0)
+        x.name = "y"
+        network.mark_output(x)
+    return builder, network, builder.create_builder_config(), keep
+
+
+def test_duplicate_layer_names_are_never_refit(trt: Any, cache: Any) -> None:
+    builder, network, config, _keep = _same_named_constants(trt, 0)
+    with pytest.warns(PipelineWarning, match="not unique"):
+        first = trt_netser.build_engine(builder, network, config, cache=cache)
+    assert first.outcome is Outcome.MISS_BUILT and not first.stored
+    builder, network, config, _keep = _same_named_constants(trt, 5)
+    with pytest.warns(PipelineWarning):
+        second = trt_netser.build_engine(builder, network, config, cache=cache)
+    assert second.outcome is Outcome.MISS_BUILT
+    builder, network, config, _keep = _same_named_constants(trt, 5)
+    config.set_flag(trt.BuilderFlag.REFIT)
+    fresh = builder.build_serialized_network(network, config)
+    assert plan_bytes(second) == bytes(memoryview(fresh))

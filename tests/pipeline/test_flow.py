@@ -354,3 +354,12 @@ def test_the_refitter_gets_the_callers_buffers_not_copies(
         assert isinstance(weights, np.ndarray)
         assert any(np.shares_memory(weights, a) for a in arrays)  # a view of the caller's
     assert result.weight_bytes == sum(a.nbytes for a in arrays)
+
+
+def test_miss_explanation_is_logged(trt: Any, cache: Any, caplog: Any) -> None:
+    conv_net(trt).build(cache=cache)
+    with caplog.at_level("INFO", logger="trt_netser.pipeline"):
+        conv_net(trt, stride=2).build(cache=cache)
+    logged = [r.getMessage() for r in caplog.records if r.name == "trt_netser.pipeline"]
+    assert any(m.startswith("miss: nearest entry") for m in logged)
+    assert any("stride_nd" in m for m in logged)

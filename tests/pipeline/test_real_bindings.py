@@ -33,7 +33,9 @@ print(json.dumps({{
     "digest_of_weights_equals_array": values_digest(w) == values_digest(a),
     "roles": sorted(r for r in WEIGHT_ROLES.values() if r and not hasattr(trt.WeightsRole, r)),
     "flags": sorted(f for f in REFIT_FLAGS if not hasattr(trt.BuilderFlag, f)),
-    "serialization": [hasattr(trt.SerializationFlag, f) for f in ("INCLUDE_REFIT", "EXCLUDE_WEIGHTS")],
+    "serialization": [
+        hasattr(trt.SerializationFlag, f) for f in ("INCLUDE_REFIT", "EXCLUDE_WEIGHTS")
+    ],
     "role_name": trt.WeightsRole.KERNEL.name, "mode_name": trt.TensorIOMode.INPUT.name,
 }}))
 """

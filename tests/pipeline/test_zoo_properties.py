@@ -2,8 +2,8 @@
 
 The second call (other learned weights, same structure) is a hit whose plan equals a
 fresh build's with the second weights (or, under REFIT_INDIVIDUAL with nothing marked,
-a pinned-weights variant: equal to a fresh build all the same). Layer types the offline builder refuses are
-skipped (they cannot be built at all, cached or not).
+a pinned-weights variant: equal to a fresh build all the same). Layer types the offline
+builder refuses are skipped (they cannot be built at all, cached or not).
 """
 
 from __future__ import annotations

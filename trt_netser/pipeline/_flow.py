@@ -387,8 +387,27 @@ class _Run:
 
             with self.timings.phase("explain"):
                 result.explanation = explain_miss(self, k)
-            if result.explanation is not None and result.reason is None:
-                result.reason = result.explanation.summary
+            if result.explanation is not None:
+                for line in result.explanation.lines():  # as JAX's explain_cache_misses logs
+                    logger.info("%s", line)
+                if result.reason is None:
+                    result.reason = result.explanation.summary
+        ambiguous = sorted(
+            {
+                ly
+                for ly, r, _d, _c in meta.inventory.layers
+                if (ly, r) in self.weights.duplicate_layers
+            }
+            if meta is not None
+            else ()
+        )
+        if ambiguous:
+            _warn(
+                result,
+                f"layer names {', '.join(map(repr, ambiguous[:3]))} are not unique, so the "
+                "refitter cannot address their weights: the engine is not stored",
+            )
+            meta = None
         if meta is not None and self.cache is not None:
             if store_dump and variant_of is None:
                 meta = self.store_dump(k, meta)
@@ -543,7 +562,8 @@ def build_engine(
     ``lease_ttl / 3`` s, so builders on other hosts wait and then hit. ``weight_names``
     maps weights names to the buffers given to ``set_weights_name`` (else the capture's
     records are used); ``names="strip-line-numbers"`` drops TensorRT-LLM's generated
-    ``_L<line>`` name parts before the key is computed. Raises :class:`BuildError` when TensorRT cannot build the network.
+    ``_L<line>`` name parts before the key is computed. Raises :class:`BuildError` when
+    TensorRT cannot build the network.
     """
     run = _prepare(
         builder, network, config, cache, logger, refit, weightless, key_options, weight_names, names

@@ -52,8 +52,12 @@ def engine_inventory(refitter: Any, weights: NetworkWeights) -> Inventory:
     return Inventory(named, tuple(sorted(set(layers))))
 
 
-def _check(meta: EntryMeta, found: Inventory, weights: NetworkWeights) -> None:
-    """Coverage, prototypes and the network against the entry's recorded inventory."""
+def _check(meta: EntryMeta, found: Inventory, weights: NetworkWeights) -> dict[str, str]:
+    """Coverage, prototypes and the network against the entry's recorded inventory.
+
+    Returns the inventory names the network cannot place (name -> why): their values may
+    still reach the engine through (layer, role); TensorRT's missing list decides.
+    """
     want = meta.inventory
     if {n for n, _d, _c in found.named} != {n for n, _d, _c in want.named} or {
         (ly, r) for ly, r, _d, _c in found.layers
@@ -70,11 +74,12 @@ def _check(meta: EntryMeta, found: Inventory, weights: NetworkWeights) -> None:
                 f"weights {name!r}: the engine's prototype is {dtype} x {count}, "
                 f"its manifest says {recorded[name][0]} x {recorded[name][1]}",
             )
+    unplaced: dict[str, str] = {}
     for name, dtype, count in want.named:
         source = weights.named(name)
         if source is None:
-            why = weights.unresolved_names.get(name, "no weights of that name were captured")
-            raise HitError("network-lacks-weight", f"weights {name!r} not found: {why}")
+            unplaced[name] = weights.unresolved_names.get(name, "no weights of that name captured")
+            continue
         if (source.dtype, source.count) != (dtype, count):
             raise HitError(
                 "network-weight-mismatch",
@@ -98,6 +103,7 @@ def _check(meta: EntryMeta, found: Inventory, weights: NetworkWeights) -> None:
                 f"{role} weights of layer {layer!r} are {source.dtype} x {source.count} in the "
                 f"network, {dtype} x {count} in the engine",
             )
+    return unplaced
 
 
 def _set_layer(trt: Any, refitter: Any, source: WeightSource) -> None:
@@ -120,12 +126,13 @@ def refit_engine(
         raise HitError("not-refittable", "the cached engine is not refittable")
     refitter = trt.Refitter(engine, logger)
     found = engine_inventory(refitter, weights)
-    _check(meta, found, weights)
+    unplaced = _check(meta, found, weights)
     count = nbytes = 0
     by_name: set[int] = set()
     for name, _dtype, _count in meta.inventory.named:
         source = weights.named(name)
-        assert source is not None  # _check guarantees it
+        if source is None:
+            continue  # unplaced: only (layer, role) can supply it (checked below)
         if not refitter.set_named_weights(name, source.value):
             raise HitError("set-weights", f"the refitter rejected weights {name!r}")
         for s in weights.by_name.get(name, []):
@@ -152,6 +159,11 @@ def refit_engine(
                 count += 1
         missing_layers, missing_roles = refitter.get_missing() or ([], [])
     missing_named = [str(n) for n in (refitter.get_missing_weights() or [])]
+    lacking = [n for n in missing_named if n in unplaced]
+    if lacking:
+        raise HitError(
+            "network-lacks-weight", f"weights {lacking[0]!r} not found: {unplaced[lacking[0]]}"
+        )
     if missing_layers or any(missing_named):
         described = [
             f"{ly}/{_role_name(r)}" for ly, r in zip(missing_layers, missing_roles, strict=False)
