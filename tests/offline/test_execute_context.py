@@ -447,3 +447,31 @@ def test_nested_loops(builder: Any) -> None:
         seq.append(acc_v)
     np.testing.assert_allclose(res["last"], acc_v, rtol=1e-6)
     np.testing.assert_allclose(res["all"], np.stack(seq), rtol=1e-6)
+
+
+def test_v3_plugin_implementation_and_its_failures(builder: Any) -> None:
+    from tests.offline.plugins import register_test_plugins
+
+    _, v3 = register_test_plugins(trt)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (2, 3))
+    fields = trt.PluginFieldCollection(
+        [trt.PluginField("bias", np.array([2.0], np.float32), trt.PluginFieldType.FLOAT32)]
+    )
+    layer = net.add_plugin_v3([x], [], v3.create_plugin("bias", fields, trt.TensorRTPhase.BUILD))
+    layer.name = "add_bias"
+    out(net, layer)
+    engine = build(builder, net)
+    xv = RNG.standard_normal((2, 3)).astype(np.float32)
+
+    def broken(node: Any, xs: list[Any]) -> list[Any]:
+        raise KeyError("bias")
+
+    try:
+        trt.register_plugin_implementation(("AddBiasTestV3", "1", ""), lambda n, xs: [xs[0] + 2])
+        np.testing.assert_array_equal(trt.run(engine, {"x": xv})["y"], xv + 2)
+        trt.register_plugin_implementation(v3, broken)
+        with pytest.raises(Exception, match=r"'add_bias' \(PLUGIN_V3\): the registered .*KeyError"):
+            trt.run(engine, {"x": xv})
+    finally:
+        trt.register_plugin_implementation(v3, None)

@@ -311,7 +311,14 @@ class Program:
                     "no numpy implementation is registered for this plugin "
                     "(see trt_netser.offline.register_plugin_implementation)"
                 )
-            outs = impl(node, xs)
+            try:
+                outs = impl(node, xs)
+            except Exception as exc:  # user code: reported as the layer's failure
+                raise KernelError(
+                    f"the registered implementation raised {type(exc).__name__}: {exc}"
+                ) from exc
+            if len(outs) != len(node.out_dtypes):
+                raise KernelError(f"the implementation returned {len(outs)} outputs")
             return [node.out(np.asarray(o), i) for i, o in enumerate(outs)]
         kernel = KERNELS.get(t)
         if kernel is None:  # a loop boundary layer met outside its loop's scope
