@@ -50,6 +50,12 @@ def nms(node: Node, xs: list[Array | None]) -> list[Array]:
     score_t = float(np.asarray(xs[4]).reshape(())) if len(xs) > 4 and xs[4] is not None else 0.0
     if boxes.ndim not in (3, 4) or scores.ndim != 3:
         raise KernelError("boxes must be [B, N, 4] or [B, N, C, 4] and scores [B, N, C]")
+    if boxes.shape[:2] != scores.shape[:2] or (
+        boxes.ndim == 4 and boxes.shape[2] != scores.shape[2]
+    ):
+        raise KernelError(
+            f"scores {scores.shape} are not [batch, boxes, classes] for boxes {boxes.shape}"
+        )
     corners = _corners(boxes, int(node.attrs["bounding_box_format"]))
     limit = int(node.attrs["topk_box_limit"])
     n_batch, _, n_classes = scores.shape
