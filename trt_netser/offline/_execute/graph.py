@@ -83,10 +83,9 @@ class Program:
         }
         self.order = self._schedule()
         needed = list(self.order)
-        for plan in {
-            id(self.in_loop[li]): self.in_loop[li] for li in self.order if li in self.in_loop
-        }.values():
-            needed += plan.body
+        scheduled_loops = {self.in_loop[li].construct for li in self.order if li in self.in_loop}
+        for c in sorted(scheduled_loops):
+            needed += self.loops[c].body
         self.nodes = {li: self._node(ir.layers[li]) for li in needed}
         self.release = self._liveness()
 
