@@ -192,7 +192,7 @@ def main(debug: bool, verbose: int) -> None:
 
 
 def _register() -> None:
-    from trt_netser.cli import cache_cmd, demo, netcmds, schema_cmd
+    from trt_netser.cli import cache_cmd, demo, netcmds, run_cmd, schema_cmd
 
     for command in (
         netcmds.hash_cmd,
@@ -202,6 +202,7 @@ def _register() -> None:
         schema_cmd.schema_cmd,
         cache_cmd.cache_group,
         demo.demo_cmd,
+        run_cmd.run_cmd,
     ):
         main.add_command(command)
     from trt_netser.cli.build_cmd import build_cmd  # issue 14: build or refit

@@ -174,11 +174,13 @@ def demo_cmd(as_json: bool) -> None:
       trt-netser demo --json
       trt-netser diff trt_netser.cli.demo:build_block trt_netser.cli.demo:build_edited
     """
+    from trt_netser.cli.demo_run import finetune_check
     from trt_netser.cli.diff import diff_subjects
     from trt_netser.cli.netcmds import render_diff
 
     subjects = _subjects()
     base, tuned, edited = subjects["base"], subjects["finetuned"], subjects["edited"]
+    ran = finetune_check()  # the hit is refit and computes what a fresh build computes
     tuned_diff = diff_subjects(base, tuned)
     edit_diff = diff_subjects(base, edited)
     if as_json:
@@ -192,6 +194,8 @@ def demo_cmd(as_json: bool) -> None:
                     "key": tuned.key_path,
                     "network": tuned.digest,
                     "same_key": tuned_diff.equal,
+                    "cache": [ran.first, ran.second],
+                    "outputs_equal_fresh_build": ran.outputs_equal,
                 },
                 "edited": {
                     "key": edited.key_path,
@@ -228,6 +232,15 @@ def demo_cmd(as_json: bool) -> None:
         else "DIFFERENT key (unexpected)"
     )
     out.print(Text(verdict, style="green" if tuned_diff.equal else "bold red"))
+    ok = ran.outputs_equal and ran.differs_from_base
+    out.print(
+        Text(
+            f"ran both on the CPU: base {ran.first}, fine-tune {ran.second}; the refit engine's "
+            f"outputs {ran.shape} "
+            + ("equal a fresh build's bit for bit" if ok else "DIFFER from a fresh build's"),
+            style="green" if ok else "bold red",
+        )
+    )
     heading("3. edit: the MLP activation GELU_TANH -> RELU (build_edited)")
     out.print(Text.assemble(("key       ", "bold"), str(edited.key_path)))
     out.print(

@@ -1,16 +1,22 @@
-"""Offline model of TensorRT 10.16.1's network-definition Python API.
+"""Offline model of TensorRT 10.16.1's Python API: network definition, builder and engines.
 
 ``import trt_netser.offline as trt`` runs code written for ``import tensorrt as trt``
 where TensorRT's native library is not available: networks, layers, tensors, constructs,
 plugins, builder configurations and engines behave as documented for TensorRT 10.16.1.11
 (names, read/write properties, defaults and enum values mirror the official API dump).
 ``Builder.build_serialized_network`` makes an offline plan (docs/offline-engine.md) that
-``Runtime.deserialize_cuda_engine`` loads and a ``Refitter`` refits; engines do not execute
-here.
+``Runtime.deserialize_cuda_engine`` loads, a ``Refitter`` refits and an
+``IExecutionContext`` runs on the CPU (docs/execution.md).
 
 ``__version__`` is ``"10.16.1.11"``, exactly the mirrored TensorRT's version string, since
 client code parses it; the module has no name real TensorRT lacks. To tell the two apart,
 use ``trt_netser.is_offline(trt)`` (also true for builders, networks and layers it made).
+
+Offline-only names (not in the real bindings, documented as such): ``run`` (execute an
+engine on named numpy inputs) and ``register_plugin_implementation`` (a numpy
+implementation for a plugin creator's plugins). Engines run on the CPU through
+``IExecutionContext`` too; offline "device" memory is host memory (an address is that of
+a host buffer, e.g. ``array.ctypes.data`` of a C-contiguous numpy array).
 
 Modelling choices where TensorRT's behaviour could not be observed:
   * default layer names are ``(Unnamed Layer* N) [Display]`` with N counting the layer
@@ -29,6 +35,8 @@ Modelling choices where TensorRT's behaviour could not be observed:
 """
 
 from __future__ import annotations
+
+import typing as _typing
 
 from trt_netser.offline import _enums, _interfaces
 from trt_netser.offline._builder import (
@@ -145,6 +153,41 @@ def common_enter(this: object) -> object:
 
 def common_exit(this: object, exc_type: object, exc_value: object, traceback: object) -> None:
     """Context managers are deprecated and have no effect."""
+
+
+if _typing.TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+
+def run(
+    engine: ICudaEngine,
+    feeds: Mapping[str, Any],
+    *,
+    reference: bool = False,
+    all_tensors: bool = False,
+) -> dict[str, Any]:
+    """OFFLINE-ONLY (the real bindings have no such function): run an engine on the CPU.
+
+    ``feeds`` maps input names to arrays; returns the outputs (every layer's output too
+    with ``all_tensors``) by name, computed in float64 with ``reference``. Client code
+    written for TensorRT uses ``IExecutionContext`` instead, which runs offline as well.
+    """
+    from trt_netser.offline._execute.context import run as _run
+
+    return _run(engine, feeds, reference=reference, all_tensors=all_tensors)
+
+
+def register_plugin_implementation(creator: Any, implementation: Any) -> None:
+    """OFFLINE-ONLY (the real bindings have no such function): a numpy implementation for
+    the plugins of ``creator`` (a plugin creator, or ``(name, version, namespace)``).
+
+    ``implementation(node, inputs) -> outputs`` is called with the layer's description
+    (``node.attrs["plugin"]``) and input arrays; None unregisters it.
+    """
+    from trt_netser.offline._execute.plugins import register
+
+    register(creator, implementation)
 
 
 def get_nv_onnx_parser_version() -> int:

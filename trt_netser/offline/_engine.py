@@ -3,8 +3,8 @@
 An offline engine is a :class:`~trt_netser.offline._plan.Plan` in memory: the network's
 layer-graph IR with its weights, the builder config and the refit inventory. Serializing
 it writes the plan format again; a Refitter replaces weight bytes in place. Execution
-(``execute_v2``/``execute_async_v3``) is not modelled here: it logs an ERROR and returns
-False. The execution context models shapes and tensor addresses.
+(``execute_v2``/``execute_async_v3``) runs on the CPU through small hooks into
+:mod:`trt_netser.offline._execute` (offline "device" memory is host memory).
 """
 
 from __future__ import annotations
@@ -822,14 +822,7 @@ class IExecutionContext:
             size *= d
         return int(size * (itemsize(t.dtype) or 1)) if t is not None else -1
 
-    # -- execution: the executor issue ------------------------------------------------------------
-    def _no_execution(self, what: str) -> bool:
-        self._error(
-            f"IExecutionContext::{what}: Error Code 9: API Usage Error (execution is not "
-            f"available in the offline TensorRT model.)"
-        )
-        return False
-
+    # -- execution: i15 hooks, delegating to trt_netser.offline._execute.context ------------------
     @api(
         "IExecutionContext",
         Sig(
@@ -837,13 +830,17 @@ class IExecutionContext:
         ),
     )
     def execute_v2(self, bindings: Any) -> bool:
-        """Not available offline: logs an ERROR and returns False."""
-        return self._no_execution("executeV2")
+        """Synchronous execution; ``bindings`` are the IO tensors' (host) addresses."""
+        from trt_netser.offline._execute.context import execute_v2
+
+        return execute_v2(self, list(bindings))
 
     @api("IExecutionContext", Sig([Arg("stream_handle", INT)], "bool"))
     def execute_async_v3(self, stream_handle: int) -> bool:
-        """Not available offline: logs an ERROR and returns False."""
-        return self._no_execution("enqueueV3")
+        """Execution on the CPU (complete on return) with the tensor addresses set."""
+        from trt_netser.offline._execute.context import execute
+
+        return execute(self, "enqueueV3", stream_handle)
 
     # -- the rest of the API: stored settings -------------------------------------------------------
     def get_runtime_config(self) -> IRuntimeConfig:
