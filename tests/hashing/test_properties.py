@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import trt_netser
@@ -83,8 +83,25 @@ def test_random_networks_are_weight_blind(plan: list[tuple[str, bool, bool]], se
     assert hash_network(build(plan, 0)) == hash_network(build(plan, seed))
 
 
+#: Two attentions, the second one marked (a) or the first (b). The zoo once returned the
+#: network's first attention layer instead of the one it had just added, so the model said
+#: "different" for two identical networks.
+_TWO_ATTENTIONS = [
+    [
+        ("ATTENTION_OUTPUT", False, first),
+        ("ACTIVATION", True, False),
+        ("ACTIVATION", False, False),
+        ("ATTENTION_OUTPUT", True, not first),
+        ("ACTIVATION", True, False),
+        ("ACTIVATION", True, True),
+    ]
+    for first in (False, True)
+]
+
+
 @SETTINGS
 @given(plans, plans)
+@example(*_TWO_ATTENTIONS)
 def test_random_networks_are_sharp(
     a: list[tuple[str, bool, bool]], b: list[tuple[str, bool, bool]]
 ) -> None:

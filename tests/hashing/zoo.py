@@ -370,9 +370,11 @@ def build_conditional(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
 
 
 def build_attention(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
+    """An attention over ``x``, and its two boundary layers (the ones it just added)."""
+    first = net.num_layers
     attention = net.add_attention(x, x, x, trt.AttentionNormalizationOp.SOFTMAX, False)
     found: dict[str, Any] = {"attention": attention}
-    for i in range(net.num_layers):
+    for i in range(first, net.num_layers):
         layer = net.get_layer(i)
         name = str(layer.type).split(".")[-1]
         if name in ("ATTENTION_INPUT", "ATTENTION_OUTPUT"):
