@@ -463,7 +463,33 @@ def _environment_for(module: Any) -> Environment:
     return environment(module)
 
 
+#: What ``value_changes`` reports for a map key present on one side only.
+ABSENT = "(absent)"
+
+
+def value_changes(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """``(path, old, new)`` for every leaf where two component values differ.
+
+    Descends string-keyed maps (a key on one side only reads :data:`ABSENT` on the other)
+    and equal-length lists; anything else is compared whole. Used to say which field of a
+    key component changed (``trt-netser diff``, a pipeline miss's explanation).
+    """
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out: list[tuple[str, Any, Any]] = []
+        for k in sorted(set(old) | set(new), key=str):
+            sub = f"{path}.{k}" if path else str(k)
+            out += value_changes(old.get(k, ABSENT), new.get(k, ABSENT), sub)
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        out = []
+        for i, (x, y) in enumerate(zip(old, new, strict=True)):
+            out += value_changes(x, y, f"{path}[{i}]")
+        return out
+    return [] if old == new else [(path, old, new)]
+
+
 __all__ = [
+    "ABSENT",
     "COMPONENTS",
     "HARDWARE_COMPATIBILITY",
     "KEY_FORMAT",
@@ -472,4 +498,5 @@ __all__ = [
     "KeyComponent",
     "cache_key",
     "refit_rule",
+    "value_changes",
 ]

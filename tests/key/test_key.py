@@ -273,3 +273,18 @@ def test_deterministic_across_hash_seeds():
         )
         outputs.add(out.stdout.strip())
     assert len(outputs) == 1
+
+
+def test_value_changes_names_each_differing_leaf() -> None:
+    from trt_netser.key import ABSENT, value_changes
+
+    old = {"flags": ["FP16", "REFIT"], "pools": {"WORKSPACE": 1 << 30}, "gone": 1}
+    new = {"flags": ["FP16", "STRIP_PLAN"], "pools": {"WORKSPACE": 1 << 31}, "added": 2}
+    assert value_changes(old, new) == [
+        ("added", ABSENT, 2),
+        ("flags[1]", "REFIT", "STRIP_PLAN"),
+        ("gone", 1, ABSENT),
+        ("pools.WORKSPACE", 1 << 30, 1 << 31),
+    ]
+    assert value_changes([1, 2], [1, 2, 3]) == [("", [1, 2], [1, 2, 3])]  # lengths differ
+    assert value_changes(old, old) == []

@@ -23,6 +23,7 @@ from trt_netser.cli.render import (
     tensor_text,
 )
 from trt_netser.cli.subject import Component, Subject
+from trt_netser.key import value_changes
 from trt_netser.records import ConstructRef, EnumValue, Record, TensorRef
 
 _SECTION = {"header": 0, "network": 1, "input": 2, "layer": 3, "output": 4, "weights": 5, "end": 6}
@@ -668,7 +669,7 @@ def _component_changes(a: Subject, b: Subject) -> list[ComponentChange]:
             continue
         change = ComponentChange(name, x, y)
         if x is not None and y is not None and name != "network":
-            found = _deep_diff(x.value, y.value, "")
+            found = value_changes(x.value, y.value)
             # Digests inside a value only restate the fields next to them: list them last.
             found.sort(key=lambda d: d[0].rsplit(".", 1)[-1] == "digest")
             change.details = [
@@ -677,25 +678,6 @@ def _component_changes(a: Subject, b: Subject) -> list[ComponentChange]:
             ]
         out.append(change)
     return out
-
-
-_ABSENT = "(absent)"
-
-
-def _deep_diff(old: Any, new: Any, path: str) -> list[tuple[str, Any, Any]]:
-    """(path, old, new) for every leaf that differs; descends maps and equal-length lists."""
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
-        out: list[tuple[str, Any, Any]] = []
-        for k in sorted(set(old) | set(new), key=str):
-            sub = f"{path}.{k}" if path else str(k)
-            out += _deep_diff(old.get(k, _ABSENT), new.get(k, _ABSENT), sub)
-        return out
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        out = []
-        for i, (x, y) in enumerate(zip(old, new, strict=True)):
-            out += _deep_diff(x, y, f"{path}[{i}]")
-        return out
-    return [] if old == new else [(path, old, new)]
 
 
 #: Why a network change cannot be itemized when one side is a cache entry.

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from trt_netser.key import CacheKey
+from trt_netser.key import CacheKey, value_changes
 from trt_netser.pipeline._entry import EXTRAS_KEY
 
 __all__ = ["RELATIONS", "MissExplanation", "explain_miss"]
@@ -32,7 +32,6 @@ RELATIONS: Mapping[str, str] = {
 
 _MAX_DETAILS = 12
 _MAX_CHANGES = 8
-_ABSENT = "(absent)"
 
 
 @dataclass
@@ -86,21 +85,6 @@ def _short(value: Any, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _deep_diff(old: Any, new: Any, path: str) -> list[tuple[str, Any, Any]]:
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
-        out: list[tuple[str, Any, Any]] = []
-        for k in sorted(set(old) | set(new), key=str):
-            sub = f"{path}.{k}" if path else str(k)
-            out += _deep_diff(old.get(k, _ABSENT), new.get(k, _ABSENT), sub)
-        return out
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        out = []
-        for i, (x, y) in enumerate(zip(old, new, strict=True)):
-            out += _deep_diff(x, y, f"{path}[{i}]")
-        return out
-    return [] if old == new else [(path, old, new)]
-
-
 def _rank(differing: tuple[str, ...]) -> tuple[int, str]:
     if "network" not in differing:
         return 0, "same-network"
@@ -144,7 +128,7 @@ def _explain(run: Any, k: str) -> MissExplanation:
         if name == "network":
             continue
         mine, theirs = key.component(name), other.component(name)
-        for path, old, new in _deep_diff(theirs.value, mine.value, ""):
+        for path, old, new in value_changes(theirs.value, mine.value):
             if len(result.details) >= _MAX_DETAILS:
                 break
             result.details.append((name, path, _short(old), _short(new)))
