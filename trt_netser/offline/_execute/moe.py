@@ -136,8 +136,11 @@ def moe(node: Node, xs: list[Array | None]) -> list[Array]:
             f"states {x.shape}"
         )
     wg, wu, wd = (_tensor(node, xs, 3 + i, w, "set_gated_weights") for i, w in enumerate(WEIGHTS))
-    if wg.ndim != 3:
-        raise KernelError(f"fc_gate_weights must be [E, I, H], got shape {wg.shape}")
+    if wg.ndim != 3 or wg.shape[2] != h:
+        raise KernelError(
+            f"fc_gate_weights has shape {wg.shape}: expected [experts, intermediate, {h}] "
+            f"(out-by-in, ending in the hidden size {h})"
+        )
     e, i = wg.shape[0], wg.shape[1]
     _check(wg, "fc_gate_weights", (e, i, h), "[experts, intermediate, hidden]")
     _check(wu, "fc_up_weights", (e, i, h), "[experts, intermediate, hidden]")
