@@ -296,3 +296,11 @@ def test_swiglu_params_with_none_activation_are_refused(builder: Any) -> None:
     )
     message = _run_error(builder, net, _feeds(2, 4, 1, 2))
     assert "layer 'experts' (MOE)" in message and "activation_type NONE" in message
+
+
+def test_a_quantization_type_set_through_the_property_is_refused(builder: Any) -> None:
+    rng = np.random.default_rng(9)
+    net, layer = moe_network(builder, (2, 4), 1, _weights(rng, 2, 4, 3), trt.MoEActType.SILU)
+    layer.quantization_to_type = trt.fp8
+    message = _run_error(builder, net, _feeds(2, 4, 1, 2))
+    assert "layer 'experts' (MOE)" in message and "quantization_to_type" in message

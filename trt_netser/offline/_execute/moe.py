@@ -96,13 +96,15 @@ def _refuse_quantization(node: Node, xs: list[Array | None]) -> None:
         )
 
 
-def _tensor(node: Node, xs: list[Array | None], index: int, what: str, setter: str) -> Array:
+def _tensor(xs: list[Array | None], index: int, what: str, setter: str) -> Array:
+    """A floating-point input in its storage type (weights are raised to the compute type
+    one expert at a time, so no copy of all experts' weights is made)."""
     x = xs[index] if len(xs) > index else None
     if x is None:
         raise KernelError(f"{what} is not set (call {setter})")
     if not is_float(x):
         raise KernelError(f"{what} must be FLOAT, HALF or BF16, got {x.dtype}")
-    return node.num.up(x)
+    return x
 
 
 def _check(arr: Array, what: str, shape: tuple[int, ...], layout: str) -> None:
@@ -118,11 +120,12 @@ def moe(node: Node, xs: list[Array | None]) -> list[Array]:
     if act_type not in ACTIVATIONS:
         raise KernelError(f"activation_type {act_type} is not supported")
     act = ACTIVATIONS[act_type](node)
-    x = _tensor(node, xs, 0, "hidden_states", "add_moe")
+    up = node.num.up
+    x = up(_tensor(xs, 0, "hidden_states", "add_moe"))
     sel = xs[1] if len(xs) > 1 else None
     if sel is None or sel.dtype.kind not in "iu":
         raise KernelError("selected_experts_for_tokens must be an INT32 or INT64 tensor")
-    scores = _tensor(node, xs, 2, "scores_for_selected_experts", "add_moe")
+    scores = up(_tensor(xs, 2, "scores_for_selected_experts", "add_moe"))
     if sel.shape != scores.shape or sel.ndim == 0:
         raise KernelError(
             f"selected experts {sel.shape} and scores {scores.shape} must have one shape [..., K]"
@@ -135,7 +138,7 @@ def moe(node: Node, xs: list[Array | None]) -> list[Array]:
             f"{sel.size // max(k, 1)} tokens of selected experts for {tokens} tokens of hidden "
             f"states {x.shape}"
         )
-    wg, wu, wd = (_tensor(node, xs, 3 + i, w, "set_gated_weights") for i, w in enumerate(WEIGHTS))
+    wg, wu, wd = (_tensor(xs, 3 + i, w, "set_gated_weights") for i, w in enumerate(WEIGHTS))
     if wg.ndim != 3 or wg.shape[2] != h:
         raise KernelError(
             f"fc_gate_weights has shape {wg.shape}: expected [experts, intermediate, {h}] "
@@ -147,7 +150,7 @@ def moe(node: Node, xs: list[Array | None]) -> list[Array]:
     _check(wd, "fc_down_weights", (e, h, i), "[experts, hidden, intermediate]")
     biases: list[Array] = []
     if any(len(xs) > 6 + j and xs[6 + j] is not None for j in range(3)):
-        biases = [_tensor(node, xs, 6 + j, b, "set_gated_biases") for j, b in enumerate(BIASES)]
+        biases = [_tensor(xs, 6 + j, b, "set_gated_biases") for j, b in enumerate(BIASES)]
         for b, name, n in zip(biases, BIASES, (i, i, h), strict=True):
             _check(b, name, (e, n), "[experts, outputs]")
     flat_x = x.reshape(tokens, h)
@@ -160,11 +163,11 @@ def moe(node: Node, xs: list[Array | None]) -> list[Array]:
     for ex in np.unique(ids):
         t_idx, k_idx = np.nonzero(ids == ex)
         xt = flat_x[t_idx]
-        g, u = xt @ wg[ex].T, xt @ wu[ex].T
+        g, u = xt @ up(wg[ex]).T, xt @ up(wu[ex]).T
         if biases:
-            g, u = g + biases[0][ex], u + biases[1][ex]
-        y = act(g, u) @ wd[ex].T
+            g, u = g + up(biases[0][ex]), u + up(biases[1][ex])
+        y = act(g, u) @ up(wd[ex]).T
         if biases:
-            y = y + biases[2][ex]
+            y = y + up(biases[2][ex])
         contrib[t_idx, k_idx] = sc[t_idx, k_idx][:, None] * y
     return [node.out(contrib.sum(axis=1).reshape(x.shape))]
