@@ -304,3 +304,25 @@ def test_a_quantization_type_set_through_the_property_is_refused(builder: Any) -
     layer.quantization_to_type = trt.fp8
     message = _run_error(builder, net, _feeds(2, 4, 1, 2))
     assert "layer 'experts' (MOE)" in message and "quantization_to_type" in message
+
+
+def test_dynamic_token_count_within_the_profile(builder: Any) -> None:
+    rng = np.random.default_rng(10)
+    e, h, i, k = 3, 4, 2, 2
+    w = _weights(rng, e, h, i)
+    net, _ = moe_network(builder, (-1, h), k, w, trt.MoEActType.SILU)
+    config = builder.create_builder_config()
+    prof = builder.create_optimization_profile()
+    prof.set_shape("x", (1, h), (4, h), (8, h))
+    prof.set_shape("sel", (1, k), (4, k), (8, k))
+    prof.set_shape("scores", (1, k), (4, k), (8, k))
+    config.add_optimization_profile(prof)
+    engine = build(builder, net, config)
+    for tokens in (1, 7):
+        x = rng.standard_normal((tokens, h)).astype(np.float32)
+        sel = rng.integers(0, e, (tokens, k)).astype(np.int32)
+        scores = rng.random((tokens, k)).astype(np.float32)
+        y = infer(engine, {"x": x, "sel": sel, "scores": scores})["y"]
+        assert y.shape == (tokens, h)
+        want = naive_moe(x, sel, scores, *w, None, silu=True)
+        np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-5)
