@@ -1,15 +1,17 @@
 """Mixture of experts (IMoELayer): each token through its selected experts' gated MLPs.
 
-For token ``t`` with selected experts ``e_k`` and scores ``s_k`` (k < K),
-``y[t] = sum_k s_k * (act(x W_gate[e_k]^T + b_gate[e_k]) * (x W_up[e_k]^T + b_up[e_k]))
-W_down[e_k]^T + b_down[e_k])``: the down bias is part of each expert, so it is scaled by
-the expert's score, and a zero-score expert contributes nothing. Expert weights are laid
-out out-by-in, as in TensorRT-LLM's fused MoE (whose ``token_selected_experts`` and
-``token_final_scales`` are this layer's inputs 1 and 2): gate and up ``[E, I, H]``, down
-``[E, H, I]``, biases ``[E, I]``, ``[E, I]``, ``[E, H]``. ``act`` is TensorRT-LLM's
-SwiGLU with bias for SILU, ``min(g, limit) * sigmoid(alpha * min(g, limit)) *
-(clip(u, -limit, limit) + beta)`` (``silu(g) * u`` at the defaults limit inf, alpha 1,
-beta 0), and the identity (``g * u``) for NONE. Quantization settings are refused.
+For token ``x`` with selected experts ``e_k`` and scores ``s_k`` (k < K),
+``y = sum_k s_k * (act(g_k, u_k) W_down[e_k]^T + b_down[e_k])`` with
+``g_k = x W_gate[e_k]^T + b_gate[e_k]`` and ``u_k = x W_up[e_k]^T + b_up[e_k]``: the down
+bias is part of each expert, so it is scaled by the expert's score, and a zero-score
+expert contributes zero (NaN if its finite-score output would be inf or NaN, as in any
+product). Expert weights are laid out out-by-in, as in TensorRT-LLM's fused MoE (whose
+``token_selected_experts`` and ``token_final_scales`` are this layer's inputs 1 and 2):
+gate and up ``[E, I, H]``, down ``[E, H, I]``, biases ``[E, I]``, ``[E, I]``, ``[E, H]``.
+``act`` is TensorRT-LLM's SwiGLU with bias for SILU, ``min(g, limit) * sigmoid(alpha *
+min(g, limit)) * (clip(u, -limit, limit) + beta)`` (``silu(g) * u`` at the defaults limit
+inf, alpha 1, beta 0), and the identity (``g * u``) for NONE. Quantization settings are
+refused. docs/execution.md lists these choices.
 """
 
 from __future__ import annotations
