@@ -19,6 +19,7 @@ from trt_netser.offline._execute import (
     detection,
     elementwise,
     matmul,
+    moe,
     movement,
     reduction,
     rotary,
@@ -83,6 +84,7 @@ KERNELS: dict[str, Kernel] = {
     "ROTARY_EMBEDDING": rotary.rotary_embedding,
     "ATTENTION_OUTPUT": attention.attention,
     "KV_CACHE_UPDATE": attention.kv_cache_update,
+    "MOE": moe.moe,
 }
 
 STRUCTURAL: frozenset[str] = frozenset(
