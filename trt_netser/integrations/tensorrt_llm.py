@@ -77,9 +77,7 @@ def named_weights(network: Any, named_parameters: Any = None) -> dict[str, Any]:
             source = source()
     if source is None:
         return {}
-    items: Iterable[tuple[str, Any]] = (
-        source.items() if isinstance(source, Mapping) else source  # type: ignore[assignment]
-    )
+    items: Iterable[tuple[str, Any]] = source.items() if isinstance(source, Mapping) else source
     return {str(name): _parameter_value(param) for name, param in items}
 
 

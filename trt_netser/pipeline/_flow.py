@@ -227,7 +227,8 @@ class _Run:
         if self.cache is None:
             return None
         try:
-            return self.cache.quarantine(k, reason, entry=entry)
+            where: str | None = self.cache.quarantine(k, reason, entry=entry)
+            return where
         except Exception as exc:
             logger.warning("could not quarantine %r (%s): %s", k, reason, exc)
             return None
@@ -446,6 +447,7 @@ class _Run:
     def store(
         self, result: BuildResult, k: str, plan: Any, seconds: float, meta: EntryMeta
     ) -> bool:
+        error: str | None
         with self.timings.phase("store"):
             try:
                 target = self.key if k == str(self.key) else k  # components for explain
