@@ -97,7 +97,8 @@ class RemoteBackend:
         return f"{self.base}/entries/{key}{ENTRY_SUFFIX}"
 
     def entry_url(self, key: str) -> str:
-        return self.fs.unstrip_protocol(self._entry(key))
+        url: str = self.fs.unstrip_protocol(self._entry(key))
+        return url
 
     def lock(self, key: str) -> filelock.FileLock:
         self.lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -112,14 +113,18 @@ class RemoteBackend:
     def _cat(self, path: str, limit: int | None = None) -> bytes | None:
         """The object's bytes (at most ``limit`` + 1 of them), or ``None`` if absent."""
         end = None if limit is None else limit + 1
+        start = None if end is None else 0
+        data: bytes
         try:
-            return self.fs.cat_file(path, start=None if end is None else 0, end=end)
+            data = self.fs.cat_file(path, start=start, end=end)
+            return data
         except FileNotFoundError:
             pass
         # fsspec listing caches (s3fs dircache) can hide objects written by others: retry.
         self.fs.invalidate_cache()
         try:
-            return self.fs.cat_file(path, start=None if end is None else 0, end=end)
+            data = self.fs.cat_file(path, start=start, end=end)
+            return data
         except FileNotFoundError:
             return None
 
@@ -231,7 +236,8 @@ class RemoteBackend:
         info = {"key": key, "location": location, "reason": reason, "time": time.time()}
         self.fs.pipe_file(f"{target}/reason.json", json.dumps(info, indent=1).encode())
         self._remove_prefix(entry)
-        return self.fs.unstrip_protocol(target)
+        url: str = self.fs.unstrip_protocol(target)
+        return url
 
     # -- listing and clean-up ------------------------------------------------------------
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from trt_netser.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from trt_netser.pipeline._policy import RefitPolicy
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -76,7 +79,7 @@ def build_cmd(
     spec: str,
     url: str | None,
     backend: str,
-    refit: str,
+    refit: RefitPolicy,  # click.Choice above admits exactly these
     weightless: bool,
     verify: bool,
     output: str | None,

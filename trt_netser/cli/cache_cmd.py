@@ -316,7 +316,7 @@ def show_cmd(ctx: click.Context, key: str, as_json: bool) -> None:
 def _plan_problem(cache: Any, info: Any) -> str | None:
     """Why an entry's plan does not match its manifest, or None (reads, never changes)."""
     import blake3
-    import fsspec  # type: ignore[import-untyped,unused-ignore]
+    import fsspec
 
     name = (info.manifest.get("plan") or {}).get("file")
     if not isinstance(name, str):

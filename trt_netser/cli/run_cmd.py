@@ -56,7 +56,7 @@ class _Logger:
     def __init__(self, trt: Any) -> None:
         outer = self
 
-        class Logger(trt.ILogger):
+        class Logger(trt.ILogger):  # type: ignore[misc]  # base is the run-time-chosen module's
             def __init__(self) -> None:
                 trt.ILogger.__init__(self)
 
@@ -140,16 +140,13 @@ def run_cmd(spec: str, inputs: Path, output: Path, dtype: str, which: str, as_js
             np.savez(f, **results)
     except OSError as exc:
         raise CliError(f"cannot write {output}: {exc}") from None
-    summary = {
-        "output": str(output),
-        "dtype": dtype,
-        "tensors": [
-            {"name": k, "shape": list(v.shape), "dtype": str(v.dtype)} for k, v in results.items()
-        ],
-    }
+    tensors = [
+        {"name": k, "shape": list(v.shape), "dtype": str(v.dtype)} for k, v in results.items()
+    ]
+    summary = {"output": str(output), "dtype": dtype, "tensors": tensors}
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    for t in summary["tensors"]:
+    for t in tensors:
         click.echo(f"{t['name']}: {tuple(t['shape'])} {t['dtype']}")
     click.echo(f"wrote {len(results)} tensors to {output}")

@@ -37,6 +37,7 @@ from typing import Any
 from trt_netser.pipeline import BuildResult
 from trt_netser.pipeline import build_engine as _build_engine
 from trt_netser.pipeline import refit_if_cached as _refit_if_cached
+from trt_netser.pipeline._flow import CacheArg
 from trt_netser.pipeline._names import NamePolicy
 
 __all__ = ["build_engine", "named_weights", "refit_if_cached"]
@@ -77,9 +78,7 @@ def named_weights(network: Any, named_parameters: Any = None) -> dict[str, Any]:
             source = source()
     if source is None:
         return {}
-    items: Iterable[tuple[str, Any]] = (
-        source.items() if isinstance(source, Mapping) else source  # type: ignore[assignment]
-    )
+    items: Iterable[tuple[str, Any]] = source.items() if isinstance(source, Mapping) else source
     return {str(name): _parameter_value(param) for name, param in items}
 
 
@@ -94,7 +93,7 @@ def build_engine(
     *,
     build_config: Any = None,
     named_parameters: Any = None,
-    cache: Any = None,
+    cache: CacheArg = None,
     names: NamePolicy = "strip-line-numbers",
     **options: Any,
 ) -> BuildResult:
@@ -119,10 +118,10 @@ def refit_if_cached(
     *,
     build_config: Any = None,
     named_parameters: Any = None,
-    cache: Any = None,
+    cache: CacheArg = None,
     names: NamePolicy = "strip-line-numbers",
     **options: Any,
-) -> Any:
+) -> Any | None:
     """The hit path alone for TensorRT-LLM: the refit cached engine, or None."""
     return _refit_if_cached(
         _Builder(builder, network, builder_config),

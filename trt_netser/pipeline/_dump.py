@@ -12,7 +12,10 @@ import io
 import json
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trt_netser.policy import WeightsMode
 
 __all__ = ["current_subject", "dump_bytes", "load_dump_bytes"]
 
@@ -31,11 +34,8 @@ def current_subject(run: Any) -> Any:
 
     key = run.key
     network = key.component("network")
-    weights = (
-        network.value.get("weights", "structure")
-        if isinstance(network.value, dict)
-        else "structure"
-    )
+    value = network.value if isinstance(network.value, dict) else {}
+    weights: WeightsMode = "all" if value.get("weights") == "all" else "structure"
     description = describe_network(
         run.network, strict=run.options.get("strict", True), weights=weights
     )

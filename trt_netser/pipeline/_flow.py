@@ -15,7 +15,8 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from os import PathLike
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from trt_netser.config import unwrap_config
 from trt_netser.key import cache_key
@@ -35,6 +36,13 @@ from trt_netser.pipeline._policy import RefitPolicy, RefitSetup, apply_refit_pol
 from trt_netser.pipeline._refit import HitError, engine_inventory, engine_signature, refit_engine
 from trt_netser.pipeline._weights import NetworkWeights, collect_weights
 from trt_netser.walk import trt_module_of, unwrap_network
+
+if TYPE_CHECKING:
+    from trt_netser.cache import EngineCache
+
+#: What ``cache=`` accepts: an EngineCache, a root path or URL, None (the default cache)
+#: or False (no cache).
+CacheArg = Union["EngineCache", str, "PathLike[str]", Literal[False], None]
 
 __all__ = ["BuildError", "PipelineWarning", "build_engine", "refit_if_cached", "store_engine"]
 
@@ -227,7 +235,8 @@ class _Run:
         if self.cache is None:
             return None
         try:
-            return self.cache.quarantine(k, reason, entry=entry)
+            where: str | None = self.cache.quarantine(k, reason, entry=entry)
+            return where
         except Exception as exc:
             logger.warning("could not quarantine %r (%s): %s", k, reason, exc)
             return None
@@ -446,6 +455,7 @@ class _Run:
     def store(
         self, result: BuildResult, k: str, plan: Any, seconds: float, meta: EntryMeta
     ) -> bool:
+        error: str | None
         with self.timings.phase("store"):
             try:
                 target = self.key if k == str(self.key) else k  # components for explain
@@ -537,7 +547,7 @@ def build_engine(
     network: Any,
     config: Any,
     *,
-    cache: Any = None,
+    cache: CacheArg = None,
     logger: Any = None,
     refit: RefitPolicy = "add",
     weightless: bool = False,
@@ -641,13 +651,13 @@ def refit_if_cached(
     network: Any,
     config: Any,
     *,
-    cache: Any = None,
+    cache: CacheArg = None,
     logger: Any = None,
     refit: RefitPolicy = "add",
     weight_names: Mapping[str, Any] | None = None,
     names: NamePolicy = "keep",
     **key_options: Any,
-) -> Any:
+) -> Any | None:
     """The hit path alone: the cached engine refit with the network's weights, or None.
 
     For build scripts that keep their own build call: call it between network
@@ -679,7 +689,7 @@ def store_engine(
     config: Any,
     plan: Any,
     *,
-    cache: Any = None,
+    cache: CacheArg = None,
     logger: Any = None,
     refit: RefitPolicy = "add",
     weightless: bool = False,

@@ -43,7 +43,7 @@ def apply_name_policy(network: Any, policy: NamePolicy) -> int:
     pattern = NAME_POLICIES[policy][0]
     if pattern is None:
         return 0
-    net = unwrap_network(network)
+    net: Any = unwrap_network(network)  # a TensorRT network: read through its public API
     layers = [net.get_layer(i) for i in range(int(net.num_layers))]
     io = {net.get_input(i).name for i in range(int(net.num_inputs))}
     io |= {net.get_output(i).name for i in range(int(net.num_outputs))}

@@ -8,7 +8,11 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trt_netser.key import CacheKey
+    from trt_netser.pipeline._explain import MissExplanation
 
 __all__ = ["FAILURES", "OUTCOMES", "BuildResult", "HitFailure", "Outcome", "Timings"]
 
@@ -135,7 +139,7 @@ class BuildResult:
     on a miss when ``deserialize=True`` was asked).
     """
 
-    key: Any
+    key: CacheKey
     outcome: Outcome
     entry_key: str
     reason: str | None = None
@@ -149,7 +153,7 @@ class BuildResult:
     variant: bool = False
     weights_refit: int = 0
     weight_bytes: int = 0
-    explanation: Any = None
+    explanation: MissExplanation | None = None
     weight_streaming: dict[str, Any] | None = None
     verified: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -192,5 +196,5 @@ class BuildResult:
             "weight_streaming": self.weight_streaming,
             "verified": self.verified,
             "warnings": list(self.warnings),
-            "explanation": explanation.to_dict() if hasattr(explanation, "to_dict") else None,
+            "explanation": explanation.to_dict() if explanation is not None else None,
         }

@@ -120,9 +120,9 @@ def dtype_name(dtype: Any) -> str:
     if isinstance(dtype, type) and issubclass(dtype, np.generic):
         name = np.dtype(dtype).name
         return NUMPY_TO_DATATYPE.get(name, name)
-    name = getattr(dtype, "name", None)
-    if isinstance(name, str):
-        return name
+    attr = getattr(dtype, "name", None)
+    if isinstance(attr, str):
+        return attr
     return str(dtype)
 
 
@@ -276,7 +276,7 @@ def values_digest(value: Any) -> str | None:
             array = None
         if not isinstance(array, np.ndarray):
             try:
-                return blake3.blake3(memoryview(value)).hexdigest()  # type: ignore[arg-type]
+                return blake3.blake3(memoryview(value)).hexdigest()
             except TypeError:
                 return None
     if array.dtype.byteorder == ">":

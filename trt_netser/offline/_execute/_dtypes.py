@@ -10,12 +10,13 @@ float64 reference mode every floating-point tensor is computed and kept in float
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from trt_netser.offline._enums import DataType
 
-_NUMPY: dict[int, np.dtype] = {
+_NUMPY: dict[int, np.dtype[Any]] = {
     int(DataType.FLOAT): np.dtype(np.float32),
     int(DataType.HALF): np.dtype(np.float16),
     int(DataType.INT8): np.dtype(np.int8),
@@ -49,16 +50,16 @@ QUANT_RANGE: dict[int, tuple[float, float]] = {
 }
 
 
-def storage(dtype: DataType) -> np.dtype:
+def storage(dtype: DataType) -> np.dtype[Any]:
     """The numpy dtype that stores tensors of a TensorRT data type."""
     found = _NUMPY.get(int(dtype))
     if found is not None:
         return found
     import ml_dtypes
 
-    found = np.dtype(getattr(ml_dtypes, _ML_DTYPES[int(dtype)]))
-    _NUMPY[int(dtype)] = found
-    return found
+    made: np.dtype[Any] = np.dtype(getattr(ml_dtypes, _ML_DTYPES[int(dtype)]))
+    _NUMPY[int(dtype)] = made
+    return made
 
 
 def is_float(arr: np.ndarray) -> bool:

@@ -71,7 +71,8 @@ def quantize_values(x: Array, scale: Array, zero: Array | None, to: DataType) ->
         v = np.rint(v)
         if zero is not None:
             v = v + zero
-    return np.clip(v, lo, hi).astype(storage(to))
+    out: Array = np.clip(v, lo, hi).astype(storage(to))
+    return out
 
 
 def quantize(node: Node, xs: list[Array | None]) -> list[Array]:

@@ -125,7 +125,9 @@ def _nest(ir: Any, plans: dict[int, LoopPlan]) -> None:
             owner.setdefault(li, ("layer", li))
         producer = {t: owner[li] for li in p.body for t in ir.layers[li].outputs}
 
-        def deps(step: tuple[str, int], producer: dict[int, tuple[str, int]] = producer) -> list:
+        def deps(
+            step: tuple[str, int], producer: dict[int, tuple[str, int]] = producer
+        ) -> list[tuple[str, int]]:
             kind, ref = step
             tensors = ir.layers[ref].inputs if kind == "layer" else plans[ref].external
             return [producer[t] for t in tensors if t is not None and t in producer]

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import ctypes
 import math
+from typing import Any
 
 import numpy as np
 
 
-def view(address: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+def view(address: int, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     """A writable C-order numpy view of ``shape`` elements of ``dtype`` at ``address``."""
     n = math.prod(shape)
     nbytes = n * np.dtype(dtype).itemsize
     if nbytes == 0:
         return np.empty(shape, dtype)
     buf = (ctypes.c_char * nbytes).from_address(address)
-    return np.frombuffer(buf, dtype=dtype, count=n).reshape(shape)
+    # (through a memoryview: numpy's stubs do not list ctypes arrays as buffers)
+    return np.frombuffer(memoryview(buf), dtype=dtype, count=n).reshape(shape)

@@ -210,7 +210,7 @@ def reverse_sequence(node: Node, xs: list[Array | None]) -> list[Array]:
     out = np.array(x, copy=True)
     for b, n in enumerate(np.asarray(lens).reshape(-1)):
         n = int(n)
-        src = [slice(None)] * x.ndim
+        src: list[slice | int] = [slice(None)] * x.ndim
         src[ba] = b
         src[sa] = slice(0, n)
         dst = list(src)

@@ -44,9 +44,9 @@ def register(creator: Any, implementation: Impl | None) -> None:
         raise TypeError("a plugin is identified by (name, version, namespace)")
     with _LOCK:
         if implementation is None:
-            _IMPLS.pop(key, None)  # type: ignore[arg-type]
+            _IMPLS.pop(key, None)
         else:
-            _IMPLS[key] = implementation  # type: ignore[index]
+            _IMPLS[key] = implementation
 
 
 def lookup(layer: Any) -> Impl | None:

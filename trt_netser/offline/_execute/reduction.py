@@ -41,7 +41,8 @@ def reduce(node: Node, xs: list[Array | None]) -> list[Array]:
 def _softmax(x: Array, axis: int | tuple[int, ...]) -> Array:
     m = np.max(x, axis=axis, keepdims=True)
     e = np.exp(x - np.where(np.isfinite(m), m, 0))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    out: Array = e / np.sum(e, axis=axis, keepdims=True)
+    return out
 
 
 def softmax(node: Node, xs: list[Array | None]) -> list[Array]:

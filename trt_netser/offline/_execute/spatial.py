@@ -288,7 +288,8 @@ def _nearest(c: Array, n: int, mode: int) -> Array:
         i = np.ceil(c - 0.5)
     else:
         i = np.floor(c + 0.5)
-    return np.clip(i, 0, n - 1).astype(np.int64)
+    index: Array = np.clip(i, 0, n - 1).astype(np.int64)
+    return index
 
 
 def _cubic_weights(t: Array, a: float) -> Array:
@@ -314,7 +315,8 @@ def _resize_axis(x: Array, axis: int, n_out: int, scale: float, node: Node) -> A
         lo = np.floor(c).astype(np.int64)
         hi = np.minimum(lo + 1, n_in - 1)
         t = (c - lo).astype(x.dtype).reshape(shape)
-        return np.take(x, lo, axis=axis) * (1 - t) + np.take(x, hi, axis=axis) * t
+        lerp: Array = np.take(x, lo, axis=axis) * (1 - t) + np.take(x, hi, axis=axis) * t
+        return lerp
     base = np.floor(c).astype(np.int64)
     w = _cubic_weights(c - base, float(p["cubic_coeff"]))  # [n_out, 4]
     taps = base[:, None] + np.arange(-1, 3)[None, :]
@@ -322,7 +324,7 @@ def _resize_axis(x: Array, axis: int, n_out: int, scale: float, node: Node) -> A
         w = np.where((taps >= 0) & (taps < n_in), w, 0.0)
         w = w / w.sum(axis=1, keepdims=True)
     taps = np.clip(taps, 0, n_in - 1)
-    y = 0
+    y: Array = np.zeros((), x.dtype)  # 0 in x's dtype, as the int 0 it replaces gave
     for j in range(4):
         y = y + np.take(x, taps[:, j], axis=axis) * w[:, j].astype(x.dtype).reshape(shape)
     return y
@@ -413,7 +415,7 @@ def grid_sample(node: Node, xs: list[Array | None]) -> list[Array]:
         x0, y0 = np.floor(px).astype(np.int64), np.floor(py).astype(np.int64)
         wx = _cubic_weights(px - x0, -0.75)
         wy = _cubic_weights(py - y0, -0.75)
-        y = 0
+        y = np.zeros((), x.dtype)  # 0 in x's dtype, as the int 0 it replaces gave
         for j in range(4):
             for i in range(4):
                 tap = fetch(y0 - 1 + j, x0 - 1 + i)
