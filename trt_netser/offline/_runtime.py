@@ -40,7 +40,7 @@ class Runtime:
     def _error(self, msg: str) -> None:
         report(self._s["logger"], _Severity.ERROR, msg)
 
-    def deserialize_cuda_engine(self, *args: Any, **kwargs: Any) -> ICudaEngine | None:
+    def deserialize_cuda_engine(self, *args: Any, **kwargs: Any) -> ICudaEngine:
         """Deserialize an engine from a buffer, IHostMemory or a stream reader (None on error)."""
         values = list(args) + list(kwargs.values())
         if len(values) != 1:
@@ -53,7 +53,8 @@ class Runtime:
         if isinstance(source, IStreamReader | IStreamReaderV2):
             data = self._read_plan(source)
             if data is None:
-                return None
+                # TensorRT returns None (nullptr) here though its signature says ICudaEngine.
+                return None  # type: ignore[return-value]
         else:
             data = plan_bytes(source)
         if data is None:
@@ -69,10 +70,11 @@ class Runtime:
             plan = _plan.decode(data)
         except _plan.PlanError as exc:
             self._error(str(exc))
-            return None
+            # TensorRT returns None (nullptr) here though its signature says ICudaEngine.
+            return None  # type: ignore[return-value]
         return ICudaEngine._make(plan, self._s["logger"])
 
-    def _read_plan(self, reader: Any) -> bytes | None:
+    def _read_plan(self, reader: IStreamReader | IStreamReaderV2) -> bytes | None:
         """The plan bytes from a stream reader: the header, then what it says follows."""
         if isinstance(reader, IStreamReaderV2):
             try:
@@ -107,18 +109,20 @@ class Runtime:
         return get_plugin_registry()
 
     @api("Runtime", Sig([Arg("path", STR)], f"{MODULE}.Runtime"))
-    def load_runtime(self, path: str) -> Runtime | None:
+    def load_runtime(self, path: str) -> Runtime:
         """Lean runtimes are native libraries: not available offline (ERROR, None)."""
         self._error(
             "IRuntime::loadRuntime: Error Code 9: API Usage Error (runtime libraries cannot be "
             f"loaded by the offline TensorRT model: {path}.)"
         )
-        return None
+        # TensorRT returns None (nullptr) on failure though its signature says Runtime.
+        return None  # type: ignore[return-value]
 
     @property
     def logger(self) -> ILogger:
         """The logger given at construction."""
-        return self._s["logger"]
+        logger: ILogger = self._s["logger"]
+        return logger
 
     @property
     def num_DLA_cores(self) -> int:
