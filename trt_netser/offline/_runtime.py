@@ -7,7 +7,7 @@ an ERROR through the runtime's logger, never a Python traceback.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from trt_netser.offline import _plan
 from trt_netser.offline._engine import ICudaEngine
@@ -121,8 +121,7 @@ class Runtime:
     @property
     def logger(self) -> ILogger:
         """The logger given at construction."""
-        logger: ILogger = self._s["logger"]
-        return logger
+        return cast(ILogger, self._s["logger"])
 
     @property
     def num_DLA_cores(self) -> int:
