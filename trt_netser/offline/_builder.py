@@ -49,6 +49,7 @@ from trt_netser.offline._types import Dims, to_dims_tuple
 if TYPE_CHECKING:
     from trt_netser.offline._engine import ICudaEngine
     from trt_netser.offline._hostmem import IHostMemory
+    from trt_netser.offline._pyarg import Setting
 
 # The device the offline builder pretends to have (memory pool defaults, platform caps).
 OFFLINE_DEVICE: dict[str, int] = {
@@ -193,6 +194,29 @@ class IBuilderConfig:
 
     __slots__ = ("__weakref__", "_s")
     _s: dict[str, Any]  # every setting, by property name (see reset)
+
+    if TYPE_CHECKING:
+        # The properties that _config_prop adds below, for type checkers.
+        flags: Setting[int]
+        quantization_flags: Setting[int]
+        avg_timing_iterations: Setting[int]
+        builder_optimization_level: Setting[int]
+        default_device_type: Setting[DeviceType]
+        DLA_core: Setting[int]
+        engine_capability: Setting[EngineCapability]
+        hardware_compatibility_level: Setting[HardwareCompatibilityLevel]
+        max_aux_streams: Setting[int]
+        max_num_tactics: Setting[int]
+        profiling_verbosity: Setting[ProfilingVerbosity]
+        runtime_platform: Setting[RuntimePlatform]
+        tiling_optimization_level: Setting[TilingOptimizationLevel]
+        l2_limit_for_tiling: Setting[int]
+        plugins_to_serialize: Setting[list[str]]
+        profile_stream: Setting[int]
+        int8_calibrator: Setting[Any]
+        algorithm_selector: Setting[Any]
+        progress_monitor: Setting[Any]
+        remote_auto_tuning_config: Setting[str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.IBuilderConfig: No constructor defined!")

@@ -52,6 +52,7 @@ from trt_netser.offline._types import _itemsize as itemsize
 if TYPE_CHECKING:
     from trt_netser.offline._hostmem import IHostMemory
     from trt_netser.offline._inspector import EngineInspector
+    from trt_netser.offline._pyarg import Setting
 
 _STRATEGY = enum(ExecutionContextAllocationStrategy)
 _E = TypeVar("_E", bound=PybindEnum)
@@ -649,6 +650,19 @@ class IExecutionContext:
     _profile: int
     _shapes: dict[str, tuple[int, ...]]
     _values: dict[str, tuple[int, ...]]
+
+    if TYPE_CHECKING:
+        # The stored-setting properties that _ctx_prop adds below, for type checkers.
+        debug_sync: Setting[bool]
+        device_memory: Setting[int]
+        enqueue_emits_profile: Setting[bool]
+        error_recorder: Setting[Any]
+        name: Setting[str]
+        nvtx_verbosity: Setting[ProfilingVerbosity]
+        persistent_cache_limit: Setting[int]
+        profiler: Setting[Any]
+        temporary_allocator: Setting[Any]
+        unfused_tensors_debug_state: Setting[bool]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.IExecutionContext: No constructor defined!")

@@ -7,7 +7,7 @@ an ERROR through the runtime's logger, never a Python traceback.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from trt_netser.offline import _plan
 from trt_netser.offline._engine import ICudaEngine
@@ -18,11 +18,24 @@ from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import BOOL, INT, MODULE, STR, Arg, Sig, api, check_setter, instance
 from trt_netser.offline._streams import IStreamReader, IStreamReaderV2, read_exactly
 
+if TYPE_CHECKING:
+    from trt_netser.offline._pyarg import Setting
+
 
 class Runtime:
     """Allows a serialized :class:`ICudaEngine` to be deserialized."""
 
     __slots__ = ("__weakref__", "_s")
+
+    if TYPE_CHECKING:
+        # The properties that _runtime_prop adds below, for type checkers.
+        DLA_core: Setting[int]
+        engine_host_code_allowed: Setting[bool]
+        error_recorder: Setting[Any]
+        gpu_allocator: Setting[Any]
+        max_threads: Setting[int]
+        tempfile_control_flags: Setting[int]
+        temporary_directory: Setting[str | None]
 
     @api("Runtime", Sig([Arg("logger", instance(ILogger))], "None"))
     def __init__(self, logger: ILogger) -> None:
