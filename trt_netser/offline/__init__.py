@@ -36,6 +36,7 @@ Modelling choices where TensorRT's behaviour could not be observed:
 
 from __future__ import annotations
 
+import builtins as _builtins
 import typing as _typing
 
 from trt_netser.offline import _enums, _interfaces
@@ -164,8 +165,8 @@ def run(
     engine: ICudaEngine,
     feeds: Mapping[str, Any],
     *,
-    reference: bool = False,
-    all_tensors: bool = False,
+    reference: _builtins.bool = False,  # ``bool`` is trt.bool (DataType.BOOL) in this module
+    all_tensors: _builtins.bool = False,
 ) -> dict[str, Any]:
     """OFFLINE-ONLY (the real bindings have no such function): run an engine on the CPU.
 

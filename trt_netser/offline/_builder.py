@@ -7,7 +7,7 @@ fixed "offline device" (see :data:`OFFLINE_DEVICE`), so nothing depends on the m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from trt_netser.offline._enums import (
     BuilderFlag,
@@ -46,6 +46,11 @@ from trt_netser.offline._pyarg import (
 from trt_netser.offline._streams import IStreamWriter
 from trt_netser.offline._types import Dims, to_dims_tuple
 
+if TYPE_CHECKING:
+    from trt_netser.offline._engine import ICudaEngine
+    from trt_netser.offline._hostmem import IHostMemory
+    from trt_netser.offline._pyarg import Setting
+
 # The device the offline builder pretends to have (memory pool defaults, platform caps).
 OFFLINE_DEVICE: dict[str, int] = {
     "total_memory": 80 << 30,
@@ -75,6 +80,10 @@ class IOptimizationProfile:
     """Optimization profile for dynamic input dimensions and shape tensors."""
 
     __slots__ = ("__weakref__", "_extra", "_shape_inputs", "_shapes", "_valid")
+    _extra: float
+    _shape_inputs: dict[str, tuple[tuple[int, ...], ...]]  # (min, opt, max) values
+    _shapes: dict[str, tuple[tuple[int, ...], ...]]  # (min, opt, max) dimensions
+    _valid: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.IOptimizationProfile: No constructor defined!")
@@ -82,8 +91,8 @@ class IOptimizationProfile:
     @classmethod
     def _make(cls) -> IOptimizationProfile:
         obj = object.__new__(cls)
-        obj._shapes: dict[str, tuple[tuple[int, ...], ...]] = {}  # type: ignore[misc]
-        obj._shape_inputs: dict[str, tuple[tuple[int, ...], ...]] = {}  # type: ignore[misc]
+        obj._shapes = {}
+        obj._shape_inputs = {}
         obj._extra = 1.0
         obj._valid = True
         return obj
@@ -184,6 +193,30 @@ class IBuilderConfig:
     """Holds the properties used to build an engine from a network."""
 
     __slots__ = ("__weakref__", "_s")
+    _s: dict[str, Any]  # every setting, by property name (see reset)
+
+    if TYPE_CHECKING:
+        # The properties that _config_prop adds below, for type checkers.
+        flags: Setting[int]
+        quantization_flags: Setting[int]
+        avg_timing_iterations: Setting[int]
+        builder_optimization_level: Setting[int]
+        default_device_type: Setting[DeviceType]
+        DLA_core: Setting[int]
+        engine_capability: Setting[EngineCapability]
+        hardware_compatibility_level: Setting[HardwareCompatibilityLevel]
+        max_aux_streams: Setting[int]
+        max_num_tactics: Setting[int]
+        profiling_verbosity: Setting[ProfilingVerbosity]
+        runtime_platform: Setting[RuntimePlatform]
+        tiling_optimization_level: Setting[TilingOptimizationLevel]
+        l2_limit_for_tiling: Setting[int]
+        plugins_to_serialize: Setting[list[str]]
+        profile_stream: Setting[int]
+        int8_calibrator: Setting[Any]
+        algorithm_selector: Setting[Any]
+        progress_monitor: Setting[Any]
+        remote_auto_tuning_config: Setting[str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.IBuilderConfig: No constructor defined!")
@@ -281,7 +314,7 @@ class IBuilderConfig:
     @api("IBuilderConfig", Sig([Arg("feature", enum(PreviewFeature))], "bool"))
     def get_preview_feature(self, feature: PreviewFeature) -> bool:
         """Whether a preview feature is enabled."""
-        return self._s["preview"].get(int(feature), False)
+        return cast(bool, self._s["preview"].get(int(feature), False))
 
     @api("IBuilderConfig", Sig([Arg("tactic_sources", INT)], "bool"))
     def set_tactic_sources(self, tactic_sources: int) -> bool:
@@ -296,7 +329,7 @@ class IBuilderConfig:
 
     def get_tactic_sources(self) -> int:
         """The tactic sources bit mask."""
-        return self._s["tactic_sources"]
+        return cast(int, self._s["tactic_sources"])
 
     # -- memory pools -------------------------------------------------------------------------
     @api("IBuilderConfig", Sig([Arg("pool", enum(MemoryPoolType)), Arg("pool_size", INT)], "None"))
@@ -312,7 +345,7 @@ class IBuilderConfig:
     @api("IBuilderConfig", Sig([Arg("pool", enum(MemoryPoolType))], "int"))
     def get_memory_pool_limit(self, pool: MemoryPoolType) -> int:
         """The size limit of a memory pool (the offline device's default if not set)."""
-        return self._s["pools"].get(int(pool), _POOL_DEFAULTS.get(int(pool), 0))
+        return cast(int, self._s["pools"].get(int(pool), _POOL_DEFAULTS.get(int(pool), 0)))
 
     # -- profiles -----------------------------------------------------------------------------
     @api("IBuilderConfig", Sig([Arg("profile", instance(IOptimizationProfile))], "int"))
@@ -331,9 +364,10 @@ class IBuilderConfig:
         """The number of optimization profiles."""
         return len(self._s["profiles"])
 
-    def get_calibration_profile(self) -> IOptimizationProfile | None:
+    def get_calibration_profile(self) -> IOptimizationProfile:
         """[DEPRECATED] The calibration profile, or None."""
-        return self._s["calibration_profile"]
+        # None when unset (documented) though the binding's signature says IOptimizationProfile.
+        return cast(IOptimizationProfile, self._s["calibration_profile"])
 
     @api("IBuilderConfig", Sig([Arg("profile", instance(IOptimizationProfile))], "bool"))
     def set_calibration_profile(self, profile: IOptimizationProfile) -> bool:
@@ -353,7 +387,9 @@ class IBuilderConfig:
     @api("IBuilderConfig", Sig([Arg("layer", instance(ILayer))], f"{MODULE}.DeviceType"))
     def get_device_type(self, layer: ILayer) -> DeviceType:
         """The device a layer runs on."""
-        return self._s["device_types"].get(layer._impl, self._s["default_device_type"])
+        return cast(
+            DeviceType, self._s["device_types"].get(layer._impl, self._s["default_device_type"])
+        )
 
     @api("IBuilderConfig", Sig([Arg("layer", instance(ILayer))], "bool"))
     def is_device_type_set(self, layer: ILayer) -> bool:
@@ -380,9 +416,10 @@ class IBuilderConfig:
         self._s["timing_cache"] = cache
         return True
 
-    def get_timing_cache(self) -> ITimingCache | None:
-        """The attached timing cache."""
-        return self._s["timing_cache"]
+    def get_timing_cache(self) -> ITimingCache:
+        """The attached timing cache (None if none is set)."""
+        # None when unset (documented) though the binding's signature says ITimingCache.
+        return cast(ITimingCache, self._s["timing_cache"])
 
     def __enter__(self) -> IBuilderConfig:
         """Deprecated in the bindings and without effect: objects are freed by refcount."""
@@ -484,13 +521,18 @@ class Builder:
             f"{MODULE}.IHostMemory",
         ),
     )
-    def build_serialized_network(self, network: INetworkDefinition, config: IBuilderConfig) -> Any:
+    def build_serialized_network(
+        self, network: INetworkDefinition, config: IBuilderConfig
+    ) -> IHostMemory:
         """Build an engine and serialize it: an IHostMemory plan, or None after an ERROR."""
         from trt_netser.offline._build import build_serialized
         from trt_netser.offline._hostmem import IHostMemory
 
         data = build_serialized(self, network, config)
-        return None if data is None else IHostMemory._make(data)
+        if data is None:
+            # TensorRT returns None (nullptr) here though its signature says IHostMemory.
+            return None  # type: ignore[return-value]
+        return IHostMemory._make(data)
 
     @api(
         "Builder",
@@ -499,11 +541,14 @@ class Builder:
             f"{MODULE}.ICudaEngine",
         ),
     )
-    def build_engine_with_config(self, network: INetworkDefinition, config: IBuilderConfig) -> Any:
+    def build_engine_with_config(
+        self, network: INetworkDefinition, config: IBuilderConfig
+    ) -> ICudaEngine:
         """Build an engine in memory: an ICudaEngine, or None after an ERROR."""
         from trt_netser.offline._build import build_engine
 
-        return build_engine(self, network, config)
+        # TensorRT returns None (nullptr) on failure though its signature says ICudaEngine.
+        return build_engine(self, network, config)  # type: ignore[return-value]
 
     @api(
         "Builder",
@@ -517,7 +562,7 @@ class Builder:
         ),
     )
     def build_serialized_network_to_stream(
-        self, network: INetworkDefinition, config: IBuilderConfig, writer: Any
+        self, network: INetworkDefinition, config: IBuilderConfig, writer: IStreamWriter
     ) -> bool:
         """Build and hand the plan to ``writer.write(data)``; False after an ERROR."""
         from trt_netser.offline._build import build_serialized
@@ -555,12 +600,12 @@ class Builder:
     @property
     def logger(self) -> ILogger:
         """The logger given at construction."""
-        return self._s["logger"]
+        return cast(ILogger, self._s["logger"])
 
     @property
     def max_threads(self) -> int:
         """Maximum threads the builder may use (default 1)."""
-        return self._s["max_threads"]
+        return cast(int, self._s["max_threads"])
 
     @max_threads.setter
     def max_threads(self, value: int) -> None:

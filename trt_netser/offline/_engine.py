@@ -9,9 +9,11 @@ it writes the plan format again; a Refitter replaces weight bytes in place. Exec
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from trt_netser.offline import _plan
+from trt_netser.offline._enumbase import PybindEnum
 from trt_netser.offline._enums import (
     BuilderFlag,
     DataType,
@@ -28,6 +30,7 @@ from trt_netser.offline._enums import (
 )
 from trt_netser.offline._ir import TensorIR
 from trt_netser.offline._logger import ILogger, report
+from trt_netser.offline._plan import Plan
 from trt_netser.offline._pyarg import (
     BOOL,
     INT,
@@ -46,7 +49,13 @@ from trt_netser.offline._pyarg import (
 from trt_netser.offline._types import Dims
 from trt_netser.offline._types import _itemsize as itemsize
 
+if TYPE_CHECKING:
+    from trt_netser.offline._hostmem import IHostMemory
+    from trt_netser.offline._inspector import EngineInspector
+    from trt_netser.offline._pyarg import Setting
+
 _STRATEGY = enum(ExecutionContextAllocationStrategy)
+_E = TypeVar("_E", bound=PybindEnum)
 
 
 def _flag(flags: int, flag: Any) -> bool:
@@ -57,6 +66,7 @@ class IRuntimeConfig:
     """Runtime configuration of an execution context (allocation strategy)."""
 
     __slots__ = ("__weakref__", "_strategy")
+    _strategy: ExecutionContextAllocationStrategy
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.IRuntimeConfig: No constructor defined!")
@@ -86,6 +96,7 @@ class ISerializationConfig:
     """Flags that decide how an engine is serialized (SerializationFlag bits)."""
 
     __slots__ = ("__weakref__", "_flags")
+    _flags: int
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.ISerializationConfig: No constructor defined!")
@@ -127,12 +138,17 @@ class ICudaEngine:
     """An engine for executing inference on a built network (offline: a plan in memory)."""
 
     __slots__ = ("__weakref__", "_budget", "_error_recorder", "_io", "_logger", "_plan")
+    _budget: int
+    _error_recorder: Any
+    _io: list[TensorIR]
+    _logger: ILogger | None
+    _plan: Plan
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.ICudaEngine: No constructor defined!")
 
     @classmethod
-    def _make(cls, plan: _plan.Plan, logger: ILogger | None) -> ICudaEngine:
+    def _make(cls, plan: Plan, logger: ILogger | None) -> ICudaEngine:
         obj = object.__new__(cls)
         obj._plan = plan
         obj._logger = logger
@@ -168,7 +184,7 @@ class ICudaEngine:
     def _config_flag(self, flag: BuilderFlag) -> bool:
         return _flag(int(self._plan.config.get("flags", 0)), flag)
 
-    def _config_enum(self, key: str, default: Any) -> Any:
+    def _config_enum(self, key: str, default: _E) -> _E:
         rec = self._plan.config.get(key)
         return type(default)(rec) if rec is not None else default
 
@@ -182,7 +198,7 @@ class ICudaEngine:
         return len(self._io)
 
     @api("ICudaEngine", Sig([Arg("index", INT)], "str"))
-    def get_tensor_name(self, index: int) -> str | None:
+    def get_tensor_name(self, index: int) -> str:
         """Name of the IO tensor at ``index`` (inputs first, then outputs)."""
         if not 0 <= index < len(self._io):
             self._error(
@@ -190,7 +206,8 @@ class ICudaEngine:
                 f"failed, condition: index >= 0 && index < getNbIOTensors(). index {index} is out "
                 f"of range [0, {len(self._io)}).)"
             )
-            return None
+            # TensorRT returns None (nullptr) here though its signature says str.
+            return None  # type: ignore[return-value]
         return self._io[index].name
 
     @api("ICudaEngine", Sig([Arg("name", STR)], f"{MODULE}.TensorIOMode"))
@@ -285,9 +302,10 @@ class ICudaEngine:
         return False
 
     @api("ICudaEngine", Sig([Arg("name", STR)], "str"))
-    def get_aliased_input_tensor(self, name: str) -> str | None:
+    def get_aliased_input_tensor(self, name: str) -> str:
         """The input an output aliases (KV-cache updates), or None."""
-        return None
+        # None (documented: no alias) though the binding's signature says str.
+        return None  # type: ignore[return-value]
 
     @api("ICudaEngine", Sig([Arg("name", STR), Arg("profile_index", INT)], f"list[{MODULE}.Dims]"))
     def get_tensor_profile_shape(self, name: str, profile_index: int) -> list[Dims]:
@@ -389,7 +407,7 @@ class ICudaEngine:
         """Auxiliary streams used (0: offline engines run layers one after another)."""
         return 0
 
-    def _weights_bytes(self, indices: Any) -> int:
+    def _weights_bytes(self, indices: Iterable[int]) -> int:
         weights = self._plan.weights
         total = 0
         for i in indices:
@@ -532,15 +550,18 @@ class ICudaEngine:
         )
         return _plan.encode(out, exclude=refittable if exclude else frozenset())
 
-    def serialize(self) -> Any:
+    def serialize(self) -> IHostMemory:
         """The engine's plan, as it was built (same bytes as the builder's, after a refit too)."""
         from trt_netser.offline._hostmem import IHostMemory
 
         data = self._serialize(self._default_serialization_flags())
-        return None if data is None else IHostMemory._make(data)
+        if data is None:
+            # TensorRT returns None (nullptr) here though its signature says IHostMemory.
+            return None  # type: ignore[return-value]
+        return IHostMemory._make(data)
 
     @api("ICudaEngine", Sig([Arg("arg0", OBJECT)], f"{MODULE}.IHostMemory"))
-    def serialize_with_config(self, arg0: Any) -> Any:
+    def serialize_with_config(self, arg0: ISerializationConfig) -> IHostMemory:
         """The engine's plan with the serialization flags of ``arg0``."""
         from trt_netser.offline._hostmem import IHostMemory
 
@@ -551,10 +572,13 @@ class ICudaEngine:
                 "trt_netser.offline.ISerializationConfig) -> trt_netser.offline.IHostMemory"
             )
         data = self._serialize(arg0._flags)
-        return None if data is None else IHostMemory._make(data)
+        if data is None:
+            # TensorRT returns None (nullptr) here though its signature says IHostMemory.
+            return None  # type: ignore[return-value]
+        return IHostMemory._make(data)
 
     # -- contexts --------------------------------------------------------------------------------
-    def create_execution_context(self, *args: Any, **kwargs: Any) -> IExecutionContext | None:
+    def create_execution_context(self, *args: Any, **kwargs: Any) -> IExecutionContext:
         """A new execution context (strategy or runtime_config, as the two overloads take)."""
         if args and isinstance(args[0], IRuntimeConfig):
             config = args[0]
@@ -567,7 +591,7 @@ class ICudaEngine:
                 config._strategy = _STRATEGY(strategy)
         return IExecutionContext._make(self, config)
 
-    def create_execution_context_without_device_memory(self) -> IExecutionContext | None:
+    def create_execution_context_without_device_memory(self) -> IExecutionContext:
         """A new execution context whose device memory the user provides."""
         config = IRuntimeConfig._make()
         config._strategy = ExecutionContextAllocationStrategy.USER_MANAGED
@@ -577,13 +601,13 @@ class ICudaEngine:
         """A runtime configuration with the defaults."""
         return IRuntimeConfig._make()
 
-    def create_engine_inspector(self) -> Any:
+    def create_engine_inspector(self) -> EngineInspector:
         """An EngineInspector of this engine's layers."""
         from trt_netser.offline._inspector import EngineInspector
 
         return EngineInspector._make(self)
 
-    def __getitem__(self, arg0: int) -> str | None:
+    def __getitem__(self, arg0: int) -> str:
         """The name of the IO tensor at index ``arg0`` (as ``get_tensor_name``)."""
         return self.get_tensor_name(arg0)
 
@@ -617,6 +641,28 @@ class IExecutionContext:
         "_shapes",
         "_values",
     )
+    _addresses: dict[str, int]
+    _config: IRuntimeConfig
+    _engine: ICudaEngine
+    #: (input shapes set, IO tensor shapes by id) of the last shape replay
+    _inferred: tuple[tuple[tuple[str, tuple[int, ...]], ...], dict[int, tuple[int, ...]]] | None
+    _p: dict[str, Any]  # stored settings, by property name
+    _profile: int
+    _shapes: dict[str, tuple[int, ...]]
+    _values: dict[str, tuple[int, ...]]
+
+    if TYPE_CHECKING:
+        # The stored-setting properties that _ctx_prop adds below, for type checkers.
+        debug_sync: Setting[bool]
+        device_memory: Setting[int]
+        enqueue_emits_profile: Setting[bool]
+        error_recorder: Setting[Any]
+        name: Setting[str]
+        nvtx_verbosity: Setting[ProfilingVerbosity]
+        persistent_cache_limit: Setting[int]
+        profiler: Setting[Any]
+        temporary_allocator: Setting[Any]
+        unfused_tensors_debug_state: Setting[bool]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.IExecutionContext: No constructor defined!")
@@ -627,10 +673,10 @@ class IExecutionContext:
         obj._engine = engine
         obj._config = config
         obj._profile = 0
-        obj._shapes: dict[str, tuple[int, ...]] = {}  # type: ignore[misc]
-        obj._values: dict[str, tuple[int, ...]] = {}  # type: ignore[misc]
-        obj._addresses: dict[str, int] = {}  # type: ignore[misc]
-        obj._inferred: tuple[Any, dict[int, tuple[int, ...]]] | None = None  # type: ignore[misc]
+        obj._shapes = {}
+        obj._values = {}
+        obj._addresses = {}
+        obj._inferred = None
         obj._p = {
             "debug_sync": False,
             "device_memory": 0,

@@ -9,7 +9,7 @@ including unknown ones whose ``.name`` is ``"???"``.
 from __future__ import annotations
 
 import operator
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 E = TypeVar("E", bound="PybindEnum")
 
@@ -119,9 +119,15 @@ class PybindEnum(metaclass=_EnumMeta):
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    @property
-    def __members__(self) -> dict[str, Any]:
-        return dict(type(self)._members)
+    if TYPE_CHECKING:
+        # What ``E.__members__`` and ``member.__members__`` give: a property here (for
+        # members) would hide the metaclass's from type checkers on ``E.__members__``.
+        __members__: ClassVar[dict[str, Any]]
+    else:
+
+        @property
+        def __members__(self) -> dict[str, Any]:
+            return dict(type(self)._members)
 
     def __getstate__(self) -> int:
         return self._value

@@ -8,19 +8,24 @@ bytes are immutable Python bytes; the buffer protocol comes from the compiled
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trt_netser.offline._enums import DataType
 from trt_netser.offline._pyarg import MODULE
 
-try:
-    from trt_netser.offline._hostbuf import HostBuffer as _Base  # type: ignore[import-not-found]
-except ImportError:  # pure-Python install: __buffer__ (3.12+) and __bytes__ only
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
+try:
+    from trt_netser.offline._hostbuf import HostBuffer as _Base  # typed by _hostbuf.pyi
+except ImportError:  # pure-Python install: __buffer__ (3.12+) and __bytes__ only
+    # mypy rejects any conditional redefinition of an imported class (no-redef), even one
+    # with the same interface; this fallback keeps HostBuffer's (see _hostbuf.pyi).
     class _Base:  # type: ignore[no-redef]
         __slots__ = ("_data",)
+        _data: bytes
 
-        def __new__(cls, data: bytes = b"") -> Any:
+        def __new__(cls, data: bytes = b"") -> Self:
             obj = object.__new__(cls)
             obj._data = data
             return obj
@@ -35,7 +40,7 @@ except ImportError:  # pure-Python install: __buffer__ (3.12+) and __bytes__ onl
             return self._data
 
 
-class IHostMemory(_Base):  # type: ignore[misc,valid-type]
+class IHostMemory(_Base):
     """Handles library allocated memory that is accessible to the user (a read-only buffer)."""
 
     __slots__ = ("__weakref__",)
@@ -45,7 +50,7 @@ class IHostMemory(_Base):  # type: ignore[misc,valid-type]
 
     @classmethod
     def _make(cls, data: bytes) -> IHostMemory:
-        return _Base.__new__(cls, bytes(data))  # type: ignore[no-any-return]
+        return _Base.__new__(cls, bytes(data))
 
     @property
     def dtype(self) -> DataType:
@@ -67,7 +72,7 @@ class IHostMemory(_Base):  # type: ignore[misc,valid-type]
 def plan_bytes(obj: Any) -> bytes | None:
     """The bytes of a plan given as IHostMemory, bytes or any buffer; None if not a buffer."""
     if isinstance(obj, IHostMemory):
-        return obj._bytes()  # type: ignore[no-any-return]
+        return obj._bytes()
     if isinstance(obj, bytes):
         return obj
     try:

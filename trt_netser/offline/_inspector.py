@@ -9,11 +9,14 @@ type, inputs and outputs (name, dimensions, data type) and metadata.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trt_netser.offline._enums import LayerInformationFormat, ProfilingVerbosity, _Severity
 from trt_netser.offline._logger import report
 from trt_netser.offline._pyarg import INT, MODULE, Arg, Sig, api, enum
+
+if TYPE_CHECKING:
+    from trt_netser.offline._engine import ICudaEngine, IExecutionContext
 
 _FORMAT = enum(LayerInformationFormat)
 
@@ -22,19 +25,22 @@ class EngineInspector:
     """An engine inspector which prints out the layer information of an engine or a context."""
 
     __slots__ = ("__weakref__", "_context", "_engine", "_error_recorder")
+    _context: IExecutionContext | None
+    _engine: ICudaEngine
+    _error_recorder: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.EngineInspector: No constructor defined!")
 
     @classmethod
-    def _make(cls, engine: Any) -> EngineInspector:
+    def _make(cls, engine: ICudaEngine) -> EngineInspector:
         obj = object.__new__(cls)
         obj._engine = engine
         obj._context = None
         obj._error_recorder = None
         return obj
 
-    def _layer(self, index: int) -> Any:
+    def _layer(self, index: int) -> str | dict[str, Any]:
         ir = self._engine._plan.ir
         layer = ir.layers[index]
         verbosity = self._engine.profiling_verbosity
@@ -63,7 +69,7 @@ class EngineInspector:
         return [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
 
     @staticmethod
-    def _oneline(info: Any) -> str:
+    def _oneline(info: str | dict[str, Any]) -> str:
         return info if isinstance(info, str) else json.dumps(info, sort_keys=True)
 
     @api(

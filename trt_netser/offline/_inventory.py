@@ -167,8 +167,9 @@ def quant_parameters(ir: GraphIR) -> frozenset[int]:
     out: set[int] = set()
     for layer in ir.layers:
         for slot in QUANT_PARAMETER_SLOTS.get(layer.type.name, ()):
-            if slot < len(layer.inputs) and layer.inputs[slot] is not None:
-                out.add(layer.inputs[slot])  # type: ignore[arg-type]
+            tid = layer.inputs[slot] if slot < len(layer.inputs) else None
+            if tid is not None:
+                out.add(tid)
     return frozenset(out)
 
 

@@ -171,6 +171,8 @@ class Unencodable(Exception):
 
 
 _PLAIN = frozenset({type(None), bool, str, bytes, int, float})
+#: Plain types whose subclasses are recorded as the plain value (bool before int).
+_PLAIN_BASES: tuple[type[Any], ...] = (bool, int, float, str, bytes)
 _ENUM_TYPES: dict[str, type] = {}
 
 
@@ -191,7 +193,7 @@ def to_record(value: Any) -> Any:
         return {"$array": [value.dtype, list(value.shape), value.data]}
     if t is MapValue:
         return {"$map": [[to_record(k), to_record(v)] for k, v in value.items]}
-    for plain in (bool, int, float, str, bytes):  # subclasses of the plain types
+    for plain in _PLAIN_BASES:  # subclasses of the plain types
         if isinstance(value, plain):
             return plain(value)
     if isinstance(value, tuple | list):

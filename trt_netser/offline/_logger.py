@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, TypeAlias
 
 from trt_netser.offline._enums import _Severity
 from trt_netser.offline._pyarg import Arg, Sig, api, check_setter, enum
@@ -15,7 +15,7 @@ _LETTER = {0: "F", 1: "E", 2: "W", 3: "I", 4: "V"}
 class ILogger:
     """Abstract base Logger class for the :class:`Builder`; subclasses implement ``log``."""
 
-    Severity = _Severity
+    Severity: TypeAlias = _Severity  # an alias, so ``severity: trt.ILogger.Severity`` type-checks
     INTERNAL_ERROR = _Severity.INTERNAL_ERROR
     ERROR = _Severity.ERROR
     WARNING = _Severity.WARNING
@@ -39,7 +39,7 @@ class ILogger:
 class Logger(ILogger):
     """Logger that prints messages at or above ``min_severity`` (like TensorRT's, to stderr)."""
 
-    Severity = _Severity
+    Severity: TypeAlias = _Severity  # an alias, so ``severity: trt.ILogger.Severity`` type-checks
     INTERNAL_ERROR = _Severity.INTERNAL_ERROR
     ERROR = _Severity.ERROR
     WARNING = _Severity.WARNING

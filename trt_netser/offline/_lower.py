@@ -9,7 +9,7 @@ come from the offline layer state, as the real builder reads its own internal st
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -79,7 +79,12 @@ class _Lowering:
         )
         return tid
 
+    @overload
+    def ref(self, t: ITensor, where: str) -> int: ...
+    @overload
+    def ref(self, t: ITensor | None, where: str) -> int | None: ...
     def ref(self, t: ITensor | None, where: str) -> int | None:
+        """The id of a tensor of the network (None for None)."""
         if t is None:
             return None
         tid = self.tensor_ids.get(id(t))
@@ -94,7 +99,7 @@ class _Lowering:
         if isinstance(v, Weights):
             return self.add_weights(v, layer, attr)
         if isinstance(v, ITensor):
-            return TensorRef(self.ref(v, where))  # type: ignore[arg-type]
+            return TensorRef(self.ref(v, where))
         if isinstance(v, np.ndarray):
             arr = np.ascontiguousarray(v)
             return ArrayValue(arr.dtype.str, tuple(arr.shape), arr.tobytes())

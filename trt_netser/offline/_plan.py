@@ -131,7 +131,7 @@ class Plan:
 
     def derive(self, **changes: Any) -> Plan:
         """The same engine with other engine-level fields (sharing graph and weights)."""
-        fields = {
+        fields: dict[str, Any] = {
             "head": self.head,
             "weights": self.weights,
             "config": self.config,
@@ -325,6 +325,12 @@ def _dims(v: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in v)
 
 
+def _bounds(v: Any) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A profile's (min, opt, max) record; not three of them is a malformed plan (ValueError)."""
+    lo, opt, hi = v
+    return _dims(lo), _dims(opt), _dims(hi)
+
+
 def _tensor(tid: int, r: list[Any]) -> TensorIR:
     return TensorIR(
         id=tid,
@@ -389,8 +395,8 @@ def _decode_payload(p: dict[str, Any]) -> Plan:
     io = p["io"]
     profiles = [
         ProfileIR(
-            shapes={k: tuple(_dims(d) for d in v) for k, v in r["shapes"].items()},  # type: ignore[misc]
-            values={k: tuple(_dims(d) for d in v) for k, v in r["values"].items()},  # type: ignore[misc]
+            shapes={k: _bounds(v) for k, v in r["shapes"].items()},
+            values={k: _bounds(v) for k, v in r["values"].items()},
             extra_memory_target=float(r["extra_memory_target"]),
         )
         for r in io["profiles"]

@@ -11,13 +11,24 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import numpy as np
 
 MODULE = "trt_netser.offline"
 _NO_DEFAULT: Any = object()
 F = TypeVar("F", bound=Callable[..., Any])
+
+if TYPE_CHECKING:
+    _V = TypeVar("_V")
+
+    class Setting(Generic[_V]):
+        """A read/write property that a class gets from a table (``setattr`` after the class
+        body), as type checkers should see it: declare ``name: Setting[T]`` in the class
+        body under ``TYPE_CHECKING``. Exists for type checkers only."""
+
+        def __get__(self, obj: object, owner: type | None = None) -> _V: ...
+        def __set__(self, obj: object, value: _V) -> None: ...
 
 
 class Mismatch(Exception):

@@ -260,8 +260,8 @@ class Refitter:
 
     def get_all(self) -> tuple[list[str], list[WeightsRole]]:
         """(layer names, roles) of every refittable weight."""
-        entries = [e for e in self._refittable_entries() if e.role is not None]
-        return [e.layer for e in entries], [e.role for e in entries]  # type: ignore[misc]
+        pairs = [(e.layer, e.role) for e in self._refittable_entries() if e.role is not None]
+        return [layer for layer, _ in pairs], [role for _, role in pairs]
 
     def get_all_weights(self) -> list[str]:
         """Names of every named refittable weight (each name once, inventory order)."""
@@ -280,8 +280,8 @@ class Refitter:
 
     def get_missing(self) -> tuple[list[str], list[WeightsRole]]:
         """(layer names, roles) of weights that must still be set before a refit."""
-        missing = [e for e in self._missing() if e.role is not None]
-        return [e.layer for e in missing], [e.role for e in missing]  # type: ignore[misc]
+        pairs = [(e.layer, e.role) for e in self._missing() if e.role is not None]
+        return [layer for layer, _ in pairs], [role for _, role in pairs]
 
     def get_missing_weights(self) -> list[str]:
         """Names of weights that must still be set ("" for unnamed weights)."""

@@ -7,7 +7,7 @@ an ERROR through the runtime's logger, never a Python traceback.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from trt_netser.offline import _plan
 from trt_netser.offline._engine import ICudaEngine
@@ -18,11 +18,24 @@ from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import BOOL, INT, MODULE, STR, Arg, Sig, api, check_setter, instance
 from trt_netser.offline._streams import IStreamReader, IStreamReaderV2, read_exactly
 
+if TYPE_CHECKING:
+    from trt_netser.offline._pyarg import Setting
+
 
 class Runtime:
     """Allows a serialized :class:`ICudaEngine` to be deserialized."""
 
     __slots__ = ("__weakref__", "_s")
+
+    if TYPE_CHECKING:
+        # The properties that _runtime_prop adds below, for type checkers.
+        DLA_core: Setting[int]
+        engine_host_code_allowed: Setting[bool]
+        error_recorder: Setting[Any]
+        gpu_allocator: Setting[Any]
+        max_threads: Setting[int]
+        tempfile_control_flags: Setting[int]
+        temporary_directory: Setting[str | None]
 
     @api("Runtime", Sig([Arg("logger", instance(ILogger))], "None"))
     def __init__(self, logger: ILogger) -> None:
@@ -40,7 +53,7 @@ class Runtime:
     def _error(self, msg: str) -> None:
         report(self._s["logger"], _Severity.ERROR, msg)
 
-    def deserialize_cuda_engine(self, *args: Any, **kwargs: Any) -> ICudaEngine | None:
+    def deserialize_cuda_engine(self, *args: Any, **kwargs: Any) -> ICudaEngine:
         """Deserialize an engine from a buffer, IHostMemory or a stream reader (None on error)."""
         values = list(args) + list(kwargs.values())
         if len(values) != 1:
@@ -53,7 +66,8 @@ class Runtime:
         if isinstance(source, IStreamReader | IStreamReaderV2):
             data = self._read_plan(source)
             if data is None:
-                return None
+                # TensorRT returns None (nullptr) here though its signature says ICudaEngine.
+                return None  # type: ignore[return-value]
         else:
             data = plan_bytes(source)
         if data is None:
@@ -69,10 +83,11 @@ class Runtime:
             plan = _plan.decode(data)
         except _plan.PlanError as exc:
             self._error(str(exc))
-            return None
+            # TensorRT returns None (nullptr) here though its signature says ICudaEngine.
+            return None  # type: ignore[return-value]
         return ICudaEngine._make(plan, self._s["logger"])
 
-    def _read_plan(self, reader: Any) -> bytes | None:
+    def _read_plan(self, reader: IStreamReader | IStreamReaderV2) -> bytes | None:
         """The plan bytes from a stream reader: the header, then what it says follows."""
         if isinstance(reader, IStreamReaderV2):
             try:
@@ -107,18 +122,19 @@ class Runtime:
         return get_plugin_registry()
 
     @api("Runtime", Sig([Arg("path", STR)], f"{MODULE}.Runtime"))
-    def load_runtime(self, path: str) -> Runtime | None:
+    def load_runtime(self, path: str) -> Runtime:
         """Lean runtimes are native libraries: not available offline (ERROR, None)."""
         self._error(
             "IRuntime::loadRuntime: Error Code 9: API Usage Error (runtime libraries cannot be "
             f"loaded by the offline TensorRT model: {path}.)"
         )
-        return None
+        # TensorRT returns None (nullptr) on failure though its signature says Runtime.
+        return None  # type: ignore[return-value]
 
     @property
     def logger(self) -> ILogger:
         """The logger given at construction."""
-        return self._s["logger"]
+        return cast(ILogger, self._s["logger"])
 
     @property
     def num_DLA_cores(self) -> int:

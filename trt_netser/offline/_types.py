@@ -37,7 +37,7 @@ _ITEMSIZE: dict[int, float | None] = {
     11: None,
 }
 # DataType value -> numpy dtype, for the types numpy can represent.
-_NP_OF: dict[int, type] = {
+_NP_OF: dict[int, type[np.generic]] = {
     int(DataType.FLOAT): np.float32,
     int(DataType.HALF): np.float16,
     int(DataType.INT8): np.int8,
@@ -57,7 +57,7 @@ def _itemsize(dtype: DataType) -> float | None:
 DataType.itemsize = property(_itemsize)  # type: ignore[attr-defined]  # _enums.py is generated
 
 
-def nptype(trt_type: DataType) -> type:
+def nptype(trt_type: DataType) -> type[np.generic]:
     """Returns the numpy-equivalent of a TensorRT :class:`DataType`."""
     try:
         if type(trt_type) is not DataType:
