@@ -67,7 +67,17 @@ class _Failed:
     code: str
     message: str
     quarantined: str | None
-    digest: str | None = None  # of the plan that failed
+    entry: Any = None  # the version that failed (a CacheEntry)
+
+    def replaced_by(self, other: Any) -> bool:
+        """Whether ``other`` is another version than the one that failed (a rebuild can
+        give the same plan bytes: the publication time tells them apart)."""
+        if self.entry is None:
+            return True
+        return bool(
+            getattr(other, "digest", None) != getattr(self.entry, "digest", None)
+            or getattr(other, "created", None) != getattr(self.entry, "created", None)
+        )
 
 
 def _warn(result: BuildResult | None, message: str) -> None:
@@ -196,7 +206,9 @@ class _Run:
                 return None
 
     @contextlib.contextmanager
-    def locked(self, k: str) -> Iterator[None]:
+    def locked(self, k: str, stale: Any = None) -> Iterator[None]:
+        """Hold the key's lock and, on remote stores, its build lease; ``stale`` is the
+        entry that failed and will be replaced (it does not count as published)."""
         if self.cache is None or self.cache_failed:
             yield
             return
@@ -212,7 +224,8 @@ class _Run:
         lease = None
         try:
             if getattr(self.cache, "is_remote", False):
-                lease = self.cache.lease(k, ttl=self.lease_ttl, poll=min(0.5, self.lease_ttl / 4))
+                poll = min(0.5, self.lease_ttl / 4)
+                lease = self.cache.lease(k, ttl=self.lease_ttl, poll=poll, stale=stale)
         except Exception as exc:
             logger.warning("build lease on %r unavailable (%s): building without it", k, exc)
         self.timings["lock"] = self.timings.get("lock", 0.0) + time.perf_counter() - start
@@ -298,7 +311,7 @@ class _Run:
         if failure.entry_at_fault:
             where = self.quarantine(k, f"{code}: {message}", entry)
         logger.warning("engine cache hit %r not usable (%s: %s): rebuilding", k, code, message)
-        return _Failed(code, message, where, getattr(entry, "digest", None))
+        return _Failed(code, message, where, entry)
 
     def verify(self, result: BuildResult) -> None:
         """Verification mode: a fresh build must give the refit engine's plan, or (real
@@ -617,9 +630,9 @@ def _obtain(
         if got.code == "verify"
         else Outcome.HIT_REFIT_FAILED_REBUILT
     )
-    with run.locked(k):
+    with run.locked(k, stale=got.entry):  # the failed entry may still be there
         again = run.lookup(k) if fresh is None else None
-        if again is not None and again.digest != got.digest:
+        if again is not None and got.replaced_by(again):
             # another rank replaced the bad entry while this one failed: try that one
             retry = run.try_hit(k, again, variant=variant, verify=verify)
             if isinstance(retry, BuildResult):
