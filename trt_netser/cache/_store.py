@@ -25,6 +25,7 @@ from trt_netser.cache._remote import RemoteBackend
 from trt_netser.cache._types import (
     MANIFEST_FORMAT,
     MANIFEST_VERSION,
+    MAX_MANIFEST_BYTES,
     BadEntryError,
     CacheEntry,
     CacheError,
@@ -114,6 +115,10 @@ def _version() -> str:
         return __version__
     except Exception:  # pragma: no cover - partial installs
         return "unknown"
+
+
+#: Upper bound of the manifest bytes the plan's record (file, size, blake3) adds.
+_PLAN_RECORD_BYTES = 256
 
 
 def _same_version(manifest: dict[str, Any], entry: CacheEntry) -> bool:
@@ -454,7 +459,7 @@ class EngineCache:
             except (TypeError, ValueError) as exc:
                 raise TypeError(f"{name} must be JSON-serialisable: {exc}") from None
         now = time.time()
-        return {
+        manifest = {
             "format": MANIFEST_FORMAT,
             "format_version": MANIFEST_VERSION,
             "key": k,
@@ -466,6 +471,14 @@ class EngineCache:
             "build_seconds": None if build_seconds is None else float(build_seconds),
             "extras": dict(extras or {}),
         }
+        # refuse what every reader would reject as corrupt (the plan's record adds ~200 B)
+        size = len(encode_manifest(manifest)) + _PLAN_RECORD_BYTES
+        if size > MAX_MANIFEST_BYTES:
+            raise ValueError(
+                f"put({k!r}): the manifest would be about {size} bytes, more than the "
+                f"{MAX_MANIFEST_BYTES} a reader accepts: extras too large"
+            )
+        return manifest
 
     def _put(
         self,
