@@ -309,19 +309,23 @@ def show_cmd(ctx: click.Context, key: str, as_json: bool) -> None:
                     ": " + component_value_text(value, 120),
                 )
             )
-    _print_metadata(out, info.extras)
+    _print_metadata(out, info.extras, cache)
 
 
-def _print_metadata(out: Any, extras: Any) -> None:
+def _print_metadata(out: Any, extras: Any, cache: Any) -> None:
     """The entry's free-form metadata; the pipeline's part as its refit inventory and
     pinned weights (``describe_entry``), so a user sees what a hit will refit."""
     if not extras:
         return
     from trt_netser.pipeline import EXTRAS_KEY, describe_entry
+    from trt_netser.pipeline._record import resolve_extras
 
     rest = dict(extras) if isinstance(extras, dict) else {"": extras}
     if EXTRAS_KEY in rest:
-        lines = describe_entry(extras)
+        try:
+            lines = describe_entry(resolve_extras(extras, cache.get))
+        except ValueError:  # MetaError: the refit record is missing or altered
+            lines = []
         if lines:
             del rest[EXTRAS_KEY]
             out.print(Text("pipeline:", style="bold"))

@@ -32,6 +32,7 @@ from trt_netser.pipeline._entry import (
 from trt_netser.pipeline._names import NamePolicy, apply_name_policy
 from trt_netser.pipeline._outcome import FAILURES, BuildResult, Outcome, Timings
 from trt_netser.pipeline._policy import RefitPolicy, RefitSetup, apply_refit_policy
+from trt_netser.pipeline._record import resolve_extras, stored_extras
 from trt_netser.pipeline._refit import HitError, engine_inventory, engine_signature, refit_engine
 from trt_netser.pipeline._weights import NetworkWeights, collect_weights
 from trt_netser.walk import trt_module_of, unwrap_network
@@ -252,7 +253,8 @@ class _Run:
         assert self.setup is not None
         try:
             try:
-                meta = EntryMeta.from_extras(entry.extras)
+                get = self.cache.get if self.cache is not None else None
+                meta = EntryMeta.from_extras(resolve_extras(entry.extras, get))
             except MetaError as exc:
                 code = "no-metadata" if isinstance(exc, MissingMetaError) else "bad-metadata"
                 raise HitError(code, str(exc)) from None
@@ -462,9 +464,8 @@ class _Run:
         with self.timings.phase("store"):
             try:
                 target = self.key if k == str(self.key) else k  # components for explain
-                stored = self.cache.put(
-                    target, plan, build_seconds=seconds, extras=meta.to_extras()
-                )
+                extras = stored_extras(meta, k, self.cache.put)
+                stored = self.cache.put(target, plan, build_seconds=seconds, extras=extras)
             except Exception as exc:
                 stored = None
                 error = f"{type(exc).__name__}: {exc}"
