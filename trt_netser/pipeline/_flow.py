@@ -254,7 +254,8 @@ class _Run:
         try:
             try:
                 get = self.cache.get if self.cache is not None else None
-                meta = EntryMeta.from_extras(resolve_extras(entry.extras, get))
+                with self.timings.phase("lookup"):  # the record, and reading it, are lookup
+                    meta = EntryMeta.from_extras(resolve_extras(entry.extras, get))
             except MetaError as exc:
                 code = "no-metadata" if isinstance(exc, MissingMetaError) else "bad-metadata"
                 raise HitError(code, str(exc)) from None
