@@ -175,6 +175,18 @@ def test_bad_inputs_raise_clear_errors(cache: EngineCache, tmp_path: Path) -> No
     assert not cache.contains("a")
 
 
+def test_extras_a_reader_would_reject_are_refused(cache: EngineCache) -> None:
+    # a manifest over the readers' bound would be quarantined as corrupt on every read
+    many = {"inventory": [[f"layer{i}", "CONSTANT", "FLOAT", i] for i in range(30_000)]}
+    with pytest.raises(ValueError, match="extras too large"):
+        cache.put("a", b"x", extras=many)
+    assert not cache.contains("a")
+    few = {"inventory": many["inventory"][:3_000]}
+    assert cache.put("a", b"x", extras=few).stored
+    got = cache.get("a")
+    assert got is not None and got.extras == few
+
+
 def test_write_failure_degrades_and_strict_raises(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -6,9 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import blake3
+import numpy as np
 from click.testing import CliRunner
 
+from tests.pipeline.nets import conv_net
 from trt_netser.cli import main
+from trt_netser.pipeline import EXTRAS_KEY
 
 MODEL = """
 import os
@@ -102,3 +106,47 @@ def test_weightless_verify_and_errors(trt: Any, tmp_path: Path, monkeypatch: Any
         main, ["build", f"{broken}:build", "--cache", str(tmp_path / "c"), "--backend", "offline"]
     )
     assert failed.exit_code == 2 and "could not build" in failed.output
+
+
+def _show(cache: Any, key: str) -> str:
+    out = CliRunner().invoke(main, ["cache", "--cache", str(cache.root), "show", key])
+    assert out.exit_code == 0, out.output
+    return str(out.output)
+
+
+def _pinned_digest(array: np.ndarray) -> str:
+    """blake3 of dtype tag and little-endian bytes, as the entry records a pinned weight."""
+    return blake3.blake3(array.dtype.str.encode() + b"\0" + array.tobytes()).hexdigest()
+
+
+def test_cache_show_lists_refit_inventory_and_pinned(trt: Any, cache: Any) -> None:
+    net = conv_net(trt, named=True)
+    result = net.build(cache=cache)
+    assert result.outcome == "miss-built"
+    text = _show(cache, result.entry_key)
+    lines = text.splitlines()
+    assert "pipeline:" in lines
+    assert "  refit: REFIT, with weights" in lines
+    # the named kernel by its name (and by its layer, as get_all lists it), the others
+    # by (layer, role)
+    assert "  refit inventory: 1 named, 5 by layer and role" in lines
+    assert "    conv.weight: FLOAT x 108" in lines and "    conv [KERNEL]: FLOAT x 108" in lines
+    for layer_role in ("conv [BIAS]", "scale [SHIFT]", "scale [SCALE]"):
+        assert f"    {layer_role}: FLOAT x 4" in lines
+    assert "    offset [CONSTANT]: FLOAT x 4" in lines
+    # baked in: the scale's power (never refittable) and the INT32 gather indices
+    assert "  pinned weights: 2 (values baked into the engine)" in lines
+    power = _pinned_digest(net.arrays["power"])[:16]
+    index = _pinned_digest(net.arrays["index"])[:16]
+    assert f"    'scale'.power: FLOAT x 4, blake3 {power}" in lines
+    assert f"    'index'.weights: INT32 x 2, blake3 {index}" in lines
+    assert "metadata" not in text  # the pipeline's record is shown readably, not raw
+
+
+def test_cache_show_other_metadata_stays_raw(trt: Any, cache: Any) -> None:
+    cache.put("plain", b"plan", extras={"model": "demo"})
+    assert "metadata   {'model': 'demo'}" in _show(cache, "plain")
+    cache.put("odd", b"plan", extras={EXTRAS_KEY: {"format": 99}, "model": "x"})
+    text = _show(cache, "odd")
+    assert "pipeline:  metadata is malformed or of a newer format" in text
+    assert "'format': 99" in text and "'model': 'x'" in text

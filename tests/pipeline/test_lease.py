@@ -123,3 +123,27 @@ def test_sigkilled_holder_is_taken_over_on_s3(
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+def test_a_stale_entry_does_not_count_as_published(s3_endpoint: str, s3_url: str) -> None:
+    """Builders replacing an entry they found unusable take the lease although the entry
+    is still there, wait for each other, and stop waiting once it is replaced."""
+    cache = EngineCache(s3_url, storage_options=s3_options(s3_endpoint))
+    cache.put("a/b", b"plan")
+    stale = cache.get("a/b")
+    assert stale is not None
+    assert cache.lease("a/b", ttl=5, poll=0.05) is None  # published: nothing to build
+    held = cache.lease("a/b", ttl=5, poll=0.05, stale=stale)
+    assert held is not None
+    with pytest.raises(TimeoutError, match="still held"):
+        cache.lease("a/b", ttl=5, poll=0.05, timeout=0.3, stale=stale)
+    # the holder publishes the same bytes again: a new version all the same
+    threading.Timer(0.3, cache.put, ("a/b", b"plan")).start()
+    start = time.monotonic()
+    assert cache.lease("a/b", ttl=5, poll=0.05, timeout=5, stale=stale) is None
+    assert time.monotonic() - start >= 0.2
+    held.release()
+    cache.remove("a/b")  # gone (quarantined, say): the stale version is not there either
+    lease = cache.lease("a/b", ttl=5, poll=0.05, timeout=1, stale=stale)
+    assert lease is not None
+    lease.release()

@@ -82,3 +82,31 @@ def test_sigkilled_builder_holding_the_lease(
     result = json.loads(out.decode().strip().splitlines()[-1])
     assert result["outcome"] == "miss-built" and result["fresh"]
     assert len(count.read_text().split()) == 2  # the dead build, then the take-over
+
+
+def test_hosts_rebuilding_a_failed_entry_on_s3_build_once(
+    trt: Any, tmp_path: Path, s3_endpoint: str, s3_url: str
+) -> None:
+    """A hit that fails while the failed entry stays in place (here: no pipeline metadata,
+    as ``get_or_build`` stores; such an entry is not quarantined) rebuilds under the lease
+    too: the failed entry does not count as published, so one host builds and the others
+    wait, then refit its replacement."""
+    from tests.cache.conftest import s3_options
+    from tests.pipeline.nets import conv_net, plan_bytes
+    from trt_netser.cache import EngineCache
+
+    cache = EngineCache(s3_url, storage_options=s3_options(s3_endpoint), lock_dir=tmp_path / "l")
+    first = conv_net(trt, seed=9).build(cache=cache, explain=False)
+    assert first.outcome.value == "miss-built"
+    # the same plan bytes, stored without the pipeline's record: a rebuild gives an entry
+    # with the same plan digest, so only its version tells it from the failed one
+    cache.put(first.key, plan_bytes(first))
+    stale = cache.get(first.key)
+    assert stale is not None and "trt_netser.pipeline" not in stale.extras
+    results = _race(tmp_path, s3_url, 3, s3=s3_endpoint)
+    outcomes = sorted(r["outcome"] for r in results)
+    assert outcomes == ["hit-refit", "hit-refit", "hit-refit-failed-rebuilt"], results
+    assert all(r["fresh"] for r in results), results
+    assert "no-metadata" in next(r["reason"] for r in results if r["outcome"] != "hit-refit")
+    replaced = cache.get(first.key)
+    assert replaced is not None and "trt_netser.pipeline" in replaced.extras

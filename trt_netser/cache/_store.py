@@ -25,6 +25,7 @@ from trt_netser.cache._remote import RemoteBackend
 from trt_netser.cache._types import (
     MANIFEST_FORMAT,
     MANIFEST_VERSION,
+    MAX_MANIFEST_BYTES,
     BadEntryError,
     CacheEntry,
     CacheError,
@@ -114,6 +115,19 @@ def _version() -> str:
         return __version__
     except Exception:  # pragma: no cover - partial installs
         return "unknown"
+
+
+#: Upper bound of the manifest bytes the plan's record (file, size, blake3) adds.
+_PLAN_RECORD_BYTES = 256
+
+
+def _same_version(manifest: dict[str, Any], entry: CacheEntry) -> bool:
+    """Whether ``manifest`` is the very version ``entry`` was read from (a rebuild may
+    give the same plan bytes, so the publication time tells versions apart too)."""
+    return bool(
+        manifest["plan"]["blake3"] == entry.digest
+        and manifest.get("created") == entry.manifest.get("created")
+    )
 
 
 def _plan_source(plan: object, what: str) -> memoryview | Path:
@@ -445,7 +459,7 @@ class EngineCache:
             except (TypeError, ValueError) as exc:
                 raise TypeError(f"{name} must be JSON-serialisable: {exc}") from None
         now = time.time()
-        return {
+        manifest = {
             "format": MANIFEST_FORMAT,
             "format_version": MANIFEST_VERSION,
             "key": k,
@@ -457,6 +471,14 @@ class EngineCache:
             "build_seconds": None if build_seconds is None else float(build_seconds),
             "extras": dict(extras or {}),
         }
+        # refuse what every reader would reject as corrupt (the plan's record adds ~200 B)
+        size = len(encode_manifest(manifest)) + _PLAN_RECORD_BYTES
+        if size > MAX_MANIFEST_BYTES:
+            raise ValueError(
+                f"put({k!r}): the manifest would be about {size} bytes, more than the "
+                f"{MAX_MANIFEST_BYTES} a reader accepts: extras too large"
+            )
+        return manifest
 
     def _put(
         self,
@@ -571,15 +593,34 @@ class EngineCache:
             yield
 
     def lease(
-        self, key: Key, *, ttl: float = 60.0, poll: float = 0.5, timeout: float | None = None
+        self,
+        key: Key,
+        *,
+        ttl: float = 60.0,
+        poll: float = 0.5,
+        timeout: float | None = None,
+        stale: CacheEntry | None = None,
     ) -> Any:
         """On a remote store, take the key's build lease (``_lease.py``), waiting while a
         live builder on any host holds it; None once the entry exists, or on local stores
-        (the lock file already covers every builder there)."""
+        (the lock file already covers every builder there).
+
+        ``stale`` is an entry the caller found unusable and will replace: while the key
+        still holds that very version it does not count as existing, so builders that
+        replace a failed entry take the lease (and wait for each other) too."""
         k = validate_key(key)
         if not isinstance(self._backend, RemoteBackend):
             return None
         from trt_netser.cache._lease import acquire_lease
+
+        def ready() -> bool:
+            if stale is None:
+                return self.contains(k)
+            try:
+                seen = self._read(k)
+            except (OSError, UnsafePathError):
+                return False
+            return seen.manifest is not None and not _same_version(seen.manifest, stale)
 
         return acquire_lease(
             self._backend.fs,
@@ -588,7 +629,7 @@ class EngineCache:
             ttl=ttl,
             poll=poll,
             timeout=timeout,
-            ready=lambda: self.contains(k),
+            ready=ready,
         )
 
     def quarantine(self, key: Key, reason: str, *, entry: CacheEntry | None = None) -> str | None:
@@ -605,10 +646,7 @@ class EngineCache:
         if (
             entry is not None
             and seen.manifest is not None
-            and (
-                seen.manifest["plan"]["blake3"] != entry.digest
-                or seen.manifest.get("created") != entry.manifest.get("created")
-            )
+            and not _same_version(seen.manifest, entry)
         ):
             return None  # replaced since the caller read it: not the bad version
         return self._quarantine(k, k + "@", str(reason), seen)

@@ -309,8 +309,37 @@ def show_cmd(ctx: click.Context, key: str, as_json: bool) -> None:
                     ": " + component_value_text(value, 120),
                 )
             )
-    if info.extras:
-        out.print(Text.assemble(("metadata   ", "bold"), str(info.extras)))
+    _print_metadata(out, info.extras, cache)
+
+
+def _print_metadata(out: Any, extras: Any, cache: Any) -> None:
+    """The entry's free-form metadata; the pipeline's part as its refit inventory and
+    pinned weights (``describe_entry``), so a user sees what a hit will refit."""
+    if not extras:
+        return
+    from trt_netser.pipeline import EXTRAS_KEY, describe_entry
+    from trt_netser.pipeline._record import resolve_extras
+
+    rest = dict(extras) if isinstance(extras, dict) else {"": extras}
+    if EXTRAS_KEY in rest:
+        try:
+            lines = describe_entry(resolve_extras(extras, cache.get))
+        except ValueError:  # MetaError: the refit record is missing or altered
+            lines = []
+        if lines:
+            del rest[EXTRAS_KEY]
+            out.print(Text("pipeline:", style="bold"))
+            for line in lines:
+                out.print(Text("  " + line))
+        else:
+            out.print(
+                Text.assemble(
+                    ("pipeline:  ", "bold"),
+                    "metadata is malformed or of a newer format (shown raw below)",
+                )
+            )
+    if rest:
+        out.print(Text.assemble(("metadata   ", "bold"), str(rest)))
 
 
 def _plan_problem(cache: Any, info: Any) -> str | None:

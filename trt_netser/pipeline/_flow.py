@@ -33,6 +33,7 @@ from trt_netser.pipeline._entry import (
 from trt_netser.pipeline._names import NamePolicy, apply_name_policy
 from trt_netser.pipeline._outcome import FAILURES, BuildResult, Outcome, Timings
 from trt_netser.pipeline._policy import RefitPolicy, RefitSetup, apply_refit_policy
+from trt_netser.pipeline._record import resolve_extras, stored_extras
 from trt_netser.pipeline._refit import HitError, engine_inventory, engine_signature, refit_engine
 from trt_netser.pipeline._weights import NetworkWeights, collect_weights
 from trt_netser.walk import trt_module_of, unwrap_network
@@ -75,7 +76,17 @@ class _Failed:
     code: str
     message: str
     quarantined: str | None
-    digest: str | None = None  # of the plan that failed
+    entry: Any = None  # the version that failed (a CacheEntry)
+
+    def replaced_by(self, other: Any) -> bool:
+        """Whether ``other`` is another version than the one that failed (a rebuild can
+        give the same plan bytes: the publication time tells them apart)."""
+        if self.entry is None:
+            return True
+        return bool(
+            getattr(other, "digest", None) != getattr(self.entry, "digest", None)
+            or getattr(other, "created", None) != getattr(self.entry, "created", None)
+        )
 
 
 def _warn(result: BuildResult | None, message: str) -> None:
@@ -204,7 +215,9 @@ class _Run:
                 return None
 
     @contextlib.contextmanager
-    def locked(self, k: str) -> Iterator[None]:
+    def locked(self, k: str, stale: Any = None) -> Iterator[None]:
+        """Hold the key's lock and, on remote stores, its build lease; ``stale`` is the
+        entry that failed and will be replaced (it does not count as published)."""
         if self.cache is None or self.cache_failed:
             yield
             return
@@ -220,7 +233,8 @@ class _Run:
         lease = None
         try:
             if getattr(self.cache, "is_remote", False):
-                lease = self.cache.lease(k, ttl=self.lease_ttl, poll=min(0.5, self.lease_ttl / 4))
+                poll = min(0.5, self.lease_ttl / 4)
+                lease = self.cache.lease(k, ttl=self.lease_ttl, poll=poll, stale=stale)
         except Exception as exc:
             logger.warning("build lease on %r unavailable (%s): building without it", k, exc)
         self.timings["lock"] = self.timings.get("lock", 0.0) + time.perf_counter() - start
@@ -248,7 +262,9 @@ class _Run:
         assert self.setup is not None
         try:
             try:
-                meta = EntryMeta.from_extras(entry.extras)
+                get = self.cache.get if self.cache is not None else None
+                with self.timings.phase("lookup"):  # the record, and reading it, are lookup
+                    meta = EntryMeta.from_extras(resolve_extras(entry.extras, get))
             except MetaError as exc:
                 code = "no-metadata" if isinstance(exc, MissingMetaError) else "bad-metadata"
                 raise HitError(code, str(exc)) from None
@@ -307,7 +323,7 @@ class _Run:
         if failure.entry_at_fault:
             where = self.quarantine(k, f"{code}: {message}", entry)
         logger.warning("engine cache hit %r not usable (%s: %s): rebuilding", k, code, message)
-        return _Failed(code, message, where, getattr(entry, "digest", None))
+        return _Failed(code, message, where, entry)
 
     def verify(self, result: BuildResult) -> None:
         """Verification mode: a fresh build must give the refit engine's plan, or (real
@@ -459,9 +475,8 @@ class _Run:
         with self.timings.phase("store"):
             try:
                 target = self.key if k == str(self.key) else k  # components for explain
-                stored = self.cache.put(
-                    target, plan, build_seconds=seconds, extras=meta.to_extras()
-                )
+                extras = stored_extras(meta, k, self.cache.put)
+                stored = self.cache.put(target, plan, build_seconds=seconds, extras=extras)
             except Exception as exc:
                 stored = None
                 error = f"{type(exc).__name__}: {exc}"
@@ -627,9 +642,9 @@ def _obtain(
         if got.code == "verify"
         else Outcome.HIT_REFIT_FAILED_REBUILT
     )
-    with run.locked(k):
+    with run.locked(k, stale=got.entry):  # the failed entry may still be there
         again = run.lookup(k) if fresh is None else None
-        if again is not None and again.digest != got.digest:
+        if again is not None and got.replaced_by(again):
             # another rank replaced the bad entry while this one failed: try that one
             retry = run.try_hit(k, again, variant=variant, verify=verify)
             if isinstance(retry, BuildResult):

@@ -101,7 +101,7 @@ FAILURES: Mapping[str, HitFailure] = {
 #: cyclic garbage collection, which otherwise doubles the key's and 10x the collection's
 #: time at 50k layers (reference counting still frees everything at once).
 GC_PAUSED_PHASES = frozenset(
-    {"key", "collect", "pinned", "deserialize", "refit", "inspect", "dump", "explain"}
+    {"key", "lookup", "collect", "pinned", "deserialize", "refit", "inspect", "dump", "explain"}
 )
 
 

@@ -241,22 +241,31 @@ def _resolve_names(network: Any, weights: NetworkWeights) -> None:
     latest: dict[str, tuple[Any, ...]] = {}
     for entry in record.weights_names:
         latest[str(entry[0])] = tuple(entry)
+    # indexed once (not one scan of every source per name): sources by (dtype, count) and
+    # by (dtype, count, pointer), and how many buffers each group spans
+    groups: dict[tuple[Any, ...], list[WeightSource]] = {}
+    if latest:
+        for s in weights.sources:
+            groups.setdefault((s.dtype, s.count), []).append(s)
+            groups.setdefault((s.dtype, s.count, s.pointer), []).append(s)
+    spans: dict[tuple[Any, ...], int] = {}
     for name in sorted(latest):
         if name in weights.by_name:
             continue  # given with its buffer
         entry = latest[name]
         dtype, count = dtype_name(entry[1]), int(entry[2])
         pointer = entry[3] if len(entry) > 3 and isinstance(entry[3], int) else None
-        matches = [s for s in weights.sources if s.dtype == dtype and s.count == count]
-        if pointer is not None:
-            matches = [s for s in matches if s.pointer == pointer]
-        buffers = {s.pointer if s.pointer is not None else id(s) for s in matches}
+        group = (dtype, count) if pointer is None else (dtype, count, pointer)
+        matches = groups.get(group, [])
+        if group not in spans:
+            spans[group] = len({s.pointer if s.pointer is not None else id(s) for s in matches})
+        buffers = spans[group]
         if not matches:
             weights.unresolved_names[name] = f"no weights of {dtype} x {count} in the network"
             continue
-        if len(buffers) > 1:
+        if buffers > 1:
             weights.unresolved_names[name] = (
-                f"{len(buffers)} weight buffers of {dtype} x {count} could carry it "
+                f"{buffers} weight buffers of {dtype} x {count} could carry it "
                 "(the capture recorded no pointer to tell them apart)"
             )
             continue
