@@ -45,8 +45,11 @@ class LoweringError(Exception):
 def weights_bytes(w: Weights) -> bytes:
     """The bytes of a Weights buffer (``nbytes`` of them, C order)."""
     n = w.nbytes
-    if not n or w._array is None:
+    array = w._array
+    if not n or array is None:
         return b""
+    if array.nbytes == n and array.flags.c_contiguous:
+        return array.tobytes()  # the common case: the whole buffer, C order already
     raw = np.ascontiguousarray(w._array).reshape(-1).view(np.uint8)
     return raw[:n].tobytes()
 

@@ -308,10 +308,11 @@ def _check_envelope(data: bytes) -> dict[str, Any]:
             f"expected {expected} bytes, got {len(data)}.)"
         )
     end = HEADER.size + length
-    if blake3.blake3(data[:end]).digest() != data[end:]:
+    view = memoryview(data)  # slices of a view copy no bytes (a plan is the weights' size)
+    if blake3.blake3(view[:end]).digest() != view[end:]:
         raise PlanError(f"{_SERIAL} checksum matches failed. The engine plan is corrupted.)")
     try:
-        payload = cbor2.loads(data[HEADER.size : end])
+        payload = cbor2.loads(view[HEADER.size : end])
     except Exception:
         raise PlanError(
             f"{_SERIAL} payload decodes failed. The engine plan is corrupted.)"

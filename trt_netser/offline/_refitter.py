@@ -43,6 +43,16 @@ _WEIGHTS = Conv(f"{MODULE}.Weights", to_weights)
 _FLOAT_TYPES = frozenset({DataType.FLOAT, DataType.HALF, DataType.BF16})
 
 
+def _all_finite(values: np.ndarray) -> bool:
+    """Whether every value is finite: a finite sum proves it (NaN and Inf propagate), in one
+    reduction without the boolean temporary; only an overflowing sum needs the exact test."""
+    if values.dtype.kind == "f":
+        with np.errstate(all="ignore"):
+            if np.isfinite(np.add.reduce(values, axis=None)):
+                return True
+    return bool(np.isfinite(values).all())
+
+
 def _engine_arg(value: Any) -> ICudaEngine:
     if not isinstance(value, ICudaEngine):
         raise Mismatch
@@ -117,25 +127,26 @@ class Refitter:
     # -- setting weights --------------------------------------------------------------------
     def _check(self, api_name: str, what: str, entries: list[Entry], weights: Weights) -> bool:
         """Refittability, dtype and count of ``weights`` against every addressed use."""
-        pinned = [e for e in entries if not e.refittable]
-        if pinned:
-            why = PIN_REASONS.get(pinned[0].reason or "", "they were baked into the engine")
+        pinned = next((e for e in entries if not e.refittable), None)
+        if pinned is not None:
+            why = PIN_REASONS.get(pinned.reason or "", "they were baked into the engine")
             self._error(
                 f"IRefitter::{api_name}: Error Code 3: API Usage Error ({what}: The weights cannot "
                 f"be refitted. The builder made them part of the engine: {why}.)"
             )
             return False
         weights_table = self._engine._plan.weights
+        dtype, count = weights._dtype, weights._count  # the properties, without the calls
         for e in entries:
             proto = weights_table[e.weights]
-            if weights.dtype != proto.dtype:
+            if dtype is not proto.dtype and dtype != proto.dtype:
                 self._error(
                     f"IRefitter::{api_name}: Error Code 3: API Usage Error (Parameter check failed, "
                     f"condition: weights.type == expectedType. {what}: the weights have type "
                     f"{weights.dtype}, the engine expects {proto.dtype}.)"
                 )
                 return False
-            if weights.size != proto.count:
+            if count != proto.count:
                 self._error(
                     f"IRefitter::{api_name}: Error Code 3: API Usage Error (Parameter check failed, "
                     f"condition: weights.count == expectedCount. {what}: the weights have "
@@ -306,20 +317,23 @@ class Refitter:
             )
             return False
         table = self._engine._plan.weights
+        pending = self._pending
+        validate = self._validation
         for e in self._refittable_entries():
-            weights = self._pending.get(e.weights)
+            weights = pending.get(e.weights)
             if weights is None:
                 continue
             proto = table[e.weights]
-            if weights.size != proto.count or weights.dtype != proto.dtype:
+            dtype = weights._dtype
+            if weights._count != proto.count or (dtype is not proto.dtype and dtype != proto.dtype):
                 self._error(
                     f"IRefitter::refitCudaEngine: Error Code 3: API Usage Error ({e.name or e.layer}: "
                     "the weights changed type or size after they were set.)"
                 )
                 return False
-            if self._validation and proto.dtype in _FLOAT_TYPES:
+            if validate and proto.dtype in _FLOAT_TYPES:
                 values = weights.numpy()
-                if isinstance(values, np.ndarray) and not np.isfinite(values).all():
+                if isinstance(values, np.ndarray) and not _all_finite(values):
                     self._error(
                         f"IRefitter::refitCudaEngine: Error Code 3: API Usage Error (weights "
                         f"validation failed for {e.name or e.layer} "
