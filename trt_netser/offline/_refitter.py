@@ -43,14 +43,9 @@ _WEIGHTS = Conv(f"{MODULE}.Weights", to_weights)
 _FLOAT_TYPES = frozenset({DataType.FLOAT, DataType.HALF, DataType.BF16})
 
 
-def _all_finite(values: np.ndarray) -> bool:
-    """Whether every value is finite: a finite sum proves it (NaN and Inf propagate), in one
-    reduction without the boolean temporary; only an overflowing sum needs the exact test."""
-    if values.dtype.kind == "f":
-        with np.errstate(all="ignore"):
-            if np.isfinite(np.add.reduce(values, axis=None)):
-                return True
-    return bool(np.isfinite(values).all())
+def _label(what: str | tuple[str, WeightsRole]) -> str:
+    """How an error names weights: their name, or "layer role"."""
+    return what if isinstance(what, str) else f"{what[0]} {what[1]}"
 
 
 def _engine_arg(value: Any) -> ICudaEngine:
@@ -125,13 +120,23 @@ class Refitter:
         return True
 
     # -- setting weights --------------------------------------------------------------------
-    def _check(self, api_name: str, what: str, entries: list[Entry], weights: Weights) -> bool:
-        """Refittability, dtype and count of ``weights`` against every addressed use."""
+    def _check(
+        self,
+        api_name: str,
+        what: str | tuple[str, WeightsRole],
+        entries: list[Entry],
+        weights: Weights,
+    ) -> bool:
+        """Refittability, dtype and count of ``weights`` against every addressed use.
+
+        ``what`` names the weights in errors; a (layer, role) pair is formatted only when an
+        error is logged (a refit makes one call per weight and most log nothing).
+        """
         pinned = next((e for e in entries if not e.refittable), None)
         if pinned is not None:
             why = PIN_REASONS.get(pinned.reason or "", "they were baked into the engine")
             self._error(
-                f"IRefitter::{api_name}: Error Code 3: API Usage Error ({what}: The weights cannot "
+                f"IRefitter::{api_name}: Error Code 3: API Usage Error ({_label(what)}: The weights cannot "
                 f"be refitted. The builder made them part of the engine: {why}.)"
             )
             return False
@@ -142,14 +147,14 @@ class Refitter:
             if dtype is not proto.dtype and dtype != proto.dtype:
                 self._error(
                     f"IRefitter::{api_name}: Error Code 3: API Usage Error (Parameter check failed, "
-                    f"condition: weights.type == expectedType. {what}: the weights have type "
+                    f"condition: weights.type == expectedType. {_label(what)}: the weights have type "
                     f"{weights.dtype}, the engine expects {proto.dtype}.)"
                 )
                 return False
             if count != proto.count:
                 self._error(
                     f"IRefitter::{api_name}: Error Code 3: API Usage Error (Parameter check failed, "
-                    f"condition: weights.count == expectedCount. {what}: the weights have "
+                    f"condition: weights.count == expectedCount. {_label(what)}: the weights have "
                     f"{weights.size} elements, the engine expects {proto.count}.)"
                 )
                 return False
@@ -217,7 +222,7 @@ class Refitter:
                 "layer or no such role for this layer.)"
             )
             return False
-        if not self._check("setWeights", f"{layer_name} {role}", entries, weights):
+        if not self._check("setWeights", (layer_name, role), entries, weights):
             return False
         self._set(entries, weights, TensorLocation.HOST)
         return True
@@ -333,7 +338,7 @@ class Refitter:
                 return False
             if validate and proto.dtype in _FLOAT_TYPES:
                 values = weights.numpy()
-                if isinstance(values, np.ndarray) and not _all_finite(values):
+                if isinstance(values, np.ndarray) and not np.isfinite(values).all():
                     self._error(
                         f"IRefitter::refitCudaEngine: Error Code 3: API Usage Error (weights "
                         f"validation failed for {e.name or e.layer} "
