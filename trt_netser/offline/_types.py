@@ -416,7 +416,7 @@ class Weights:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._array: np.ndarray | None = None
-        self._ptr = 0
+        self._ptr: int | None = 0
         if kwargs:
             if set(kwargs) == {"type"} and not args:
                 args = (kwargs["type"],)
@@ -442,7 +442,9 @@ class Weights:
                 )
             self._dtype, self._count = _TRT_OF[arr.dtype], int(arr.size)
             self._array = arr.reshape(-1)
-            self._ptr = int(arr.__array_interface__["data"][0]) if arr.size else 0
+            # The pointer is read when first needed (weights_key): reading it costs more
+            # than the rest of the conversion, and a refit converts one array per weight.
+            self._ptr = None if arr.size else 0
         elif len(args) == 3 and type(args[0]) is DataType:
             try:
                 ptr, count = _int(args[1]), _int(args[2])
@@ -522,4 +524,7 @@ def to_weights(value: Any) -> Weights:
 
 def weights_key(w: Weights) -> tuple[int, int, int]:
     """Identity of a weights buffer as TensorRT sees it: (pointer, type, count)."""
-    return (w._ptr, int(w._dtype), w._count)
+    ptr = w._ptr
+    if ptr is None:  # an ndarray's view: its data pointer cannot change while it is held
+        ptr = w._ptr = int(w._array.__array_interface__["data"][0]) if w._array is not None else 0
+    return (ptr, int(w._dtype), w._count)
