@@ -434,11 +434,8 @@ def test_malformed_payload_is_refused(logger: ListLogger) -> None:
     _deserialize_refused(logger, plan, "malformed")
 
 
-def test_a_crafted_profile_without_three_bounds_is_refused(logger: ListLogger) -> None:
-    import cbor2
-
-    from trt_netser.offline._plan import HEADER
-
+def _dynamic_identity_plan(logger: ListLogger) -> bytes:
+    """The plan of an identity over a dynamic ``x`` (profile (1,4)..(4,4)), for crafting."""
     builder = trt.Builder(logger)
     net = builder.create_network(0)
     x = net.add_input("x", trt.float32, (-1, 4))
@@ -448,6 +445,15 @@ def test_a_crafted_profile_without_three_bounds_is_refused(logger: ListLogger) -
     config = builder.create_builder_config()
     config.add_optimization_profile(profile)
     plan = bytes(builder.build_serialized_network(net, config))
+    return plan
+
+
+def test_a_crafted_profile_without_three_bounds_is_refused(logger: ListLogger) -> None:
+    import cbor2
+
+    from trt_netser.offline._plan import HEADER
+
+    plan = _dynamic_identity_plan(logger)
     io = cbor2.loads(plan[HEADER.size : -32])["io"]
     assert len(io["profiles"][0]["shapes"]["x"]) == 3  # min, opt, max
     io["profiles"][0]["shapes"]["x"] = io["profiles"][0]["shapes"]["x"][:2]
@@ -457,15 +463,7 @@ def test_a_crafted_profile_without_three_bounds_is_refused(logger: ListLogger) -
 def test_a_crafted_network_record_is_an_error_not_a_traceback(logger: ListLogger) -> None:
     import cbor2
 
-    builder = trt.Builder(logger)
-    net = builder.create_network(0)
-    x = net.add_input("x", trt.float32, (-1, 4))
-    net.mark_output(net.add_identity(x).get_output(0))
-    profile = builder.create_optimization_profile()
-    profile.set_shape("x", (1, 4), (2, 4), (4, 4))
-    config = builder.create_builder_config()
-    config.add_optimization_profile(profile)
-    plan = bytes(builder.build_serialized_network(net, config))
+    plan = _dynamic_identity_plan(logger)
     crafted = _rewrite(plan, network=cbor2.dumps({"layers": "nope"}))
     engine = trt.Runtime(logger).deserialize_cuda_engine(crafted)  # the IO header is intact
     assert engine is not None and not logger.errors
