@@ -10,10 +10,10 @@ in (see :mod:`trt_netser.pipeline._entry`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import blake3
 import numpy as np
@@ -211,13 +211,13 @@ def _layer_plans(module: Any) -> dict[int, _LayerPlan | None]:
     return plans
 
 
-def _type_reader(module: Any) -> Any:
+def _type_reader(module: Any) -> Callable[[Any], Any]:
     """A function reading ``ILayer.type`` of a layer (not a downcast class's own ``type``,
     such as ``IActivationLayer.type``)."""
     getter = trt_api(module).layer_type_getter
     fget = getattr(getter, "fget", None)
     if callable(fget):
-        return fget
+        return cast("Callable[[Any], Any]", fget)
     return lambda layer: getter.__get__(layer, type(layer))
 
 
