@@ -1,31 +1,37 @@
 """The pipeline's own overhead on a hit, and on a miss as a fraction of the build.
 
 Usage: python bench/bench_pipeline.py [--layers 1000,10000,50000] [--weight-mib 64]
-    [--backend offline]
+    [--no-dump] [--repeat 5]
 
 For each layer count it builds a chain of (constant, elementwise) pairs whose constants
 hold ``--weight-mib`` MiB in all, runs ``build_engine`` once (a miss) and once with other
 weights (a hit), and prints the phases of each. "one pass" is the floor the target is
 measured against: reading every weight byte once (blake3 of every buffer). "inspect"
 (deserializing the new plan to read its refit inventory), "deserialize" and "refit"
-are TensorRT's work; the rest is the pipeline's own. The figures
-in docs/pipeline.md come from here.
+are TensorRT's work; the rest is the pipeline's own. Phases are wall-clock seconds of one
+call; the last line of each size times ``collect_weights`` alone against the one pass in
+CPU seconds, ``--repeat`` times each, interleaved (min-max), which other jobs on the
+machine disturb less. The figures in docs/pipeline.md come from here.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads: one thread per job
 
 import blake3
 import numpy as np
 
 import trt_netser
 from trt_netser.cache import EngineCache
+from trt_netser.pipeline import collect_weights
 
 #: Hit phases that are the pipeline's own work, and those that are TensorRT's.
 OWN_PHASES = ("key", "lock", "lookup", "collect", "pinned")
@@ -54,14 +60,31 @@ def network(trt: Any, layers: int, weight_bytes: int, seed: int) -> tuple[Any, A
     return builder, net, config, arrays
 
 
-def one_pass(arrays: list[Any]) -> float:
-    start = time.perf_counter()
+def one_pass(arrays: list[Any], clock: Any = time.perf_counter) -> float:
+    """Seconds to read every weight byte once: blake3 of each buffer, as a refit copies
+    (and the pinned check digests) buffer by buffer."""
+    start = clock()
     for array in arrays:
         blake3.blake3(memoryview(array).cast("B")).digest()
-    return time.perf_counter() - start
+    return float(clock() - start)
 
 
-def run(trt: Any, layers: int, weight_mib: int, root: Path, dump: bool) -> None:
+def collect_cpu(net: Any) -> float:
+    """CPU seconds of ``collect_weights`` alone, with the cyclic GC paused as in the hit."""
+    gc.disable()
+    try:
+        start = time.process_time()
+        collect_weights(net)
+        return time.process_time() - start
+    finally:
+        gc.enable()
+
+
+def span(values: list[float]) -> str:
+    return f"{min(values):.3f}-{max(values):.3f}"
+
+
+def run(trt: Any, layers: int, weight_mib: int, root: Path, dump: bool, repeat: int) -> None:
     cache = EngineCache(root / f"c{layers}-{int(dump)}")
     weight_bytes = weight_mib << 20
     builder, net, config, arrays = network(trt, layers, weight_bytes, 0)
@@ -88,6 +111,17 @@ def run(trt: Any, layers: int, weight_mib: int, root: Path, dump: bool) -> None:
         + f" | pipeline's own {mine:.3f} s (collect {t.get('collect', 0.0):.3f} s vs one pass "
         f"over the weights {floor:.3f} s)"
     )
+    if repeat and not dump:
+        collects, passes = [], []
+        for _ in range(repeat):
+            gc.collect()
+            collects.append(collect_cpu(net))
+            passes.append(one_pass(arrays, time.process_time))
+        ratio = sorted(collects)[repeat // 2] / sorted(passes)[repeat // 2]
+        print(
+            f"{'':>20} collect alone {span(collects)} CPU s vs one pass {span(passes)} CPU s "
+            f"({repeat} each; medians' ratio {ratio:.2f})"
+        )
 
 
 def main() -> None:
@@ -95,6 +129,9 @@ def main() -> None:
     parser.add_argument("--layers", default="1000,10000,50000")
     parser.add_argument("--weight-mib", type=int, default=64)
     parser.add_argument("--no-dump", action="store_true", help="only runs without dumps")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="CPU-time runs of collect alone and of one pass"
+    )
     args = parser.parse_args()
     import trt_netser.offline as trt
 
@@ -102,7 +139,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for layers in (int(n) for n in args.layers.split(",")):
             for dump in (False,) if args.no_dump else (False, True):
-                run(trt, layers, args.weight_mib, Path(tmp), dump)
+                run(trt, layers, args.weight_mib, Path(tmp), dump, args.repeat)
 
 
 if __name__ == "__main__":

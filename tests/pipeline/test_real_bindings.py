@@ -52,3 +52,42 @@ def test_value_types_behave_as_the_pipeline_assumes(real_trt: RealRunner) -> Non
     assert seen["roles"] == [] and seen["flags"] == []
     assert seen["serialization"] == [True, True]
     assert (seen["role_name"], seen["mode_name"]) == ("KERNEL", "INPUT")
+
+
+COLLECT_PROBE = f"""
+import inspect, json, sys
+sys.path.insert(0, {str(REPO)!r})
+import tensorrt_bindings as trt
+from trt_netser.pipeline._weights import _layer_plans, _type_reader
+
+plans = _layer_plans(trt)
+print(json.dumps({{
+    "reader_is_the_property_getter": (
+        _type_reader(trt) is inspect.getattr_static(trt.ILayer, "type").fget
+    ),
+    "weighted": sorted(
+        (name, plans[int(member)].owner)
+        for name, member in trt.LayerType.__members__.items()
+        if plans.get(int(member)) is not None
+    ),
+    "unknown": sorted(n for n, m in trt.LayerType.__members__.items() if int(m) not in plans),
+}}))
+"""
+
+
+def test_collect_reads_layer_types_through_the_real_ilayer_property(
+    real_trt: RealRunner,
+) -> None:
+    out = real_trt(COLLECT_PROBE)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["reader_is_the_property_getter"]
+    assert seen["weighted"] == [
+        ["CONSTANT", "IConstantLayer"],
+        ["CONVOLUTION", "IConvolutionLayer"],
+        ["DECONVOLUTION", "IDeconvolutionLayer"],
+        ["SCALE", "IScaleLayer"],
+    ]
+    # a LayerType without a layer class in the module is skipped: only PLUGIN (TensorRT 10
+    # removed IPluginLayer but kept its LayerType), which holds no weights properties
+    assert seen["unknown"] == ["PLUGIN"]

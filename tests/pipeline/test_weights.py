@@ -11,7 +11,7 @@ import trt_netser
 from tests.pipeline.nets import conv_net
 from trt_netser.pipeline import WEIGHT_ROLES, collect_weights
 from trt_netser.pipeline._entry import EntryMeta, Inventory, MetaError, pin, pinned_sources
-from trt_netser.pipeline._weights import values_digest
+from trt_netser.pipeline._weights import _layer_plans, _type_reader, values_digest
 
 
 @pytest.fixture
@@ -43,6 +43,56 @@ def test_every_role_is_collected_without_copies(offline: Any) -> None:
     assert found[("index", "weights")].dtype == "INT32"
     assert weights.by_layer_role[("conv", "KERNEL")] is found[("conv", "kernel")]
     assert weights.nbytes == sum(a.nbytes for a in net.arrays.values())
+
+
+def test_pointers_are_the_buffers_addresses_read_on_demand(offline: Any) -> None:
+    net = conv_net(offline)
+    weights = collect_weights(net.network)
+    for s in weights.sources:
+        array = net.arrays[s.prop if s.owner != "IConstantLayer" else s.layer]
+        assert s.pointer == array.__array_interface__["data"][0], s.where
+    shared = offline.Weights(net.arrays["kernel"])
+    net.network.add_constant(offline.Dims([4, 3, 3, 3]), shared).name = "again"
+    # one buffer in two layers is counted once
+    assert collect_weights(net.network).nbytes == sum(a.nbytes for a in net.arrays.values())
+
+
+def test_layer_types_without_weights_are_skipped_by_type(offline: Any) -> None:
+    plans = _layer_plans(offline)
+    weighted = {
+        member: plan.owner
+        for member, value in offline.LayerType.__members__.items()
+        if (plan := plans.get(int(value))) is not None
+    }
+    assert weighted == {
+        "CONVOLUTION": "IConvolutionLayer",
+        "DECONVOLUTION": "IDeconvolutionLayer",
+        "SCALE": "IScaleLayer",
+        "CONSTANT": "IConstantLayer",
+    }
+    assert {c for c, _p in WEIGHT_ROLES} == set(weighted.values())
+    net = conv_net(offline)
+    # an activation layer's own ``type`` (ActivationType.RELU == 0) must not be read as
+    # the LayerType (CONVOLUTION == 0): the reader goes through ILayer's property
+    relu = net.network.add_activation(
+        net.network.get_layer(0).get_output(0), offline.ActivationType.RELU
+    )
+    relu.name = "relu"
+    assert int(relu.type) == int(offline.LayerType.CONVOLUTION)
+    assert _type_reader(offline)(relu) == offline.LayerType.ACTIVATION
+    layers = {s.layer for s in collect_weights(net.network).sources}
+    assert layers == {"conv", "scale", "offset", "index"}
+
+
+def test_duplicate_layer_names_keep_the_first_and_are_reported(offline: Any) -> None:
+    net = conv_net(offline)
+    twin = offline.Weights(np.zeros((1, 4, 1, 1), dtype=np.float32))
+    net.network.add_constant(offline.Dims([1, 4, 1, 1]), twin).name = "offset"
+    weights = collect_weights(net.network)
+    assert weights.duplicate_layers == {("offset", "CONSTANT")}
+    first = weights.by_layer_role[("offset", "CONSTANT")]
+    assert np.shares_memory(first.value, net.arrays["offset"])
+    assert [s.layer for s in weights.sources].count("offset") == 2
 
 
 def test_role_table_matches_the_weights_role_enum(offline: Any) -> None:

@@ -209,6 +209,8 @@ def pin(sources: list[WeightSource]) -> tuple[PinnedWeight, ...]:
 
 def check_pinned(weights: NetworkWeights, pinned: tuple[PinnedWeight, ...]) -> list[str]:
     """Why the network's values differ from the pinned digests (empty: they match)."""
+    if not pinned:
+        return []  # nothing baked in: no index of every source to build
     problems = []
     index = {(s.layer, s.prop): s for s in weights.sources}
     for p in pinned:

@@ -10,9 +10,10 @@ in (see :mod:`trt_netser.pipeline._entry`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 import blake3
 import numpy as np
@@ -48,31 +49,76 @@ _PROPS_BY_CLASS: dict[str, tuple[tuple[str, str | None], ...]] = {}
 for (_cls, _prop), _role in WEIGHT_ROLES.items():
     _PROPS_BY_CLASS[_cls] = (*_PROPS_BY_CLASS.get(_cls, ()), (_prop, _role))
 
+#: ``WeightSource.pointer`` before it is first read (a pointer costs ~1 us to read and
+#: only names resolution and ``nbytes`` need it).
+_UNREAD: Any = object()
 
-@dataclass(slots=True)
+
 class WeightSource:
     """One weights property of one layer, as the network holds it now.
 
     ``value`` is what the getter returned (a numpy view or ``trt.Weights``) and is what
     the refitter is given. ``role`` is None for weights TensorRT cannot refit.
     ``name`` is the weights name given with ``set_weights_name`` (if resolved).
+    ``pointer`` is the buffer's address (None when TensorRT's Python API exposes none),
+    read when first asked for.
     """
 
-    index: int
-    layer: str
-    owner: str
-    prop: str
-    role: str | None
-    value: Any
-    dtype: str
-    count: int
-    pointer: int | None
-    name: str | None = None
+    __slots__ = (
+        "_pointer",
+        "count",
+        "dtype",
+        "index",
+        "layer",
+        "name",
+        "owner",
+        "prop",
+        "role",
+        "value",
+    )
+
+    def __init__(
+        self,
+        index: int,
+        layer: str,
+        owner: str,
+        prop: str,
+        role: str | None,
+        value: Any,
+        dtype: str,
+        count: int,
+        pointer: int | None = _UNREAD,
+        name: str | None = None,
+    ) -> None:
+        self.index = index
+        self.layer = layer
+        self.owner = owner
+        self.prop = prop
+        self.role = role
+        self.value = value
+        self.dtype = dtype
+        self.count = count
+        self._pointer = pointer
+        self.name = name
+
+    @property
+    def pointer(self) -> int | None:
+        """The address of the weights buffer (None if it cannot be located)."""
+        found = self._pointer
+        if found is _UNREAD:
+            found = self._pointer = _pointer(self.value)
+        return found
 
     @property
     def where(self) -> str:
         """``layer.prop`` (for messages)."""
         return f"{self.layer!r}.{self.prop}"
+
+    def __repr__(self) -> str:
+        return (
+            f"WeightSource({self.layer!r}, {self.prop!r}, role={self.role!r}, "
+            f"{self.dtype} x {self.count}, name={self.name!r})"
+        )
 
 
 @dataclass
@@ -145,22 +191,34 @@ def _describe(value: Any) -> tuple[str, int]:
     return dtype_name(getattr(value, "dtype", "?")), int(getattr(value, "size", 0) or 0)
 
 
-def _layers(network: Any, module: Any) -> Iterator[tuple[int, Any, str]]:
-    """(index, downcast layer, class name) of every layer with weights properties."""
-    api = trt_api(module)
-    getter = api.layer_type_getter
-    for index in range(int(network.num_layers)):
-        layer = network.get_layer(index)
-        try:
-            layer_type = getter.__get__(layer, type(layer))
-        except Exception:
-            layer_type = layer.type
-        cls = api.classes_by_type.get(int(layer_type))
-        if cls is None or cls.__name__ not in _PROPS_BY_CLASS:
-            continue
-        if not isinstance(layer, cls):
-            layer.__class__ = cls  # TensorRT's documented downcast of an ILayer
-        yield index, layer, cls.__name__
+@dataclass(frozen=True, slots=True)
+class _LayerPlan:
+    """What to read from layers of one LayerType that hold weights."""
+
+    cls: type
+    owner: str
+    props: tuple[tuple[str, str | None], ...]
+
+
+@lru_cache(maxsize=8)
+def _layer_plans(module: Any) -> dict[int, _LayerPlan | None]:
+    """``int(LayerType)`` -> the plan of its layer class, None for types without weights
+    (decided by type, before any property is read)."""
+    plans: dict[int, _LayerPlan | None] = {}
+    for layer_type, cls in trt_api(module).classes_by_type.items():
+        props = _PROPS_BY_CLASS.get(cls.__name__)
+        plans[layer_type] = None if props is None else _LayerPlan(cls, cls.__name__, props)
+    return plans
+
+
+def _type_reader(module: Any) -> Callable[[Any], Any]:
+    """A function reading ``ILayer.type`` of a layer (not a downcast class's own ``type``,
+    such as ``IActivationLayer.type``)."""
+    getter = trt_api(module).layer_type_getter
+    fget = getattr(getter, "fget", None)
+    if callable(fget):
+        return cast("Callable[[Any], Any]", fget)
+    return lambda layer: getter.__get__(layer, type(layer))
 
 
 def collect_weights(network: Any, names: Mapping[str, Any] | None = None) -> NetworkWeights:
@@ -169,33 +227,51 @@ def collect_weights(network: Any, names: Mapping[str, Any] | None = None) -> Net
     ``names`` maps weights names to the arrays (or ``trt.Weights``) they were given with
     ``set_weights_name`` (TensorRT-LLM: the model's named parameters); a name then goes
     to the layer weights sharing that buffer. Otherwise names come from the capture.
+    One pass over the layers: a layer's type decides whether any property is read, and
+    the (layer, role) index is filled as the sources are made.
     """
-    net = unwrap_network(network)
+    net: Any = unwrap_network(network)
     module = trt_module_of(net)
+    plans = _layer_plans(module)
+    read_type = _type_reader(module)
+    get_layer = net.get_layer
+    ndarray = np.ndarray
+    numpy_names = _NUMPY_NAMES
     sources: list[WeightSource] = []
-    for index, layer, owner in _layers(net, module):
-        layer_name = str(layer.name)
-        for prop, role in _PROPS_BY_CLASS[owner]:
+    by_layer_role: dict[tuple[str, str], WeightSource] = {}
+    duplicates: set[tuple[str, str]] = set()
+    for index in range(int(net.num_layers)):
+        layer = get_layer(index)
+        try:
+            layer_type = read_type(layer)
+        except Exception:
+            layer_type = layer.type
+        plan = plans.get(int(layer_type))
+        if plan is None:
+            continue  # no weights properties (or a type this module has no class for)
+        if type(layer) is not plan.cls and not isinstance(layer, plan.cls):
+            layer.__class__ = plan.cls  # TensorRT's documented downcast of an ILayer
+        layer_name = layer.name
+        if type(layer_name) is not str:
+            layer_name = str(layer_name)
+        for prop, role in plan.props:
             value = getattr(layer, prop, None)
             if value is None:
                 continue
-            dtype, count = _describe(value)
+            if type(value) is ndarray:
+                dtype = numpy_names.get(value.dtype) or dtype_name(value.dtype)
+                count = value.size
+            else:
+                dtype, count = _describe(value)
             if count <= 0:
                 continue  # an unset bias: nothing to refit or pin
-            sources.append(
-                WeightSource(
-                    index, layer_name, owner, prop, role, value, dtype, count, _pointer(value)
-                )
-            )
-    weights = NetworkWeights(sources)
-    for s in sources:
-        if s.role is None:
-            continue
-        slot = (s.layer, s.role)
-        if slot in weights.by_layer_role:
-            weights.duplicate_layers.add(slot)
-        else:
-            weights.by_layer_role[slot] = s
+            source = WeightSource(index, layer_name, plan.owner, prop, role, value, dtype, count)
+            sources.append(source)
+            if role is not None:
+                slot = (layer_name, role)
+                if by_layer_role.setdefault(slot, source) is not source:
+                    duplicates.add(slot)
+    weights = NetworkWeights(sources, by_layer_role, duplicate_layers=duplicates)
     if names:
         _attach_names(weights, names)
     _resolve_names(net, weights)
