@@ -849,6 +849,125 @@ def _shape(impl: LayerImpl) -> list[Out]:
     return [((len(x._shape),), DataType.INT64, tuple(None if d < 0 else d for d in x._shape))]
 
 
+#: A dimension as shape inference compares them: a static size, or ``(tensor, axis)`` naming
+#: a dynamic dimension (TensorRT's shape analysis is symbolic: equal symbols cancel).
+Sym = int | tuple[Any, int]
+
+#: Single-input layers whose output has exactly their input's dimensions (same symbols).
+_SAME_DIMS = frozenset({"ACTIVATION", "CAST", "IDENTITY", "SOFTMAX", "UNARY"})
+_TRACE_DEPTH = 32
+
+
+def _root(t: Any) -> Any:
+    """The tensor whose dimensions ``t`` repeats unchanged (through activations, casts...)."""
+    for _ in range(_TRACE_DEPTH):
+        p = getattr(t, "_producer", None)
+        if p is None or p.ltype.name not in _SAME_DIMS or not p.inputs:
+            return t
+        src = p.inputs[0]
+        if src is None or src._shape != t._shape:
+            return t
+        t = src
+    return t
+
+
+def _dim_sym(t: Any, axis: int) -> Sym:
+    """Dimension ``axis`` of ``t`` as a symbol."""
+    d: int = t._shape[axis]
+    return d if d >= 0 else (_root(t), axis)
+
+
+def _element_origin(t: Any, k: int, depth: int = 0) -> Sym | None:
+    """The dimension that element ``k`` of the integer shape tensor ``t`` holds, traced back
+    through the layers that move shape elements (shape, slice, gather, concatenation, cast,
+    squeeze/unsqueeze); None if it is computed some other way."""
+    p = getattr(t, "_producer", None)
+    if p is None or depth > _TRACE_DEPTH or k < 0:
+        return None
+    name = p.ltype.name
+    src = p.inputs[0] if p.inputs else None
+    if src is None:
+        return None
+    if name == "SHAPE":
+        return _dim_sym(src, k) if k < len(src._shape) else None
+    if name in ("CAST", "IDENTITY", "SQUEEZE", "UNSQUEEZE") and len(t._shape) <= 1:
+        return _element_origin(src, k, depth + 1) if len(src._shape) <= 1 else None
+    if name == "CONCATENATION" and len(t._shape) == 1:
+        for part in p.inputs:
+            n = part._shape[0] if part is not None and len(part._shape) == 1 else -1
+            if n < 0:
+                return None
+            if k < n:
+                return _element_origin(part, k, depth + 1)
+            k -= n
+        return None
+    if name == "SLICE" and len(t._shape) == 1 and len(src._shape) == 1:
+        if any(i < len(p.inputs) and p.inputs[i] is not None for i in (1, 2, 3, 4, 5)):
+            return None
+        return _element_origin(src, p.p["start"][0] + k * p.p["stride"][0], depth + 1)
+    if name == "GATHER" and p.p["mode"] == GatherMode.DEFAULT and len(src._shape) == 1:
+        iv = vals(p.inputs[1] if len(p.inputs) > 1 else None)
+        i = iv[k if len(iv) > 1 else 0] if iv and k < max(len(iv), 1) else None
+        if i is None or src._shape[0] < 0 or not -src._shape[0] <= i < src._shape[0]:
+            return None
+        return _element_origin(src, i % src._shape[0], depth + 1)
+    return None
+
+
+def _reshape(
+    cur: list[Sym], spec: Sequence[int | Sym | None], zero_ph: bool, shown: Shape
+) -> list[int]:
+    """Output dimensions of reshaping dimensions ``cur`` with ``spec`` (0: copy the input
+    dimension if ``zero_ph``, -1: inferred, None: unknown, a symbol: that dimension). The
+    -1 is resolved whenever the volume's symbolic quotient is static, as TensorRT does:
+    (-1, 4, 9) reshaped with (0, -1) is (-1, 36)."""
+    out: list[Sym | None] = []
+    infer_at = -1
+    for i, v in enumerate(spec):
+        if v is None or isinstance(v, tuple):
+            out.append(v)
+        elif v == 0 and zero_ph:
+            if i >= len(cur):
+                raise ShapeError("a 0 placeholder has no corresponding input dimension")
+            out.append(cur[i])
+        elif v == -1:
+            if infer_at >= 0:
+                raise ShapeError("at most one reshape dimension may be -1")
+            infer_at = i
+            out.append(-1)
+        elif v < -1:
+            raise ShapeError(f"invalid reshape dimension {v}")
+        else:
+            out.append(v)
+    # cancel the dynamic dimensions both sides share; what is left must be static
+    rest_in = list(cur)
+    known, vol_out = True, 1
+    for j, s in enumerate(out):
+        if j == infer_at:
+            continue
+        if isinstance(s, int):
+            vol_out *= s
+        elif s is not None and s in rest_in:
+            rest_in.remove(s)
+        else:
+            known = False
+    known = known and all(isinstance(s, int) for s in rest_in)
+    vol_in = math.prod(s for s in rest_in if isinstance(s, int))
+    shape = [s if isinstance(s, int) else -1 for s in out]
+    # a volume that cannot match is an error here only for static inputs: with dynamic
+    # dimensions TensorRT checks it against the profile's shapes when it builds
+    static = all(isinstance(s, int) for s in cur)
+    if infer_at >= 0 and known:
+        if vol_out == 0 or vol_in % vol_out:
+            if static:
+                raise ShapeError(f"cannot infer -1 in reshape {tuple(shape)} of {shown}")
+        else:
+            shape[infer_at] = vol_in // vol_out
+    elif infer_at < 0 and known and static and vol_out != vol_in:
+        raise ShapeError(f"reshape {tuple(shape)} changes the volume of {shown}")
+    return shape
+
+
 def _shuffle(impl: LayerImpl) -> list[Out]:
     x = inp(impl, 0)
     p = impl.p
@@ -859,48 +978,22 @@ def _shuffle(impl: LayerImpl) -> list[Out]:
     cur = [x._shape[first[i]] for i in range(r)]
     vin = x._values
     rt = opt(impl, 1)
+    spec: list[int | Sym | None] | None
     if rt is not None:
         if len(rt._shape) != 1 or rt._shape[0] < 0 or rt._dtype not in INT_TYPES:
             raise ShapeError(
                 "the reshape dimensions input must be a 1-D INT32/INT64 tensor of static length"
             )
-        spec: list[int | None] | None = list(vals(rt) or ())
+        spec = [
+            v if v is not None else _element_origin(rt, k) for k, v in enumerate(vals(rt) or ())
+        ]
     elif p["reshape_dims"] is not None:
         spec = list(p["reshape_dims"])
     else:
         spec = None
     if spec is not None:
-        zero_ph = p["zero_is_placeholder"]
-        out: list[int] = []
-        infer_at = -1
-        for i, v in enumerate(spec):
-            if v is None:
-                out.append(-1)
-            elif v == 0 and zero_ph:
-                if i >= len(cur):
-                    raise ShapeError("a 0 placeholder has no corresponding input dimension")
-                out.append(cur[i])
-            elif v == -1:
-                if infer_at >= 0:
-                    raise ShapeError("at most one reshape dimension may be -1")
-                infer_at = i
-                out.append(-1)
-            elif v < -1:
-                raise ShapeError(f"invalid reshape dimension {v}")
-            else:
-                out.append(v)
-        known_in = -1 not in cur
-        vol_in = math.prod(cur)
-        if infer_at >= 0:
-            others = [d for j, d in enumerate(out) if j != infer_at]
-            if known_in and -1 not in others:
-                rest = math.prod(others)
-                if rest == 0 or vol_in % rest:
-                    raise ShapeError(f"cannot infer -1 in reshape {tuple(spec)} of {tuple(cur)}")
-                out[infer_at] = vol_in // rest
-        elif known_in and -1 not in out and math.prod(out) != vol_in:
-            raise ShapeError(f"reshape {tuple(out)} changes the volume of {tuple(cur)}")
-        cur = out
+        syms = [_dim_sym(x, first[i]) for i in range(r)]
+        cur = _reshape(syms, spec, p["zero_is_placeholder"], tuple(cur))
         if vin is not None and len(cur) > 1:
             vin = None
     rank2 = len(cur)
