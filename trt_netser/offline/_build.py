@@ -89,6 +89,49 @@ def check_shapes(b: BuildInput) -> str | None:
     return None
 
 
+def _loop_internal(net: Any) -> dict[Any, Any]:
+    """Tensors inside a loop (reachable from its recurrences and iterators without leaving
+    through one of its ILoopOutputLayers), each with its loop."""
+    loops: dict[int, Any] = {}
+    for layer in net.layers:
+        if layer.ltype in (LayerType.RECURRENCE, LayerType.ITERATOR):
+            loops.setdefault(id(layer.construct), layer.construct)
+    inside: dict[Any, Any] = {}
+    for loop in loops.values():
+        own = {id(layer) for layer in loop.layers}
+        work = [
+            t
+            for layer in loop.layers
+            if layer.ltype in (LayerType.RECURRENCE, LayerType.ITERATOR)
+            for t in layer.outputs
+        ]
+        while work:
+            t = work.pop()
+            if t in inside:
+                continue
+            inside[t] = loop
+            for consumer in t._consumers:
+                if id(consumer) not in own:
+                    work.extend(consumer.outputs)
+    return inside
+
+
+def check_loop_outputs(b: BuildInput) -> str | None:
+    """An ILoopOutputLayer is the sole way to get output from a loop: a loop-internal tensor
+    cannot be a network output."""
+    inside = _loop_internal(b.network._impl)
+    for i in range(b.network.num_outputs):
+        t = b.network.get_output(i)
+        loop = inside.get(t)
+        if loop is not None:
+            return (
+                f"{_B}: Error Code 4: API Usage Error (Network output {t.name} is a "
+                f"loop-internal tensor of {loop.name}: an ILoopOutputLayer is the sole way to "
+                "get output from a loop.)"
+            )
+    return None
+
+
 def _dynamic(t: Any) -> bool:
     return -1 in tuple(t.shape)
 
@@ -206,6 +249,7 @@ BUILD_CHECKS: tuple[tuple[str, Callable[[BuildInput], str | None]], ...] = (
     ("outputs", check_outputs),
     ("tensor-names", check_names),
     ("shapes", check_shapes),
+    ("loop-outputs", check_loop_outputs),
     ("profiles", check_profiles),
     ("weight-streaming", check_weight_streaming),
     ("marked-weights", check_marked),

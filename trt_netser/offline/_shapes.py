@@ -648,6 +648,23 @@ def _nms(impl: LayerImpl) -> list[Out]:
     )
     if len(boxes._shape) not in (3, 4) or len(scores._shape) != 3:
         raise ShapeError("boxes must be 3-D or 4-D and scores 3-D")
+    # boxes [batchSize, numInputBoundingBoxes, 4] or [..., numClasses, 4] (per-class boxes),
+    # scores [batchSize, numInputBoundingBoxes, numClasses] (not ONNX's [batch, classes, boxes])
+    b, s = boxes._shape, scores._shape
+    pairs = [(b[0], s[0], "batchSize"), (b[1], s[1], "numInputBoundingBoxes")]
+    if len(b) == 4:
+        pairs.append((b[2], s[2], "numClasses"))
+    for db, ds, what in pairs:
+        if db >= 0 and ds >= 0 and db != ds:
+            raise ShapeError(
+                f"boxes {b} and scores {s} disagree on {what}: boxes must be "
+                "[batchSize, numInputBoundingBoxes, (numClasses,) 4] and scores "
+                "[batchSize, numInputBoundingBoxes, numClasses]"
+            )
+    if b[-1] not in (4, -1):
+        raise ShapeError(f"the last dimension of boxes {b} must be 4")
+    if boxes._dtype not in (DataType.FLOAT, DataType.HALF) or scores._dtype != boxes._dtype:
+        raise ShapeError("boxes must be FLOAT or HALF and scores of the same type")
     if len(mx._shape) != 0 or mx._dtype != DataType.INT32:
         raise ShapeError("max_output_boxes_per_class must be a 0-D INT32 tensor")
     return [((-1, 3), impl.p["indices_type"], None), ((), DataType.INT32, None)]
