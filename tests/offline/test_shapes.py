@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trt_netser.offline as trt
-from tests.offline.conftest import ListLogger
+from tests.offline.conftest import ListLogger, is_invalid_dims
 from tests.offline.plugins import register_test_plugins
 
 F32, F16, I32, I64, BOOL = trt.float32, trt.float16, trt.int32, trt.int64, trt.bool
@@ -745,7 +745,7 @@ def test_elementwise_broadcast_property(pairs: list[tuple[int, int]]) -> None:
     layer = net.add_elementwise(a, b, trt.ElementWiseOperation.SUM)
     if any({x, y} == {2, 3} for x, y in pairs):  # reported when the shape is needed
         assert layer is not None and not logger.errors
-        assert tuple(layer.get_output(0).shape) == () and logger.errors
+        assert is_invalid_dims(layer.get_output(0).shape) and logger.errors
         return
     expected = []
     for x, y in pairs:
@@ -800,5 +800,5 @@ def test_reshape_volume_property(shape: list[int], data: st.DataObject) -> None:
     assert tuple(s.get_output(0).shape) == (d, vol // d)
     s.reshape_dims = (vol + 1,)
     assert not logger.errors
-    assert tuple(s.get_output(0).shape) == ()
+    assert is_invalid_dims(s.get_output(0).shape)
     assert logger.errors

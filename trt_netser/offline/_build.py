@@ -76,6 +76,8 @@ def check_shapes(b: BuildInput) -> str | None:
     """Every layer's configuration must still be valid (shape errors the model detects)."""
     for i in range(b.network.num_layers):
         layer = b.network.get_layer(i)
+        if layer._impl.shape_error is not None:  # its own, or an input's that it inherits
+            return f"{_B}: Error Code 4: Shape Error ({layer._impl.shape_error})"
         try:
             outs = infer(layer._impl)
         except ShapeError as exc:

@@ -37,6 +37,18 @@ _NETWORK_COUNTER = itertools.count()  # TensorRT's "Unnamed Network N" counts pe
 _MAX_PROPAGATION_STEPS = 1_000_000
 
 
+def upstream_error(layer: LayerImpl) -> str | None:
+    """The shape error of the first input whose dimensions cannot be computed: a layer
+    reading such a tensor cannot have dimensions either (TensorRT reports the cause). A
+    recurrence's next value (input 1, the loop's back edge) does not decide its shape."""
+    inputs = layer.inputs[:1] if layer.ltype == LayerType.RECURRENCE else layer.inputs
+    for t in inputs:
+        producer = t._producer if t is not None else None
+        if producer is not None and producer.shape_error is not None:
+            return producer.shape_error
+    return None
+
+
 class NetworkImpl:
     """Private state of one network definition."""
 
@@ -97,14 +109,18 @@ class NetworkImpl:
         while queue and steps < _MAX_PROPAGATION_STEPS:
             layer = queue.popleft()
             steps += 1
-            try:
-                outs = infer(layer)
-                layer.shape_error = None
-            except ShapeError as exc:
-                layer.shape_error = f"{layer.name}: {exc}"
+            was_valid = layer.shape_error is None
+            layer.shape_error = upstream_error(layer)
+            if layer.shape_error is None:
+                try:
+                    outs = infer(layer)
+                except ShapeError as exc:
+                    layer.shape_error = f"{layer.name}: {exc}"
+            if layer.shape_error is not None:
                 outs = self._unknown_outputs(layer, len(layer.outputs))
+            revalidated = was_valid != (layer.shape_error is None)
             for t, (shape, dtype, values) in zip(layer.outputs, outs, strict=False):
-                if t._shape != shape or t._dtype != dtype or t._values != values:
+                if revalidated or t._shape != shape or t._dtype != dtype or t._values != values:
                     t._shape, t._dtype, t._values = shape, dtype, values
                     queue.extend(t._consumers)
 
@@ -152,8 +168,12 @@ class NetworkImpl:
                     f"{key} is a valid {type(val).__name__} ({int(val)}).)"
                 )
                 return None
+        impl.shape_error = upstream_error(impl)
         try:
-            outs = infer(impl)
+            if impl.shape_error is not None:  # an input's dimensions cannot be computed
+                outs = self._unknown_outputs(impl, DEFERRED_OUTPUTS.get(ltype.name, 1))
+            else:
+                outs = infer(impl)
         except ShapeError as exc:
             if ltype.name in IMMEDIATE_SHAPE_CHECK:
                 self.error(f"{api_name}: Error Code 4: Shape Error ({impl.name}: {exc})")
