@@ -203,7 +203,7 @@ def check_weight_streaming(b: BuildInput) -> str | None:
 
 def _weight_names(network: Any) -> set[str]:
     net = network._impl
-    names = set(net.weight_names.values())
+    names: set[str] = net.weight_names.all_names()
     for layer in net.layers:
         if any(isinstance(v, Weights) and v.size for v in layer.p.values()):
             names.add(layer.name)

@@ -28,6 +28,7 @@ from trt_netser.offline._layertable import (
 from trt_netser.offline._logger import ILogger, report
 from trt_netser.offline._shapes import ShapeError, infer
 from trt_netser.offline._tensor import ITensor
+from trt_netser.offline._weightnames import WeightNames
 
 if TYPE_CHECKING:
     from trt_netser.offline._enums import DataType
@@ -68,8 +69,7 @@ class NetworkImpl:
         self.shape_outputs: list[ITensor] = []
         self.debug: set[ITensor] = set()
         self.unfused_debug = False
-        self.weight_names: dict[tuple[int, int, int], str] = {}
-        self.private_weights: set[tuple[int, int, int]] = set()
+        self.weight_names = WeightNames()
         self.n_loop = 0
         self.n_cond = 0
         self.n_attention = 0
