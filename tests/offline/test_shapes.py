@@ -494,6 +494,33 @@ def _(net):
     return s, [((-1, 36), F32)]
 
 
+@case("SHUFFLE", "shuffle set_input(1) with a product of the input's dynamic dims")
+def _(net):
+    """[shape(x)[0] * shape(x)[1], -1]: the dynamic factors cancel, -1 is 36."""
+    x = inp(net, (-1, -1, 4, 9))
+    shp = net.add_shape(x).get_output(0)
+    d0 = net.add_slice(shp, (0,), (1,), (1,)).get_output(0)
+    d1 = net.add_slice(shp, (1,), (1,), (1,)).get_output(0)
+    rows = net.add_elementwise(d0, d1, trt.ElementWiseOperation.PROD).get_output(0)
+    dims = net.add_concatenation([rows, const(net, np.array([-1], np.int64))]).get_output(0)
+    s = net.add_shuffle(x)
+    s.set_input(1, dims)
+    return s, [((-1, 36), F32)]
+
+
+@case("SHUFFLE", "shuffle set_input(1) with a sum of dims stays dynamic")
+def _(net):
+    x = inp(net, (-1, -1, 4, 9))
+    shp = net.add_shape(x).get_output(0)
+    d0 = net.add_slice(shp, (0,), (1,), (1,)).get_output(0)
+    d1 = net.add_slice(shp, (1,), (1,), (1,)).get_output(0)
+    rows = net.add_elementwise(d0, d1, trt.ElementWiseOperation.SUM).get_output(0)
+    dims = net.add_concatenation([rows, const(net, np.array([-1], np.int64))]).get_output(0)
+    s = net.add_shuffle(x)
+    s.set_input(1, dims)
+    return s, [((-1, -1), F32)]
+
+
 @case("SHUFFLE", "shuffle set_input(1) with another tensor's dynamic dim")
 def _(net):
     x, y = inp(net, (-1, 4, 9)), inp(net, (-1, 2))

@@ -866,9 +866,10 @@ def _shape(impl: LayerImpl) -> list[Out]:
     return [((len(x._shape),), DataType.INT64, tuple(None if d < 0 else d for d in x._shape))]
 
 
-#: A dimension as shape inference compares them: a static size, or ``(tensor, axis)`` naming
-#: a dynamic dimension (TensorRT's shape analysis is symbolic: equal symbols cancel).
-Sym = int | tuple[Any, int]
+#: A dimension as shape inference compares them: ``(coefficient, factors)``, the product of
+#: a static coefficient and dynamic dimensions, each named ``(tensor, axis)``. TensorRT's
+#: shape analysis is symbolic: equal factors cancel.
+Dim = tuple[int, tuple[tuple[Any, int], ...]]
 
 #: Single-input layers whose output has exactly their input's dimensions (same symbols).
 _SAME_DIMS = frozenset({"ACTIVATION", "CAST", "IDENTITY", "SOFTMAX", "UNARY"})
@@ -888,57 +889,70 @@ def _root(t: Any) -> Any:
     return t
 
 
-def _dim_sym(t: Any, axis: int) -> Sym:
-    """Dimension ``axis`` of ``t`` as a symbol."""
+def _dim(t: Any, axis: int) -> Dim:
+    """Dimension ``axis`` of ``t``."""
     d: int = t._shape[axis]
-    return d if d >= 0 else (_root(t), axis)
+    return (d, ()) if d >= 0 else (1, ((_root(t), axis),))
 
 
-def _element_origin(t: Any, k: int, depth: int = 0) -> Sym | None:
-    """The dimension that element ``k`` of the integer shape tensor ``t`` holds, traced back
-    through the layers that move shape elements (shape, slice, gather, concatenation, cast,
-    squeeze/unsqueeze); None if it is computed some other way."""
+def _element(t: Any, k: int, depth: int = 0) -> Dim | None:
+    """Element ``k`` of the integer shape tensor ``t`` as a dimension, traced back through
+    the layers that move or multiply shape elements (shape, slice, gather, concatenation,
+    cast, squeeze/unsqueeze, elementwise PROD); None if it is computed some other way."""
+    v = vals(t)
+    known = v[k] if v is not None and 0 <= k < len(v) else None
+    if known is not None:
+        return (known, ())
     p = getattr(t, "_producer", None)
-    if p is None or depth > _TRACE_DEPTH or k < 0:
+    if p is None or depth > _TRACE_DEPTH or k < 0 or len(t._shape) > 1:
         return None
     name = p.ltype.name
     src = p.inputs[0] if p.inputs else None
-    if src is None:
+    if src is None or (len(src._shape) > 1 and name != "SHAPE"):
         return None
     if name == "SHAPE":
-        return _dim_sym(src, k) if k < len(src._shape) else None
-    if name in ("CAST", "IDENTITY", "SQUEEZE", "UNSQUEEZE") and len(t._shape) <= 1:
-        return _element_origin(src, k, depth + 1) if len(src._shape) <= 1 else None
-    if name == "CONCATENATION" and len(t._shape) == 1:
+        return _dim(src, k) if k < len(src._shape) else None
+    if name in ("CAST", "IDENTITY", "SQUEEZE", "UNSQUEEZE"):
+        return _element(src, k, depth + 1)
+    if name == "CONCATENATION":
         for part in p.inputs:
             n = part._shape[0] if part is not None and len(part._shape) == 1 else -1
             if n < 0:
                 return None
             if k < n:
-                return _element_origin(part, k, depth + 1)
+                return _element(part, k, depth + 1)
             k -= n
         return None
-    if name == "SLICE" and len(t._shape) == 1 and len(src._shape) == 1:
+    if name == "SLICE" and len(src._shape) == 1:
         if any(i < len(p.inputs) and p.inputs[i] is not None for i in (1, 2, 3, 4, 5)):
             return None
-        return _element_origin(src, p.p["start"][0] + k * p.p["stride"][0], depth + 1)
+        return _element(src, p.p["start"][0] + k * p.p["stride"][0], depth + 1)
     if name == "GATHER" and p.p["mode"] == GatherMode.DEFAULT and len(src._shape) == 1:
         iv = vals(p.inputs[1] if len(p.inputs) > 1 else None)
         i = iv[k if len(iv) > 1 else 0] if iv and k < max(len(iv), 1) else None
         if i is None or src._shape[0] < 0 or not -src._shape[0] <= i < src._shape[0]:
             return None
-        return _element_origin(src, i % src._shape[0], depth + 1)
+        return _element(src, i % src._shape[0], depth + 1)
+    if name == "ELEMENTWISE" and p.p["op"] == ElementWiseOperation.PROD and len(p.inputs) > 1:
+        parts = []
+        for operand in p.inputs[:2]:
+            if operand is None or len(operand._shape) > 1:
+                return None
+            single = not operand._shape or operand._shape[0] == 1
+            parts.append(_element(operand, 0 if single else k, depth + 1))
+        a, b = parts
+        return None if a is None or b is None else (a[0] * b[0], a[1] + b[1])
     return None
 
 
 def _reshape(
-    cur: list[Sym], spec: Sequence[int | Sym | None], zero_ph: bool, shown: Shape
+    cur: list[Dim], spec: Sequence[int | Dim | None], zero_ph: bool, shown: Shape
 ) -> list[int]:
     """Output dimensions of reshaping dimensions ``cur`` with ``spec`` (0: copy the input
-    dimension if ``zero_ph``, -1: inferred, None: unknown, a symbol: that dimension). The
-    -1 is resolved whenever the volume's symbolic quotient is static, as TensorRT does:
+    dimension if ``zero_ph``, -1: inferred, None: unknown, a Dim: that product). The -1 is
+    resolved whenever the volume's symbolic quotient is static, as TensorRT does:
     (-1, 4, 9) reshaped with (0, -1) is (-1, 36)."""
-    out: list[Sym | None] = []
+    out: list[Dim | None] = []
     infer_at = -1
     for i, v in enumerate(spec):
         if v is None or isinstance(v, tuple):
@@ -951,29 +965,32 @@ def _reshape(
             if infer_at >= 0:
                 raise ShapeError("at most one reshape dimension may be -1")
             infer_at = i
-            out.append(-1)
+            out.append((-1, ()))
         elif v < -1:
             raise ShapeError(f"invalid reshape dimension {v}")
         else:
-            out.append(v)
-    # cancel the dynamic dimensions both sides share; what is left must be static
-    rest_in = list(cur)
+            out.append((v, ()))
+    # cancel the dynamic factors both sides share; what is left must be static
+    rest = [f for _, factors in cur for f in factors]
+    vol_in = math.prod(c for c, _ in cur)
     known, vol_out = True, 1
-    for j, s in enumerate(out):
+    for j, d in enumerate(out):
         if j == infer_at:
             continue
-        if isinstance(s, int):
-            vol_out *= s
-        elif s is not None and s in rest_in:
-            rest_in.remove(s)
-        else:
+        if d is None:
             known = False
-    known = known and all(isinstance(s, int) for s in rest_in)
-    vol_in = math.prod(s for s in rest_in if isinstance(s, int))
-    shape = [s if isinstance(s, int) else -1 for s in out]
+            continue
+        vol_out *= d[0]
+        for f in d[1]:
+            if f in rest:
+                rest.remove(f)
+            else:
+                known = False
+    known = known and not rest
+    shape = [-1 if d is None or d[1] else d[0] for d in out]
     # a volume that cannot match is an error here only for static inputs: with dynamic
     # dimensions TensorRT checks it against the profile's shapes when it builds
-    static = all(isinstance(s, int) for s in cur)
+    static = all(not factors for _, factors in cur)
     if infer_at >= 0 and known:
         if vol_out == 0 or vol_in % vol_out:
             if static:
@@ -995,22 +1012,20 @@ def _shuffle(impl: LayerImpl) -> list[Out]:
     cur = [x._shape[first[i]] for i in range(r)]
     vin = x._values
     rt = opt(impl, 1)
-    spec: list[int | Sym | None] | None
+    spec: list[int | Dim | None] | None
     if rt is not None:
         if len(rt._shape) != 1 or rt._shape[0] < 0 or rt._dtype not in INT_TYPES:
             raise ShapeError(
                 "the reshape dimensions input must be a 1-D INT32/INT64 tensor of static length"
             )
-        spec = [
-            v if v is not None else _element_origin(rt, k) for k, v in enumerate(vals(rt) or ())
-        ]
+        spec = [v if v is not None else _element(rt, k) for k, v in enumerate(vals(rt) or ())]
     elif p["reshape_dims"] is not None:
         spec = list(p["reshape_dims"])
     else:
         spec = None
     if spec is not None:
-        syms = [_dim_sym(x, first[i]) for i in range(r)]
-        cur = _reshape(syms, spec, p["zero_is_placeholder"], tuple(cur))
+        dims = [_dim(x, first[i]) for i in range(r)]
+        cur = _reshape(dims, spec, p["zero_is_placeholder"], tuple(cur))
         if vin is not None and len(cur) > 1:
             vin = None
     rank2 = len(cur)
