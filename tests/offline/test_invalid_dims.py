@@ -14,6 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
+import numpy as np
 import pytest
 
 import trt_netser
@@ -134,3 +135,29 @@ def test_the_walker_and_describe_network_read_an_invalid_shape(logger: ListLogge
     assert description.digest == broken
     shuffle.reshape_dims = (6, 4)
     assert trt_netser.hash_network(net) != broken
+
+
+def test_an_invalid_loop_body_recovers_once_fixed(logger: ListLogger) -> None:
+    """The recurrence's back edge does not make the loop's dimensions invalid, so fixing the
+    body layer revalidates everything (no cycle keeps an old error alive)."""
+    builder = trt.Builder(logger)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (4, 3))
+    loop = net.add_loop()
+    count = net.add_constant((), trt.Weights(np.array(4, np.int32))).get_output(0)
+    loop.add_trip_limit(count, trt.TripLimit.COUNT)
+    rec = loop.add_recurrence(x)
+    body = net.add_shuffle(rec.get_output(0))
+    body.reshape_dims = (5,)  # 12 elements cannot become 5
+    rec.set_input(1, body.get_output(0))
+    out = loop.add_loop_output(rec.get_output(0), trt.LoopOutput.LAST_VALUE, 0)
+    net.mark_output(out.get_output(0))
+    assert is_invalid_dims(body.get_output(0).shape)
+    assert tuple(out.get_output(0).shape) == (4, 3)
+    config = builder.create_builder_config()
+    assert builder.build_serialized_network(net, config) is None
+    assert body.name in logger.errors[-1]
+    body.reshape_dims = (4, 3)
+    logger.messages.clear()
+    assert tuple(body.get_output(0).shape) == (4, 3)
+    assert builder.build_serialized_network(net, config) is not None and logger.errors == []

@@ -1201,6 +1201,8 @@ def _unary(impl: LayerImpl) -> list[Out]:
 def _recurrence(impl: LayerImpl) -> list[Out]:
     x = inp(impl, 0, "initial value")
     nxt = opt(impl, 1)
+    if nxt is not None and getattr(getattr(nxt, "_producer", None), "shape_error", None):
+        nxt = None  # the back edge's dimensions cannot be computed (reported where they fail)
     if nxt is not None and (nxt._dtype != x._dtype or len(nxt._shape) != len(x._shape)):
         raise ShapeError("the recurrence's next value must have the initial value's type and rank")
     return [(x._shape, x._dtype, None)]
