@@ -161,3 +161,23 @@ def test_an_invalid_loop_body_recovers_once_fixed(logger: ListLogger) -> None:
     logger.messages.clear()
     assert tuple(body.get_output(0).shape) == (4, 3)
     assert builder.build_serialized_network(net, config) is not None and logger.errors == []
+
+
+def test_an_attention_over_an_invalid_query_is_invalid_until_fixed(logger: ListLogger) -> None:
+    net = trt.Builder(logger).create_network(0)
+    x = net.add_input("x", trt.float32, (2, 4, 8, 16))
+    query = net.add_shuffle(x)
+    attention = net.add_attention(
+        query.get_output(0), x, x, trt.AttentionNormalizationOp.SOFTMAX, False
+    )
+    assert tuple(attention.get_output(0).shape) == (2, 4, 8, 16)
+    query.reshape_dims = (5,)  # the attention's output follows its query's dimensions
+    assert is_invalid_dims(attention.get_output(0).shape)
+    assert query.name in logger.errors[-1]
+    query.reshape_dims = (0, 0, 4, -1)  # a valid reshape, but head sizes 32 vs 16 now
+    logger.messages.clear()
+    assert is_invalid_dims(attention.get_output(0).shape)
+    assert "head sizes differ" in logger.errors[-1]
+    query.reshape_dims = (0, 0, 0, -1)
+    logger.messages.clear()
+    assert tuple(attention.get_output(0).shape) == (2, 4, 8, 16) and logger.errors == []

@@ -42,7 +42,15 @@ def upstream_error(layer: LayerImpl) -> str | None:
     """The shape error of the first input whose dimensions cannot be computed: a layer
     reading such a tensor cannot have dimensions either (TensorRT reports the cause). A
     recurrence's next value (input 1, the loop's back edge) does not decide its shape."""
-    inputs = layer.inputs[:1] if layer.ltype == LayerType.RECURRENCE else layer.inputs
+    if layer.ltype == LayerType.RECURRENCE:
+        inputs = layer.inputs[:1]
+    elif layer.ltype == LayerType.ATTENTION_OUTPUT:  # it reads the attention's inputs
+        checked = layer.construct.layers[0]  # the input layer checks q, k and v
+        if checked is not layer and checked.shape_error is not None:
+            return str(checked.shape_error)
+        inputs = list(layer.construct.inputs)
+    else:
+        inputs = layer.inputs
     for t in inputs:
         producer = t._producer if t is not None else None
         if producer is not None and producer.shape_error is not None:
@@ -119,6 +127,8 @@ class NetworkImpl:
             if layer.shape_error is not None:
                 outs = self._unknown_outputs(layer, len(layer.outputs))
             revalidated = was_valid != (layer.shape_error is None)
+            if layer.ltype == LayerType.ATTENTION_INPUT and len(layer.construct.layers) > 1:
+                queue.append(layer.construct.layers[1])  # the output reads the same inputs
             for t, (shape, dtype, values) in zip(layer.outputs, outs, strict=False):
                 if revalidated or t._shape != shape or t._dtype != dtype or t._values != values:
                     t._shape, t._dtype, t._values = shape, dtype, values

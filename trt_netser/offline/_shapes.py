@@ -1282,6 +1282,10 @@ def _attention_output(impl: LayerImpl) -> list[Out]:
     q, v = att.inputs[0], att.inputs[2]
     if q is None or v is None:
         raise ShapeError("attention query and value must be set")
+    if len(q._shape) != 4 or len(v._shape) != 4:
+        raise ShapeError(
+            "attention query and value must be 4-D [batch, heads, sequence, head_size]"
+        )
     return [((q._shape[0], q._shape[1], q._shape[2], v._shape[3]), q._dtype, None)]
 
 
