@@ -879,7 +879,10 @@ class Walk:
         if is_sequence is None:
             is_sequence = self._sequence_kind(kind)
         if is_sequence:
-            items = tuple(value)
+            try:
+                items = tuple(value)
+            except ValueError:  # TensorRT's invalid Dims (nbDims == -1): len() raises
+                items = (None,)  # not ints: canon below iterates it (no entries)
             if _INT_ONLY.issuperset(map(type, items)):
                 return ("ints", items)
         if kind is np.ndarray:  # weights: their numpy dtype, count and hashed values decide
@@ -1025,7 +1028,10 @@ class Walk:
         attrs, raw = self.attrs(tensor, plan, None)
         if raw is not None and plan.shape_index is not None:
             shape = raw[plan.shape_index]
-            rank = 0 if shape is None else len(shape)
+            try:
+                rank = 0 if shape is None else len(shape)
+            except ValueError:  # an invalid Dims (nbDims == -1): no dimensions to name
+                rank = 0
         else:
             rank = len(attrs.value.get("shape") or [])
         dim_names: tuple[Any, ...] | None = None

@@ -9,7 +9,7 @@ import numpy as np
 
 import trt_netser
 
-from .zoo import ZOO, network_with, new_network
+from .zoo import LOOP_INTERNAL, ZOO, network_with, new_network
 
 
 def mlp(trt: Any) -> Any:
@@ -34,6 +34,8 @@ def every_layer(trt: Any) -> Any:
         for name in sorted(ZOO):
             layer = ZOO[name](trt, net, x, 0)
             out = layer.get_output(0) if layer.num_outputs else None
+            if name in LOOP_INTERNAL:
+                continue  # build_loop marked the loop's output
             if out is not None and not out.is_network_output:
                 net.mark_output(out)
     return net

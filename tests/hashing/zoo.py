@@ -182,16 +182,27 @@ def _matrix_multiply(trt: Any, net: Any, x: Any, seed: int) -> Any:
 
 @zoo("MOE")
 def _moe(trt: Any, net: Any, x: Any, seed: int) -> Any:
+    """Two experts (each token picks both, as top-2 routing does) with SwiGLU MLPs whose
+    gate/up/down weights are [experts, 8, 32], [experts, 8, 32], [experts, 32, 8]."""
     hidden = net.add_input("hidden_states", trt.float32, trt.Dims([4, 32]))
     experts = net.add_input("selected_experts", trt.int32, trt.Dims([4, 2]))
     scores = net.add_input("expert_scores", trt.float32, trt.Dims([4, 2]))
-    return net.add_moe(hidden, experts, scores)
+    layer = net.add_moe(hidden, experts, scores)
+    layer.set_gated_weights(
+        learned(trt, net, (2, 8, 32), seed),
+        learned(trt, net, (2, 8, 32), seed + 1),
+        learned(trt, net, (2, 32, 8), seed + 2),
+        trt.MoEActType.SILU,
+    )
+    return layer
 
 
 @zoo("NMS")
 def _nms(trt: Any, net: Any, x: Any, seed: int) -> Any:
+    """TensorRT's layout: boxes [batch, boxes, 4], scores [batch, boxes, classes] (an ONNX
+    NonMaxSuppression's [batch, classes, boxes] scores are transposed to this first)."""
     boxes = net.add_input("boxes", trt.float32, trt.Dims([1, 10, 4]))
-    scores = net.add_input("scores", trt.float32, trt.Dims([1, 3, 10]))
+    scores = net.add_input("scores", trt.float32, trt.Dims([1, 10, 3]))
     limit = const(trt, net, np.array(5, dtype=np.int32))
     return net.add_nms(boxes, scores, limit)
 
@@ -335,7 +346,9 @@ def _dist_collective(trt: Any, net: Any, x: Any, seed: int) -> Any:
 
 
 def build_loop(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
-    """A counted loop that accumulates ``x`` four times, iterating over axis 1 too."""
+    """A counted loop that accumulates ``x`` four times, iterating over axis 1 too. Its
+    result is marked as a network output: an ILoopOutputLayer is the sole way to get output
+    from a loop, so the recurrence and iterator outputs are loop-internal (LOOP_INTERNAL)."""
     loop = net.add_loop()
     trip = loop.add_trip_limit(const(trt, net, np.array(4, dtype=np.int32)), trt.TripLimit.COUNT)
     recurrence = loop.add_recurrence(x)
@@ -343,6 +356,7 @@ def build_loop(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
     step = net.add_elementwise(recurrence.get_output(0), x, trt.ElementWiseOperation.SUM)
     recurrence.set_input(1, step.get_output(0))
     output = loop.add_loop_output(recurrence.get_output(0), trt.LoopOutput.LAST_VALUE, 0)
+    net.mark_output(output.get_output(0))
     return {
         "RECURRENCE": recurrence,
         "TRIP_LIMIT": trip,
@@ -353,7 +367,7 @@ def build_loop(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
 
 
 def build_conditional(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
-    """if (cond) abs(x) else -x."""
+    """if (cond) abs(x) else -x, its result marked as a network output."""
     cond = net.add_input("cond", trt.bool, trt.Dims([]))
     conditional = net.add_if_conditional()
     condition = conditional.set_condition(cond)
@@ -361,6 +375,7 @@ def build_conditional(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
     then = net.add_unary(inp.get_output(0), trt.UnaryOperation.ABS)
     other = net.add_unary(inp.get_output(0), trt.UnaryOperation.NEG)
     output = conditional.add_output(then.get_output(0), other.get_output(0))
+    net.mark_output(output.get_output(0))
     return {
         "CONDITION": condition,
         "CONDITIONAL_INPUT": inp,
@@ -370,9 +385,11 @@ def build_conditional(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
 
 
 def build_attention(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
-    """An attention over ``x``, and its two boundary layers (the ones it just added)."""
+    """An attention over ``x`` (its result marked as a network output), and its two boundary
+    layers (the ones it just added)."""
     first = net.num_layers
     attention = net.add_attention(x, x, x, trt.AttentionNormalizationOp.SOFTMAX, False)
+    net.mark_output(attention.get_output(0))
     found: dict[str, Any] = {"attention": attention}
     for i in range(first, net.num_layers):
         layer = net.get_layer(i)
@@ -386,8 +403,13 @@ def build_attention(trt: Any, net: Any, x: Any, seed: int) -> dict[str, Any]:
     return found
 
 
+#: Layer types whose outputs are loop-internal: TensorRT refuses them as network outputs.
+LOOP_INTERNAL = frozenset({"RECURRENCE", "ITERATOR"})
+
 #: Layer types whose builder adds a whole construct (the same layers for every member of
-#: a group; they differ only in which layer they return).
+#: a group; they differ only in which layer they return). The builder marks the construct's
+#: result as a network output, so a network of an input-side layer (CONDITION,
+#: ATTENTION_INPUT, RECURRENCE...) builds and runs too.
 BUILDER_GROUP: dict[str, str] = {}
 for _name in ("RECURRENCE", "TRIP_LIMIT", "ITERATOR", "LOOP_OUTPUT"):
     ZOO[_name] = lambda trt, net, x, seed, _n=_name: build_loop(trt, net, x, seed)[_n]
@@ -437,9 +459,12 @@ def new_network(trt: Any, *, flags: int = 0) -> tuple[Any, Any, Any]:
 
 
 def network_with(trt: Any, layer_type: str, seed: int = 0) -> tuple[Any, Any, Any]:
-    """(builder, network, layer): a network holding one ``layer_type`` layer, outputs marked."""
+    """(builder, network, layer): a network holding one ``layer_type`` layer, outputs marked
+    (for a loop-internal layer, the loop's output)."""
     builder, net, x = new_network(trt)
     layer = ZOO[layer_type](trt, net, x, seed)
+    if layer_type in LOOP_INTERNAL:  # the loop's output is marked by build_loop
+        return builder, net, layer
     for j in range(layer.num_outputs):
         out = layer.get_output(j)
         if out is not None and not out.is_network_output:

@@ -24,6 +24,16 @@ class ListLogger(trt.ILogger):
         return [m for s, m in self.messages if s == trt.ILogger.Severity.ERROR]
 
 
+def is_invalid_dims(dims: Any) -> bool:
+    """Whether ``dims`` is TensorRT's invalid Dims (nbDims == -1) as the bindings show it:
+    ``len()`` raises ValueError, no element can be read, it equals no tuple."""
+    try:
+        len(dims)
+    except ValueError as exc:
+        return "should return >= 0" in str(exc) and list(iter(dims)) == [] and dims != ()
+    return False
+
+
 @pytest.fixture
 def logger() -> ListLogger:
     return ListLogger()

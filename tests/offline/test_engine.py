@@ -328,6 +328,63 @@ def test_refuses_an_invalid_network(logger: ListLogger, builder: Any, net: Any) 
     assert any("Shape Error" in m for m in logger.errors), logger.errors
 
 
+@pytest.mark.parametrize(
+    ("boxes", "scores", "builds"),
+    [
+        ((1, 10, 4), (1, 10, 3), True),  # TensorRT's [batch, boxes, classes] scores
+        ((1, 10, 3, 4), (1, 10, 3), True),  # per-class boxes
+        ((1, 10, 4), (1, 3, 10), False),  # ONNX's [batch, classes, boxes] scores
+        ((1, 10, 3, 4), (1, 10, 2), False),  # per-class boxes for 3 classes, scores for 2
+        ((2, 10, 4), (1, 10, 3), False),  # batch sizes differ
+    ],
+)
+def test_nms_needs_tensorrts_box_and_score_layout(
+    logger: ListLogger, builder: Any, net: Any, boxes: Any, scores: Any, builds: bool
+) -> None:
+    limit = net.add_constant((), trt.Weights(np.array(5, np.int32))).get_output(0)
+    nms = net.add_nms(
+        net.add_input("boxes", trt.float32, boxes),
+        net.add_input("scores", trt.float32, scores),
+        limit,
+    )
+    assert nms is not None  # TensorRT checks the shapes when it needs them
+    net.mark_output(nms.get_output(0))
+    net.mark_output(nms.get_output(1))
+    plan = builder.build_serialized_network(net, builder.create_builder_config())
+    if builds:
+        assert plan is not None and not logger.errors
+    else:
+        assert plan is None
+        assert len(logger.errors) == 1 and "Error Code 4: Shape Error" in logger.errors[0]
+        assert "[batchSize, numInputBoundingBoxes, numClasses]" in logger.errors[0]
+
+
+@pytest.mark.parametrize("internal", ["recurrence", "iterator", "body"])
+def test_refuses_a_loop_internal_network_output(
+    logger: ListLogger, builder: Any, net: Any, internal: str
+) -> None:
+    """An ILoopOutputLayer is the sole way to get output from a loop (INetworkDefinition
+    accepts the mark; the build refuses it)."""
+    x = net.add_input("x", trt.float32, (4, 3))
+    loop = net.add_loop()
+    count = net.add_constant((), trt.Weights(np.array(4, np.int32))).get_output(0)
+    loop.add_trip_limit(count, trt.TripLimit.COUNT)
+    rec = loop.add_recurrence(x)
+    row = loop.add_iterator(x, 0, False)
+    step = net.add_elementwise(rec.get_output(0), x, trt.ElementWiseOperation.SUM)
+    body = net.add_unary(step.get_output(0), trt.UnaryOperation.ABS)
+    rec.set_input(1, body.get_output(0))
+    out = loop.add_loop_output(rec.get_output(0), trt.LoopOutput.LAST_VALUE, 0)
+    net.mark_output(out.get_output(0))
+    config = builder.create_builder_config()
+    assert builder.build_serialized_network(net, config) is not None
+    tensor = {"recurrence": rec, "iterator": row, "body": body}[internal].get_output(0)
+    net.mark_output(tensor)
+    assert not logger.errors
+    _refused(logger, builder, net, config, f"Network output {tensor.name} is a loop-internal")
+    assert "Error Code 4" in logger.errors[0]
+
+
 def test_refuses_an_unregistered_plugin(logger: ListLogger, builder: Any, net: Any) -> None:
     class Plugin(trt.IPluginV2DynamicExt):
         def __init__(self) -> None:
@@ -868,7 +925,7 @@ def test_named_weights_accessors(logger: ListLogger) -> None:
 def test_replayed_shapes_equal_the_network_model(layer_type: str) -> None:
     """The context's shape inference replays the network model's rules over the plan: for
     the zoo's static shapes it must give every tensor the shape the network gave it."""
-    from tests.hashing.zoo import X_SHAPE, ZOO
+    from tests.hashing.zoo import LOOP_INTERNAL, X_SHAPE, ZOO
     from trt_netser.offline._replay import _Replay
 
     logger = ListLogger()
@@ -876,8 +933,9 @@ def test_replayed_shapes_equal_the_network_model(layer_type: str) -> None:
     net = builder.create_network(0)
     x = net.add_input("x", trt.float32, X_SHAPE)
     layer = ZOO[layer_type](trt, net, x, 0)
-    for i in range(layer.num_outputs):
-        net.mark_output(layer.get_output(i))
+    for i in range(layer.num_outputs if layer_type not in LOOP_INTERNAL else 0):
+        if not layer.get_output(i).is_network_output:
+            net.mark_output(layer.get_output(i))
     if net.num_outputs == 0:
         net.mark_output(net.add_identity(x).get_output(0))
     engine = trt.Runtime(logger).deserialize_cuda_engine(

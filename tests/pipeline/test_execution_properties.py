@@ -16,11 +16,13 @@ and the key separates networks that compute different things.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import trt_netser
@@ -87,7 +89,7 @@ def _cases() -> list[Any]:
         return list(cat.attribute_cases(EXECUTABLE)) + [
             c
             for c in cat.handmade_cases()
-            if "PLUGIN" not in c.label and "MoE" not in c.label and "collective" not in c.label
+            if "PLUGIN" not in c.label and "collective" not in c.label
         ]
 
 
@@ -149,26 +151,57 @@ def _differ(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
     )
 
 
-@settings(max_examples=80, deadline=None)
-@given(case=st.sampled_from(CASES), seed=st.integers(0, 1000))
-def test_networks_that_compute_differently_have_different_keys(case: Any, seed: int) -> None:
+@dataclass(frozen=True)
+class Compared:
+    """One catalogue case run on both sides: whether the outputs differ, and the keys."""
+
+    differ: bool
+    keys: tuple[str, str]
+
+
+def _compare(case: Any, seed: int) -> Compared | str:
+    """Run both sides of ``case``; the reason as a string if they cannot be compared."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         before, after = case.before(), case.after()
     if before is None or after is None:
-        return
+        return "a side cannot be built"
     (b1, n1), (b2, n2) = before, after
     if _signature(n1) != _signature(n2):
-        return  # different inputs: not comparable by running (keyed apart by the input record)
+        return "different inputs"  # not comparable by running (keyed apart by the input record)
     feeds = _feeds(n1, seed)
     if feeds is None:
-        return
+        return "inputs cannot be fed (dynamic or unsupported type)"
     c1, c2 = _refit_config(b1), _refit_config(b2)
     o1, o2 = _run(b1, n1, c1, feeds), _run(b2, n2, c2, feeds)
-    if o1 is None or o2 is None or not _differ(o1, o2):
-        return
-    k1, k2 = trt_netser.cache_key(n1, c1), trt_netser.cache_key(n2, c2)
-    assert str(k1) != str(k2), f"{case.label}: different outputs, same key"
+    if o1 is None or o2 is None:
+        return "a side does not build or run"
+    keys = (str(trt_netser.cache_key(n1, c1)), str(trt_netser.cache_key(n2, c2)))
+    return Compared(_differ(o1, o2), keys)
+
+
+#: Layer types of EXECUTABLE none of whose catalogue cases can be run on both sides, and why.
+#: The deterministic test below checks this is exactly the set that never ran, so a zoo
+#: network that stops running (the MoE without gated weights did) fails instead of skipping.
+NEVER_COMPARED: dict[str, str] = {
+    "ASSERTION": "the layer has no outputs: its zoo network has none to run",
+    "DIST_COLLECTIVE": "collectives need several ranks, the offline engine runs one",
+}
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=st.sampled_from(CASES), seed=st.integers(0, 1000))
+def test_networks_that_compute_differently_have_different_keys(case: Any, seed: int) -> None:
+    result = _compare(case, seed)
+    if isinstance(result, str):
+        event(f"not compared: {result}")
+    # a case that cannot be compared is an invalid example, not a pass: if (nearly) all
+    # were, hypothesis fails the test (unsatisfiable / filter_too_much)
+    assume(isinstance(result, Compared))
+    assert isinstance(result, Compared)
+    event("outputs differ" if result.differ else "outputs equal")
+    if result.differ:
+        assert result.keys[0] != result.keys[1], f"{case.label}: different outputs, same key"
 
 
 WEIGHT_TYPES = [
@@ -210,24 +243,21 @@ def test_every_catalogue_mutation_that_changes_outputs_changes_the_key() -> None
     """The whole catalogue, deterministically: not vacuous (many mutations change outputs)
     and without a single same-key pair of engines that compute differently."""
     compared, differing, violations = 0, 0, []
+    skipped: Counter[str] = Counter()
+    ran_types: set[str] = set()
     for case in CASES:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            before, after = case.before(), case.after()
-        if before is None or after is None:
-            continue
-        (b1, n1), (b2, n2) = before, after
-        feeds = _feeds(n1, 0)
-        if _signature(n1) != _signature(n2) or feeds is None:
-            continue
-        c1, c2 = _refit_config(b1), _refit_config(b2)
-        o1, o2 = _run(b1, n1, c1, feeds), _run(b2, n2, c2, feeds)
-        if o1 is None or o2 is None:
+        result = _compare(case, 0)
+        if isinstance(result, str):
+            skipped[result] += 1
             continue
         compared += 1
-        if _differ(o1, o2):
+        ran_types.add(case.label.split(":")[0])
+        if result.differ:
             differing += 1
-            if str(trt_netser.cache_key(n1, c1)) == str(trt_netser.cache_key(n2, c2)):
+            if result.keys[0] == result.keys[1]:
                 violations.append(case.label)
     assert not violations
-    assert compared >= 200 and differing >= 80, (compared, differing)
+    assert compared >= 300 and differing >= 110, (compared, differing, skipped)
+    # every executable layer type is exercised, except the ones listed with a reason
+    assert set(EXECUTABLE) - ran_types == set(NEVER_COMPARED), skipped
+    assert sum(skipped.values()) <= 60, skipped  # skips are counted, not silent

@@ -76,6 +76,8 @@ def check_shapes(b: BuildInput) -> str | None:
     """Every layer's configuration must still be valid (shape errors the model detects)."""
     for i in range(b.network.num_layers):
         layer = b.network.get_layer(i)
+        if layer._impl.shape_error is not None:  # its own, or an input's that it inherits
+            return f"{_B}: Error Code 4: Shape Error ({layer._impl.shape_error})"
         try:
             outs = infer(layer._impl)
         except ShapeError as exc:
@@ -86,6 +88,49 @@ def check_shapes(b: BuildInput) -> str | None:
                     f"{_B}: Error Code 4: Shape Error ({layer.name}: output {out.name} is stale: "
                     f"expected {shape} {dtype}, the network holds {out._shape} {out._dtype}.)"
                 )
+    return None
+
+
+def _loop_internal(net: Any) -> dict[Any, Any]:
+    """Tensors inside a loop (reachable from its recurrences and iterators without leaving
+    through one of its ILoopOutputLayers), each with its loop."""
+    loops: dict[int, Any] = {}
+    for layer in net.layers:
+        if layer.ltype in (LayerType.RECURRENCE, LayerType.ITERATOR):
+            loops.setdefault(id(layer.construct), layer.construct)
+    inside: dict[Any, Any] = {}
+    for loop in loops.values():
+        own = {id(layer) for layer in loop.layers}
+        work = [
+            t
+            for layer in loop.layers
+            if layer.ltype in (LayerType.RECURRENCE, LayerType.ITERATOR)
+            for t in layer.outputs
+        ]
+        while work:
+            t = work.pop()
+            if t in inside:
+                continue
+            inside[t] = loop
+            for consumer in t._consumers:
+                if id(consumer) not in own:
+                    work.extend(consumer.outputs)
+    return inside
+
+
+def check_loop_outputs(b: BuildInput) -> str | None:
+    """An ILoopOutputLayer is the sole way to get output from a loop: a loop-internal tensor
+    cannot be a network output."""
+    inside = _loop_internal(b.network._impl)
+    for i in range(b.network.num_outputs):
+        t = b.network.get_output(i)
+        loop = inside.get(t)
+        if loop is not None:
+            return (
+                f"{_B}: Error Code 4: API Usage Error (Network output {t.name} is a "
+                f"loop-internal tensor of {loop.name}: an ILoopOutputLayer is the sole way to "
+                "get output from a loop.)"
+            )
     return None
 
 
@@ -158,7 +203,7 @@ def check_weight_streaming(b: BuildInput) -> str | None:
 
 def _weight_names(network: Any) -> set[str]:
     net = network._impl
-    names = set(net.weight_names.values())
+    names: set[str] = net.weight_names.all_names()
     for layer in net.layers:
         if any(isinstance(v, Weights) and v.size for v in layer.p.values()):
             names.add(layer.name)
@@ -206,6 +251,7 @@ BUILD_CHECKS: tuple[tuple[str, Callable[[BuildInput], str | None]], ...] = (
     ("outputs", check_outputs),
     ("tensor-names", check_names),
     ("shapes", check_shapes),
+    ("loop-outputs", check_loop_outputs),
     ("profiles", check_profiles),
     ("weight-streaming", check_weight_streaming),
     ("marked-weights", check_marked),

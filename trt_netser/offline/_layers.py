@@ -64,7 +64,6 @@ from trt_netser.offline._types import (
     to_dims_tuple,
     to_perm_list,
     to_weights,
-    weights_key,
 )
 
 if TYPE_CHECKING:
@@ -189,8 +188,8 @@ def _prop(owner: str, name: str, conv: Conv, readonly: bool) -> property:
             )
             return
         impl.p[name] = val
-        if conv is WEIGHTS and val.size:
-            impl.net.private_weights.add(weights_key(val))
+        if conv is WEIGHTS:
+            impl.net.weight_names.use(impl, name, val)
         impl.net.recompute(impl)
 
     return property(fget, fset, doc=name)

@@ -30,7 +30,7 @@ from trt_netser.offline._ir import (
     to_record,
 )
 from trt_netser.offline._tensor import ITensor
-from trt_netser.offline._types import Weights, weights_key
+from trt_netser.offline._types import Weights
 
 #: TensorRT's default network names count networks per process; a plan must not depend on
 #: that counter, so every default name is stored as this one.
@@ -125,7 +125,8 @@ class _Lowering:
 
     def add_weights(self, w: Weights, layer: int, attr: str) -> WeightsRef:
         idx = len(self.weights)
-        name = self.net.weight_names.get(weights_key(w)) if w.size else None
+        impl = self.net.layers[layer] if 0 <= layer < len(self.net.layers) else None
+        name = self.net.weight_names.name_of(impl, attr, w) if impl is not None else None
         self.weights.append(
             WeightIR(layer, attr, w.dtype, int(w.size), name, weights_bytes(w) if w.size else b"")
         )

@@ -28,6 +28,7 @@ from trt_netser.offline._layertable import (
 from trt_netser.offline._logger import ILogger, report
 from trt_netser.offline._shapes import ShapeError, infer
 from trt_netser.offline._tensor import ITensor
+from trt_netser.offline._weightnames import WeightNames
 
 if TYPE_CHECKING:
     from trt_netser.offline._enums import DataType
@@ -35,6 +36,26 @@ if TYPE_CHECKING:
 _FLOAT = _DataType.FLOAT
 _NETWORK_COUNTER = itertools.count()  # TensorRT's "Unnamed Network N" counts per process
 _MAX_PROPAGATION_STEPS = 1_000_000
+
+
+def upstream_error(layer: LayerImpl) -> str | None:
+    """The shape error of the first input whose dimensions cannot be computed: a layer
+    reading such a tensor cannot have dimensions either (TensorRT reports the cause). A
+    recurrence's next value (input 1, the loop's back edge) does not decide its shape."""
+    if layer.ltype == LayerType.RECURRENCE:
+        inputs = layer.inputs[:1]
+    elif layer.ltype == LayerType.ATTENTION_OUTPUT:  # it reads the attention's inputs
+        checked = layer.construct.layers[0]  # the input layer checks q, k and v
+        if checked is not layer and checked.shape_error is not None:
+            return str(checked.shape_error)
+        inputs = list(layer.construct.inputs)
+    else:
+        inputs = layer.inputs
+    for t in inputs:
+        producer = t._producer if t is not None else None
+        if producer is not None and producer.shape_error is not None:
+            return producer.shape_error
+    return None
 
 
 class NetworkImpl:
@@ -56,8 +77,7 @@ class NetworkImpl:
         self.shape_outputs: list[ITensor] = []
         self.debug: set[ITensor] = set()
         self.unfused_debug = False
-        self.weight_names: dict[tuple[int, int, int], str] = {}
-        self.private_weights: set[tuple[int, int, int]] = set()
+        self.weight_names = WeightNames()
         self.n_loop = 0
         self.n_cond = 0
         self.n_attention = 0
@@ -97,14 +117,20 @@ class NetworkImpl:
         while queue and steps < _MAX_PROPAGATION_STEPS:
             layer = queue.popleft()
             steps += 1
-            try:
-                outs = infer(layer)
-                layer.shape_error = None
-            except ShapeError as exc:
-                layer.shape_error = f"{layer.name}: {exc}"
+            was_valid = layer.shape_error is None
+            layer.shape_error = upstream_error(layer)
+            if layer.shape_error is None:
+                try:
+                    outs = infer(layer)
+                except ShapeError as exc:
+                    layer.shape_error = f"{layer.name}: {exc}"
+            if layer.shape_error is not None:
                 outs = self._unknown_outputs(layer, len(layer.outputs))
+            revalidated = was_valid != (layer.shape_error is None)
+            if layer.ltype == LayerType.ATTENTION_INPUT and len(layer.construct.layers) > 1:
+                queue.append(layer.construct.layers[1])  # the output reads the same inputs
             for t, (shape, dtype, values) in zip(layer.outputs, outs, strict=False):
-                if t._shape != shape or t._dtype != dtype or t._values != values:
+                if revalidated or t._shape != shape or t._dtype != dtype or t._values != values:
                     t._shape, t._dtype, t._values = shape, dtype, values
                     queue.extend(t._consumers)
 
@@ -152,8 +178,12 @@ class NetworkImpl:
                     f"{key} is a valid {type(val).__name__} ({int(val)}).)"
                 )
                 return None
+        impl.shape_error = upstream_error(impl)
         try:
-            outs = infer(impl)
+            if impl.shape_error is not None:  # an input's dimensions cannot be computed
+                outs = self._unknown_outputs(impl, DEFERRED_OUTPUTS.get(ltype.name, 1))
+            else:
+                outs = infer(impl)
         except ShapeError as exc:
             if ltype.name in IMMEDIATE_SHAPE_CHECK:
                 self.error(f"{api_name}: Error Code 4: Shape Error ({impl.name}: {exc})")

@@ -134,11 +134,10 @@ class INetworkDefinition:
         wrapper = impl.wrap()
         return wrapper
 
-    def _register_weights(self, *weights: Weights) -> None:
-        used = self._impl.private_weights
-        for w in weights:
-            if w.size:
-                used.add(weights_key(w))
+    def _register_weights(self, layer: ILayer, *attrs: str) -> None:
+        names = self._impl.weight_names
+        for attr in attrs:
+            names.use(layer._impl, attr, layer._impl.p[attr])
 
     # -- network properties ---------------------------------------------------------------
     @property
@@ -342,22 +341,29 @@ class INetworkDefinition:
     # -- weights naming / refit ---------------------------------------------------------------
     @api(NET, Sig([Arg("weights", WEIGHTS), Arg("name", OPT_STR)], "bool"))
     def set_weights_name(self, weights: Weights, name: str | None) -> bool:
-        """Name all current uses of ``weights`` (matched by pointer, type and count)."""
+        """Name all current uses of ``weights`` (matched by pointer, type and count); see
+        :mod:`trt_netser.offline._weightnames`."""
         net = self._impl
+        names = net.weight_names
         key = weights_key(weights)
-        if key not in net.private_weights:
+        uses = names.current_uses(key[0]) if weights.size else []
+        same = [u for u in uses if weights_key(u[0].p[u[1]]) == key]
+        if len(same) != len(uses):
+            net.error(
+                "INetworkDefinition::setWeightsName: Error Code 3: API Usage Error (weights with "
+                "the same value pointer but a different type or count are used in the network; "
+                f"the name {name!r} is rejected.)"
+            )
+            return False
+        if not same:
             net.error(
                 "INetworkDefinition::setWeightsName: Error Code 3: API Usage Error (the weights are not "
                 "used in the network.)"
             )
             return False
-        if name is None:
-            net.weight_names.pop(key, None)
-            net.touch()
-            return True
-        if any(n == name and k != key for k, n in net.weight_names.items()):
-            return False
-        net.weight_names[key] = name
+        if name is not None and any(k != key for k in names.names(name)):
+            return False  # the name is used for other weights
+        names.set(same, key, name)
         net.touch()
         return True
 
@@ -365,7 +371,7 @@ class INetworkDefinition:
     def mark_weights_refittable(self, name: str) -> bool:
         """Mark the named weights refittable (for REFIT_INDIVIDUAL builds)."""
         net = self._impl
-        known = name in net.weight_names.values() or any(
+        known = bool(net.weight_names.names(name)) or any(
             layer.name == name and any(isinstance(v, Weights) and v.size for v in layer.p.values())
             for layer in net.layers
         )
@@ -473,7 +479,7 @@ class INetworkDefinition:
             {"shape": tuple(shape), "weights": weights},
         )
         if layer is not None:
-            self._register_weights(weights)
+            self._register_weights(layer, "weights")
         return layer
 
     def _conv(
@@ -501,7 +507,7 @@ class INetworkDefinition:
         }
         layer = self._layer(api_name, ltype, [input], params)
         if layer is not None:
-            self._register_weights(kernel, bias)
+            self._register_weights(layer, "kernel", "bias")
         return layer
 
     @api(
@@ -1270,7 +1276,7 @@ class INetworkDefinition:
             },
         )
         if layer is not None:
-            self._register_weights(shift, scale, power)
+            self._register_weights(layer, "shift", "scale", "power")
         return layer
 
     @api(

@@ -648,6 +648,23 @@ def _nms(impl: LayerImpl) -> list[Out]:
     )
     if len(boxes._shape) not in (3, 4) or len(scores._shape) != 3:
         raise ShapeError("boxes must be 3-D or 4-D and scores 3-D")
+    # boxes [batchSize, numInputBoundingBoxes, 4] or [..., numClasses, 4] (per-class boxes),
+    # scores [batchSize, numInputBoundingBoxes, numClasses] (not ONNX's [batch, classes, boxes])
+    b, s = boxes._shape, scores._shape
+    pairs = [(b[0], s[0], "batchSize"), (b[1], s[1], "numInputBoundingBoxes")]
+    if len(b) == 4:
+        pairs.append((b[2], s[2], "numClasses"))
+    for db, ds, what in pairs:
+        if db >= 0 and ds >= 0 and db != ds:
+            raise ShapeError(
+                f"boxes {b} and scores {s} disagree on {what}: boxes must be "
+                "[batchSize, numInputBoundingBoxes, (numClasses,) 4] and scores "
+                "[batchSize, numInputBoundingBoxes, numClasses]"
+            )
+    if b[-1] not in (4, -1):
+        raise ShapeError(f"the last dimension of boxes {b} must be 4")
+    if boxes._dtype not in (DataType.FLOAT, DataType.HALF) or scores._dtype != boxes._dtype:
+        raise ShapeError("boxes must be FLOAT or HALF and scores of the same type")
     if len(mx._shape) != 0 or mx._dtype != DataType.INT32:
         raise ShapeError("max_output_boxes_per_class must be a 0-D INT32 tensor")
     return [((-1, 3), impl.p["indices_type"], None), ((), DataType.INT32, None)]
@@ -849,6 +866,142 @@ def _shape(impl: LayerImpl) -> list[Out]:
     return [((len(x._shape),), DataType.INT64, tuple(None if d < 0 else d for d in x._shape))]
 
 
+#: A dimension as shape inference compares them: ``(coefficient, factors)``, the product of
+#: a static coefficient and dynamic dimensions, each named ``(tensor, axis)``. TensorRT's
+#: shape analysis is symbolic: equal factors cancel.
+Dim = tuple[int, tuple[tuple[Any, int], ...]]
+
+#: Single-input layers whose output has exactly their input's dimensions (same symbols).
+_SAME_DIMS = frozenset({"ACTIVATION", "CAST", "IDENTITY", "SOFTMAX", "UNARY"})
+_TRACE_DEPTH = 32
+
+
+def _root(t: Any) -> Any:
+    """The tensor whose dimensions ``t`` repeats unchanged (through activations, casts...)."""
+    for _ in range(_TRACE_DEPTH):
+        p = getattr(t, "_producer", None)
+        if p is None or p.ltype.name not in _SAME_DIMS or not p.inputs:
+            return t
+        src = p.inputs[0]
+        if src is None or src._shape != t._shape:
+            return t
+        t = src
+    return t
+
+
+def _dim(t: Any, axis: int) -> Dim:
+    """Dimension ``axis`` of ``t``."""
+    d: int = t._shape[axis]
+    return (d, ()) if d >= 0 else (1, ((_root(t), axis),))
+
+
+def _element(t: Any, k: int, depth: int = 0) -> Dim | None:
+    """Element ``k`` of the integer shape tensor ``t`` as a dimension, traced back through
+    the layers that move or multiply shape elements (shape, slice, gather, concatenation,
+    cast, squeeze/unsqueeze, elementwise PROD); None if it is computed some other way."""
+    v = vals(t)
+    known = v[k] if v is not None and 0 <= k < len(v) else None
+    if known is not None:
+        return (known, ())
+    p = getattr(t, "_producer", None)
+    if p is None or depth > _TRACE_DEPTH or k < 0 or len(t._shape) > 1:
+        return None
+    name = p.ltype.name
+    src = p.inputs[0] if p.inputs else None
+    if src is None or (len(src._shape) > 1 and name != "SHAPE"):
+        return None
+    if name == "SHAPE":
+        return _dim(src, k) if k < len(src._shape) else None
+    if name in ("CAST", "IDENTITY", "SQUEEZE", "UNSQUEEZE"):
+        return _element(src, k, depth + 1)
+    if name == "CONCATENATION":
+        for part in p.inputs:
+            n = part._shape[0] if part is not None and len(part._shape) == 1 else -1
+            if n < 0:
+                return None
+            if k < n:
+                return _element(part, k, depth + 1)
+            k -= n
+        return None
+    if name == "SLICE" and len(src._shape) == 1:
+        if any(i < len(p.inputs) and p.inputs[i] is not None for i in (1, 2, 3, 4, 5)):
+            return None
+        return _element(src, p.p["start"][0] + k * p.p["stride"][0], depth + 1)
+    if name == "GATHER" and p.p["mode"] == GatherMode.DEFAULT and len(src._shape) == 1:
+        iv = vals(p.inputs[1] if len(p.inputs) > 1 else None)
+        i = iv[k if len(iv) > 1 else 0] if iv and k < max(len(iv), 1) else None
+        if i is None or src._shape[0] < 0 or not -src._shape[0] <= i < src._shape[0]:
+            return None
+        return _element(src, i % src._shape[0], depth + 1)
+    if name == "ELEMENTWISE" and p.p["op"] == ElementWiseOperation.PROD and len(p.inputs) > 1:
+        parts = []
+        for operand in p.inputs[:2]:
+            if operand is None or len(operand._shape) > 1:
+                return None
+            single = not operand._shape or operand._shape[0] == 1
+            parts.append(_element(operand, 0 if single else k, depth + 1))
+        a, b = parts
+        return None if a is None or b is None else (a[0] * b[0], a[1] + b[1])
+    return None
+
+
+def _reshape(
+    cur: list[Dim], spec: Sequence[int | Dim | None], zero_ph: bool, shown: Shape
+) -> list[int]:
+    """Output dimensions of reshaping dimensions ``cur`` with ``spec`` (0: copy the input
+    dimension if ``zero_ph``, -1: inferred, None: unknown, a Dim: that product). The -1 is
+    resolved whenever the volume's symbolic quotient is static, as TensorRT does:
+    (-1, 4, 9) reshaped with (0, -1) is (-1, 36)."""
+    out: list[Dim | None] = []
+    infer_at = -1
+    for i, v in enumerate(spec):
+        if v is None or isinstance(v, tuple):
+            out.append(v)
+        elif v == 0 and zero_ph:
+            if i >= len(cur):
+                raise ShapeError("a 0 placeholder has no corresponding input dimension")
+            out.append(cur[i])
+        elif v == -1:
+            if infer_at >= 0:
+                raise ShapeError("at most one reshape dimension may be -1")
+            infer_at = i
+            out.append((-1, ()))
+        elif v < -1:
+            raise ShapeError(f"invalid reshape dimension {v}")
+        else:
+            out.append((v, ()))
+    # cancel the dynamic factors both sides share; what is left must be static
+    rest = [f for _, factors in cur for f in factors]
+    vol_in = math.prod(c for c, _ in cur)
+    known, vol_out = True, 1
+    for j, d in enumerate(out):
+        if j == infer_at:
+            continue
+        if d is None:
+            known = False
+            continue
+        vol_out *= d[0]
+        for f in d[1]:
+            if f in rest:
+                rest.remove(f)
+            else:
+                known = False
+    known = known and not rest
+    shape = [-1 if d is None or d[1] else d[0] for d in out]
+    # a volume that cannot match is an error here only for static inputs: with dynamic
+    # dimensions TensorRT checks it against the profile's shapes when it builds
+    static = all(not factors for _, factors in cur)
+    if infer_at >= 0 and known:
+        if vol_out == 0 or vol_in % vol_out:
+            if static:
+                raise ShapeError(f"cannot infer -1 in reshape {tuple(shape)} of {shown}")
+        else:
+            shape[infer_at] = vol_in // vol_out
+    elif infer_at < 0 and known and static and vol_out != vol_in:
+        raise ShapeError(f"reshape {tuple(shape)} changes the volume of {shown}")
+    return shape
+
+
 def _shuffle(impl: LayerImpl) -> list[Out]:
     x = inp(impl, 0)
     p = impl.p
@@ -859,48 +1012,20 @@ def _shuffle(impl: LayerImpl) -> list[Out]:
     cur = [x._shape[first[i]] for i in range(r)]
     vin = x._values
     rt = opt(impl, 1)
+    spec: list[int | Dim | None] | None
     if rt is not None:
         if len(rt._shape) != 1 or rt._shape[0] < 0 or rt._dtype not in INT_TYPES:
             raise ShapeError(
                 "the reshape dimensions input must be a 1-D INT32/INT64 tensor of static length"
             )
-        spec: list[int | None] | None = list(vals(rt) or ())
+        spec = [v if v is not None else _element(rt, k) for k, v in enumerate(vals(rt) or ())]
     elif p["reshape_dims"] is not None:
         spec = list(p["reshape_dims"])
     else:
         spec = None
     if spec is not None:
-        zero_ph = p["zero_is_placeholder"]
-        out: list[int] = []
-        infer_at = -1
-        for i, v in enumerate(spec):
-            if v is None:
-                out.append(-1)
-            elif v == 0 and zero_ph:
-                if i >= len(cur):
-                    raise ShapeError("a 0 placeholder has no corresponding input dimension")
-                out.append(cur[i])
-            elif v == -1:
-                if infer_at >= 0:
-                    raise ShapeError("at most one reshape dimension may be -1")
-                infer_at = i
-                out.append(-1)
-            elif v < -1:
-                raise ShapeError(f"invalid reshape dimension {v}")
-            else:
-                out.append(v)
-        known_in = -1 not in cur
-        vol_in = math.prod(cur)
-        if infer_at >= 0:
-            others = [d for j, d in enumerate(out) if j != infer_at]
-            if known_in and -1 not in others:
-                rest = math.prod(others)
-                if rest == 0 or vol_in % rest:
-                    raise ShapeError(f"cannot infer -1 in reshape {tuple(spec)} of {tuple(cur)}")
-                out[infer_at] = vol_in // rest
-        elif known_in and -1 not in out and math.prod(out) != vol_in:
-            raise ShapeError(f"reshape {tuple(out)} changes the volume of {tuple(cur)}")
-        cur = out
+        dims = [_dim(x, first[i]) for i in range(r)]
+        cur = _reshape(dims, spec, p["zero_is_placeholder"], tuple(cur))
         if vin is not None and len(cur) > 1:
             vin = None
     rank2 = len(cur)
@@ -1076,6 +1201,8 @@ def _unary(impl: LayerImpl) -> list[Out]:
 def _recurrence(impl: LayerImpl) -> list[Out]:
     x = inp(impl, 0, "initial value")
     nxt = opt(impl, 1)
+    if nxt is not None and getattr(getattr(nxt, "_producer", None), "shape_error", None):
+        nxt = None  # the back edge's dimensions cannot be computed (reported where they fail)
     if nxt is not None and (nxt._dtype != x._dtype or len(nxt._shape) != len(x._shape)):
         raise ShapeError("the recurrence's next value must have the initial value's type and rank")
     return [(x._shape, x._dtype, None)]
@@ -1155,6 +1282,10 @@ def _attention_output(impl: LayerImpl) -> list[Out]:
     q, v = att.inputs[0], att.inputs[2]
     if q is None or v is None:
         raise ShapeError("attention query and value must be set")
+    if len(q._shape) != 4 or len(v._shape) != 4:
+        raise ShapeError(
+            "attention query and value must be 4-D [batch, heads, sequence, head_size]"
+        )
     return [((q._shape[0], q._shape[1], q._shape[2], v._shape[3]), q._dtype, None)]
 
 

@@ -109,9 +109,11 @@ class ITensor:
     # -- shape & type ------------------------------------------------------------------
     @property
     def shape(self) -> Dims:
-        """The shape of the tensor (settable only for network inputs)."""
+        """The shape of the tensor (settable only for network inputs); an invalid Dims
+        (nbDims == -1) after an ERROR if it cannot be computed."""
         if self._producer is not None and self._producer.shape_error is not None:
             self._net.shape_problem(self)
+            return Dims._invalid()
         return Dims._from(self._shape)
 
     @shape.setter

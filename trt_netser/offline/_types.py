@@ -95,9 +95,15 @@ def _int32(value: Any) -> int:
     return _int_bits(value, 32)
 
 
+#: The entries of every invalid Dims (nbDims == -1); never mutated.
+_NO_DIMS: list[int] = []
+
+
 def to_dims_tuple(value: Any) -> tuple[int, ...]:
     """Convert a Dims or a Python sequence of ints into a tuple (raises Mismatch/ValueError)."""
     if isinstance(value, Dims):
+        if value._d is _NO_DIMS:  # converting reads its length, as the bindings' do
+            raise ValueError("__len__() should return >= 0")
         return tuple(value._d)
     if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
         raise Mismatch
@@ -110,7 +116,15 @@ def to_dims_tuple(value: Any) -> tuple[int, ...]:
 
 
 class Dims:
-    """Structure to define the dimensions of a tensor; behaves like a Python tuple."""
+    """Structure to define the dimensions of a tensor; behaves like a Python tuple.
+
+    TensorRT also returns an invalid Dims (nbDims == -1), e.g. as the shape of a tensor
+    whose dimensions cannot be computed. The bindings' ``__len__`` returns nbDims, so
+    ``len()``, ``bool()``, ``tuple()`` and ``list()`` of it raise ``ValueError: __len__()
+    should return >= 0``, indexing raises ``IndexError``, iterating yields nothing and it
+    equals no list or tuple. Its ``repr`` reads memory outside the struct in the real
+    binding (``(81)`` for example); here it is ``(0)``.
+    """
 
     __slots__ = ("_d",)
     MAX_DIMS = MAX_DIMS
@@ -156,8 +170,15 @@ class Dims:
         obj._d = list(dims)
         return obj
 
+    @classmethod
+    def _invalid(cls) -> Dims:
+        """An invalid Dims (nbDims == -1), as TensorRT returns for unknown dimensions."""
+        obj = object.__new__(cls)
+        obj._d = _NO_DIMS
+        return obj
+
     def __len__(self) -> int:
-        return len(self._d)
+        return -1 if self._d is _NO_DIMS else len(self._d)  # -1: Python's len() raises
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
@@ -234,7 +255,7 @@ class Dims:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, list | tuple):
-            return list(self._d) == list(other)
+            return self._d is not _NO_DIMS and list(self._d) == list(other)
         raise incompatible(
             "__eq__",
             [
@@ -251,7 +272,7 @@ class Dims:
     __hash__ = None  # type: ignore[assignment]  # unhashable like the bindings' Dims
 
     def __repr__(self) -> str:
-        return repr(tuple(self._d))
+        return "(0)" if self._d is _NO_DIMS else repr(tuple(self._d))
 
     __str__ = __repr__
 
