@@ -696,12 +696,14 @@ class EngineCache:
         """Remove (with ``reason``: quarantine) the parts of entry ``k``, which the caller
         has just removed while holding ``k``'s lock; return the keys of those gone.
 
-        Each part is removed under its own lock and only if it is still what was listed and
-        not newer than the entry's removed version (``manifest``): a newer part belongs to a
-        version being written (on a remote store, by another host); if that version never
-        commits, the part is an orphan that ``gc`` removes.
+        Each part is removed under its own lock and only if it is still what was listed.
+        On a remote store, whose locks are per host, a part newer than the entry's removed
+        version (``manifest``) is left too: it belongs to a version another host is
+        writing; if that never commits, the part is an orphan that ``gc`` removes. (Local
+        writers store an entry's parts holding the entry's lock, which the caller holds.)
         """
-        bound = None if manifest is None else manifest.get("created")
+        remote = self._backend.remote
+        bound = None if manifest is None or not remote else manifest.get("created")
         done = []
         for child, seen in parts:
             assert seen.manifest is not None
