@@ -237,3 +237,10 @@ def test_listing_names_parts_and_their_entry(any_cache: EngineCache) -> None:
 @pytest.fixture(params=["memory", "s3"])
 def remote_cache(request: pytest.FixtureRequest) -> EngineCache:
     return request.getfixturevalue(f"{request.param}_cache")  # type: ignore[no-any-return]
+
+
+def test_removing_an_absent_key_says_so_on_s3(s3_cache: EngineCache) -> None:
+    # S3 deletes absent objects without an error: rm must still report "no entry"
+    assert not s3_cache.remove(ENTRY)
+    s3_cache.put(ENTRY, PLAN)
+    assert s3_cache.remove(ENTRY) and not s3_cache.remove(ENTRY)

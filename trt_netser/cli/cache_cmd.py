@@ -256,7 +256,7 @@ def ls_cmd(ctx: click.Context, sort: str, as_json: bool) -> None:
             f"{build:>7}  {e.key}"
         )
         if e.orphan:
-            summary = f"orphan: part of {_part_of_text(e)}"
+            summary = f"orphan: its entry {e.part_of} is gone (cache gc removes it)"
         else:
             summary = entry_summary(e)
             if e.parts:
@@ -314,7 +314,11 @@ def show_cmd(ctx: click.Context, key: str, as_json: bool) -> None:
         ("key", info.key),
         ("path", str(cache.path_for(key))),
         ("plan", f"{human_size(info.plan_size)}, blake3 {info.digest}"),
-        ("on disk", human_size(info.size)),
+        (
+            "on disk",
+            human_size(info.size)
+            + (f" ({human_size(info.total_size)} with its parts)" if info.parts else ""),
+        ),
         ("created", _when(info.created)),
         ("last used", _when(info.last_used)),
         ("build time", f"{info.build_seconds:.1f}s" if info.build_seconds is not None else "-"),
