@@ -73,3 +73,12 @@ def test_show_names_the_parts_and_a_missing_record(built: tuple[EngineCache, str
     assert cache.remove(f"{key}/refit-record")  # removing a part leaves its entry
     out = _run(cache, "show", key).output
     assert "refit record" in out and "is missing" in out and "rebuilds" in out
+
+
+def test_lookup_never_offers_a_part_as_the_nearest_entry(
+    built: tuple[EngineCache, str],
+) -> None:
+    cache, key = built
+    result = _run(cache, "lookup", "trt_netser.cli.demo:build_block", "--json")
+    assert result.exit_code == 1  # a miss
+    assert [n["key"] for n in json.loads(result.output)["nearest"]] == [key]

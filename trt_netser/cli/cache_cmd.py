@@ -803,7 +803,8 @@ def lookup_cmd(
     near: list[tuple[Any, Any]] = []
     if hit is None:
         with progress("reading cache entries", None, counts=False):
-            near = _nearest(subject, list(cache.entries()), root, max(nearest, 0))
+            entries = [e for e in cache.entries() if e.part_of is None]  # no dumps, records
+            near = _nearest(subject, entries, root, max(nearest, 0))
     if as_json:
         echo_json(_lookup_json(subject, hit, near, root))
         sys.exit(0 if hit is not None else 1)
