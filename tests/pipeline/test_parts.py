@@ -114,3 +114,21 @@ def test_s3_entry_and_parts_go_together(
     assert second.outcome.value == "miss-built" and second.quarantined is None
     assert conv_net(trt, seed=2).build(cache=cache).outcome.value == "hit-refit"
     assert cache.remove(second.entry_key) and _keys(cache) == set()
+
+
+def test_the_parts_table_is_what_the_pipeline_stores(
+    trt: Any, cache: EngineCache, sidecar: None
+) -> None:
+    from trt_netser.cache import _family
+    from trt_netser.pipeline import _flow
+
+    assert _flow.DUMP_SEGMENT == _family.DUMP_SEGMENT
+    assert _flow.VARIANT_PREFIX == _family.VARIANT_PREFIX
+    assert _record.RECORD_SEGMENT == _family.RECORD_SEGMENT
+    first = conv_net(trt, seed=0).build(cache=cache)
+    for part, key in _family.part_keys(first.entry_key):
+        stored = cache.get(key)
+        assert stored is not None and stored.extras == {part.claim: first.entry_key}
+    assert cache.info(first.entry_key).parts == tuple(  # type: ignore[union-attr]
+        key for _part, key in _family.part_keys(first.entry_key)
+    )

@@ -141,6 +141,10 @@ def _entry_json(entry: Any) -> dict[str, Any]:
     }
 
 
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _part_of_text(entry: Any) -> str:
     """What a part belongs to, saying so when that entry is gone."""
     if entry.orphan:
@@ -265,9 +269,9 @@ def ls_cmd(ctx: click.Context, sort: str, as_json: bool) -> None:
         out.print(Text(f"{'':10}  {summary}", style="dim"))
     total = sum(e.total_size for e in entries + orphans)
     parts = sum(len(e.parts) for e in entries)
-    counted = f"{len(entries)} entries" + (f" (and {parts} parts)" if parts else "")
+    counted = f"{len(entries)} entries" + (f" (and {_many(parts, 'part')})" if parts else "")
     if orphans:
-        counted += f", {len(orphans)} orphans"
+        counted += f", {_many(len(orphans), 'orphan')}"
     out.print(Text(f"{counted}, {human_size(total)} in {cache.root}", style="dim"))
 
 
@@ -553,7 +557,7 @@ def gc_cmd(
         return
     out = console()
     verb = "would evict" if dry_run else "evicted"
-    parts = f" (and {report.parts_removed} parts)" if report.parts_removed else ""
+    parts = f" (and {_many(report.parts_removed, 'part')})" if report.parts_removed else ""
     out.print(
         f"{verb} {len(report.evicted)} entries{parts}, {'would free' if dry_run else 'freed'} "
         f"{human_size(report.bytes_freed)}: "
@@ -657,9 +661,11 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
         return
     out = console()
     out.print(Text.assemble(("root         ", "bold"), stats.root))
-    counted = str(stats.entries) + (f" (and {stats.parts} parts)" if stats.parts else "")
+    counted = str(stats.entries) + (f" (and {_many(stats.parts, 'part')})" if stats.parts else "")
     if stats.orphans:
-        counted += f", {stats.orphans} orphans (parts whose entry is gone: cache gc removes them)"
+        counted += (
+            f", {_many(stats.orphans, 'orphan')} (parts whose entry is gone: gc removes them)"
+        )
     out.print(Text.assemble(("entries      ", "bold"), counted))
     out.print(
         Text.assemble(
