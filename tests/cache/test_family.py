@@ -244,3 +244,14 @@ def test_removing_an_absent_key_says_so_on_s3(s3_cache: EngineCache) -> None:
     assert not s3_cache.remove(ENTRY)
     s3_cache.put(ENTRY, PLAN)
     assert s3_cache.remove(ENTRY) and not s3_cache.remove(ENTRY)
+
+
+def test_verify_quarantines_an_entry_whose_record_is_gone(any_cache: EngineCache) -> None:
+    # without its refit record the entry can never hit: verify says so and moves it aside
+    _store_family(any_cache, ENTRY)
+    _store_family(any_cache, OTHER)
+    assert any_cache.remove(f"{ENTRY}/refit-record")  # removing a part keeps its entry
+    assert any_cache.contains(ENTRY)
+    report = any_cache.verify()
+    assert report.quarantined == [(ENTRY, f"its refit record '{ENTRY}/refit-record' is missing")]
+    assert _keys(any_cache) == _family(OTHER) and sorted(report.ok) == sorted(_family(OTHER))

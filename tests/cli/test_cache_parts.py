@@ -82,3 +82,14 @@ def test_lookup_never_offers_a_part_as_the_nearest_entry(
     result = _run(cache, "lookup", "trt_netser.cli.demo:build_block", "--json")
     assert result.exit_code == 1  # a miss
     assert [n["key"] for n in json.loads(result.output)["nearest"]] == [key]
+
+
+def test_verify_reports_an_entry_without_its_record(built: tuple[EngineCache, str]) -> None:
+    cache, key = built
+    assert cache.remove(f"{key}/refit-record")
+    dry = _run(cache, "verify", "--dry-run", "--json")
+    assert dry.exit_code == 1
+    assert [q["key"] for q in json.loads(dry.output)["quarantined"]] == [key]
+    real = _run(cache, "verify")
+    assert real.exit_code == 1 and "refit record" in real.output
+    assert "no entries" in _run(cache, "ls").output  # quarantined with its dump

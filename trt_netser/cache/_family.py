@@ -29,6 +29,7 @@ __all__ = [
     "Part",
     "claims",
     "group",
+    "needed_parts",
     "part_keys",
     "part_of",
     "split_part",
@@ -47,6 +48,7 @@ VARIANT_PREFIX = "pinned-"
 class Part:
     """One kind of sub-entry that belongs to the entry it is stored beside."""
 
+    name: str
     segment: str  # last key segment: ``<key>/<segment>``
     claim: str  # field of the part's manifest ``extras`` naming the entry it belongs to
     named_by: tuple[str, ...]  # path in the entry's ``extras`` that names the part's key
@@ -57,6 +59,7 @@ class Part:
 #: Every kind of sub-entry that lives and dies with its entry.
 PARTS: tuple[Part, ...] = (
     Part(
+        "network dump",
         DUMP_SEGMENT,
         "trt_netser.dump_of",
         ("trt_netser.pipeline", "dump_key"),
@@ -64,6 +67,7 @@ PARTS: tuple[Part, ...] = (
         "the network's weightless dump (explains later misses)",
     ),
     Part(
+        "refit record",
         RECORD_SEGMENT,
         "trt_netser.record_of",
         ("trt_netser.pipeline", "record", "key"),
@@ -132,6 +136,16 @@ def part_of(
     if _named(entry_manifest, part.named_by) == key:
         return parent
     return None
+
+
+def needed_parts(key: str, manifest: Mapping[str, Any] | None) -> list[tuple[Part, str]]:
+    """The parts the entry ``key`` cannot be used without, as its manifest names them
+    (``verify`` quarantines an entry whose needed part is gone)."""
+    return [
+        (part, child)
+        for part, child in part_keys(key)
+        if part.needed and _named(manifest, part.named_by) == child
+    ]
 
 
 def variant_parent(key: str) -> str | None:

@@ -19,7 +19,14 @@ from typing import Any
 import blake3
 import filelock
 
-from trt_netser.cache._family import Families, group, part_keys, part_of, split_part
+from trt_netser.cache._family import (
+    Families,
+    group,
+    needed_parts,
+    part_keys,
+    part_of,
+    split_part,
+)
 from trt_netser.cache._keys import CacheKeyLike, key_components, validate_key
 from trt_netser.cache._local import LAST_USED, MANIFEST, LocalBackend, RawEntry
 from trt_netser.cache._remote import RemoteBackend
@@ -954,7 +961,25 @@ class EngineCache:
             if removed:
                 report.strays_removed += removed
                 report.stray_bytes += freed
+        self._verify_needed_parts(report)
         return report
+
+    def _verify_needed_parts(self, report: VerifyReport) -> None:
+        """Quarantine the entries found good whose needed part (``_family.PARTS``: the refit
+        record) is gone or was just quarantined: they could never hit."""
+        for k in list(report.ok):
+            seen = self._current(k)
+            missing = [
+                f"its {part.name} {child!r} is missing"
+                for part, child in needed_parts(k, seen.manifest)
+                if not self.contains(child)
+            ]
+            if missing and seen.manifest is not None:
+                report.ok.remove(k)
+                self._quarantine_report(report, RawEntry(k, k + "@"), missing[0], seen)
+                for _part, child in part_keys(k):  # moved along with it
+                    if child in report.ok and not self.contains(child):
+                        report.ok.remove(child)
 
     def _current(self, k: str) -> _Read:
         """``_read`` that reports storage failures as a problem instead of raising."""

@@ -417,6 +417,18 @@ def _dry_verify(cache: Any, advance: Any) -> Any:
         else:
             report.quarantined.append((info.key, problem))
         advance(done=done, total=len(entries))
+    from trt_netser.cache._family import needed_parts
+
+    good = set(report.ok)
+    for info in entries:  # as verify: an entry whose refit record is gone never hits
+        missing = [
+            f"its {part.name} {child!r} is missing"
+            for part, child in needed_parts(info.key, info.manifest)
+            if child not in good
+        ]
+        if info.key in good and missing:
+            report.ok.remove(info.key)
+            report.quarantined.append((info.key, missing[0]))
     return report
 
 
