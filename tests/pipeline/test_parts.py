@@ -132,3 +132,16 @@ def test_the_parts_table_is_what_the_pipeline_stores(
     assert cache.info(first.entry_key).parts == tuple(  # type: ignore[union-attr]
         key for _part, key in _family.part_keys(first.entry_key)
     )
+
+
+def test_ls_shows_a_variant_as_an_entry_of_its_own(trt: Any, cache: EngineCache) -> None:
+    from click.testing import CliRunner
+
+    from trt_netser.cli import main
+
+    flags = ("REFIT_INDIVIDUAL",)
+    parent = rotary_net(trt, 10000.0, flags=flags).build(cache=cache)
+    variant = rotary_net(trt, 500000.0, flags=flags).build(cache=cache)
+    out = CliRunner().invoke(main, ["cache", "--cache", str(cache.root), "ls"]).output
+    assert f"pinned variant of {parent.entry_key} (an entry of its own)" in out
+    assert out.count(variant.entry_key) == 1 and "2 entries (and 1 part)" in out

@@ -221,6 +221,8 @@ def ls_cmd(ctx: click.Context, sort: str, as_json: bool) -> None:
       trt-netser cache ls
       trt-netser cache ls --sort size --json
     """
+    from trt_netser.cache._family import variant_parent
+
     cache = _cache(ctx)
     with progress("listing cache", None):
         listed = list(cache.entries())
@@ -263,6 +265,9 @@ def ls_cmd(ctx: click.Context, sort: str, as_json: bool) -> None:
             summary = f"orphan: its entry {e.part_of} is gone (cache gc removes it)"
         else:
             summary = entry_summary(e)
+            parent = variant_parent(e.key)
+            if parent is not None and not e.components:
+                summary = f"pinned variant of {parent} (an entry of its own)"
             if e.parts:
                 names = ", ".join(p.rsplit("/", 1)[-1] for p in e.parts)
                 summary += f"; with its {names} ({human_size(e.parts_size)})"
