@@ -255,3 +255,17 @@ def test_verify_quarantines_an_entry_whose_record_is_gone(any_cache: EngineCache
     report = any_cache.verify()
     assert report.quarantined == [(ENTRY, f"its refit record '{ENTRY}/refit-record' is missing")]
     assert _keys(any_cache) == _family(OTHER) and sorted(report.ok) == sorted(_family(OTHER))
+
+
+def test_keys_whose_parts_would_be_too_long(cache: EngineCache) -> None:
+    # a 16-segment key has no valid part keys: everything still works
+    deep = "/".join(f"s{i}" for i in range(16))
+    meta = {"record": {"key": f"{deep}/refit-record"}, "dump_key": f"{deep}/dump"}
+    cache.put(deep, PLAN, extras={"trt_netser.pipeline": meta})
+    info = cache.info(deep)
+    assert info is not None and info.parts == ()
+    assert [k for k, _why in cache.verify().quarantined] == [deep]  # its record is gone
+    cache.put(deep, PLAN)
+    assert cache.gc(max_bytes=0).evicted == [deep] and cache.stats().entries == 0
+    cache.put(deep, PLAN)
+    assert cache.remove(deep) and _keys(cache) == set()

@@ -972,13 +972,13 @@ class EngineCache:
             missing = [
                 f"its {part.name} {child!r} is missing"
                 for part, child in needed_parts(k, seen.manifest)
-                if not self.contains(child)
+                if self._current(child).manifest is None  # (no key check: it may be long)
             ]
             if missing and seen.manifest is not None:
                 report.ok.remove(k)
                 self._quarantine_report(report, RawEntry(k, k + "@"), missing[0], seen)
                 for _part, child in part_keys(k):  # moved along with it
-                    if child in report.ok and not self.contains(child):
+                    if child in report.ok and self._current(child).manifest is None:
                         report.ok.remove(child)
 
     def _current(self, k: str) -> _Read:
