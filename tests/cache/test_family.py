@@ -269,3 +269,60 @@ def test_keys_whose_parts_would_be_too_long(cache: EngineCache) -> None:
     assert cache.gc(max_bytes=0).evicted == [deep] and cache.stats().entries == 0
     cache.put(deep, PLAN)
     assert cache.remove(deep) and _keys(cache) == set()
+
+
+_FAMILY_WRITER = """
+import sys, time
+from trt_netser.cache import EngineCache
+
+cache = EngineCache(sys.argv[1])
+end = time.time() + float(sys.argv[2])
+n = 0
+while time.time() < end:
+    key = f"race/k{n % 3}"
+    with cache.lock(key):  # as the pipeline: an entry's parts are written under its lock
+        cache.put(f"{key}/dump", b"d%d" % n, extras={"trt_netser.dump_of": key})
+        record = b"r%d" % n * 300
+        cache.put(f"{key}/refit-record", record, extras={"trt_netser.record_of": key})
+        meta = {"n": n, "record": {"key": f"{key}/refit-record"}}
+        cache.put(key, b"p%d" % n * 700, extras={"trt_netser.pipeline": meta})
+    n += 1
+print(n)
+"""
+
+
+def test_gc_racing_a_writer_never_splits_a_family(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "c"
+    repo = str(Path(__file__).resolve().parents[2])
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _FAMILY_WRITER, str(root), "4"],
+        env={**__import__("os").environ, "PYTHONPATH": repo},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    cache = EngineCache(root)
+    passes = evicted = 0
+    while writer.poll() is None:
+        report = cache.gc(max_bytes=5000)  # room for an entry, not for it and its parts
+        passes += 1
+        evicted += len(report.evicted)
+        # between passes only the writer acts, and it writes a record before its entry
+        for key in ("race/k0", "race/k1", "race/k2"):
+            if cache.contains(key):
+                assert cache.contains(f"{key}/refit-record"), f"{key} lost its record"
+    out, err = writer.communicate()
+    assert writer.returncode == 0, err.decode()
+    assert int(out) > 10 and passes > 5 and evicted > 0, (out, passes, evicted)
+    for info in cache.entries():
+        if "trt_netser.pipeline" not in info.extras:
+            continue  # a part
+        n = info.extras["trt_netser.pipeline"]["n"]
+        record = cache.get(f"{info.key}/refit-record")
+        assert record is not None and record.plan == b"r%d" % n * 300, info.key  # its own
+    cache.gc()
+    keys = _keys(cache)
+    parts = [key for key in keys if key.count("/") == 2]  # race/k<i>/dump, .../refit-record
+    assert all(key.rsplit("/", 1)[0] in keys for key in parts), keys  # no orphans left
