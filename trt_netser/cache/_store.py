@@ -1110,7 +1110,10 @@ class EngineCache:
         try:
             if raw.directory and raw.location == raw.key + "@":
                 validate_key(raw.key)
-                if seen is not None and not self._current(raw.key).same(seen):
+                now = self._current(raw.key)
+                if seen is None and not now.absent:
+                    return False  # manifest-less at the scan (a writer at work), committed now
+                if seen is not None and not now.same(seen):
                     return False  # republished since the scan: not the entry judged old
             if isinstance(self._backend, LocalBackend):
                 return self._backend.remove(raw.key) if raw.location == raw.key + "@" else False
