@@ -326,3 +326,24 @@ def test_gc_racing_a_writer_never_splits_a_family(tmp_path: Path) -> None:
     keys = _keys(cache)
     parts = [key for key in keys if key.count("/") == 2]  # race/k<i>/dump, .../refit-record
     assert all(key.rsplit("/", 1)[0] in keys for key in parts), keys  # no orphans left
+
+
+def test_remote_remove_leaves_a_part_of_a_newer_version(
+    remote_cache: EngineCache, tmp_path: Path
+) -> None:
+    # a part written after the entry removed belongs to a version another host is writing
+    remote_cache.put(ENTRY, PLAN)
+    time.sleep(0.01)
+    remote_cache.put(f"{ENTRY}/dump", b"new dump", extras={"trt_netser.dump_of": ENTRY})
+    assert remote_cache.remove(ENTRY)
+    assert _keys(remote_cache) == {f"{ENTRY}/dump"}
+    _relaxed(remote_cache, tmp_path).gc()  # that version never came: an orphan, once old
+    assert _keys(remote_cache) == set()
+
+
+def test_local_remove_takes_every_part_along(cache: EngineCache) -> None:
+    # local writers store an entry's parts holding its lock, which remove holds
+    cache.put(ENTRY, PLAN)
+    time.sleep(0.01)
+    cache.put(f"{ENTRY}/dump", b"new dump", extras={"trt_netser.dump_of": ENTRY})
+    assert cache.remove(ENTRY) and _keys(cache) == set()
