@@ -912,6 +912,7 @@ class EngineCache:
         ``progress(done, total)`` is called after each entry (for progress bars).
         """
         report = VerifyReport()
+        good: dict[str, _Read] = {}  # the entries that verified, as they were read
         removed, freed = self._backend.clean_staging(self.stale_after)
         report.strays_removed += removed
         report.stray_bytes += freed
@@ -957,24 +958,24 @@ class EngineCache:
                 self._quarantine_report(report, raw, f"unreadable: {exc}", seen)
                 continue
             report.ok.append(raw.key)
+            good[raw.key] = seen
             removed, freed = self._sweep(raw, seen)
             if removed:
                 report.strays_removed += removed
                 report.stray_bytes += freed
-        self._verify_needed_parts(report)
+        self._verify_needed_parts(report, good)
         return report
 
-    def _verify_needed_parts(self, report: VerifyReport) -> None:
+    def _verify_needed_parts(self, report: VerifyReport, good: dict[str, _Read]) -> None:
         """Quarantine the entries found good whose needed part (``_family.PARTS``: the refit
         record) is gone or was just quarantined: they could never hit."""
-        for k in list(report.ok):
-            seen = self._current(k)
+        for k, seen in good.items():
             missing = [
                 f"its {part.name} {child!r} is missing"
                 for part, child in needed_parts(k, seen.manifest)
                 if self._current(child).manifest is None  # (no key check: it may be long)
             ]
-            if missing and seen.manifest is not None:
+            if missing and k in report.ok and seen.manifest is not None:
                 report.ok.remove(k)
                 self._quarantine_report(report, RawEntry(k, k + "@"), missing[0], seen)
                 for _part, child in part_keys(k):  # moved along with it
