@@ -693,3 +693,26 @@ def test_put_over_a_manifest_that_is_not_a_file_publishes(tmp_path: Path, replac
     _manifest_dir(cache, "v1/k")
     assert cache.put("v1/k", OTHER, replace=replace).stored
     assert cache.get("v1/k").plan == OTHER  # type: ignore[union-attr]
+
+
+def test_gc_never_evicts_an_entry_committed_after_its_scan(cache: EngineCache) -> None:
+    # gc saw a writer's entry directory before its manifest (the writer holds the key's
+    # lock); the writer commits before gc gets to evict: the new entry is not evicted
+    writer = EngineCache(cache.root, strict=True)
+    key = "v1/late/entry"
+    directory = Path(str(cache.path_for(key)))
+    directory.mkdir(parents=True)
+    (directory / ("plan-" + "0" * 64)).write_bytes(b"being written")
+    lock = writer.lock(key)
+    lock.__enter__()
+    held = [lock]
+
+    def commits_meanwhile(done: int, total: int) -> None:
+        if held:
+            held.pop().__exit__(None, None, None)
+            writer.put(key, b"the writer's plan")
+
+    report = cache.gc(max_bytes=0, progress=commits_meanwhile)
+    assert key not in report.evicted
+    got = writer.get(key)
+    assert got is not None and got.plan == b"the writer's plan"

@@ -209,10 +209,10 @@ class RemoteBackend:
 
     def _remove_prefix(self, entry: str) -> bool:
         manifest_path = f"{entry}/{MANIFEST}"
-        existed = False
+        self.fs.invalidate_cache()
+        existed = bool(self.fs.exists(manifest_path))  # S3 deletes absent objects "fine"
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(manifest_path)  # un-commit first
-            existed = True
         for name in self._files(entry + "/"):
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(name)

@@ -11,7 +11,7 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,14 @@ from typing import Any
 import blake3
 import filelock
 
+from trt_netser.cache._family import (
+    Families,
+    group,
+    needed_parts,
+    part_keys,
+    part_of,
+    split_part,
+)
 from trt_netser.cache._keys import CacheKeyLike, key_components, validate_key
 from trt_netser.cache._local import LAST_USED, MANIFEST, LocalBackend, RawEntry
 from trt_netser.cache._remote import RemoteBackend
@@ -323,7 +331,13 @@ class EngineCache:
         try:
             if location == k + "@" and seen is not None and not self._read(k).same(seen):
                 return None  # replaced by a writer since we looked: not ours to move
+            manifest = seen.manifest if seen is not None else None
+            parts = self._parts_of(k, manifest) if location == k + "@" else []
             where = self._backend.quarantine(k, location, reason)
+            logger.warning("engine cache entry %r is bad (%s): moved to %s", k, reason, where)
+            moved = self._drop_parts(k, parts, manifest, 2.0, reason=f"part of {k!r}: {reason}")
+            if moved:
+                logger.info("engine cache moved the parts of %r along: %s", k, ", ".join(moved))
         except (OSError, UnsafePathError) as exc:
             logger.warning(
                 "engine cache entry %r is bad (%s); quarantine failed: %s", k, reason, exc
@@ -331,7 +345,6 @@ class EngineCache:
             return None
         finally:
             lock.release()
-        logger.warning("engine cache entry %r is bad (%s): moved to %s", k, reason, where)
         return where
 
     def _lookup(self, k: str, *, load: bool) -> CacheEntry | None:
@@ -652,14 +665,104 @@ class EngineCache:
         return self._quarantine(k, k + "@", str(reason), seen)
 
     def remove(self, key: Key) -> bool:
-        """Delete the entry for ``key``; True if there was one."""
+        """Delete the entry for ``key`` and its parts (``_family.PARTS``: its dump and
+        refit record); True if there was an entry. Removing a part or a pinned variant
+        leaves the entry it was stored beside alone."""
         k = validate_key(key)
         try:
             with self._lock(k).acquire(timeout=self._wait()):
-                return self._backend.remove(k)
+                seen = self._current(k)
+                parts = self._parts_of(k, seen.manifest)
+                existed = self._backend.remove(k)  # the entry first: an interruption
+                self._drop_parts(k, parts, seen.manifest, self._wait())  # leaves orphans
+                return existed
         except (OSError, UnsafePathError, filelock.Timeout) as exc:
             self._failed("remove", k, exc)
             return False
+
+    # -- families: an entry and its parts (``_family.py``) -------------------------------
+
+    def _parts_of(self, k: str, manifest: dict[str, Any] | None) -> list[tuple[str, _Read]]:
+        """The parts of entry ``k`` present now, with what their manifests hold."""
+        found = []
+        for _part, child in part_keys(k):
+            seen = self._current(child)
+            if seen.manifest is not None and part_of(child, seen.manifest, manifest) == k:
+                found.append((child, seen))
+        return found
+
+    def _drop_parts(
+        self,
+        k: str,
+        parts: list[tuple[str, _Read]],
+        manifest: dict[str, Any] | None,
+        timeout: float,
+        *,
+        reason: str | None = None,
+    ) -> list[str]:
+        """Remove (with ``reason``: quarantine) the parts of entry ``k``, which the caller
+        has just removed while holding ``k``'s lock; return the keys of those gone.
+
+        Each part is removed under its own lock and only if it is still what was listed.
+        On a remote store, whose locks are per host, a part newer than the entry's removed
+        version (``manifest``) is left too: it belongs to a version another host is
+        writing; if that never commits, the part is an orphan that ``gc`` removes. (Local
+        writers store an entry's parts holding the entry's lock, which the caller holds.)
+        """
+        remote = self._backend.remote
+        bound = None if manifest is None or not remote else manifest.get("created")
+        done = []
+        for child, seen in parts:
+            assert seen.manifest is not None
+            if bound is not None and float(seen.manifest.get("created") or 0.0) > float(bound):
+                continue
+            lock = self._acquire(child, timeout)
+            if lock is None:
+                continue
+            try:
+                if not self._current(child).same(seen):
+                    continue  # replaced since it was listed: not the part of what went
+                if reason is None:
+                    gone = self._backend.remove(child)
+                else:
+                    self._backend.quarantine(child, child + "@", reason)
+                    gone = True
+            except (OSError, UnsafePathError) as exc:
+                logger.warning("engine cache could not remove %r, part of %r: %s", child, k, exc)
+                continue
+            finally:
+                lock.release()
+            if gone:
+                done.append(child)
+        return done
+
+    def _families(self, rows: Sequence[tuple[RawEntry, _Read | None]]) -> Families:
+        return group(
+            {
+                raw.key: (seen.manifest if seen is not None else None)
+                for raw, seen in rows
+                if raw.location == raw.key + "@"
+            }
+        )
+
+    def _remove_orphan(self, key: str, parent: str, seen: _Read | None) -> bool:
+        """Remove a part whose entry is gone: under the entry's lock, taken without waiting
+        (the pipeline writes an entry's parts while holding it), once it is still absent
+        there; on remote stores (no shared lock) only parts older than ``stale_after``."""
+        if seen is None or seen.manifest is None:
+            return False
+        created = float(seen.manifest.get("created") or 0.0)
+        if self._backend.remote and time.time() - created <= self.stale_after:
+            return False
+        lock = self._acquire(parent, 0)
+        if lock is None:
+            return False
+        try:
+            if not self._current(parent).absent:
+                return False  # its entry was published meanwhile
+            return bool(self._drop_parts(parent, [(key, seen)], None, 0))
+        finally:
+            lock.release()
 
     # -- listing, verification, eviction -------------------------------------------------
 
@@ -678,7 +781,7 @@ class EngineCache:
                     seen = _Read(problem=f"unreadable: {exc}")
             yield raw, seen
 
-    def _info(self, raw: RawEntry, manifest: dict[str, Any]) -> EntryInfo:
+    def _info(self, raw: RawEntry, manifest: dict[str, Any], **family: Any) -> EntryInfo:
         try:
             used = self._backend.read_last_used(raw.key)
         except (OSError, ValueError):
@@ -698,21 +801,67 @@ class EngineCache:
             components=manifest.get("key_components"),
             extras=dict(manifest.get("extras") or {}),
             manifest=manifest,
+            **family,
         )
 
     def entries(self) -> Iterator[EntryInfo]:
-        """Committed entries with valid manifests (plans are not hashed: see ``verify``)."""
+        """Committed entries with valid manifests (plans are not hashed: see ``verify``).
+
+        Parts (an entry's dump and refit record) are listed too, with ``part_of`` naming
+        their entry (``orphan`` if it is gone); an entry lists its ``parts``."""
         try:
-            for raw, seen in self._scan():
-                if seen is not None and seen.manifest is not None:
-                    yield self._info(raw, seen.manifest)
+            rows = list(self._scan())
         except OSError as exc:
             self._failed("listing", str(self.root), exc)
+            return
+        families = self._families(rows)
+        by_key = {raw.key: raw for raw, _seen in rows}
+        orphans = set(families.orphans)
+        for raw, seen in rows:
+            if seen is None or seen.manifest is None:
+                continue
+            parts = tuple(families.parts.get(raw.key, ()))
+            yield self._info(
+                raw,
+                seen.manifest,
+                part_of=families.owner.get(raw.key),
+                orphan=raw.key in orphans,
+                parts=parts,
+                parts_size=sum(by_key[p].size for p in parts),
+            )
 
     def info(self, key: Key) -> EntryInfo | None:
         """``EntryInfo`` for one key (no plan hashing, no use recorded), or ``None``."""
         k = validate_key(key)
-        return next((e for e in self.entries() if e.key == k), None)
+        location = k + "@"
+        try:
+            seen = self._read(k)
+            if seen.manifest is None:
+                return None
+            rows = [(RawEntry(k, location, self._backend.list_entry(location) or {}), seen)]
+            neighbours = [child for _part, child in part_keys(k)]
+            found = split_part(k)
+            if found is not None:
+                neighbours.append(found[1])
+            for other in neighbours:
+                near = self._current(other)
+                if not near.absent:
+                    files = self._backend.list_entry(other + "@") or {}
+                    rows.append((RawEntry(other, other + "@", files), near))
+        except (OSError, UnsafePathError) as exc:
+            self._failed("listing", k, exc)
+            return None
+        families = self._families(rows)
+        sizes = {raw.key: raw.size for raw, _seen in rows}
+        parts = tuple(families.parts.get(k, ()))
+        return self._info(
+            rows[0][0],
+            seen.manifest,
+            part_of=families.owner.get(k),
+            orphan=k in families.orphans,
+            parts=parts,
+            parts_size=sum(sizes[p] for p in parts),
+        )
 
     def _sweep(self, raw: RawEntry, seen: _Read | None) -> tuple[int, int]:
         """Delete files of an entry that no manifest references (killed writers' leftovers),
@@ -763,6 +912,7 @@ class EngineCache:
         ``progress(done, total)`` is called after each entry (for progress bars).
         """
         report = VerifyReport()
+        good: dict[str, _Read] = {}  # the entries that verified, as they were read
         removed, freed = self._backend.clean_staging(self.stale_after)
         report.strays_removed += removed
         report.stray_bytes += freed
@@ -808,11 +958,29 @@ class EngineCache:
                 self._quarantine_report(report, raw, f"unreadable: {exc}", seen)
                 continue
             report.ok.append(raw.key)
+            good[raw.key] = seen
             removed, freed = self._sweep(raw, seen)
             if removed:
                 report.strays_removed += removed
                 report.stray_bytes += freed
+        self._verify_needed_parts(report, good)
         return report
+
+    def _verify_needed_parts(self, report: VerifyReport, good: dict[str, _Read]) -> None:
+        """Quarantine the entries found good whose needed part (``_family.PARTS``: the refit
+        record) is gone or was just quarantined: they could never hit."""
+        for k, seen in good.items():
+            missing = [
+                f"its {part.name} {child!r} is missing"
+                for part, child in needed_parts(k, seen.manifest)
+                if self._current(child).manifest is None  # (no key check: it may be long)
+            ]
+            if missing and k in report.ok and seen.manifest is not None:
+                report.ok.remove(k)
+                self._quarantine_report(report, RawEntry(k, k + "@"), missing[0], seen)
+                for _part, child in part_keys(k):  # moved along with it
+                    if child in report.ok and self._current(child).manifest is None:
+                        report.ok.remove(child)
 
     def _current(self, k: str) -> _Read:
         """``_read`` that reports storage failures as a problem instead of raising."""
@@ -845,44 +1013,69 @@ class EngineCache:
         max_age: float | None = None,
         clear_quarantine: bool = False,
         progress: Progress | None = None,
+        dry_run: bool = False,
     ) -> GcReport:
         """Evict least-recently-used entries until they fit in ``max_bytes``.
 
         Also evicts entries unused for ``max_age`` seconds, removes leftovers of killed
-        writers (not those of live ones) and, if asked, empties ``quarantine/``. Sizes and
-        last-use times are read from the store, so entries of other processes count.
-        Nothing is removed on the strength of the scan alone: strays are re-checked and
-        evictions confirmed under the key's lock. ``progress(done, total)`` is called after
-        each entry is examined.
+        writers (not those of live ones) and parts whose entry is gone (orphans) and, if
+        asked, empties ``quarantine/``. An entry is judged with its parts (``_family.py``):
+        by its own last use and by its size plus theirs, and evicted with them; a part is
+        never evicted alone. Sizes and last-use times are read from the store, so entries
+        of other processes count. Nothing is removed on the strength of the scan alone:
+        strays are re-checked and evictions confirmed under the key's lock.
+        ``progress(done, total)`` is called after each entry is examined. ``dry_run``
+        reports the evictions and orphans only and changes nothing (leftovers and the
+        quarantine are left out).
         """
         if max_bytes is not None and (
             isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0
         ):
             raise ValueError(f"max_bytes must be a non-negative int, not {max_bytes!r}")
         report = GcReport()
-        removed, freed = self._backend.clean_staging(self.stale_after)
-        report.strays_removed += removed
-        report.stray_bytes += freed
-        if clear_quarantine:
-            report.stray_bytes += self._backend.clear_quarantine()
-        candidates: list[tuple[float, RawEntry, _Read | None]] = []
+        if not dry_run:
+            removed, freed = self._backend.clean_staging(self.stale_after)
+            report.strays_removed += removed
+            report.stray_bytes += freed
+            if clear_quarantine:
+                report.stray_bytes += self._backend.clear_quarantine()
+        rows: list[tuple[RawEntry, _Read | None]] = []
         for raw, seen in _reporting(self._scan(), progress):
-            if raw.directory and (seen is None or seen.manifest is not None):
+            if not dry_run and raw.directory and (seen is None or seen.manifest is not None):
                 removed, freed = self._sweep(raw, seen)
                 report.stray_bytes += freed
                 report.strays_removed += removed
                 if seen is None and removed:
                     continue  # a manifest-less dir, now gone
                 raw = self._relisted(raw) if removed else raw
-            candidates.append((self._last_use(raw, seen), raw, seen))
+            rows.append((raw, seen))
             report.bytes_before += raw.size
-        candidates.sort(key=lambda item: (item[0], item[1].key))
+        families = self._families(rows)
+        by_key = {raw.key: (raw, seen) for raw, seen in rows}
         total = report.bytes_before
+        for key in families.orphans:  # nothing can use them: their entry is gone
+            raw, seen = by_key[key]
+            if dry_run or self._remove_orphan(key, families.owner[key], seen):
+                total -= raw.size
+                report.orphans_removed.append(key)
+        candidates = []
+        for raw, seen in rows:
+            if families.is_part(raw.key):
+                continue
+            parts = [by_key[p] for p in families.parts.get(raw.key, ())]
+            size = raw.size + sum(part.size for part, _seen in parts)
+            candidates.append((self._last_use(raw, seen), raw, seen, parts, size))
+        candidates.sort(key=lambda item: (item[0], item[1].key))
         now = time.time()
-        for used, raw, seen in candidates:
+        for used, raw, seen, parts, size in candidates:
             too_big = max_bytes is not None and total > max_bytes
             too_old = max_age is not None and now - used > max_age
             if not (too_big or too_old):
+                continue
+            if dry_run:
+                total -= size
+                report.evicted.append(raw.key)
+                report.parts_removed += len(parts)
                 continue
             lock = self._acquire(raw.key, 0)
             if lock is None:
@@ -890,11 +1083,18 @@ class EngineCache:
                 continue
             try:
                 gone = self._evict(raw, seen)
+                dropped = []
+                if gone:
+                    manifest = seen.manifest if seen is not None else None
+                    dropped = self._drop_parts(
+                        raw.key, [(part.key, s) for part, s in parts if s], manifest, 0
+                    )
             finally:
                 lock.release()
             if gone:
-                total -= raw.size
+                total -= raw.size + sum(by_key[p][0].size for p in dropped)
                 report.evicted.append(raw.key)
+                report.parts_removed += len(dropped)
         report.bytes_after = total
         return report
 
@@ -911,7 +1111,10 @@ class EngineCache:
         try:
             if raw.directory and raw.location == raw.key + "@":
                 validate_key(raw.key)
-                if seen is not None and not self._current(raw.key).same(seen):
+                now = self._current(raw.key)
+                if seen is None and not now.absent:
+                    return False  # manifest-less at the scan (a writer at work), committed now
+                if seen is not None and not now.same(seen):
                     return False  # republished since the scan: not the entry judged old
             if isinstance(self._backend, LocalBackend):
                 return self._backend.remove(raw.key) if raw.location == raw.key + "@" else False
@@ -923,13 +1126,18 @@ class EngineCache:
     def stats(self) -> CacheStats:
         """Entry count and bytes (from the store) plus this process's hit/miss counters.
 
+        ``entries`` counts entries, not their parts (``parts``) nor parts whose entry is
+        gone (``orphans``); ``bytes`` and ``plan_bytes`` count everything in ``entries/``.
+
         Each ``get`` and ``get_or_build`` call counts one hit or one miss (a build).
         """
         count = total = plans = 0
-        for raw, seen in self._scan():
+        rows = list(self._scan())
+        families = self._families(rows)
+        for raw, seen in rows:
             total += raw.size
             if seen is not None and seen.manifest is not None:
-                count += 1
+                count += not families.is_part(raw.key)
                 plans += int(seen.manifest["plan"]["size"])
         usage = self._backend.usage()
         return CacheStats(
@@ -941,6 +1149,8 @@ class EngineCache:
             quarantine_bytes=usage["quarantine_bytes"],
             staging_bytes=usage["staging_bytes"],
             **self._counts,
+            parts=len(families.owner) - len(families.orphans),
+            orphans=len(families.orphans),
         )
 
 

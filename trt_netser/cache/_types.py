@@ -123,6 +123,18 @@ class EntryInfo:
     components: dict[str, Any] | None
     extras: dict[str, Any]
     manifest: dict[str, Any] = field(repr=False)
+    #: The entry this one is a part of (its dump or refit record), ``None`` for an entry.
+    part_of: str | None = None
+    #: A part whose entry is gone (``gc`` removes it).
+    orphan: bool = False
+    #: Keys of this entry's parts (they live and die with it), and their bytes on disk.
+    parts: tuple[str, ...] = ()
+    parts_size: int = 0
+
+    @property
+    def total_size(self) -> int:
+        """Bytes on disk of the entry and its parts: what evicting it frees."""
+        return self.size + self.parts_size
 
 
 @dataclass
@@ -152,6 +164,10 @@ class GcReport:
     skipped_locked: list[str] = field(default_factory=list)
     strays_removed: int = 0
     stray_bytes: int = 0
+    #: Parts (dumps, refit records) removed with the evicted entries they belong to.
+    parts_removed: int = 0
+    #: Parts whose entry was gone, removed.
+    orphans_removed: list[str] = field(default_factory=list)
 
     @property
     def bytes_freed(self) -> int:
@@ -174,6 +190,10 @@ class CacheStats:
     misses: int
     puts: int
     errors: int
+    #: Parts (dumps, refit records) of the ``entries``, not counted among them.
+    parts: int = 0
+    #: Parts whose entry is gone (``gc`` removes them), not counted among ``entries``.
+    orphans: int = 0
 
 
 def encode_manifest(manifest: dict[str, Any]) -> bytes:

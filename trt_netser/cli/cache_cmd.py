@@ -134,7 +134,22 @@ def _entry_json(entry: Any) -> dict[str, Any]:
         # free-form metadata, which is "metadata"
         "extras": values.get("extras"),
         "metadata": entry.extras,
+        "parts": [{"key": p, "part": p.rsplit("/", 1)[-1]} for p in entry.parts],
+        "parts_size": entry.parts_size,
+        "part_of": entry.part_of,
+        "orphan": entry.orphan,
     }
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _part_of_text(entry: Any) -> str:
+    """What a part belongs to, saying so when that entry is gone."""
+    if entry.orphan:
+        return f"{entry.part_of} (gone: an orphan, removed by the next cache gc)"
+    return str(entry.part_of)
 
 
 class _CacheGroup(click.Group):
@@ -206,16 +221,21 @@ def ls_cmd(ctx: click.Context, sort: str, as_json: bool) -> None:
       trt-netser cache ls
       trt-netser cache ls --sort size --json
     """
+    from trt_netser.cache._family import variant_parent
+
     cache = _cache(ctx)
     with progress("listing cache", None):
-        entries = list(cache.entries())
+        listed = list(cache.entries())
     order = {
         "used": lambda e: -e.last_used,
-        "size": lambda e: -e.size,
+        "size": lambda e: -e.total_size,
         "created": lambda e: -e.created,
         "key": lambda e: e.key,
     }[sort]
-    entries.sort(key=order)
+    # an entry's parts (dump, refit record) are shown with it; orphans (their entry is
+    # gone) are listed apart, for gc to remove
+    entries = sorted((e for e in listed if e.part_of is None), key=order)
+    orphans = sorted((e for e in listed if e.orphan), key=order)
     if as_json:
         echo_json(
             {
@@ -223,26 +243,41 @@ def ls_cmd(ctx: click.Context, sort: str, as_json: bool) -> None:
                 "version": 1,
                 "root": str(cache.root),
                 "entries": [_entry_json(e) for e in entries],
+                "orphans": [_entry_json(e) for e in orphans],
             }
         )
         return
     out = console()
-    if not entries:
+    if not entries and not orphans:
         out.print(f"no entries in {cache.root}")
         return
     # Keys are long and must stay copy-pasteable: they go last and are never wrapped.
     out.print(
         Text(f"{'size':>10}  {'last used':19}  {'created':19}  {'build':>7}  key", style="bold")
     )
-    for e in entries:
+    for e in entries + orphans:
         build = f"{e.build_seconds:.1f}s" if e.build_seconds is not None else "-"
         out.print(
-            f"{human_size(e.size):>10}  {_when(e.last_used):19}  {_when(e.created):19}  "
+            f"{human_size(e.total_size):>10}  {_when(e.last_used):19}  {_when(e.created):19}  "
             f"{build:>7}  {e.key}"
         )
-        out.print(Text(f"{'':10}  {entry_summary(e)}", style="dim"))
-    total = sum(e.size for e in entries)
-    out.print(Text(f"{len(entries)} entries, {human_size(total)} in {cache.root}", style="dim"))
+        if e.orphan:
+            summary = f"orphan: its entry {e.part_of} is gone (cache gc removes it)"
+        else:
+            summary = entry_summary(e)
+            parent = variant_parent(e.key)
+            if parent is not None and not e.components:
+                summary = f"pinned variant of {parent} (an entry of its own)"
+            if e.parts:
+                names = ", ".join(p.rsplit("/", 1)[-1] for p in e.parts)
+                summary += f"; with its {names} ({human_size(e.parts_size)})"
+        out.print(Text(f"{'':10}  {summary}", style="dim"))
+    total = sum(e.total_size for e in entries + orphans)
+    parts = sum(len(e.parts) for e in entries)
+    counted = f"{len(entries)} entries" + (f" (and {_many(parts, 'part')})" if parts else "")
+    if orphans:
+        counted += f", {_many(len(orphans), 'orphan')}"
+    out.print(Text(f"{counted}, {human_size(total)} in {cache.root}", style="dim"))
 
 
 def _find(cache: Any, key: str) -> Any:
@@ -288,11 +323,19 @@ def show_cmd(ctx: click.Context, key: str, as_json: bool) -> None:
         ("key", info.key),
         ("path", str(cache.path_for(key))),
         ("plan", f"{human_size(info.plan_size)}, blake3 {info.digest}"),
-        ("on disk", human_size(info.size)),
+        (
+            "on disk",
+            human_size(info.size)
+            + (f" ({human_size(info.total_size)} with its parts)" if info.parts else ""),
+        ),
         ("created", _when(info.created)),
         ("last used", _when(info.last_used)),
         ("build time", f"{info.build_seconds:.1f}s" if info.build_seconds is not None else "-"),
     ]
+    if info.parts:
+        rows.append(("parts", ", ".join(p.rsplit("/", 1)[-1] for p in info.parts)))
+    if info.part_of is not None:
+        rows.append(("part of", _part_of_text(info)))
     for name, value in rows:
         out.print(Text.assemble((name.ljust(11), "bold"), value))
     components = (info.components or {}).get("components") or []
@@ -318,14 +361,10 @@ def _print_metadata(out: Any, extras: Any, cache: Any) -> None:
     if not extras:
         return
     from trt_netser.pipeline import EXTRAS_KEY, describe_entry
-    from trt_netser.pipeline._record import resolve_extras
 
     rest = dict(extras) if isinstance(extras, dict) else {"": extras}
     if EXTRAS_KEY in rest:
-        try:
-            lines = describe_entry(resolve_extras(extras, cache.get))
-        except ValueError:  # MetaError: the refit record is missing or altered
-            lines = []
+        lines = describe_entry(extras, cache.get)  # a record stored apart is read too
         if lines:
             del rest[EXTRAS_KEY]
             out.print(Text("pipeline:", style="bold"))
@@ -383,6 +422,18 @@ def _dry_verify(cache: Any, advance: Any) -> Any:
         else:
             report.quarantined.append((info.key, problem))
         advance(done=done, total=len(entries))
+    from trt_netser.cache._family import needed_parts
+
+    good = set(report.ok)
+    for info in entries:  # as verify: an entry whose refit record is gone never hits
+        missing = [
+            f"its {part.name} {child!r} is missing"
+            for part, child in needed_parts(info.key, info.manifest)
+            if child not in good
+        ]
+        if info.key in good and missing:
+            report.ok.remove(info.key)
+            report.quarantined.append((info.key, missing[0]))
     return report
 
 
@@ -515,42 +566,34 @@ def gc_cmd(
                 "evicted": list(report.evicted),
                 "skipped_locked": list(report.skipped_locked),
                 "strays_removed": report.strays_removed,
+                "parts_removed": report.parts_removed,
+                "orphans_removed": list(report.orphans_removed),
                 "dry_run": dry_run,
             }
         )
         return
     out = console()
     verb = "would evict" if dry_run else "evicted"
+    parts = f" (and {_many(report.parts_removed, 'part')})" if report.parts_removed else ""
     out.print(
-        f"{verb} {len(report.evicted)} entries, {'would free' if dry_run else 'freed'} "
+        f"{verb} {len(report.evicted)} entries{parts}, {'would free' if dry_run else 'freed'} "
         f"{human_size(report.bytes_freed)}: "
         f"{human_size(report.bytes_before)} -> {human_size(report.bytes_after)} in {cache.root}"
         + (" (dry run: nothing changed)" if dry_run else "")
     )
     for key in report.evicted:
         out.print(Text(f"  {verb} {key}", style="dim"))
+    for key in report.orphans_removed:
+        gone = "would remove" if dry_run else "removed"
+        out.print(Text(f"  {gone} orphan {key} (its entry is gone)", style="dim"))
     for key in report.skipped_locked:
         out.print(Text(f"  in use, kept {key}", style="yellow"))
 
 
 def _dry_gc(cache: Any, max_bytes: int | None, max_age: float | None) -> Any:
-    """The entries ``gc`` would evict, least recently used first; nothing is changed."""
-    import time
-
-    from trt_netser.cache import GcReport
-
-    report = GcReport()
-    entries = sorted(cache.entries(), key=lambda e: (e.last_used, e.key))
-    total = report.bytes_before = sum(e.size for e in entries)
-    now = time.time()
-    for e in entries:
-        too_big = max_bytes is not None and total > max_bytes
-        too_old = max_age is not None and now - e.last_used > max_age
-        if too_big or too_old:
-            report.evicted.append(e.key)
-            total -= e.size
-    report.bytes_after = total
-    return report
+    """What ``gc`` would evict (entries with their parts) and which orphans it would
+    remove; nothing is changed."""
+    return cache.gc(max_bytes, max_age=max_age, dry_run=True)
 
 
 @cache_group.command("rm", context_settings=CONTEXT)
@@ -558,7 +601,9 @@ def _dry_gc(cache: Any, max_bytes: int | None, max_age: float | None) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/cli.md).")
 @click.pass_context
 def rm_cmd(ctx: click.Context, keys: tuple[str, ...], as_json: bool) -> None:
-    """Remove entries by key. Exit status 1 if any key had no entry.
+    """Remove entries by key, each with its parts (dump, refit record). Removing a part
+    or a pinned variant leaves the entry it belongs to. Exit status 1 if any key had no
+    entry.
 
     \b
     Example:
@@ -569,12 +614,19 @@ def rm_cmd(ctx: click.Context, keys: tuple[str, ...], as_json: bool) -> None:
     cache = _cache(ctx)
     removed: list[str] = []
     missing: list[str] = []
+    with_parts: dict[str, list[str]] = {}
     for key in keys:
         try:
             validate_key(key)
         except (TypeError, ValueError) as exc:
             raise CliError(str(exc)) from None
-        (removed if cache.remove(key) else missing).append(key)
+        info = cache.info(key)
+        if cache.remove(key):
+            removed.append(key)
+            if info is not None and info.parts:  # the entry's parts go with it
+                with_parts[key] = [p for p in info.parts if not cache.contains(p)]
+        else:
+            missing.append(key)
     if as_json:
         echo_json(
             {
@@ -582,13 +634,15 @@ def rm_cmd(ctx: click.Context, keys: tuple[str, ...], as_json: bool) -> None:
                 "version": 1,
                 "root": str(cache.root),
                 "removed": removed,
+                "parts_removed": [p for k in removed for p in with_parts.get(k, [])],
                 "missing": missing,
             }
         )
     else:
         out = console()
         for key in removed:
-            out.print(f"removed {key}")
+            names = ", ".join(p.rsplit("/", 1)[-1] for p in with_parts.get(key, []))
+            out.print(f"removed {key}" + (f" (with its {names})" if names else ""))
         for key in missing:
             console(stderr=True).print(f"trt-netser: no entry for key {key!r}", style="yellow")
     if missing:
@@ -616,13 +670,20 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
         "quarantined": stats.quarantined,
         "quarantine_bytes": stats.quarantine_bytes,
         "staging_bytes": stats.staging_bytes,
+        "parts": stats.parts,
+        "orphans": stats.orphans,
     }
     if as_json:
         echo_json({"format": "trt-netser.cache-stats", "version": 1, **fields})
         return
     out = console()
     out.print(Text.assemble(("root         ", "bold"), stats.root))
-    out.print(Text.assemble(("entries      ", "bold"), str(stats.entries)))
+    counted = str(stats.entries) + (f" (and {_many(stats.parts, 'part')})" if stats.parts else "")
+    if stats.orphans:
+        counted += (
+            f", {_many(stats.orphans, 'orphan')} (parts whose entry is gone: gc removes them)"
+        )
+    out.print(Text.assemble(("entries      ", "bold"), counted))
     out.print(
         Text.assemble(
             ("size         ", "bold"),
@@ -765,7 +826,8 @@ def lookup_cmd(
     near: list[tuple[Any, Any]] = []
     if hit is None:
         with progress("reading cache entries", None, counts=False):
-            near = _nearest(subject, list(cache.entries()), root, max(nearest, 0))
+            entries = [e for e in cache.entries() if e.part_of is None]  # no dumps, records
+            near = _nearest(subject, entries, root, max(nearest, 0))
     if as_json:
         echo_json(_lookup_json(subject, hit, near, root))
         sys.exit(0 if hit is not None else 1)

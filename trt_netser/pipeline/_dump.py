@@ -3,6 +3,8 @@
 A dump can be megabytes for a large network, too much for a manifest, so it is stored
 as its own cache entry under ``<key>/dump`` through the cache's public ``put``/``get``
 (verified like any plan). It lets a later miss say which layer and attribute differ.
+It is a part of its entry (``trt_netser/cache/_family.py``): it claims the entry in its
+extras, and the cache removes, evicts and quarantines it with the entry.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ inventory exactly and every pinned digest matches (docs/pipeline.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,18 +232,54 @@ def check_pinned(weights: NetworkWeights, pinned: tuple[PinnedWeight, ...]) -> l
     return problems
 
 
-def describe_entry(extras: Mapping[str, Any]) -> list[str]:
+def _heading(data: Mapping[str, Any]) -> str:
+    flag, variant = data.get("refit_flag"), data.get("variant_of")
+    return (
+        f"refit: {flag or 'none'}, {'weightless' if data.get('weightless') else 'with weights'}"
+        + (f", variant of {variant}" if variant else "")
+    )
+
+
+def describe_entry(extras: Mapping[str, Any], get: Callable[[str], Any] | None = None) -> list[str]:
     """Readable lines for an entry's refit inventory and pinned weights (``cache show``);
-    empty when the entry was not stored by the pipeline."""
+    empty when the entry was not stored by the pipeline.
+
+    A large network's record is stored apart, as its own cache entry: ``get`` (e.g.
+    ``cache.get``) reads it; without ``get`` (or when it is missing or altered) the
+    lines say where it is and why it is not listed."""
+    data = extras.get(EXTRAS_KEY) if isinstance(extras, Mapping) else None
+    if isinstance(data, Mapping) and "record" in data:
+        from trt_netser.pipeline._record import resolve_extras
+
+        ref = data["record"]
+        where = ref.get("key") if isinstance(ref, Mapping) else None
+        if get is not None:
+            try:
+                return describe_entry(resolve_extras(extras, get))
+            except MetaError as exc:
+                note = f"refit record: {exc}: the next hit rebuilds the entry"
+        else:
+            size = ref.get("size") if isinstance(ref, Mapping) else None
+            note = (
+                f"refit record: stored apart, as the cache entry {where}"
+                + (f" ({size} bytes)" if isinstance(size, int) else "")
+                + ", not read here (describe_entry(extras, cache.get) lists it)"
+            )
+        dump = data.get("dump_key")
+        return [_heading(data), note] + ([f"dump: {dump}"] if isinstance(dump, str) else [])
     try:
         meta = EntryMeta.from_extras(extras)
     except MetaError:
         return []
     inv = meta.inventory
     lines = [
-        f"refit: {meta.refit_flag or 'none'}, "
-        f"{'weightless' if meta.weightless else 'with weights'}"
-        + (f", variant of {meta.variant_of}" if meta.variant_of else ""),
+        _heading(
+            {
+                "refit_flag": meta.refit_flag,
+                "weightless": meta.weightless,
+                "variant_of": meta.variant_of,
+            }
+        ),
         f"refit inventory: {len(inv.named)} named, {len(inv.layers)} by layer and role",
     ]
     lines += [f"  {name}: {dtype} x {count}" for name, dtype, count in inv.named]

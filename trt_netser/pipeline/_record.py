@@ -5,6 +5,8 @@ bytes each in the manifest): past ``INLINE_LIMIT`` they are stored as their own 
 entry at ``<key>/refit-record`` (compact JSON, verified by the cache like a plan) and
 the manifest keeps the small fields plus ``record: {key, blake3, size}``. Reading an
 entry resolves the reference, so ``EntryMeta.from_extras`` sees one record either way.
+The record is a part of its entry (``trt_netser/cache/_family.py``): it claims the entry
+in its own extras, and the cache removes, evicts and quarantines it with the entry.
 """
 
 from __future__ import annotations
@@ -15,21 +17,23 @@ from typing import Any
 
 import blake3
 
+from trt_netser.cache._family import PARTS, RECORD_SEGMENT
 from trt_netser.pipeline._entry import EXTRAS_KEY, EntryMeta, MetaError
 
-__all__ = ["INLINE_LIMIT", "RECORD_SEGMENT", "resolve_extras", "stored_extras"]
+__all__ = ["INLINE_LIMIT", "RECORD_CLAIM", "RECORD_SEGMENT", "resolve_extras", "stored_extras"]
 
 #: Encoded size above which the bulky fields go to a sidecar entry (manifests: 1 MiB max).
 INLINE_LIMIT = 256 * 1024
-#: Last key segment of the sidecar entry.
-RECORD_SEGMENT = "refit-record"
+#: The field of the record's own manifest extras that names the entry it belongs to.
+RECORD_CLAIM = next(part.claim for part in PARTS if part.segment == RECORD_SEGMENT)
 #: The fields that move to the sidecar (the others stay readable in the manifest).
 BULKY = ("inventory", "pinned", "pinned_digest")
 
 
-def stored_extras(meta: EntryMeta, key: str, put: Callable[[str, bytes], Any]) -> dict[str, Any]:
+def stored_extras(meta: EntryMeta, key: str, put: Callable[..., Any]) -> dict[str, Any]:
     """The manifest extras for ``meta``: inline, or (when large) a reference to the
-    sidecar written with ``put(key, data)`` first, so a published entry never lacks it."""
+    sidecar written with ``put(key, data, extras=...)`` first (claiming ``key`` as its
+    entry), so a published entry never lacks it."""
     extras = meta.to_extras()
     record = dict(extras[EXTRAS_KEY])
     bulky = {name: record.pop(name) for name in BULKY}
@@ -37,7 +41,7 @@ def stored_extras(meta: EntryMeta, key: str, put: Callable[[str, bytes], Any]) -
     if len(data) <= INLINE_LIMIT:
         return extras
     where = f"{key}/{RECORD_SEGMENT}"
-    entry = put(where, data)
+    entry = put(where, data, extras={RECORD_CLAIM: key})
     if not getattr(entry, "stored", True):
         raise OSError(f"the refit record {where!r} could not be stored")
     record["record"] = {"key": where, "blake3": blake3.blake3(data).hexdigest(), "size": len(data)}
