@@ -501,40 +501,51 @@ class Walk:
 
     # ------------------------------------------------------------------ pass 1
 
-    def _read_structure(self) -> tuple[list[Any], list[Any], Adjacency, Adjacency]:
+    def _read_structure(self) -> tuple[list[Any], list[Any], Adjacency, Adjacency, bool]:
+        """Every layer (downcast to its class) with its type, inputs and outputs, in one
+        pass over the layers, and whether each layer's inputs are network inputs or
+        outputs of earlier layers (the insertion order is then topological). The
+        adjacency lists hold every tensor wrapper, so their ids stay valid."""
         net = self.network
+        get_type = self.api.layer_type_getter.__get__
+        classes = self.api.classes_by_type
+        producer = self._producer
+        input_index = self._input_index
+        for k in range(net.num_inputs):
+            tensor = net.get_input(k)
+            self._keep.append(tensor)
+            input_index[id(tensor)] = k
         layers: list[Any] = []
         types: list[Any] = []
+        inputs, outputs = Adjacency(), Adjacency()
+        in_flat, in_starts = inputs.flat, inputs.starts
+        out_flat, out_starts = outputs.flat, outputs.starts
+        forward = True
         for i in range(net.num_layers):
             layer = net.get_layer(i)
             if layer is None:
                 raise UnhashableNetworkError(f"get_layer({i}) returned None")
-            layer_type = self.api.layer_type_getter.__get__(layer, type(layer))
-            cls = self.api.classes_by_type.get(int(layer_type))
+            layer_type = get_type(layer, type(layer))
+            cls = classes.get(int(layer_type))
             if cls is not None and type(layer) is not cls:
                 layer.__class__ = cls
             layers.append(layer)
             types.append(layer_type)
-        for k in range(net.num_inputs):
-            tensor = net.get_input(k)
-            self._keep.append(tensor)
-            self._input_index[id(tensor)] = k
-        outputs = Adjacency()
-        for i, layer in enumerate(layers):
-            outs = [layer.get_output(j) for j in range(layer.num_outputs)]
-            for j, tensor in enumerate(outs):
-                if tensor is None:
-                    continue
-                self._keep.append(tensor)
-                self._producer.setdefault(id(tensor), (i, j))
-            outputs.append(outs)
+            for s in range(layer.num_inputs):
+                tensor = layer.get_input(s)
+                in_flat.append(tensor)
+                if forward and tensor is not None:
+                    key = id(tensor)
+                    forward = key in producer or key in input_index
+            in_starts.append(len(in_flat))
+            for j in range(layer.num_outputs):
+                tensor = layer.get_output(j)
+                out_flat.append(tensor)
+                if tensor is not None:
+                    producer.setdefault(id(tensor), (i, j))
+            out_starts.append(len(out_flat))
         self._outputs = outputs
-        inputs = Adjacency()
-        for layer in layers:
-            ins = [layer.get_input(s) for s in range(layer.num_inputs)]
-            self._keep.extend(t for t in ins if t is not None)
-            inputs.append(ins)
-        return layers, types, inputs, outputs
+        return layers, types, inputs, outputs, forward
 
     def _producer_of(self, tensor: object) -> tuple[int, int] | None:
         found = self._producer.get(id(tensor))
@@ -559,9 +570,14 @@ class Walk:
         return self._by_name
 
     def _topological_order(
-        self, layers: list[Any], types: list[Any], inputs: Adjacency
+        self, layers: list[Any], types: list[Any], inputs: Adjacency, forward: bool = False
     ) -> list[int]:
+        """Kahn's algorithm, ties broken by the smallest insertion index. If every input
+        comes from an earlier layer (``forward``, see _read_structure) that order is the
+        insertion order itself: each layer is ready once the ones before it are out."""
         n = len(layers)
+        if forward:
+            return list(range(n))
         consumers: list[list[int]] = [[] for _ in range(n)]
         indegree = [0] * n
         recurrence = getattr(self.api.module.LayerType, "RECURRENCE", None)
@@ -1107,8 +1123,8 @@ class Walk:
 
     def _stream_records(self, fast: bool) -> Iterator[Record | bytes]:
         net = self.network
-        layers, types, inputs, outputs = self._read_structure()
-        order = self._topological_order(layers, types, inputs)
+        layers, types, inputs, outputs, forward = self._read_structure()
+        order = self._topological_order(layers, types, inputs, forward)
         self._order = order
         self._canonical = [0] * len(layers)
         for position, i in enumerate(order):
