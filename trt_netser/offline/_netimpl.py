@@ -230,43 +230,59 @@ class NetworkImpl:
             self._roles = (self.version, shape, execution)
         return self._roles[1], self._roles[2]
 
-    @staticmethod
-    def _deps(layer: LayerImpl) -> list[ITensor | None]:
-        if layer.ltype == LayerType.ATTENTION_OUTPUT:
-            return list(layer.construct.inputs)
-        return layer.inputs
-
     def _compute_roles(self) -> tuple[frozenset[ITensor], frozenset[ITensor]]:
         shape: set[ITensor] = set(self.shape_outputs)
         for layer in self.layers:
-            for slot in LAYERS[layer.ltype.name].shape_slots:
-                tensor = layer.inputs[slot] if slot < len(layer.inputs) else None
-                if tensor is not None:
-                    shape.add(tensor)
+            slots = _SHAPE_SLOTS[layer.ltype._value]
+            if slots:
+                inputs = layer.inputs
+                for slot in slots:
+                    tensor = inputs[slot] if slot < len(inputs) else None
+                    if tensor is not None:
+                        shape.add(tensor)
         work = list(shape)
         while work:
             t = work.pop()
             p = t._producer
-            if p is not None and p.ltype.name in SHAPE_CALCULUS:
+            if p is not None and p.ltype._value in _SHAPE_CALCULUS:
                 for d in p.inputs:
                     if d is not None and d not in shape:
                         shape.add(d)
                         work.append(d)
         execution: set[ITensor] = set()
-        work = [t for t in self.outputs]
+        work = list(self.outputs)
         for layer in self.layers:
-            if layer.ltype in (LayerType.CONDITION, LayerType.ATTENTION_INPUT):
-                work.extend(t for t in layer.inputs if t is not None)
+            if layer.ltype._value in _EXECUTION_ROOTS:
+                work += layer.inputs
         while work:
             t = work.pop()
-            if t in execution:
+            if t is None or t in execution:
                 continue
             execution.add(t)
             p = t._producer
-            if p is None or p.ltype == LayerType.SHAPE:
+            if p is None:
                 continue
-            slots = LAYERS[p.ltype.name].shape_slots
-            for i, d in enumerate(self._deps(p)):
-                if d is not None and i not in slots and d not in execution:
-                    work.append(d)
+            value = p.ltype._value
+            if value == _SHAPE_LAYER:
+                continue
+            deps = p.construct.inputs if value == _ATTENTION_OUTPUT else p.inputs
+            slots = _SHAPE_SLOTS[value]
+            if slots:
+                work += [d for i, d in enumerate(deps) if i not in slots]
+            else:
+                work += deps
         return frozenset(shape), frozenset(execution)
+
+
+#: _compute_roles' tables by LayerType value (a member's ``name`` is a property lookup,
+#: and comparing members calls Python's ``__eq__``).
+_SHAPE_SLOTS: dict[int, frozenset[int]] = {
+    int(m): LAYERS[m.name].shape_slots for m in LayerType.__members__.values() if m.name in LAYERS
+}
+_SHAPE_CALCULUS = frozenset(
+    int(m) for m in LayerType.__members__.values() if m.name in SHAPE_CALCULUS
+)
+#: Layers whose inputs are execution tensors whatever reads their outputs.
+_EXECUTION_ROOTS = frozenset({int(LayerType.CONDITION), int(LayerType.ATTENTION_INPUT)})
+_SHAPE_LAYER = int(LayerType.SHAPE)
+_ATTENTION_OUTPUT = int(LayerType.ATTENTION_OUTPUT)
