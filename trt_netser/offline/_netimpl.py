@@ -250,16 +250,16 @@ class NetworkImpl:
                         shape.add(d)
                         work.append(d)
         execution: set[ITensor] = set()
-        work = list(self.outputs)
+        pending: list[ITensor | None] = list(self.outputs)
         for layer in self.layers:
             if layer.ltype._value in _EXECUTION_ROOTS:
-                work += layer.inputs
-        while work:
-            t = work.pop()
-            if t is None or t in execution:
+                pending += layer.inputs
+        while pending:
+            tensor = pending.pop()
+            if tensor is None or tensor in execution:
                 continue
-            execution.add(t)
-            p = t._producer
+            execution.add(tensor)
+            p = tensor._producer
             if p is None:
                 continue
             value = p.ltype._value
@@ -268,9 +268,9 @@ class NetworkImpl:
             deps = p.construct.inputs if value == _ATTENTION_OUTPUT else p.inputs
             slots = _SHAPE_SLOTS[value]
             if slots:
-                work += [d for i, d in enumerate(deps) if i not in slots]
+                pending += [d for i, d in enumerate(deps) if i not in slots]
             else:
-                work += deps
+                pending += deps
         return frozenset(shape), frozenset(execution)
 
 
