@@ -69,7 +69,7 @@ from trt_netser.records import (
 )
 
 _compiled: ModuleType | None
-try:  # the compiled twin of the layer loop (_layer_chunk, _encode_refs), when it was built
+try:  # the compiled twin of the layer loop (_layer_chunk, _encode_refs, read_layers), if built
     _compiled = importlib.import_module("trt_netser._layerwriter")
 except ImportError:  # pragma: no cover - depends on the installation
     _compiled = None
@@ -280,6 +280,54 @@ class Adjacency:
         return (flat[starts[i] : starts[i + 1]] for i in range(len(starts) - 1))
 
 
+def read_layers(
+    net: Any,
+    type_getter: Any,
+    classes: Mapping[int, type],
+    producer: dict[int, tuple[int, int]],
+    input_index: Mapping[int, int],
+    inputs: Adjacency,
+    outputs: Adjacency,
+) -> tuple[list[Any], list[Any], bool]:
+    """The walk's structure pass, in one pass over the layers: every layer (downcast to
+    its class in ``classes``, by the LayerType that ``type_getter`` reads) and its type,
+    its inputs and outputs appended to ``inputs`` and ``outputs`` (which then hold every
+    tensor wrapper, so ids stay valid), each output's first producer in ``producer``, and
+    whether every input is a network input (``input_index``) or an output of an earlier
+    layer: the insertion order is then topological. Its compiled twin is
+    ``_layerwriter.read_layers``."""
+    get_type = type_getter.__get__
+    layers: list[Any] = []
+    types: list[Any] = []
+    in_flat, in_starts = inputs.flat, inputs.starts
+    out_flat, out_starts = outputs.flat, outputs.starts
+    forward = True
+    for i in range(net.num_layers):
+        layer = net.get_layer(i)
+        if layer is None:
+            raise UnhashableNetworkError(f"get_layer({i}) returned None")
+        layer_type = get_type(layer, type(layer))
+        cls = classes.get(int(layer_type))
+        if cls is not None and type(layer) is not cls:
+            layer.__class__ = cls
+        layers.append(layer)
+        types.append(layer_type)
+        for s in range(layer.num_inputs):
+            tensor = layer.get_input(s)
+            in_flat.append(tensor)
+            if forward and tensor is not None:
+                key = id(tensor)
+                forward = key in producer or key in input_index
+        in_starts.append(len(in_flat))
+        for j in range(layer.num_outputs):
+            tensor = layer.get_output(j)
+            out_flat.append(tensor)
+            if tensor is not None:
+                producer.setdefault(id(tensor), (i, j))
+        out_starts.append(len(out_flat))
+    return layers, types, forward
+
+
 class Plan:
     """Which properties of one class are encoded (with their relevance rules), read all
     at once by ``read_all``; for layer classes also the getter methods that are called,
@@ -485,7 +533,6 @@ class Walk:
                 layer_default=_DEFAULT_LAYER_NAME,
                 tensor_default=_DEFAULT_TENSOR_NAME,
                 layout=_LAYER_LAYOUT,
-                encode_text=encode_text,
                 ndarray=np.ndarray,
                 little_endian_bytes=_little_endian_bytes,
                 null=_NULL,
@@ -502,48 +549,24 @@ class Walk:
     # ------------------------------------------------------------------ pass 1
 
     def _read_structure(self) -> tuple[list[Any], list[Any], Adjacency, Adjacency, bool]:
-        """Every layer (downcast to its class) with its type, inputs and outputs, in one
-        pass over the layers, and whether each layer's inputs are network inputs or
-        outputs of earlier layers (the insertion order is then topological). The
-        adjacency lists hold every tensor wrapper, so their ids stay valid."""
+        """The network's inputs, then every layer with its type, inputs and outputs (see
+        read_layers), and whether the insertion order is topological."""
         net = self.network
-        get_type = self.api.layer_type_getter.__get__
-        classes = self.api.classes_by_type
-        producer = self._producer
-        input_index = self._input_index
         for k in range(net.num_inputs):
             tensor = net.get_input(k)
             self._keep.append(tensor)
-            input_index[id(tensor)] = k
-        layers: list[Any] = []
-        types: list[Any] = []
+            self._input_index[id(tensor)] = k
         inputs, outputs = Adjacency(), Adjacency()
-        in_flat, in_starts = inputs.flat, inputs.starts
-        out_flat, out_starts = outputs.flat, outputs.starts
-        forward = True
-        for i in range(net.num_layers):
-            layer = net.get_layer(i)
-            if layer is None:
-                raise UnhashableNetworkError(f"get_layer({i}) returned None")
-            layer_type = get_type(layer, type(layer))
-            cls = classes.get(int(layer_type))
-            if cls is not None and type(layer) is not cls:
-                layer.__class__ = cls
-            layers.append(layer)
-            types.append(layer_type)
-            for s in range(layer.num_inputs):
-                tensor = layer.get_input(s)
-                in_flat.append(tensor)
-                if forward and tensor is not None:
-                    key = id(tensor)
-                    forward = key in producer or key in input_index
-            in_starts.append(len(in_flat))
-            for j in range(layer.num_outputs):
-                tensor = layer.get_output(j)
-                out_flat.append(tensor)
-                if tensor is not None:
-                    producer.setdefault(id(tensor), (i, j))
-            out_starts.append(len(out_flat))
+        read = read_layers if _compiled is None else _compiled.read_layers
+        layers, types, forward = read(
+            net,
+            self.api.layer_type_getter,
+            self.api.classes_by_type,
+            self._producer,
+            self._input_index,
+            inputs,
+            outputs,
+        )
         self._outputs = outputs
         return layers, types, inputs, outputs, forward
 

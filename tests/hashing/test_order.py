@@ -1,20 +1,24 @@
-"""The walk's canonical order: Kahn's algorithm with ties broken by insertion index, and
-its shortcut for networks whose insertion order is already topological."""
+"""The walk's structure pass and canonical order: Kahn's algorithm with ties broken by
+insertion index, its shortcut for networks whose insertion order is already topological,
+and the compiled structure pass against the Python one."""
 
 from __future__ import annotations
 
 import heapq
 from typing import Any
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 import trt_netser.offline as trt
+from trt_netser import UnhashableNetworkError
+from trt_netser import walk as walk_module
 from trt_netser.policy import Policy
-from trt_netser.walk import Walk
+from trt_netser.walk import Adjacency, Walk, trt_api
 
 from .test_properties import SETTINGS
-from .zoo import new_network
+from .zoo import ZOO, network_with, new_network
 
 
 def reference_order(net: Any) -> list[int]:
@@ -125,3 +129,58 @@ def test_a_rewiring_to_a_later_layer_leaves_the_shortcut() -> None:
     order, forward = walk_order(net)
     assert not forward
     assert order == reference_order(net) == [1, 0]
+
+
+def _structure(read: Any, net: Any) -> tuple[Any, ...]:
+    """What a structure pass gives (``read``: walk.read_layers or its compiled twin)."""
+    network_inputs = [net.get_input(k) for k in range(net.num_inputs)]
+    input_index = {id(tensor): k for k, tensor in enumerate(network_inputs)}
+    producer: dict[int, tuple[int, int]] = {}
+    inputs, outputs = Adjacency(), Adjacency()
+    api = trt_api(trt)
+    layers, types, forward = read(
+        net, api.layer_type_getter, api.classes_by_type, producer, input_index, inputs, outputs
+    )
+    return (
+        [type(layer) for layer in layers],
+        [layer.name for layer in layers],
+        types,
+        inputs.flat,
+        inputs.starts,
+        outputs.flat,
+        outputs.starts,
+        producer,
+        forward,
+    )
+
+
+@pytest.mark.skipif(walk_module._compiled is None, reason="the compiled writer was not built")
+@SETTINGS
+@given(dags)
+def test_the_compiled_structure_pass_gives_the_same(dag: tuple[Any, Any, bool]) -> None:
+    net = dag_network(*dag)
+    assert _structure(walk_module._compiled.read_layers, net) == _structure(  # type: ignore[union-attr]
+        walk_module.read_layers, net
+    )
+
+
+@pytest.mark.skipif(walk_module._compiled is None, reason="the compiled writer was not built")
+@pytest.mark.parametrize("layer_type", sorted(ZOO))
+def test_the_compiled_structure_pass_gives_the_same_on_every_layer_type(layer_type: str) -> None:
+    net = network_with(trt, layer_type)[1]
+    assert _structure(walk_module._compiled.read_layers, net) == _structure(  # type: ignore[union-attr]
+        walk_module.read_layers, net
+    )
+
+
+READS = [walk_module.read_layers] + (
+    [walk_module._compiled.read_layers] if walk_module._compiled is not None else []
+)
+
+
+@pytest.mark.parametrize("read", READS, ids=lambda r: r.__module__)
+def test_a_layer_that_cannot_be_read_is_an_error(read: Any, monkeypatch: Any) -> None:
+    net = network_with(trt, "UNARY")[1]
+    monkeypatch.setattr(type(net), "get_layer", lambda self, i: None)
+    with pytest.raises(UnhashableNetworkError, match=r"get_layer\(0\) returned None"):
+        _structure(read, net)
