@@ -453,7 +453,7 @@ cdef class LayerWriter:
                 if sequence is None:
                     sequence = self.walk._sequence_kind(kind)
                 if sequence:
-                    items = tuple(value)
+                    items = tuple([x for x in value])  # tuple(value) would also ask its length
                     ints = True
                     for x in items:
                         if type(x) is not int:
