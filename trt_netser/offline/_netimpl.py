@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from trt_netser.offline._enumbase import PybindEnum
@@ -64,7 +65,7 @@ class NetworkImpl:
         self.refittable: set[str] = set()
         self.error_recorder: Any = None
         self.version = 0
-        self._roles: tuple[int, frozenset[ITensor], frozenset[ITensor]] | None = None
+        self._roles: tuple[int, AbstractSet[ITensor], AbstractSet[ITensor]] | None = None
         self.wrapper: Any = None
 
     # -- logging ------------------------------------------------------------------------
@@ -223,14 +224,15 @@ class NetworkImpl:
         self.recompute(impl)
 
     # -- tensor roles -------------------------------------------------------------------------
-    def roles(self) -> tuple[frozenset[ITensor], frozenset[ITensor]]:
-        """(shape tensors, execution tensors), computed for the whole network and cached."""
+    def roles(self) -> tuple[AbstractSet[ITensor], AbstractSet[ITensor]]:
+        """(shape tensors, execution tensors), computed for the whole network and cached
+        (read-only sets: they are not copied into frozensets, 75k tensors at 50k layers)."""
         if self._roles is None or self._roles[0] != self.version:
             shape, execution = self._compute_roles()
             self._roles = (self.version, shape, execution)
         return self._roles[1], self._roles[2]
 
-    def _compute_roles(self) -> tuple[frozenset[ITensor], frozenset[ITensor]]:
+    def _compute_roles(self) -> tuple[AbstractSet[ITensor], AbstractSet[ITensor]]:
         shape: set[ITensor] = set(self.shape_outputs)
         for layer in self.layers:
             slots = _SHAPE_SLOTS[layer.ltype._value]
@@ -271,7 +273,7 @@ class NetworkImpl:
                 pending += [d for i, d in enumerate(deps) if i not in slots]
             else:
                 pending += deps
-        return frozenset(shape), frozenset(execution)
+        return shape, execution
 
 
 #: _compute_roles' tables by LayerType value (a member's ``name`` is a property lookup,
