@@ -40,8 +40,8 @@ def bare_walk(network: Any) -> int:
     (one ``attrgetter`` call per object, as the walker does), names, dimension names,
     debug marks, explicit output types, and the dtype and size of weights."""
     walk = Walk(network, Policy())
-    layers, types, inputs, outputs = walk._read_structure()
-    order = walk._topological_order(layers, types, inputs)
+    layers, types, inputs, outputs, forward = walk._read_structure()
+    order = walk._topological_order(layers, types, inputs, forward)
     flat, starts = outputs.flat, outputs.starts  # each layer's outputs, as the walker slices them
     weights_types = (walk.api.Weights, np.ndarray)
     is_debug = network.is_debug_tensor

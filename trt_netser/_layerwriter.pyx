@@ -1,12 +1,14 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, binding=False
 """The compiled twin of the walker's common-layer path (``Walk._layer_chunk`` and the
-keys it looks layer templates up by), the hot loop of ``hash_network``.
+keys it looks layer templates up by), the hot loop of ``hash_network``, and of its
+structure pass (``walk.read_layers``).
 
 ``walk.py`` holds the reference: this file does the same steps in the same order with
 typed locals and direct dict and tuple operations, and calls back into the walk for
 everything that is not the common case (first sightings, misses, encodings). Both must
-write the same bytes: tests/hashing/test_fastpath.py runs each against the record path.
-Optional: without a compiler the walk uses its Python ``_layer_chunk``.
+write the same bytes: tests/hashing/test_fastpath.py runs each against the record path,
+tests/hashing/test_order.py compares the structure passes. Optional: without a compiler
+the walk uses its Python ``_layer_chunk`` and ``read_layers``.
 """
 
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
@@ -14,6 +16,8 @@ from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport Py_UNICODE_ISDECIMAL
 from libc.string cimport memcpy
 import sys
+
+from trt_netser.errors import UnhashableNetworkError
 
 cdef bint LITTLE_ENDIAN = sys.byteorder == "little"
 
@@ -95,12 +99,68 @@ def encode_refs(object outputs, list canonical, dict input_index, dict ref_bytes
         ref_bytes[key] = input_ref(k)
 
 
+def read_layers(
+    object net,
+    object type_getter,
+    dict classes,
+    dict producer,
+    dict input_index,
+    object inputs,
+    object outputs,
+):
+    """walk.read_layers: every layer with its type, inputs and outputs, the outputs'
+    producers, and whether the insertion order is topological."""
+    cdef object get_type = type_getter.__get__
+    cdef list layers = [], types = []
+    cdef list in_flat = inputs.flat, in_starts = inputs.starts
+    cdef list out_flat = outputs.flat, out_starts = outputs.starts
+    cdef bint forward = True
+    cdef Py_ssize_t i, j, s, count
+    cdef object layer, layer_type, cls, tensor, key, get_input, get_output
+    count = net.num_layers
+    get_layer = net.get_layer
+    for i in range(count):
+        layer = get_layer(i)
+        if layer is None:
+            raise UnhashableNetworkError(f"get_layer({i}) returned None")
+        layer_type = get_type(layer, type(layer))
+        cls = classes.get(int(layer_type))
+        if cls is not None and type(layer) is not cls:
+            layer.__class__ = cls
+        layers.append(layer)
+        types.append(layer_type)
+        get_input = layer.get_input
+        for s in range(<Py_ssize_t>layer.num_inputs):
+            tensor = get_input(s)
+            in_flat.append(tensor)
+            if forward and tensor is not None:
+                key = id(tensor)
+                forward = key in producer or key in input_index
+        in_starts.append(len(in_flat))
+        get_output = layer.get_output
+        for j in range(<Py_ssize_t>layer.num_outputs):
+            tensor = get_output(j)
+            out_flat.append(tensor)
+            if tensor is not None:
+                key = id(tensor)
+                if key not in producer:
+                    producer[key] = (i, j)
+        out_starts.append(len(out_flat))
+    return layers, types, forward
+
+
 cpdef bytes uint_head(int major, unsigned long long n):
     """canonical.head: a CBOR data item's initial bytes, argument in shortest form."""
     cdef unsigned char buf[9]
     cdef int size = _put_uint(buf, n)
     buf[0] |= <unsigned char>(major << 5)
     return buf[:size]
+
+
+cdef bytes text_bytes(str text):
+    """canonical.encode_text without its memo (most layer names occur once in a walk)."""
+    cdef bytes data = text.encode("utf-8")
+    return uint_head(3, len(data)) + data
 
 
 cdef int _put_uint(unsigned char* buf, unsigned long long n):
@@ -137,7 +197,6 @@ cdef class LayerWriter:
     cdef object tensor_plan, is_debug, canon
     cdef str layer_prefix, tensor_prefix
     cdef Py_ssize_t layer_start, tensor_start
-    cdef object encode_text
     cdef tuple layout_template
     cdef int field_order[6]
     cdef bytes null
@@ -150,7 +209,6 @@ cdef class LayerWriter:
         layer_default,
         tensor_default,
         layout,
-        encode_text,
         ndarray,
         little_endian_bytes,
         null,
@@ -182,7 +240,6 @@ cdef class LayerWriter:
         self.layout_template = layout.template
         for k in range(6):
             self.field_order[k] = layout.order[k]
-        self.encode_text = encode_text
         self.null = null
 
     def chunks(
@@ -285,7 +342,7 @@ cdef class LayerWriter:
         if text.startswith(self.layer_prefix) and is_default_rest(text, self.layer_start, False):
             name_bytes = self.null
         else:
-            name_bytes = self.encode_text(text)
+            name_bytes = text_bytes(text)
         attrs = (<tuple>template)[0]
         if type(attrs) is not bytes:  # Walk._fill_holes
             pieces = list((<tuple>attrs)[0])
@@ -396,7 +453,7 @@ cdef class LayerWriter:
                 if sequence is None:
                     sequence = self.walk._sequence_kind(kind)
                 if sequence:
-                    items = tuple(value)
+                    items = tuple([x for x in value])  # tuple(value) would also ask its length
                     ints = True
                     for x in items:
                         if type(x) is not int:

@@ -225,8 +225,33 @@ class _Reader:
         try:
             return True, getattr(self.config, method)(*args)
         except Exception as exc:
-            self.problem(f"IBuilderConfig.{method}({', '.join(map(str, args))}) failed: {exc}")
+            self.failed(method, args, exc)
             return False, None
+
+    def failed(self, method: str, args: tuple[Any, ...], exc: Exception) -> None:
+        """A call of the config's ``method`` raised ``exc``: a problem."""
+        self.problem(f"IBuilderConfig.{method}({', '.join(map(str, args))}) failed: {exc}")
+
+
+def _device_types(config: Any, net: Any, reader: _Reader) -> list[list[Any]]:
+    """[layer index, DeviceType] of each layer whose device type is set. The config is
+    asked once per layer of the network (50k calls for an LLM), so the methods are
+    looked up once rather than through reader.call."""
+    is_set = config.is_device_type_set
+    get_layer = net.get_layer
+    device_types = []
+    for i in range(net.num_layers):
+        layer = get_layer(i)
+        try:
+            flag = is_set(layer)
+        except Exception as exc:
+            reader.failed("is_device_type_set", (layer,), exc)
+            continue
+        if flag:
+            ok, device = reader.call("get_device_type", layer)
+            if ok:
+                device_types.append([i, reader.canon(device, "get_device_type")])
+    return device_types
 
 
 def enum_value(member: Any) -> EnumValue:
@@ -427,16 +452,7 @@ def describe_builder_config(
             calibration, inputs, reader, "calibration_profile"
         )
     if network is not None and callable(getattr(config, "is_device_type_set", None)):
-        net: Any = unwrap_network(network)
-        device_types = []
-        for i in range(net.num_layers):
-            layer = net.get_layer(i)
-            ok, is_set = reader.call("is_device_type_set", layer)
-            if ok and is_set:
-                ok, device = reader.call("get_device_type", layer)
-                if ok:
-                    device_types.append([i, reader.canon(device, "get_device_type")])
-        fields["device_types"] = device_types
+        fields["device_types"] = _device_types(config, unwrap_network(network), reader)
 
     record = Record("config", fields)
     data = encode_record(record)

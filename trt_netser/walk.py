@@ -69,7 +69,7 @@ from trt_netser.records import (
 )
 
 _compiled: ModuleType | None
-try:  # the compiled twin of the layer loop (_layer_chunk, _encode_refs), when it was built
+try:  # the compiled twin of the layer loop (_layer_chunk, _encode_refs, read_layers), if built
     _compiled = importlib.import_module("trt_netser._layerwriter")
 except ImportError:  # pragma: no cover - depends on the installation
     _compiled = None
@@ -280,6 +280,54 @@ class Adjacency:
         return (flat[starts[i] : starts[i + 1]] for i in range(len(starts) - 1))
 
 
+def read_layers(
+    net: Any,
+    type_getter: Any,
+    classes: Mapping[int, type],
+    producer: dict[int, tuple[int, int]],
+    input_index: Mapping[int, int],
+    inputs: Adjacency,
+    outputs: Adjacency,
+) -> tuple[list[Any], list[Any], bool]:
+    """The walk's structure pass, in one pass over the layers: every layer (downcast to
+    its class in ``classes``, by the LayerType that ``type_getter`` reads) and its type,
+    its inputs and outputs appended to ``inputs`` and ``outputs`` (which then hold every
+    tensor wrapper, so ids stay valid), each output's first producer in ``producer``, and
+    whether every input is a network input (``input_index``) or an output of an earlier
+    layer: the insertion order is then topological. Its compiled twin is
+    ``_layerwriter.read_layers``."""
+    get_type = type_getter.__get__
+    layers: list[Any] = []
+    types: list[Any] = []
+    in_flat, in_starts = inputs.flat, inputs.starts
+    out_flat, out_starts = outputs.flat, outputs.starts
+    forward = True
+    for i in range(net.num_layers):
+        layer = net.get_layer(i)
+        if layer is None:
+            raise UnhashableNetworkError(f"get_layer({i}) returned None")
+        layer_type = get_type(layer, type(layer))
+        cls = classes.get(int(layer_type))
+        if cls is not None and type(layer) is not cls:
+            layer.__class__ = cls
+        layers.append(layer)
+        types.append(layer_type)
+        for s in range(layer.num_inputs):
+            tensor = layer.get_input(s)
+            in_flat.append(tensor)
+            if forward and tensor is not None:
+                key = id(tensor)
+                forward = key in producer or key in input_index
+        in_starts.append(len(in_flat))
+        for j in range(layer.num_outputs):
+            tensor = layer.get_output(j)
+            out_flat.append(tensor)
+            if tensor is not None:
+                producer.setdefault(id(tensor), (i, j))
+        out_starts.append(len(out_flat))
+    return layers, types, forward
+
+
 class Plan:
     """Which properties of one class are encoded (with their relevance rules), read all
     at once by ``read_all``; for layer classes also the getter methods that are called,
@@ -485,7 +533,6 @@ class Walk:
                 layer_default=_DEFAULT_LAYER_NAME,
                 tensor_default=_DEFAULT_TENSOR_NAME,
                 layout=_LAYER_LAYOUT,
-                encode_text=encode_text,
                 ndarray=np.ndarray,
                 little_endian_bytes=_little_endian_bytes,
                 null=_NULL,
@@ -501,40 +548,27 @@ class Walk:
 
     # ------------------------------------------------------------------ pass 1
 
-    def _read_structure(self) -> tuple[list[Any], list[Any], Adjacency, Adjacency]:
+    def _read_structure(self) -> tuple[list[Any], list[Any], Adjacency, Adjacency, bool]:
+        """The network's inputs, then every layer with its type, inputs and outputs (see
+        read_layers), and whether the insertion order is topological."""
         net = self.network
-        layers: list[Any] = []
-        types: list[Any] = []
-        for i in range(net.num_layers):
-            layer = net.get_layer(i)
-            if layer is None:
-                raise UnhashableNetworkError(f"get_layer({i}) returned None")
-            layer_type = self.api.layer_type_getter.__get__(layer, type(layer))
-            cls = self.api.classes_by_type.get(int(layer_type))
-            if cls is not None and type(layer) is not cls:
-                layer.__class__ = cls
-            layers.append(layer)
-            types.append(layer_type)
         for k in range(net.num_inputs):
             tensor = net.get_input(k)
             self._keep.append(tensor)
             self._input_index[id(tensor)] = k
-        outputs = Adjacency()
-        for i, layer in enumerate(layers):
-            outs = [layer.get_output(j) for j in range(layer.num_outputs)]
-            for j, tensor in enumerate(outs):
-                if tensor is None:
-                    continue
-                self._keep.append(tensor)
-                self._producer.setdefault(id(tensor), (i, j))
-            outputs.append(outs)
+        inputs, outputs = Adjacency(), Adjacency()
+        read = read_layers if _compiled is None else _compiled.read_layers
+        layers, types, forward = read(
+            net,
+            self.api.layer_type_getter,
+            self.api.classes_by_type,
+            self._producer,
+            self._input_index,
+            inputs,
+            outputs,
+        )
         self._outputs = outputs
-        inputs = Adjacency()
-        for layer in layers:
-            ins = [layer.get_input(s) for s in range(layer.num_inputs)]
-            self._keep.extend(t for t in ins if t is not None)
-            inputs.append(ins)
-        return layers, types, inputs, outputs
+        return layers, types, inputs, outputs, forward
 
     def _producer_of(self, tensor: object) -> tuple[int, int] | None:
         found = self._producer.get(id(tensor))
@@ -559,9 +593,14 @@ class Walk:
         return self._by_name
 
     def _topological_order(
-        self, layers: list[Any], types: list[Any], inputs: Adjacency
+        self, layers: list[Any], types: list[Any], inputs: Adjacency, forward: bool = False
     ) -> list[int]:
+        """Kahn's algorithm, ties broken by the smallest insertion index. If every input
+        comes from an earlier layer (``forward``, see _read_structure) that order is the
+        insertion order itself: each layer is ready once the ones before it are out."""
         n = len(layers)
+        if forward:
+            return list(range(n))
         consumers: list[list[int]] = [[] for _ in range(n)]
         indegree = [0] * n
         recurrence = getattr(self.api.module.LayerType, "RECURRENCE", None)
@@ -1113,8 +1152,8 @@ class Walk:
 
     def _stream_records(self, fast: bool) -> Iterator[Record | bytes]:
         net = self.network
-        layers, types, inputs, outputs = self._read_structure()
-        order = self._topological_order(layers, types, inputs)
+        layers, types, inputs, outputs, forward = self._read_structure()
+        order = self._topological_order(layers, types, inputs, forward)
         self._order = order
         self._canonical = [0] * len(layers)
         for position, i in enumerate(order):

@@ -224,6 +224,29 @@ def test_per_layer_device_type_changes_the_digest():
     assert _digest(cfg, net) == before
 
 
+def test_per_layer_device_types_are_recorded_by_layer_index():
+    net, cfg = network(), config()
+    cfg.set_device_type(net.get_layer(net.num_layers - 1), trt.DeviceType.DLA)
+    fields = describe_builder_config(cfg, net).record.fields
+    assert [entry[0] for entry in fields["device_types"]] == [net.num_layers - 1]
+    assert fields["device_types"][0][1].value == int(trt.DeviceType.DLA)
+
+
+def test_a_device_type_query_that_raises_is_a_problem(monkeypatch):
+    net, cfg = network(), config()
+
+    def boom(self, layer):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(type(cfg), "is_device_type_set", boom)
+    described = describe_builder_config(cfg, net, strict=False)
+    assert len(described.issues) == net.num_layers
+    assert all("is_device_type_set" in i and "boom" in i for i in described.issues)
+    assert described.record.fields["device_types"] == []
+    with pytest.raises(UnhashableNetworkError, match=r"is_device_type_set.*boom"):
+        describe_builder_config(cfg, net)
+
+
 # --------------------------------------------------------------------------- bad input
 
 

@@ -247,6 +247,23 @@ def test_wrong_python_types_raise_pybind_type_errors(net: Any) -> None:
         trt.Builder(object())
 
 
+def test_one_argument_methods_convert_like_pybind(net: Any) -> None:
+    """Exact ints and tensors pass straight through; other values are converted or
+    refused as pybind11 does (bools and numpy integers are ints, floats and strs not)."""
+    x = _x(net)
+    layer = net.add_identity(x)
+    out = layer.get_output(0)
+    assert layer.get_output(np.int64(0)) is out and layer.get_output(False) is out
+    assert net.get_layer(np.int32(0)).name == layer.name and net.get_layer(True) is None
+    assert not net.is_debug_tensor(out) and net.mark_debug(out) and net.is_debug_tensor(out)
+    for bad in (0.0, "0", None):
+        with pytest.raises(TypeError, match="incompatible function arguments"):
+            layer.get_output(bad)
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        net.is_debug_tensor(layer)
+    assert layer.get_output(index=0) is out
+
+
 def test_set_input_errors(net: Any, logger: ListLogger) -> None:
     layer = net.add_identity(_x(net))
     layer.set_input(3, _x(net))

@@ -61,6 +61,7 @@ from trt_netser.offline._tensor import ITensor
 from trt_netser.offline._types import (
     Dims,
     Permutation,
+    Weights,
     to_dims_tuple,
     to_perm_list,
     to_weights,
@@ -144,14 +145,11 @@ _OUT_DIMS: Callable[[Any], Any] = Dims._from
 _OUT_PERM: Callable[[Any], Any] = Permutation._from
 
 
-def _out_weights(w: Any) -> Any:
-    return w.numpy()
+_out_weights: Callable[[Any], Any] = Weights.numpy  # the stored values are Weights
+_out_list: Callable[[Any], Any] = list
 
-
-def _out_list(v: Any) -> Any:
-    return list(v)
-
-
+#: How a property hands out its stored value, by converter (called directly: a walk reads
+#: every layer's properties, and each wrapping function would be one more Python call).
 _OUT: dict[int, Callable[[Any], Any]] = {
     id(DIMS): _OUT_DIMS,
     id(PERM): _OUT_PERM,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from trt_netser.offline._enumbase import PybindEnum
@@ -84,7 +85,7 @@ class NetworkImpl:
         self.refittable: set[str] = set()
         self.error_recorder: Any = None
         self.version = 0
-        self._roles: tuple[int, frozenset[ITensor], frozenset[ITensor]] | None = None
+        self._roles: tuple[int, AbstractSet[ITensor], AbstractSet[ITensor]] | None = None
         self.wrapper: Any = None
 
     # -- logging ------------------------------------------------------------------------
@@ -253,50 +254,67 @@ class NetworkImpl:
         self.recompute(impl)
 
     # -- tensor roles -------------------------------------------------------------------------
-    def roles(self) -> tuple[frozenset[ITensor], frozenset[ITensor]]:
-        """(shape tensors, execution tensors), computed for the whole network and cached."""
+    def roles(self) -> tuple[AbstractSet[ITensor], AbstractSet[ITensor]]:
+        """(shape tensors, execution tensors), computed for the whole network and cached
+        (read-only sets: they are not copied into frozensets, 75k tensors at 50k layers)."""
         if self._roles is None or self._roles[0] != self.version:
             shape, execution = self._compute_roles()
             self._roles = (self.version, shape, execution)
         return self._roles[1], self._roles[2]
 
-    @staticmethod
-    def _deps(layer: LayerImpl) -> list[ITensor | None]:
-        if layer.ltype == LayerType.ATTENTION_OUTPUT:
-            return list(layer.construct.inputs)
-        return layer.inputs
-
-    def _compute_roles(self) -> tuple[frozenset[ITensor], frozenset[ITensor]]:
+    def _compute_roles(self) -> tuple[AbstractSet[ITensor], AbstractSet[ITensor]]:
         shape: set[ITensor] = set(self.shape_outputs)
         for layer in self.layers:
-            for slot in LAYERS[layer.ltype.name].shape_slots:
-                tensor = layer.inputs[slot] if slot < len(layer.inputs) else None
-                if tensor is not None:
-                    shape.add(tensor)
+            slots = _SHAPE_SLOTS[layer.ltype._value]
+            if slots:
+                inputs = layer.inputs
+                for slot in slots:
+                    tensor = inputs[slot] if slot < len(inputs) else None
+                    if tensor is not None:
+                        shape.add(tensor)
         work = list(shape)
         while work:
             t = work.pop()
             p = t._producer
-            if p is not None and p.ltype.name in SHAPE_CALCULUS:
+            if p is not None and p.ltype._value in _SHAPE_CALCULUS:
                 for d in p.inputs:
                     if d is not None and d not in shape:
                         shape.add(d)
                         work.append(d)
         execution: set[ITensor] = set()
-        work = [t for t in self.outputs]
+        pending: list[ITensor | None] = list(self.outputs)
         for layer in self.layers:
-            if layer.ltype in (LayerType.CONDITION, LayerType.ATTENTION_INPUT):
-                work.extend(t for t in layer.inputs if t is not None)
-        while work:
-            t = work.pop()
-            if t in execution:
+            if layer.ltype._value in _EXECUTION_ROOTS:
+                pending += layer.inputs
+        while pending:
+            tensor = pending.pop()
+            if tensor is None or tensor in execution:
                 continue
-            execution.add(t)
-            p = t._producer
-            if p is None or p.ltype == LayerType.SHAPE:
+            execution.add(tensor)
+            p = tensor._producer
+            if p is None:
                 continue
-            slots = LAYERS[p.ltype.name].shape_slots
-            for i, d in enumerate(self._deps(p)):
-                if d is not None and i not in slots and d not in execution:
-                    work.append(d)
-        return frozenset(shape), frozenset(execution)
+            value = p.ltype._value
+            if value == _SHAPE_LAYER:
+                continue
+            deps = p.construct.inputs if value == _ATTENTION_OUTPUT else p.inputs
+            slots = _SHAPE_SLOTS[value]
+            if slots:
+                pending += [d for i, d in enumerate(deps) if i not in slots]
+            else:
+                pending += deps
+        return shape, execution
+
+
+#: _compute_roles' tables by LayerType value (a member's ``name`` is a property lookup,
+#: and comparing members calls Python's ``__eq__``).
+_SHAPE_SLOTS: dict[int, frozenset[int]] = {
+    int(m): LAYERS[m.name].shape_slots for m in LayerType.__members__.values() if m.name in LAYERS
+}
+_SHAPE_CALCULUS = frozenset(
+    int(m) for m in LayerType.__members__.values() if m.name in SHAPE_CALCULUS
+)
+#: Layers whose inputs are execution tensors whatever reads their outputs.
+_EXECUTION_ROOTS = frozenset({int(LayerType.CONDITION), int(LayerType.ATTENTION_INPUT)})
+_SHAPE_LAYER = int(LayerType.SHAPE)
+_ATTENTION_OUTPUT = int(LayerType.ATTENTION_OUTPUT)

@@ -98,6 +98,7 @@ def _tuple(value: Any) -> Any:
 CALLABLE = Conv("collections.abc.Callable", _callable)
 TUPLE = Conv("tuple", _tuple)
 NET = "INetworkDefinition"
+_new = object.__new__
 
 
 def _sig(*args: Arg, ret: str) -> Sig:
@@ -206,7 +207,8 @@ class INetworkDefinition:
             live = ref()
             if live is not None and type(live) is ILayer:
                 return live
-        wrapper = impl.wrap(ILayer)
+        wrapper = _new(ILayer)  # impl.wrap(ILayer), inlined: a walk gets every layer
+        wrapper._impl = impl
         impl.live = weakref.ref(wrapper)
         return wrapper
 

@@ -36,13 +36,16 @@ class Mismatch(Exception):
 
 
 class Conv:
-    """A parameter type: a display name for signatures and a conversion function."""
+    """A parameter type: a display name for signatures and a conversion function, and
+    optionally the one type whose values ``fn`` returns unchanged (``exact``: calls with
+    such a value skip the conversion)."""
 
-    __slots__ = ("fn", "tname")
+    __slots__ = ("exact", "fn", "tname")
 
-    def __init__(self, tname: str, fn: Callable[[Any], Any]) -> None:
+    def __init__(self, tname: str, fn: Callable[[Any], Any], exact: type | None = None) -> None:
         self.tname = tname
         self.fn = fn
+        self.exact = exact
 
     def __call__(self, value: Any) -> Any:
         return self.fn(value)
@@ -101,7 +104,7 @@ def _ints(value: Any) -> tuple[int, ...]:
     return tuple(_int(v) for v in value)
 
 
-INT = Conv("typing.SupportsInt", _int)
+INT = Conv("typing.SupportsInt", _int, exact=int)
 FLOAT = Conv("typing.SupportsFloat", _float)
 BOOL = Conv("bool", _bool)
 STR = Conv("str", _str)
@@ -131,7 +134,7 @@ def instance(cls: type, *, optional: bool = False, name: str | None = None) -> C
             return None
         raise Mismatch
 
-    return Conv(f"{MODULE}.{name or cls.__qualname__}", conv)
+    return Conv(f"{MODULE}.{name or cls.__qualname__}", conv, exact=cls)
 
 
 def sequence_of(item: Conv) -> Conv:
@@ -273,13 +276,17 @@ def api(owner: str, *sigs: Sig) -> Callable[[F], F]:
             convs = tuple(a.conv.fn for a in only.args)
             if len(convs) == 1:
                 (conv0,) = convs
+                exact = only.args[0].conv.exact
 
                 @functools.wraps(fn)
                 def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
                     if kwargs or len(args) != 1:
                         return call_kw(self, args, kwargs)
+                    value = args[0]
+                    if type(value) is exact:  # get_output(0) and the like: nothing to convert
+                        return fn(self, value)
                     try:
-                        value = conv0(args[0])
+                        value = conv0(value)
                     except (Mismatch, ValueError):
                         pass
                     else:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from trt_netser.offline._netimpl import NetworkImpl
 
 ALL_FORMATS = (1 << 13) - 1
+_new = object.__new__
 Values = tuple[int | None, ...] | None
 
 
@@ -111,10 +112,13 @@ class ITensor:
     def shape(self) -> Dims:
         """The shape of the tensor (settable only for network inputs); an invalid Dims
         (nbDims == -1) after an ERROR if it cannot be computed."""
-        if self._producer is not None and self._producer.shape_error is not None:
+        producer = self._producer
+        if producer is not None and producer.shape_error is not None:
             self._net.shape_problem(self)
             return Dims._invalid()
-        return Dims._from(self._shape)
+        dims = _new(Dims)  # Dims._from, inlined: this is read for every tensor of a walk
+        dims._d = list(self._shape)
+        return dims
 
     @shape.setter
     def shape(self, value: Any) -> None:
@@ -248,9 +252,17 @@ class ITensor:
     @property
     def is_shape_tensor(self) -> bool:
         """Whether the tensor is a shape tensor (its values are used as shapes)."""
-        return self in self._net.roles()[0]
+        net = self._net
+        roles = net._roles  # NetworkImpl.roles(), inlined while they are current
+        if roles is None or roles[0] != net.version:
+            return self in net.roles()[0]
+        return self in roles[1]
 
     @property
     def is_execution_tensor(self) -> bool:
         """Whether the tensor is an execution tensor (its data is computed at run time)."""
-        return self in self._net.roles()[1]
+        net = self._net
+        roles = net._roles
+        if roles is None or roles[0] != net.version:
+            return self in net.roles()[1]
+        return self in roles[2]
