@@ -8,9 +8,10 @@ engine's inventory, ``get_weights_prototype`` for dtype and count,
 
 from __future__ import annotations
 
-import contextlib
 import operator
 from typing import Any
+
+import numpy as np
 
 from trt_netser.pipeline._entry import EntryMeta, Inventory
 from trt_netser.pipeline._weights import NetworkWeights, WeightSource, dtype_name
@@ -31,19 +32,16 @@ def _role_name(role: Any) -> str:
     return name if isinstance(name, str) else str(role)
 
 
-def _role_names(roles: Any) -> list[str]:
-    """``_role_name`` of each of ``roles``, computed once per distinct role."""
-    names: dict[Any, str] = {}
+def _role_names(roles: list[Any]) -> list[str]:
+    """``_role_name`` of each of ``roles``, once per distinct object (offline returns the
+    same member objects, so 25,000 roles cost a handful of lookups; ids are stable while
+    ``roles`` holds them)."""
+    by_id: dict[int, str] = {}
     out = []
     for role in roles:
-        try:
-            name = names.get(role)
-        except TypeError:  # an unhashable role object
-            name = None
+        name = by_id.get(id(role))
         if name is None:
-            name = _role_name(role)
-            with contextlib.suppress(TypeError):
-                names[role] = name
+            name = by_id[id(role)] = _role_name(role)
         out.append(name)
     return out
 
@@ -238,6 +236,8 @@ def refit_engine(
 
 
 def _nbytes(value: Any) -> int:
+    if type(value) is np.ndarray:
+        return value.nbytes
     n = getattr(value, "nbytes", 0)
     return int(n) if isinstance(n, int) else 0
 
