@@ -54,6 +54,8 @@ _COUNT = operator.attrgetter("_count")
 _DTYPE = operator.attrgetter("dtype")
 _NBYTES = operator.attrgetter("nbytes")
 _NDIM = operator.attrgetter("ndim")
+_PROTO_COUNT = operator.attrgetter("count")
+_WEIGHTS_DTYPE = operator.attrgetter("_dtype")
 
 
 #: numpy dtype -> the DataType member (the plan's objects: checks against it are identity tests)
@@ -380,15 +382,21 @@ class Refitter:
             for e in self._refittable_list
             if (w := pending.get(e.weights)) is not None
         ]
-        changed = next(
-            (
-                i
-                for i, (_, proto, w) in enumerate(todo)
-                if w._count != proto.count
-                or (w._dtype is not proto.dtype and w._dtype != proto.dtype)
-            ),
-            len(todo),
+        changed = len(todo)
+        ws, protos = [t[2] for t in todo], [t[1] for t in todo]
+        same = list(map(_COUNT, ws)) == list(map(_PROTO_COUNT, protos)) and all(
+            map(operator.is_, map(_WEIGHTS_DTYPE, ws), map(_DTYPE, protos))
         )
+        if not same:  # rare (another DataType object, or changed): find the first, exactly
+            changed = next(
+                (
+                    i
+                    for i, (_, proto, w) in enumerate(todo)
+                    if w._count != proto.count
+                    or (w._dtype is not proto.dtype and w._dtype != proto.dtype)
+                ),
+                len(todo),
+            )
         buffer, offsets = _copy_weights([w for _, _, w in todo[:changed]])
         invalid = _first_invalid(todo[:changed], buffer, offsets) if self._validation else None
         view = buffer.data  # a read-only memoryview of the engine's copy
