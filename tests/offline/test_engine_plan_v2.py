@@ -159,3 +159,29 @@ def test_a_crafted_data_region_is_malformed(logger: ListLogger) -> None:
     ):
         logger.messages.clear()
         _deserialize_refused(logger, _resealed(plan, crafted), "The engine plan is malformed")
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.float32, np.float16, np.int8, np.int32, np.int64, np.bool_, np.uint8]
+)
+@pytest.mark.parametrize("shape", [(0,), (3,), (2, 3)])
+def test_the_refitters_array_conversion_is_weights_conversion(dtype: Any, shape: Any) -> None:
+    """set_weights converts arrays without Weights' generic dispatch: every slot must be
+    what ``trt.Weights(array)`` gives (a slot added there must be added here too)."""
+    from trt_netser.offline._refitter import _array_weights
+    from trt_netser.offline._types import weights_key
+
+    array = np.ones(shape, dtype)
+    fast, slow = _array_weights(array), trt.Weights(array)
+    assert fast is not None and type(fast) is type(slow)
+    for slot in type(slow).__slots__:
+        if slot == "__weakref__":
+            continue
+        a, b = getattr(fast, slot), getattr(slow, slot)
+        if isinstance(b, np.ndarray):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert np.shares_memory(a, array) or not array.size  # a view, as Weights keeps
+        else:
+            assert a == b, slot
+    assert (fast.dtype, fast.size, fast.nbytes) == (slow.dtype, slow.size, slow.nbytes)
+    assert weights_key(fast) == weights_key(slow)
