@@ -97,10 +97,9 @@ def _check(
     inventory order.
     """
     want = meta.inventory
+    keys = list(map(_PAIR, want.layers))  # (layer, role) of every inventory weight
     found_layers = set(layers)
-    if {n for n, _d, _c in named} != {n for n, _d, _c in want.named} or found_layers != set(
-        map(_PAIR, want.layers)
-    ):
+    if {n for n, _d, _c in named} != {n for n, _d, _c in want.named} or found_layers != set(keys):
         raise HitError(
             "inventory-mismatch",
             f"the engine lists {len(named) + len(found_layers)} refittable weights, its "
@@ -128,7 +127,6 @@ def _check(
             )
     # The common case at once (one weight per layer, 25,000 for a 50k-layer network); the
     # loop below finds the first problem in inventory order when there is one.
-    keys = list(map(_PAIR, want.layers))
     sources = list(map(weights.by_layer_role.get, keys))
     if (
         all(sources)
