@@ -458,17 +458,25 @@ def test_corrupted_plan_is_refused(logger: ListLogger) -> None:
 
 
 def _rewrite(plan: bytes, **changes: Any) -> bytes:
-    """The plan with top-level payload fields replaced (and a valid digest)."""
+    """The plan with top-level payload fields replaced (and a valid digest); ``network``
+    given as bytes replaces the network record at the start of the data region."""
+    import struct
+
     import blake3
     import cbor2
 
     from trt_netser.offline._plan import HEADER
 
-    payload = cbor2.loads(plan[HEADER.size : -32])
+    magic, version, reserved, length, size = struct.unpack_from("<8sHHQQ", plan)
+    payload = cbor2.loads(plan[HEADER.size : HEADER.size + length])
+    region = plan[HEADER.size + length : HEADER.size + length + size]
+    if isinstance(changes.get("network"), bytes):
+        region = changes["network"] + region[payload["network"] :]
+        changes["network"] = len(changes["network"])
     payload.update(changes)
     body = cbor2.dumps(payload, canonical=True)
-    head = plan[:12] + len(body).to_bytes(8, "little")
-    return head + body + blake3.blake3(head + body).digest()
+    head = struct.pack("<8sHHQQ", magic, version, reserved, len(body), len(region))
+    return head + body + region + blake3.blake3(head + body + region).digest()
 
 
 def test_plan_from_another_version_is_refused(logger: ListLogger) -> None:
@@ -511,7 +519,8 @@ def test_a_crafted_profile_without_three_bounds_is_refused(logger: ListLogger) -
     from trt_netser.offline._plan import HEADER
 
     plan = _dynamic_identity_plan(logger)
-    io = cbor2.loads(plan[HEADER.size : -32])["io"]
+    length = int.from_bytes(plan[12:20], "little")
+    io = cbor2.loads(plan[HEADER.size : HEADER.size + length])["io"]
     assert len(io["profiles"][0]["shapes"]["x"]) == 3  # min, opt, max
     io["profiles"][0]["shapes"]["x"] = io["profiles"][0]["shapes"]["x"][:2]
     _deserialize_refused(logger, _rewrite(plan, io=io), "malformed")

@@ -20,17 +20,25 @@ from tests.offline.conftest import ListLogger
 
 
 def decode_from_the_doc(plan: bytes) -> dict[str, Any]:
-    """The payload, with the nested network record decoded, checked as documented."""
-    magic, version, reserved, length = struct.unpack_from("<8sHHQ", plan)
-    assert (magic, version, reserved) == (b"TNSPLAN\0", 1, 0)
-    assert len(plan) == 20 + length + 32
-    assert blake3.blake3(plan[: 20 + length]).digest() == plan[20 + length :]
-    body = plan[20 : 20 + length]
+    """The payload, with the network record and the weights' data read from the data region
+    (as ``network`` and a ``weights["data"]`` column), checked as documented."""
+    magic, version, reserved, length, size = struct.unpack_from("<8sHHQQ", plan)
+    assert (magic, version, reserved) == (b"TNSPLAN\0", 2, 0)
+    assert len(plan) == 28 + length + size + 32
+    assert blake3.blake3(plan[: 28 + length + size]).digest() == plan[28 + length + size :]
+    body = plan[28 : 28 + length]
     payload = cbor2.loads(body)
     assert cbor2.dumps(payload, canonical=True) == body  # canonical encoding
-    network = payload["network"]
+    region = plan[28 + length : 28 + length + size]
+    network = region[: payload["network"]]
     assert cbor2.dumps(cbor2.loads(network), canonical=True) == network
     payload["network"] = cbor2.loads(network)
+    offset, data = len(network), []
+    for n in payload["weights"]["nbytes"]:  # stored weights follow in weights order
+        data.append(None if n is None else region[offset : offset + n])
+        offset += n or 0
+    assert offset == size  # nothing else in the data region
+    payload["weights"]["data"] = data
     return dict(payload)
 
 
@@ -65,7 +73,7 @@ def _network(logger: ListLogger) -> tuple[Any, Any, Any, dict[str, np.ndarray]]:
 def test_a_decoder_written_from_the_doc_reads_every_field(logger: ListLogger) -> None:
     builder, net, config, values = _network(logger)
     p = decode_from_the_doc(bytes(builder.build_serialized_network(net, config)))
-    assert p["format"] == 1
+    assert p["format"] == 2
     assert p["tensorrt"] == "10.16.1.11" == trt.__version__
     assert p["device"]["name"] == "trt-netser offline device"
     assert p["config"]["flags"] == config.flags

@@ -78,14 +78,16 @@ class _Recorder:
 
 def _with_version(plan: bytes, version: str) -> bytes:
     """The plan re-sealed with another TensorRT version (layout of docs/offline-engine.md:
-    magic, version, reserved, payload length, canonical CBOR payload, blake3)."""
-    magic, fmt, reserved, length = struct.unpack_from("<8sHHQ", plan)
-    payload = cbor2.loads(plan[20 : 20 + length])
+    magic, version, reserved, payload and data lengths, canonical CBOR payload, data,
+    blake3)."""
+    magic, fmt, reserved, length, size = struct.unpack_from("<8sHHQQ", plan)
+    payload = cbor2.loads(plan[28 : 28 + length])
     assert payload["tensorrt"] == "10.16.1.11"
     payload["tensorrt"] = version
     body = cbor2.dumps(payload, canonical=True)
-    head = struct.pack("<8sHHQ", magic, fmt, reserved, len(body))
-    return head + body + blake3.blake3(head + body).digest()
+    head = struct.pack("<8sHHQQ", magic, fmt, reserved, len(body), size)
+    data = plan[28 + length : 28 + length + size]
+    return head + body + data + blake3.blake3(head + body + data).digest()
 
 
 def test_plan_of_another_tensorrt_version(trt: Any, cache: Any) -> None:

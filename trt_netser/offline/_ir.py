@@ -78,14 +78,18 @@ class TensorIR:
 
 @dataclass
 class WeightIR:
-    """One use of weights by a layer attribute; ``data`` is None when stripped from the plan."""
+    """One use of weights by a layer attribute; ``data`` is None when stripped from the plan.
+
+    ``data`` is immutable bytes, or a read-only byte view of a buffer the engine holds (a
+    deserialized plan's, or a refit's copy) so that large engines are not copied per weight.
+    """
 
     layer: int
     attr: str
     dtype: Any  # DataType
     count: int
     name: str | None
-    data: bytes | None
+    data: bytes | memoryview | None
 
     def numpy(self) -> np.ndarray | None:
         """The values as a flat numpy array of the weights' dtype (uint8 for packed types)."""

@@ -8,6 +8,7 @@ come from the offline layer state, as the real builder reads its own internal st
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, overload
 
@@ -30,7 +31,7 @@ from trt_netser.offline._ir import (
     to_record,
 )
 from trt_netser.offline._tensor import ITensor
-from trt_netser.offline._types import Weights
+from trt_netser.offline._types import _ITEMSIZE, Weights
 
 #: TensorRT's default network names count networks per process; a plan must not depend on
 #: that counter, so every default name is stored as this one.
@@ -42,16 +43,27 @@ class LoweringError(Exception):
     """The network cannot be lowered; the message is what the builder logs."""
 
 
+def weights_u8(w: Weights) -> np.ndarray:
+    """The bytes of a Weights buffer (``nbytes`` of them, C order) as a uint8 array, a view
+    of the buffer where it is contiguous (no copy)."""
+    array = w._array
+    size = _ITEMSIZE.get(w._dtype._value)
+    n = math.ceil(w._count * (1 if size is None else size))  # Weights.nbytes, without numpy
+    if not n or array is None:
+        return _NO_BYTES
+    if array.nbytes == n and array.flags.c_contiguous:  # the common case: the whole buffer
+        return (array if array.ndim == 1 else array.reshape(-1)).view(_U8)
+    return np.ascontiguousarray(array).reshape(-1).view(_U8)[:n]
+
+
 def weights_bytes(w: Weights) -> bytes:
     """The bytes of a Weights buffer (``nbytes`` of them, C order)."""
-    n = w.nbytes
-    array = w._array
-    if not n or array is None:
-        return b""
-    if array.nbytes == n and array.flags.c_contiguous:
-        return array.tobytes()  # the common case: the whole buffer, C order already
-    raw = np.ascontiguousarray(w._array).reshape(-1).view(np.uint8)
-    return raw[:n].tobytes()
+    return weights_u8(w).tobytes()
+
+
+_U8 = np.dtype(np.uint8)
+_NO_BYTES = np.empty(0, _U8)
+_NO_BYTES.flags.writeable = False
 
 
 class _Lowering:

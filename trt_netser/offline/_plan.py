@@ -2,26 +2,32 @@
 
 Layout (all integers little endian; see docs/offline-engine.md for the payload schema)::
 
-    offset  size  field
-    0       8     magic  b"TNSPLAN\\0"
-    8       2     format version (1)
-    10      2     reserved, 0
-    12      8     payload length N
-    20      N     payload: one CBOR map in canonical encoding (RFC 8949 4.2.1)
-    20+N    32    blake3 digest of bytes [0, 20+N)
+    offset    size  field
+    0         8     magic  b"TNSPLAN\\0"
+    8         2     format version (2)
+    10        2     reserved, 0
+    12        8     payload length N
+    20        8     data length D
+    28        N     payload: one CBOR map in canonical encoding (RFC 8949 4.2.1)
+    28+N      D     data: the network record, then the bytes of every stored weight
+    28+N+D    32    blake3 digest of bytes [0, 28+N+D)
 
 The payload holds the TensorRT version and offline device the plan was built for, the
-builder config, the engine's IO tensors and profiles, the network as a :class:`GraphIR`
-(every layer, attribute and weight use; nested canonical CBOR bytes, decoded only when the
-IR is needed, so deserializing and re-serializing a large engine stays cheap), the weights'
-bytes (refittable ones left out when the plan excludes weights) and the refit inventory,
-both as columns. Nothing in it depends on object ids, clocks, counters or dict order.
+builder config, the engine's IO tensors and profiles, and, as columns, the weight uses
+(their bytes' lengths in the data region; refittable ones left out when the plan excludes
+weights) and the refit inventory. The data region holds the network as a :class:`GraphIR`
+record (every layer, attribute and weight use; canonical CBOR, decoded only when the IR is
+needed, so deserializing and re-serializing a large engine stays cheap) and the weights'
+bytes, which a deserialized engine keeps as slices of the plan (no per-weight copies and
+no CBOR decoding of weight data). Nothing in it depends on object ids, clocks, counters or
+dict order.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import blake3
@@ -43,8 +49,10 @@ from trt_netser.offline._ir import (
 )
 
 MAGIC = b"TNSPLAN\0"
-FORMAT_VERSION = 1
-HEADER = struct.Struct("<8sHHQ")
+FORMAT_VERSION = 2
+#: magic, format version, reserved, payload length N, data length D
+HEADER = struct.Struct("<8sHHQQ")
+_VERSION = struct.Struct("<H")  # at offset 8 in every format version
 DIGEST_SIZE = 32
 TENSORRT_VERSION = "10.16.1.11"
 #: The device every offline plan is built for and every offline runtime runs on.
@@ -252,6 +260,8 @@ def encode(plan: Plan, *, exclude: frozenset[int] = frozenset()) -> bytes:
     """The plan bytes; weights whose index is in ``exclude`` are written without data."""
     head = plan.head
     weights = plan.weights
+    network = plan.network_bytes()
+    stored = [None if i in exclude else w.data for i, w in enumerate(weights)]
     payload = {
         "format": FORMAT_VERSION,
         "tensorrt": TENSORRT_VERSION,
@@ -272,36 +282,40 @@ def encode(plan: Plan, *, exclude: frozenset[int] = frozenset()) -> bytes:
             "profiles": [_profile_rec(p) for p in head.profiles],
             "num_layers": head.num_layers,
         },
-        "network": plan.network_bytes(),
+        "network": len(network),
         "weights": {
             "layer": [w.layer for w in weights],
             "attr": [w.attr for w in weights],
             "dtype": [w.dtype.name for w in weights],
             "count": [w.count for w in weights],
             "name": [w.name for w in weights],
-            "data": [None if i in exclude else w.data for i, w in enumerate(weights)],
+            "nbytes": [None if d is None else len(d) for d in stored],
         },
         "inventory": _inventory_rec(plan.inventory),
     }
     body = cbor2.dumps(payload, canonical=True)
-    head_bytes = HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(body))
-    return head_bytes + body + blake3.blake3(head_bytes + body).digest()
+    data = [network, *(d for d in stored if d is not None)]
+    size = sum(map(len, data))
+    out = b"".join([HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(body), size), body, *data])
+    return out + blake3.blake3(out).digest()
 
 
 # -- decoding ---------------------------------------------------------------------------------
 _SERIAL = "IRuntime::deserializeCudaEngine: Error Code 1: Serialization (Serialization assertion"
 
 
-def _check_envelope(data: bytes) -> dict[str, Any]:
+def _check_envelope(data: bytes) -> tuple[dict[str, Any], memoryview]:
+    """The payload and the data region (a view of ``data``) of a well-formed plan."""
     if len(data) < HEADER.size or data[:8] != MAGIC:
         raise PlanError(f"{_SERIAL} plan->header.magicTag == rt::kPLAN_MAGIC_TAG failed.)")
-    _, version, _, length = HEADER.unpack_from(data)
+    (version,) = _VERSION.unpack_from(data, 8)
     if version != FORMAT_VERSION:
         raise PlanError(
             f"{_SERIAL} formatVersion == {FORMAT_VERSION} failed. Unsupported offline plan "
             f"format version {version}.)"
         )
-    expected = HEADER.size + length + DIGEST_SIZE
+    _, _, _, length, size = HEADER.unpack_from(data)
+    expected = HEADER.size + length + size + DIGEST_SIZE
     if len(data) != expected:
         raise PlanError(
             f"{_SERIAL} size == expectedSize failed. Truncated or padded engine plan: "
@@ -309,17 +323,18 @@ def _check_envelope(data: bytes) -> dict[str, Any]:
         )
     end = HEADER.size + length
     view = memoryview(data)  # slices of a view copy no bytes (a plan is the weights' size)
-    if blake3.blake3(view[:end]).digest() != view[end:]:
+    if blake3.blake3(view[: end + size]).digest() != view[end + size :]:
         raise PlanError(f"{_SERIAL} checksum matches failed. The engine plan is corrupted.)")
     try:
-        payload = cbor2.loads(view[HEADER.size : end])
+        # cbor2 decodes bytes faster than a memoryview; the payload is small (no weights)
+        payload = cbor2.loads(data[HEADER.size : end])
     except Exception:
         raise PlanError(
             f"{_SERIAL} payload decodes failed. The engine plan is corrupted.)"
         ) from None
     if not isinstance(payload, dict):
         raise PlanError(f"{_SERIAL} payload is a map failed. The engine plan is corrupted.)")
-    return payload
+    return payload, view[end : end + size]
 
 
 def _dims(v: Any) -> tuple[int, ...]:
@@ -392,7 +407,46 @@ def _decode_network(net: dict[str, Any], head: GraphHead, weights: list[WeightIR
     )
 
 
-def _decode_payload(p: dict[str, Any]) -> Plan:
+def _same_lengths(cols: list[Any]) -> None:
+    """Columns of one table hold one value per row (ValueError naming the short one)."""
+    n = len(cols[0])
+    if any(len(c) != n for c in cols):
+        for _ in zip(*cols, strict=True):
+            pass
+
+
+def _decode_weights(w: dict[str, Any], network: Any, region: memoryview) -> list[WeightIR]:
+    """The weight uses; each stored weight's data is a slice of the data region (no copy)."""
+    cols = [w["layer"], w["attr"], w["dtype"], w["count"], w["name"], w["nbytes"]]
+    _same_lengths(cols)
+    sizes = cols[5]
+    if type(network) is not int or not set(map(type, sizes)) <= {int, type(None)}:
+        raise TypeError("a data region size is not an integer")
+    stored = [n for n in sizes if n is not None]
+    if network < 0 or (stored and min(stored) < 0):
+        raise ValueError("a data region size is negative")
+    if network + sum(stored) != len(region):
+        raise ValueError(
+            f"the data region holds {len(region)} bytes, the network record and weights "
+            f"{network + sum(stored)}"
+        )
+    ends = list(accumulate(stored, initial=network))
+    data = iter(map(region.__getitem__, map(slice, ends, ends[1:])))
+    dtypes = DataType.__members__
+    return list(
+        map(
+            WeightIR,
+            map(int, cols[0]),
+            map(str, cols[1]),
+            map(dtypes.__getitem__, cols[2]),
+            map(int, cols[3]),
+            cols[4],
+            [None if n is None else next(data) for n in sizes],
+        )
+    )
+
+
+def _decode_payload(p: dict[str, Any], region: memoryview) -> Plan:
     io = p["io"]
     profiles = [
         ProfileIR(
@@ -415,43 +469,20 @@ def _decode_payload(p: dict[str, Any]) -> Plan:
     for tid in (*head.inputs, *head.outputs, *head.shape_outputs):
         if tid not in head.tensors:
             raise ValueError(f"IO tensor {tid} is not described")
-    w = p["weights"]
-    dtypes = DataType.__members__
-    weights = [
-        WeightIR(
-            layer=int(layer),
-            attr=str(attr),
-            dtype=dtypes[dtype],
-            count=int(count),
-            name=name,
-            data=None if data is None else bytes(data),
-        )
-        for layer, attr, dtype, count, name, data in zip(
-            w["layer"], w["attr"], w["dtype"], w["count"], w["name"], w["data"], strict=True
-        )
-    ]
+    weights = _decode_weights(p["weights"], p["network"], region)
     inv = p["inventory"]
     roles = WeightsRole.__members__
-    inventory = [
-        Entry(
-            weights=int(wi),
-            layer=str(layer),
-            role=None if role is None else roles[role],
-            name=name,
-            refittable=bool(refittable),
-            reason=reason,
-            group=group,
-        )
-        for wi, layer, role, name, refittable, reason, group in zip(
-            *(inv[f] for f in _ENTRY_FIELDS), strict=True
-        )
-    ]
-    for e in inventory:
-        if not 0 <= e.weights < len(weights):
-            raise ValueError(f"inventory entry for unknown weights {e.weights}")
-    network = p["network"]
-    if not isinstance(network, bytes):
-        raise TypeError("the network record is not a byte string")
+    cols = [inv[f] for f in _ENTRY_FIELDS]
+    _same_lengths(cols)
+    cols[0] = list(map(int, cols[0]))
+    cols[1] = list(map(str, cols[1]))
+    cols[2] = [None if role is None else roles[role] for role in cols[2]]
+    cols[4] = list(map(bool, cols[4]))
+    inventory = list(map(Entry._make, zip(*cols, strict=True)))
+    if cols[0] and not 0 <= min(cols[0]) <= max(cols[0]) < len(weights):
+        bad = next(wi for wi in cols[0] if not 0 <= wi < len(weights))
+        raise ValueError(f"inventory entry for unknown weights {bad}")
+    network = bytes(region[: p["network"]])  # a copy: the engine outlives the plan buffer
     eng = p["engine"]
     return Plan(
         head=head,
@@ -472,7 +503,7 @@ def decode(data: bytes) -> Plan:
     the digest has already proven it is the bytes the builder wrote.
     """
     with paused_gc():
-        payload = _check_envelope(data)
+        payload, region = _check_envelope(data)
     version = payload.get("tensorrt")
     if version != TENSORRT_VERSION:
         raise PlanError(
@@ -488,7 +519,7 @@ def decode(data: bytes) -> Plan:
         )
     try:
         with paused_gc():
-            return _decode_payload(payload)
+            return _decode_payload(payload, region)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise PlanError(
             f"{_SERIAL} payload schema failed. The engine plan is malformed: "

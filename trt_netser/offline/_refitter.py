@@ -12,6 +12,10 @@ as TensorRT documents ("a subset of weights may have been refitted").
 from __future__ import annotations
 
 import contextlib
+import mmap
+import operator
+from bisect import bisect_right
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -20,7 +24,7 @@ from trt_netser.offline._engine import ICudaEngine
 from trt_netser.offline._enums import DataType, TensorLocation, WeightsRole, _Severity
 from trt_netser.offline._inventory import PIN_REASONS, Entry
 from trt_netser.offline._logger import ILogger, report
-from trt_netser.offline._lower import weights_bytes
+from trt_netser.offline._lower import weights_u8
 from trt_netser.offline._pyarg import (
     BOOL,
     FLOAT,
@@ -37,10 +41,41 @@ from trt_netser.offline._pyarg import (
     instance,
     sequence_of,
 )
-from trt_netser.offline._types import Weights, to_weights
+from trt_netser.offline._types import _NP_OF, _TRT_OF, Weights, to_weights
 
 _WEIGHTS = Conv(f"{MODULE}.Weights", to_weights)
 _FLOAT_TYPES = frozenset({DataType.FLOAT, DataType.HALF, DataType.BF16})
+#: DataType value -> numpy type of the values weights validation checks: the float types
+#: ``Weights.numpy()`` gives an array for (BF16 has none, so it is not checked).
+_VALIDATED = {int(t): _NP_OF[int(t)] for t in _FLOAT_TYPES if int(t) in _NP_OF}
+_CHUNK = 1 << 20  # values validated per call
+_SIZE = operator.attrgetter("size")
+_COUNT = operator.attrgetter("_count")
+_DTYPE = operator.attrgetter("dtype")
+_NBYTES = operator.attrgetter("nbytes")
+_NDIM = operator.attrgetter("ndim")
+_PROTO_COUNT = operator.attrgetter("count")
+_WEIGHTS_DTYPE = operator.attrgetter("_dtype")
+
+
+#: numpy dtype -> the DataType member (the plan's objects: checks against it are identity tests)
+_MEMBER_OF = {np_t: DataType.__members__[t.name] for np_t, t in _TRT_OF.items()}
+
+
+def _array_weights(array: np.ndarray) -> Weights | None:
+    """``Weights(array)`` for an array it accepts, else None (the checked call explains).
+
+    The ndarray branch of ``Weights.__init__`` without its generic argument dispatch: a
+    refit converts one array per weight (25,000 for a 50k-layer network).
+    """
+    dtype = _MEMBER_OF.get(array.dtype)
+    if dtype is None or not array.flags.c_contiguous:
+        return None
+    w = Weights.__new__(Weights)
+    w._dtype, w._count = dtype, array.size
+    w._array = array.reshape(-1)
+    w._ptr = None if w._count else 0
+    return w
 
 
 def _label(what: str | tuple[str, WeightsRole]) -> str:
@@ -69,6 +104,7 @@ class Refitter:
         "_max_threads",
         "_pending",
         "_refittable",
+        "_refittable_list",
         "_validation",
     )
 
@@ -93,13 +129,21 @@ class Refitter:
         self._refittable = engine._plan.refittable
         entries = engine._plan.inventory if self._refittable else []
         self._entries: list[Entry] = list(entries)
+        #: the refittable entries, in inventory order (the order a refit applies them in)
+        self._refittable_list = [e for e in self._entries if e.refittable]
         self._by_name: dict[str, list[Entry]] = {}
         self._by_layer: dict[tuple[str, int], list[Entry]] = {}
+        by_name, by_layer = self._by_name, self._by_layer
         for e in self._entries:
             if e.name is not None:
-                self._by_name.setdefault(e.name, []).append(e)
+                by_name.setdefault(e.name, []).append(e)
             if e.role is not None:
-                self._by_layer.setdefault((e.layer, int(e.role)), []).append(e)
+                key = (e.layer, e.role._value)
+                found = by_layer.get(key)
+                if found is None:
+                    by_layer[key] = [e]
+                else:
+                    found.append(e)
         if not self._refittable:
             self._error(
                 "IRefitter::createInferRefitter: Error Code 3: API Usage Error (Parameter check "
@@ -132,14 +176,14 @@ class Refitter:
         ``what`` names the weights in errors; a (layer, role) pair is formatted only when an
         error is logged (a refit makes one call per weight and most log nothing).
         """
-        pinned = next((e for e in entries if not e.refittable), None)
-        if pinned is not None:
-            why = PIN_REASONS.get(pinned.reason or "", "they were baked into the engine")
-            self._error(
-                f"IRefitter::{api_name}: Error Code 3: API Usage Error ({_label(what)}: The weights cannot "
-                f"be refitted. The builder made them part of the engine: {why}.)"
-            )
-            return False
+        for pinned in entries:
+            if not pinned.refittable:
+                why = PIN_REASONS.get(pinned.reason or "", "they were baked into the engine")
+                self._error(
+                    f"IRefitter::{api_name}: Error Code 3: API Usage Error ({_label(what)}: The weights "
+                    f"cannot be refitted. The builder made them part of the engine: {why}.)"
+                )
+                return False
         weights_table = self._engine._plan.weights
         dtype, count = weights._dtype, weights._count  # the properties, without the calls
         for e in entries:
@@ -205,16 +249,17 @@ class Refitter:
             layer_name, role, weights = args
             if type(layer_name) is str and type(role) is WeightsRole:
                 if type(weights) is np.ndarray:
-                    with contextlib.suppress(ValueError):  # the checked call explains
-                        weights = Weights(weights)
-                if type(weights) is Weights:
+                    converted = _array_weights(weights)
+                    if converted is not None:
+                        return self._set_weights(layer_name, role, converted)
+                elif type(weights) is Weights:
                     return self._set_weights(layer_name, role, weights)
         return _checked_set_weights(self, *args, **kwargs)
 
     def _set_weights(self, layer_name: str, role: WeightsRole, weights: Weights) -> bool:
-        if self._not_refittable("setWeights"):
+        if not self._refittable and self._not_refittable("setWeights"):
             return False
-        entries = self._by_layer.get((layer_name, int(role)))
+        entries = self._by_layer.get((layer_name, role._value))
         if entries is None:
             self._error(
                 "IRefitter::setWeights: Error Code 3: API Usage Error (Parameter check failed, "
@@ -222,6 +267,13 @@ class Refitter:
                 "layer or no such role for this layer.)"
             )
             return False
+        if len(entries) == 1:  # the common case, checked inline (one call per weight)
+            e = entries[0]
+            proto = self._engine._plan.weights[e.weights]
+            if e.refittable and weights._dtype is proto.dtype and weights._count == proto.count:
+                self._pending[e.weights] = weights
+                self._location[e.weights] = TensorLocation.HOST
+                return True
         if not self._check("setWeights", (layer_name, role), entries, weights):
             return False
         self._set(entries, weights, TensorLocation.HOST)
@@ -272,7 +324,7 @@ class Refitter:
 
     # -- what is refittable and what is missing ------------------------------------------------------
     def _refittable_entries(self) -> list[Entry]:
-        return [e for e in self._entries if e.refittable]
+        return self._refittable_list
 
     def get_all(self) -> tuple[list[str], list[WeightsRole]]:
         """(layer names, roles) of every refittable weight."""
@@ -284,7 +336,9 @@ class Refitter:
         return list(dict.fromkeys(e.name for e in self._refittable_entries() if e.name))
 
     def _missing(self) -> list[Entry]:
-        entries = self._refittable_entries()
+        entries = self._refittable_list
+        if len(self._pending) == len(entries):  # every refittable entry's weights are set
+            return []
         table = self._engine._plan.weights
         touched = {e.group for e in entries if e.weights in self._pending}
         return [
@@ -323,30 +377,49 @@ class Refitter:
             return False
         table = self._engine._plan.weights
         pending = self._pending
-        validate = self._validation
-        for e in self._refittable_entries():
-            weights = pending.get(e.weights)
-            if weights is None:
-                continue
-            proto = table[e.weights]
-            dtype = weights._dtype
-            if weights._count != proto.count or (dtype is not proto.dtype and dtype != proto.dtype):
-                self._error(
-                    f"IRefitter::refitCudaEngine: Error Code 3: API Usage Error ({e.name or e.layer}: "
-                    "the weights changed type or size after they were set.)"
-                )
-                return False
-            if validate and proto.dtype in _FLOAT_TYPES:
-                values = weights.numpy()
-                if isinstance(values, np.ndarray) and not np.isfinite(values).all():
-                    self._error(
-                        f"IRefitter::refitCudaEngine: Error Code 3: API Usage Error (weights "
-                        f"validation failed for {e.name or e.layer} "
-                        f"({e.role.name if e.role is not None else '?'}): the weights contain NaN "
-                        "or Inf. The engine may have been partially refit.)"
-                    )
-                    return False
-            proto.data = weights_bytes(weights)
+        todo = [
+            (e, table[e.weights], w)
+            for e in self._refittable_list
+            if (w := pending.get(e.weights)) is not None
+        ]
+        changed = len(todo)
+        ws, protos = [t[2] for t in todo], [t[1] for t in todo]
+        same = list(map(_COUNT, ws)) == list(map(_PROTO_COUNT, protos)) and all(
+            map(operator.is_, map(_WEIGHTS_DTYPE, ws), map(_DTYPE, protos))
+        )
+        if not same:  # rare (another DataType object, or changed): find the first, exactly
+            changed = next(
+                (
+                    i
+                    for i, (_, proto, w) in enumerate(todo)
+                    if w._count != proto.count
+                    or (w._dtype is not proto.dtype and w._dtype != proto.dtype)
+                ),
+                len(todo),
+            )
+        buffer, offsets = _copy_weights([w for _, _, w in todo[:changed]])
+        invalid = _first_invalid(todo[:changed], buffer, offsets) if self._validation else None
+        view = buffer.data  # a read-only memoryview of the engine's copy
+        applied = todo[:changed] if invalid is None else todo[:invalid]
+        data = map(view.__getitem__, map(slice, offsets, offsets[1:]))
+        for (_, proto, _), d in zip(applied, data, strict=False):
+            proto.data = d  # in inventory order, up to the first weights that fail
+        if invalid is not None:
+            e = todo[invalid][0]
+            self._error(
+                f"IRefitter::refitCudaEngine: Error Code 3: API Usage Error (weights "
+                f"validation failed for {e.name or e.layer} "
+                f"({e.role.name if e.role is not None else '?'}): the weights contain NaN "
+                "or Inf. The engine may have been partially refit.)"
+            )
+            return False
+        if changed < len(todo):
+            e = todo[changed][0]
+            self._error(
+                f"IRefitter::refitCudaEngine: Error Code 3: API Usage Error ({e.name or e.layer}: "
+                "the weights changed type or size after they were set.)"
+            )
+            return False
         return True
 
     @api("Refitter", Sig([Arg("stream_handle", INT)], "bool"))
@@ -405,6 +478,82 @@ class Refitter:
     @weights_validation.setter
     def weights_validation(self, value: bool) -> None:
         self._validation = check_setter("Refitter", BOOL, value)
+
+
+def _copy_weights(weights: list[Weights]) -> tuple[np.ndarray, list[int]]:
+    """The bytes of ``weights``, copied into one read-only buffer, and their offsets in it
+    (``len(weights) + 1`` of them: weights ``i`` are ``buffer[offsets[i]:offsets[i + 1]]``).
+
+    One copy of every weight (TensorRT copies refit weights into the engine too), made at
+    once: one allocation instead of one per weight, and one buffer to validate.
+    """
+    arrays: list[Any] = [w._array for w in weights]
+    try:  # None has no size
+        whole = list(map(_SIZE, arrays)) == list(map(_COUNT, weights))
+        same = whole and len(set(map(_DTYPE, arrays))) == 1 and set(map(_NDIM, arrays)) == {1}
+    except AttributeError:
+        same = False
+    if same:
+        # The common case: every buffer whole and flat (``count`` values of its DataType's
+        # numpy type, or its ``nbytes`` raw bytes), all of one numpy type: concatenated as
+        # they are, without a byte view of each.
+        offsets = list(accumulate(map(_NBYTES, arrays), initial=0))
+        buffer = _zeroed(offsets[-1])
+        np.concatenate(arrays, out=buffer.view(arrays[0].dtype))
+    else:
+        parts = [weights_u8(w) for w in weights]
+        offsets = list(accumulate((p.size for p in parts), initial=0))
+        buffer = _zeroed(offsets[-1])
+        if parts:
+            np.concatenate(parts, out=buffer)
+    buffer.flags.writeable = False
+    return buffer, offsets
+
+
+def _zeroed(size: int) -> np.ndarray:
+    """A new zeroed uint8 buffer of ``size`` bytes, its pages mapped at once where possible.
+
+    Not numpy's allocator: numpy asks for transparent huge pages for large arrays, and the
+    kernel's synchronous compaction then cost up to 0.15 s per 64 MiB refit here. Mapping
+    the pages in one call (MAP_POPULATE) avoids one page fault per 4 KiB while copying.
+    """
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    if size and populate:
+        with contextlib.suppress(OSError):
+            flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate
+            return np.frombuffer(mmap.mmap(-1, size, flags=flags), np.uint8)
+    return np.frombuffer(bytearray(size), np.uint8)
+
+
+def _first_invalid(
+    todo: list[tuple[Entry, Any, Weights]], buffer: np.ndarray, offsets: list[int]
+) -> int | None:
+    """Index of the first of ``todo`` whose float values hold NaN or Inf (weights validation).
+
+    ``buffer`` holds exactly the values ``Weights.numpy()`` gives, so each run of
+    neighbours of one validated type is checked by one call over their bytes.
+    """
+    runs: list[list[Any]] = []  # [numpy type, first index, end index]
+    for i, (_, proto, _) in enumerate(todo):
+        np_t = _VALIDATED.get(proto.dtype._value)
+        if np_t is None:
+            continue
+        if runs and runs[-1][0] is np_t and runs[-1][2] == i:
+            runs[-1][2] = i + 1
+        else:
+            runs.append([np_t, i, i + 1])
+    finite = np.empty(_CHUNK, bool)  # reused: no buffer-sized temporary
+    for np_t, first, end in runs:
+        itemsize = np.dtype(np_t).itemsize
+        start = offsets[first]
+        count = (offsets[end] - start) // itemsize
+        values = np.frombuffer(buffer, dtype=np_t, count=count, offset=start)
+        for i in range(0, count, _CHUNK):
+            chunk = np.isfinite(values[i : i + _CHUNK], out=finite[: min(_CHUNK, count - i)])
+            if not chunk.all():
+                bad = start + (i + int(np.argmin(chunk))) * itemsize  # byte of the first NaN/Inf
+                return bisect_right(offsets, bad, first, end) - 1
+    return None
 
 
 def _set_weights_signature(

@@ -107,8 +107,10 @@ class Runtime:
             return None
         if len(head) < _plan.HEADER.size or head[:8] != _plan.MAGIC:
             return head  # decode reports the bad magic or the truncation
-        length = _plan.HEADER.unpack(head)[3]
-        rest = read_exactly(reader, length + _plan.DIGEST_SIZE)
+        _, version, _, length, size = _plan.HEADER.unpack(head)
+        if version != _plan.FORMAT_VERSION:
+            return head  # decode reports the version (whose header may differ)
+        rest = read_exactly(reader, length + size + _plan.DIGEST_SIZE)
         if rest is None:
             self._error(
                 "IRuntime::deserializeCudaEngine: Error Code 1: Serialization (the stream reader "

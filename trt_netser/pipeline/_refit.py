@@ -8,7 +8,10 @@ engine's inventory, ``get_weights_prototype`` for dtype and count,
 
 from __future__ import annotations
 
+import operator
 from typing import Any
+
+import numpy as np
 
 from trt_netser.pipeline._entry import EntryMeta, Inventory
 from trt_netser.pipeline._weights import NetworkWeights, WeightSource, dtype_name
@@ -29,9 +32,35 @@ def _role_name(role: Any) -> str:
     return name if isinstance(name, str) else str(role)
 
 
+def _role_names(roles: list[Any]) -> list[str]:
+    """``_role_name`` of each of ``roles``, once per distinct object (offline returns the
+    same member objects, so 25,000 roles cost a handful of lookups; ids are stable while
+    ``roles`` holds them)."""
+    by_id: dict[int, str] = {}
+    out = []
+    for role in roles:
+        name = by_id.get(id(role))
+        if name is None:
+            name = by_id[id(role)] = _role_name(role)
+        out.append(name)
+    return out
+
+
 def _prototype(refitter: Any, name: str) -> tuple[str, int]:
     proto = refitter.get_weights_prototype(name)
     return dtype_name(getattr(proto, "dtype", "?")), int(getattr(proto, "size", -1))
+
+
+def _engine_named(refitter: Any) -> tuple[tuple[str, str, int], ...]:
+    """The engine's named refittable weights with their prototypes' dtype and count, sorted."""
+    names = sorted({str(n) for n in (refitter.get_all_weights() or []) if n})
+    return tuple((n, *_prototype(refitter, n)) for n in names)
+
+
+def _engine_layers(refitter: Any) -> list[tuple[str, str]]:
+    """The engine's (layer name, role name) refittable weights, as ``get_all`` lists them."""
+    layer_names, roles = refitter.get_all() or ([], [])
+    return list(zip(map(str, layer_names), _role_names(roles), strict=False))
 
 
 def engine_inventory(refitter: Any, weights: NetworkWeights) -> Inventory:
@@ -40,34 +69,44 @@ def engine_inventory(refitter: Any, weights: NetworkWeights) -> Inventory:
     Named weights carry the prototype's dtype and count; (layer, role) weights the
     network's (TensorRT has no prototype by layer), ``"?"``/-1 when the network lacks them.
     """
-    names = sorted({str(n) for n in (refitter.get_all_weights() or []) if n})
-    named = tuple((n, *_prototype(refitter, n)) for n in names)
-    layer_names, roles = refitter.get_all() or ([], [])
     layers = []
-    for layer, role in zip(layer_names, roles, strict=False):
-        role_name = _role_name(role)
-        source = weights.by_layer_role.get((str(layer), role_name))
+    for layer, role in _engine_layers(refitter):
+        source = weights.by_layer_role.get((layer, role))
         dtype, count = (source.dtype, source.count) if source else ("?", -1)
-        layers.append((str(layer), role_name, dtype, count))
-    return Inventory(named, tuple(sorted(set(layers))))
+        layers.append((layer, role, dtype, count))
+    return Inventory(_engine_named(refitter), tuple(sorted(set(layers))))
 
 
-def _check(meta: EntryMeta, found: Inventory, weights: NetworkWeights) -> dict[str, str]:
+_PAIR = operator.itemgetter(0, 1)
+_DTYPE_COUNT = operator.itemgetter(2, 3)
+_SOURCE_DTYPE_COUNT = operator.attrgetter("dtype", "count")
+
+
+def _check(
+    meta: EntryMeta,
+    named: tuple[tuple[str, str, int], ...],
+    layers: list[tuple[str, str]],
+    weights: NetworkWeights,
+) -> tuple[dict[str, str], list[WeightSource]]:
     """Coverage, prototypes and the network against the entry's recorded inventory.
 
-    Returns the inventory names the network cannot place (name -> why): their values may
-    still reach the engine through (layer, role); TensorRT's missing list decides.
+    ``named`` and ``layers`` are what the engine lists (:func:`_engine_named`,
+    :func:`_engine_layers`). Returns the inventory names the network cannot place (name ->
+    why; their values may still reach the engine through (layer, role): TensorRT's missing
+    list decides) and the network's source of each inventory (layer, role) weight, in
+    inventory order.
     """
     want = meta.inventory
-    if {n for n, _d, _c in found.named} != {n for n, _d, _c in want.named} or {
-        (ly, r) for ly, r, _d, _c in found.layers
-    } != {(ly, r) for ly, r, _d, _c in want.layers}:
+    keys = list(map(_PAIR, want.layers))  # (layer, role) of every inventory weight
+    found_layers = set(layers)
+    if {n for n, _d, _c in named} != {n for n, _d, _c in want.named} or found_layers != set(keys):
         raise HitError(
             "inventory-mismatch",
-            f"the engine lists {found.size} refittable weights, its manifest {want.size}",
+            f"the engine lists {len(named) + len(found_layers)} refittable weights, its "
+            f"manifest {want.size}",
         )
     recorded = {n: (d, c) for n, d, c in want.named}
-    for name, dtype, count in found.named:
+    for name, dtype, count in named:
         if recorded[name] != (dtype, count):
             raise HitError(
                 "prototype-mismatch",
@@ -86,6 +125,15 @@ def _check(meta: EntryMeta, found: Inventory, weights: NetworkWeights) -> dict[s
                 f"weights {name!r} are {source.dtype} x {source.count} in the network, "
                 f"{dtype} x {count} in the engine",
             )
+    # The common case at once (one weight per layer, 25,000 for a 50k-layer network); the
+    # loop below finds the first problem in inventory order when there is one.
+    sources = list(map(weights.by_layer_role.get, keys))
+    if (
+        all(sources)
+        and (not weights.duplicate_layers or weights.duplicate_layers.isdisjoint(keys))
+        and list(map(_SOURCE_DTYPE_COUNT, sources)) == list(map(_DTYPE_COUNT, want.layers))
+    ):
+        return unplaced, sources  # type: ignore[return-value]  # all() proved: no None
     for layer, role, dtype, count in want.layers:
         source = weights.by_layer_role.get((layer, role))
         if source is None:
@@ -103,7 +151,7 @@ def _check(meta: EntryMeta, found: Inventory, weights: NetworkWeights) -> dict[s
                 f"{role} weights of layer {layer!r} are {source.dtype} x {source.count} in the "
                 f"network, {dtype} x {count} in the engine",
             )
-    return unplaced
+    raise AssertionError("the inventory check found no problem twice")  # pragma: no cover
 
 
 def _set_layer(trt: Any, refitter: Any, source: WeightSource) -> None:
@@ -125,8 +173,7 @@ def refit_engine(
     if not bool(getattr(engine, "refittable", False)):
         raise HitError("not-refittable", "the cached engine is not refittable")
     refitter = trt.Refitter(engine, logger)
-    found = engine_inventory(refitter, weights)
-    unplaced = _check(meta, found, weights)
+    unplaced, sources = _check(meta, _engine_named(refitter), _engine_layers(refitter), weights)
     count = nbytes = 0
     by_name: set[int] = set()
     for name, _dtype, _count in meta.inventory.named:
@@ -140,14 +187,22 @@ def refit_engine(
         count += 1
         nbytes += _nbytes(source.value)
     pending = []
-    for layer, role, _dtype, _count in meta.inventory.layers:
-        source = weights.by_layer_role[(layer, role)]
-        if id(source) in by_name:
+    roles: dict[str, Any] = {}
+    set_weights = refitter.set_weights
+    for source in sources:
+        if by_name and id(source) in by_name:
             pending.append(source)  # already set by its name; only if TensorRT asks again
             continue
-        _set_layer(trt, refitter, source)
+        role = roles.get(source.role)  # type: ignore[arg-type]  # a layer source has a role
+        if role is None:
+            role = roles[source.role] = getattr(trt.WeightsRole, str(source.role))  # type: ignore[index]
+        value = source.value
+        if not set_weights(source.layer, role, value):
+            raise HitError(
+                "set-weights", f"the refitter rejected the {source.role} weights of {source.where}"
+            )
         count += 1
-        nbytes += _nbytes(source.value)
+        nbytes += _nbytes(value)
     missing_layers, missing_roles = refitter.get_missing() or ([], [])
     if missing_layers and pending:
         asked = {
@@ -179,6 +234,8 @@ def refit_engine(
 
 
 def _nbytes(value: Any) -> int:
+    if type(value) is np.ndarray:
+        return value.nbytes
     n = getattr(value, "nbytes", 0)
     return int(n) if isinstance(n, int) else 0
 
