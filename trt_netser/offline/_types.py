@@ -525,10 +525,11 @@ class Weights:
 
     def numpy(self) -> Any:
         """A numpy view of the weights, or the Weights themselves for non-numpy types."""
-        if int(self._dtype) not in _NP_OF:
+        np_type = _NP_OF.get(self._dtype._value)  # the enum's value: one read per weights
+        if np_type is None:
             return self
         if self._array is None:
-            return np.empty(0, dtype=_NP_OF[int(self._dtype)])
+            return np.empty(0, dtype=np_type)
         return self._array
 
 
