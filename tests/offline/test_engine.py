@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trt_netser.offline as trt
-from tests.offline.conftest import ListLogger
+from tests.offline.conftest import ListLogger, is_invalid_dims
 
 F32 = np.float32
 
@@ -550,6 +550,25 @@ def test_deserialize_accepts_bytes_host_memory_and_buffers(logger: ListLogger) -
 
 
 # -- engine introspection ----------------------------------------------------------------------------
+def test_shape_queries_of_a_name_that_is_no_io_tensor(logger: ListLogger) -> None:
+    """TensorRT documents Dims{-1} (the invalid Dims) from getTensorShape/getTensorStrides of
+    a name that is not an input or output, and -1 from getMaxOutputSize, each with an ERROR;
+    an empty Dims would be a valid 0-D shape."""
+    builder, net, config = cnn(logger, 0)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(
+        builder.build_serialized_network(net, config)
+    )
+    context = engine.create_execution_context()
+    before = len(logger.errors)
+    assert is_invalid_dims(engine.get_tensor_shape("nope"))
+    assert is_invalid_dims(context.get_tensor_shape("nope"))
+    assert is_invalid_dims(context.get_tensor_strides("nope"))
+    assert context.get_max_output_size("nope") == -1
+    assert len(logger.errors) - before >= 4
+    assert all("nope" in e for e in logger.errors[before:])
+    assert tuple(context.get_tensor_strides("y")) == (144, 1)
+
+
 def test_engine_io_introspection(logger: ListLogger) -> None:
     builder, net, config = cnn(logger, 0, trt.BuilderFlag.REFIT)
     net.name = "tiny cnn"

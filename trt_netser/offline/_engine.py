@@ -220,9 +220,10 @@ class ICudaEngine:
 
     @api("ICudaEngine", Sig([Arg("name", STR)], f"{MODULE}.Dims"))
     def get_tensor_shape(self, name: str) -> Dims:
-        """Shape of an IO tensor (-1 for dimensions that vary within the profiles)."""
+        """Shape of an IO tensor (-1 for dimensions that vary within the profiles); the
+        invalid Dims (nbDims == -1) for a name that is not one, as TensorRT documents."""
         t = self._tensor(name, "getTensorShape")
-        return Dims._from(t.shape if t is not None else ())
+        return Dims._from(t.shape) if t is not None else Dims._invalid()
 
     @api("ICudaEngine", Sig([Arg("name", STR)], f"{MODULE}.DataType"))
     def get_tensor_dtype(self, name: str) -> DataType:
@@ -800,11 +801,12 @@ class IExecutionContext:
 
     @api("IExecutionContext", Sig([Arg("name", STR)], f"{MODULE}.Dims"))
     def get_tensor_shape(self, name: str) -> Dims:
-        """Shape of an IO tensor in this context (-1 where not yet known)."""
+        """Shape of an IO tensor in this context (-1 where not yet known); the invalid Dims
+        (nbDims == -1) for a name that is not one, as TensorRT documents."""
         engine = self._engine
         t = engine._tensor(name, "getTensorShape")
         if t is None:
-            return Dims._from(())
+            return Dims._invalid()
         if engine._mode(t) == TensorIOMode.INPUT:
             return Dims._from(self._shapes.get(name, t.shape))
         if -1 not in t.shape or self._missing_inputs():
@@ -833,8 +835,12 @@ class IExecutionContext:
 
     @api("IExecutionContext", Sig([Arg("name", STR)], f"{MODULE}.Dims"))
     def get_tensor_strides(self, name: str) -> Dims:
-        """C-order strides of an IO tensor in elements (-1 where the shape is unknown)."""
-        shape = tuple(self.get_tensor_shape(name))
+        """C-order strides of an IO tensor in elements (-1 where the shape is unknown; the
+        invalid Dims for a name that is not an IO tensor)."""
+        dims = self.get_tensor_shape(name)
+        if dims.__len__() < 0:  # Dims.__len__ is nbDims: -1 when invalid (len() would raise)
+            return dims
+        shape = tuple(dims)
         strides = []
         acc = 1
         for d in reversed(shape):
@@ -859,7 +865,10 @@ class IExecutionContext:
     @api("IExecutionContext", Sig([Arg("name", STR)], "int"))
     def get_max_output_size(self, name: str) -> int:
         """Upper bound of an output's size in bytes (from the engine's static shape)."""
-        shape = tuple(self.get_tensor_shape(name))
+        dims = self.get_tensor_shape(name)
+        if dims.__len__() < 0:  # not an IO tensor (logged): TensorRT answers -1
+            return -1
+        shape = tuple(dims)
         if any(d < 0 for d in shape):
             return -1
         t = self._engine._tensor(name, "getMaxOutputSize")
