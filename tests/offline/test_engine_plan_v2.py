@@ -185,3 +185,35 @@ def test_the_refitters_array_conversion_is_weights_conversion(dtype: Any, shape:
             assert a == b, slot
     assert (fast.dtype, fast.size, fast.nbytes) == (slow.dtype, slow.size, slow.nbytes)
     assert weights_key(fast) == weights_key(slow)
+
+
+@pytest.mark.parametrize(
+    ("bits", "valid"),
+    [(0x3F80, True), (0xFF7F, True), (0x7F80, False), (0xFF80, False), (0x7FC1, False)],
+    ids=["one", "lowest", "inf", "-inf", "nan"],
+)
+def test_weights_validation_checks_bf16_weights(bits: int, valid: bool) -> None:
+    """BF16 weights are validated like the other float types (numpy has no bfloat16: the
+    values' bits tell NaN and Inf, every exponent bit set)."""
+    logger = ListLogger()
+    old = np.full(6, 0x3F80, np.uint16)  # 1.0
+    builder = trt.Builder(logger)
+    net = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+    const = net.add_constant((2, 3), trt.Weights(trt.bfloat16, old.ctypes.data, old.size))
+    const.name = "c0"
+    net.mark_output(const.get_output(0))
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.REFIT)
+    plan = builder.build_serialized_network(net, config)
+    assert plan is not None, logger.errors
+    engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
+    refitter = trt.Refitter(engine, logger)
+    new = np.full(6, 0x4000, np.uint16)  # 2.0
+    new[4] = bits
+    weights = trt.Weights(trt.bfloat16, new.ctypes.data, new.size)
+    assert refitter.set_weights("c0", trt.WeightsRole.CONSTANT, weights)
+    assert refitter.refit_cuda_engine() is valid
+    if not valid:
+        assert "weights validation failed for c0 (CONSTANT)" in logger.errors[-1]
+        refitter.weights_validation = False
+        assert refitter.refit_cuda_engine() is True

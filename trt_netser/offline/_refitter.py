@@ -45,9 +45,20 @@ from trt_netser.offline._types import _NP_OF, _TRT_OF, Weights, to_weights
 
 _WEIGHTS = Conv(f"{MODULE}.Weights", to_weights)
 _FLOAT_TYPES = frozenset({DataType.FLOAT, DataType.HALF, DataType.BF16})
-#: DataType value -> numpy type of the values weights validation checks: the float types
-#: ``Weights.numpy()`` gives an array for (BF16 has none, so it is not checked).
-_VALIDATED = {int(t): _NP_OF[int(t)] for t in _FLOAT_TYPES if int(t) in _NP_OF}
+
+
+def _bf16_finite(values: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Which BF16 values (their uint16 bits) are finite: NaN and Inf have every exponent
+    bit set."""
+    return np.not_equal(np.bitwise_and(values, 0x7F80), 0x7F80, out=out)
+
+
+#: DataType value -> (numpy type the bytes are read as, function marking finite values)
+#: for the float types weights validation checks. numpy has no bfloat16: its bits are read.
+_VALIDATED: dict[int, tuple[type[np.generic], Any]] = {
+    int(t): (_NP_OF[int(t)], np.isfinite) for t in _FLOAT_TYPES if int(t) in _NP_OF
+}
+_VALIDATED[int(DataType.BF16)] = (np.uint16, _bf16_finite)
 _CHUNK = 1 << 20  # values validated per call
 _SIZE = operator.attrgetter("size")
 _COUNT = operator.attrgetter("_count")
@@ -533,23 +544,23 @@ def _first_invalid(
     ``buffer`` holds exactly the values ``Weights.numpy()`` gives, so each run of
     neighbours of one validated type is checked by one call over their bytes.
     """
-    runs: list[list[Any]] = []  # [numpy type, first index, end index]
+    runs: list[list[Any]] = []  # [(numpy type, finite test), first index, end index]
     for i, (_, proto, _) in enumerate(todo):
-        np_t = _VALIDATED.get(proto.dtype._value)
-        if np_t is None:
+        check = _VALIDATED.get(proto.dtype._value)
+        if check is None:
             continue
-        if runs and runs[-1][0] is np_t and runs[-1][2] == i:
+        if runs and runs[-1][0] is check and runs[-1][2] == i:
             runs[-1][2] = i + 1
         else:
-            runs.append([np_t, i, i + 1])
+            runs.append([check, i, i + 1])
     finite = np.empty(_CHUNK, bool)  # reused: no buffer-sized temporary
-    for np_t, first, end in runs:
+    for (np_t, is_finite), first, end in runs:
         itemsize = np.dtype(np_t).itemsize
         start = offsets[first]
         count = (offsets[end] - start) // itemsize
         values = np.frombuffer(buffer, dtype=np_t, count=count, offset=start)
         for i in range(0, count, _CHUNK):
-            chunk = np.isfinite(values[i : i + _CHUNK], out=finite[: min(_CHUNK, count - i)])
+            chunk = is_finite(values[i : i + _CHUNK], out=finite[: min(_CHUNK, count - i)])
             if not chunk.all():
                 bad = start + (i + int(np.argmin(chunk))) * itemsize  # byte of the first NaN/Inf
                 return bisect_right(offsets, bad, first, end) - 1
