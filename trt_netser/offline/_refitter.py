@@ -50,7 +50,8 @@ _FLOAT_TYPES = frozenset({DataType.FLOAT, DataType.HALF, DataType.BF16})
 def _bf16_finite(values: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Which BF16 values (their uint16 bits) are finite: NaN and Inf have every exponent
     bit set."""
-    return np.not_equal(np.bitwise_and(values, 0x7F80), 0x7F80, out=out)
+    np.not_equal(np.bitwise_and(values, 0x7F80), 0x7F80, out=out)
+    return out
 
 
 #: DataType value -> (numpy type the bytes are read as, function marking finite values)
