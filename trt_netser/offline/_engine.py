@@ -628,6 +628,17 @@ def _shape(value: Any) -> tuple[int, ...]:
 _SHAPE = Conv("tuple", _shape)
 
 
+def _allocator(value: Any) -> Any:
+    from trt_netser.offline._interfaces import IOutputAllocator
+
+    if value is not None and not isinstance(value, IOutputAllocator):
+        raise Mismatch
+    return value
+
+
+_ALLOCATOR = Conv(f"{MODULE}.IOutputAllocator", _allocator)
+
+
 class IExecutionContext:
     """Context for executing an engine: input shapes, tensor addresses (no execution here)."""
 
@@ -928,11 +939,27 @@ class IExecutionContext:
         """The input-consumed event (0 if none)."""
         return int(self._p.get("input_consumed_event", 0))
 
+    @api("IExecutionContext", Sig([Arg("name", STR), Arg("output_allocator", _ALLOCATOR)], "bool"))
     def set_output_allocator(self, name: str, output_allocator: Any) -> bool:
-        """Set the output allocator of an output tensor."""
-        self._p.setdefault("output_allocators", {})[name] = output_allocator
+        """Set (None: unset) the IOutputAllocator execute_async_v3 asks for the memory of an
+        output tensor (see ``_execute/allocators.py``); False for a name that is no output."""
+        t = self._engine._tensor(name, "setOutputAllocator")
+        if t is None:
+            return False
+        if self._engine._mode(t) != TensorIOMode.OUTPUT:
+            self._error(
+                "IExecutionContext::setOutputAllocator: Error Code 3: API Usage Error (Parameter "
+                f"check failed, condition: tensor '{name}' is an output tensor of the engine.)"
+            )
+            return False
+        allocators = self._p.setdefault("output_allocators", {})
+        if output_allocator is None:
+            allocators.pop(name, None)
+        else:
+            allocators[name] = output_allocator
         return True
 
+    @api("IExecutionContext", Sig([Arg("name", STR)], f"{MODULE}.IOutputAllocator"))
     def get_output_allocator(self, name: str) -> Any:
         """The output allocator of an output tensor, or None."""
         return self._p.get("output_allocators", {}).get(name)

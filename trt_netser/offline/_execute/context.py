@@ -2,8 +2,10 @@
 
 ``execute_async_v3`` reads every input from the address set for it (host memory offline:
 see :mod:`.memory`), runs the engine's IR and writes every output to its address, in C
-order. Refusals are TensorRT's: logged at ERROR through the engine's logger, ``False``
-returned (input shapes not all set, an address missing, a stripped engine not yet refit).
+order; an output with an output allocator is written where the allocator says (see
+:mod:`.allocators`). Refusals are TensorRT's: logged at ERROR through the engine's logger,
+``False`` returned (input shapes not all set, an address missing, a data-dependent output
+without an allocator, an allocator giving no memory, a stripped engine not yet refit).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from trt_netser.offline._execute import allocators as allocators_mod
 from trt_netser.offline._execute import plugins
 from trt_netser.offline._execute._dtypes import storage
 from trt_netser.offline._execute._node import ExecutionError
 from trt_netser.offline._execute.graph import Program, all_tensor_ids
 from trt_netser.offline._execute.memory import view
 from trt_netser.offline._execute.shapes import runtime_shapes
+from trt_netser.offline._types import Dims
 
 _CACHE_LOCK = threading.Lock()
 # engine -> (key, Program): the last program prepared for each engine
@@ -89,8 +93,12 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
             f"Input shapes not set: {missing}."
         )
     inputs, outputs = _io(ir)
+    # output allocators are called by execute_async_v3 only (its docstring; not execute_v2)
+    allocators = ctx._p.get("output_allocators", {}) if api == "enqueueV3" else {}
     for tid in (*inputs, *outputs):
         name = ir.tensors[tid].name
+        if tid in outputs and allocators.get(name) is not None:
+            continue
         if not ctx._addresses.get(name):
             kind = "input" if tid in inputs else "output"
             return fail(
@@ -108,13 +116,17 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
         t = ir.tensors[tid]
         feeds[tid] = view(ctx._addresses[t.name], shapes_in[t.name], storage(t.dtype))
     expected = _expected_shapes(engine, ir, shapes_in, _shape_values(ir, feeds))
-    unknown = [ir.tensors[t].name for t in outputs if -1 in expected.get(t, (-1,))]
+    unknown = [
+        ir.tensors[t].name
+        for t in outputs
+        if -1 in expected.get(t, (-1,)) and allocators.get(ir.tensors[t].name) is None
+    ]
     if unknown:
         # the buffer at the address has a size only the caller knows: never write past it
         return fail(
             f"Parameter check failed, condition: the shapes of outputs {unknown} are known "
-            "before execution. They depend on data; TensorRT needs an IOutputAllocator for "
-            "them, which the offline model does not have (trt_netser.offline.run handles them)."
+            "before execution. They depend on data: set an IOutputAllocator for them with "
+            "set_output_allocator."
         )
     try:
         values = program(engine, outputs, False).run(feeds)
@@ -125,14 +137,31 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
         t = ir.tensors[tid]
         arr = values[tid]
         want = expected[tid]
-        if tuple(want) != arr.shape:
+        if len(want) != arr.ndim or any(
+            w not in (-1, a) for w, a in zip(want, arr.shape, strict=True)
+        ):
             ctx._error(
                 f"IExecutionContext::{api}: Error Code 2: Internal Error (output {t.name}: "
                 f"computed shape {arr.shape} differs from the inferred {tuple(want)})"
             )
             return False
-        dst = view(ctx._addresses[t.name], arr.shape, storage(t.dtype))
-        np.copyto(dst, arr.astype(storage(t.dtype), copy=False))
+        dtype = storage(t.dtype)
+        allocator = allocators.get(t.name)
+        address = ctx._addresses.get(t.name, 0)
+        if allocator is not None:
+            # "size: number of bytes required. Always positive, even for an empty tensor."
+            size = max(1, arr.size * np.dtype(dtype).itemsize)
+            address = allocators_mod.reallocate(allocator, t.name, address, size, stream)
+            if not address:
+                ctx._error(
+                    f"IExecutionContext::{api}: Error Code 2: OutOfMemory (the output allocator "
+                    f"of tensor {t.name} returned nullptr from reallocateOutputAsync for "
+                    f"{size} bytes)"
+                )
+                return False
+        np.copyto(view(address, arr.shape, dtype), arr.astype(dtype, copy=False))
+        if allocator is not None:
+            allocators_mod.notify_shape(allocator, t.name, Dims._from(arr.shape))
     return True
 
 
