@@ -97,7 +97,9 @@ def test_non_zero_through_an_output_allocator(builder: Any, logger: Any, flags: 
     assert (allocator.array("y", dtype) == expected).all()
     kind, name, memory, size, alignment, stream = allocator.calls[0]
     assert (kind, name, memory, stream) == ("async", "y", 0, 7)
-    assert size >= expected.size * np.dtype(dtype).itemsize and alignment > 0
+    # asked for the upper bound before the layer runs: 2 x (3 * 5) indices
+    assert size == ctx.get_max_output_size("y") == 2 * 15 * np.dtype(dtype).itemsize
+    assert alignment > 0
     assert [c[0] for c in allocator.calls] == ["async", "shape"]
     # a second run with other data reuses the allocator: it is asked again
     xv[2, 2] = 5.0
@@ -128,6 +130,8 @@ def test_nms_outputs_through_output_allocators(builder: Any, logger: Any) -> Non
     assert ctx.execute_async_v3(0)
     assert not logger.errors
     assert allocator.shapes["selected"] == (3, 3)
+    # the documented bound: batchSize * numClasses * min(numBoxes, constant limit 4) rows
+    assert allocator.calls[0][3] == ctx.get_max_output_size("selected") == 4 * 3 * 4
     assert allocator.array("selected", np.int32).tolist() == [[0, 0, 3], [0, 0, 0], [0, 0, 2]]
     assert int(count) == 3
 
@@ -183,8 +187,8 @@ def test_the_deprecated_reallocate_output_is_the_fallback(builder: Any, logger: 
     assert allocator.requests[0][:2] == ("y", preset.ctypes.data)
     assert allocator.shape == (2, 1)
     dtype = trt.nptype(engine.get_tensor_dtype("y"))
-    assert allocator.requests[0][2] == 2 * np.dtype(dtype).itemsize
-    assert allocator.buffer.view(dtype).tolist() == [0, 2]
+    assert allocator.requests[0][2] == ctx.get_max_output_size("y") == 2 * 5 * dtype().itemsize
+    assert allocator.buffer.view(dtype)[:2].tolist() == [0, 2]
 
 
 class RefusingAllocator(NumpyAllocator):
@@ -205,7 +209,8 @@ class RefusingAllocator(NumpyAllocator):
 def test_an_allocator_returning_nullptr_fails_the_execution(builder: Any, logger: Any) -> None:
     engine = _non_zero_engine(builder, STRONG)
     ctx = engine.create_execution_context()
-    xv = np.ones((4, 5), np.float32)  # 20 non-zeros: 2 * 20 * 4 bytes (INT32 indices)
+    xv = np.zeros((4, 5), np.float32)
+    xv[0, 1] = 1  # one non-zero, but the bound is what is asked for: 2 * 20 * 4 bytes
     ctx.set_input_shape("x", xv.shape)
     ctx.set_tensor_address("x", xv.ctypes.data)
     assert engine.get_tensor_dtype("y") == trt.int32
@@ -214,10 +219,12 @@ def test_an_allocator_returning_nullptr_fails_the_execution(builder: Any, logger
     assert ctx.execute_async_v3(0) is False
     assert "y" in logger.errors[-1] and "nullptr" in logger.errors[-1]
     assert "shape" not in [c[0] for c in allocator.calls]  # no shape for a failed output
-    assert (allocator.memory == 0).all()
-    xv[:] = 0
-    xv[0, 1] = 1  # one non-zero fits
+    assert allocator.calls[-1][3] == 160 and (allocator.memory == 0).all()
+    small = np.ascontiguousarray(xv[:1])  # bound 2 * 5 * 4 bytes: fits
+    ctx.set_input_shape("x", small.shape)
+    ctx.set_tensor_address("x", small.ctypes.data)
     assert ctx.execute_async_v3(0)
+    assert allocator.calls[-2][3] == 40 and allocator.shapes["y"] == (2, 1)
     assert allocator.memory[:8].view(np.int32).tolist() == [0, 1]
 
 
@@ -293,3 +300,27 @@ def test_set_output_allocator_refusals(builder: Any, logger: Any) -> None:
 
     with pytest.raises(TypeError, match="__init__"):
         Uninitialized()
+
+
+def test_max_output_size_of_data_dependent_outputs_is_their_bound(builder: Any) -> None:
+    engine = _non_zero_engine(builder, STRONG)
+    ctx = engine.create_execution_context()
+    assert ctx.get_max_output_size("y") == -1  # input shapes not yet set
+    assert ctx.set_input_shape("x", (6, 5))
+    assert tuple(ctx.get_tensor_shape("y")) == (2, -1)
+    assert ctx.get_max_output_size("y") == 2 * 30 * 4
+    assert ctx.get_max_output_size("x") == -1  # not an output
+
+    net = builder.create_network(0)
+    boxes = net.add_input("boxes", trt.float32, (2, 10, 4))
+    scores = net.add_input("scores", trt.float32, (2, 10, 3))
+    limit = net.add_input("limit", trt.int32, ())  # not a constant: every box counts
+    nms = net.add_nms(boxes, scores, limit)
+    out(net, nms, "selected", 0)
+    config = builder.create_builder_config()
+    prof = builder.create_optimization_profile()
+    prof.set_shape_input("limit", [1], [4], [8])  # a shape tensor input (host memory)
+    config.add_optimization_profile(prof)
+    ctx = build(builder, net, config).create_execution_context()
+    itemsize = np.dtype(trt.nptype(nms.indices_type)).itemsize
+    assert ctx.get_max_output_size("selected") == 2 * 3 * 10 * 3 * itemsize

@@ -875,18 +875,35 @@ class IExecutionContext:
 
     @api("IExecutionContext", Sig([Arg("name", STR)], "int"))
     def get_max_output_size(self, name: str) -> int:
-        """Upper bound of an output's size in bytes (from the engine's static shape)."""
+        """Upper bound of an output's size in bytes for the input shapes set: data-dependent
+        dimensions count at their documented bounds (``_execute/bounds.py``); -1 for a name
+        that is no output or while input shapes are missing, as the docstring says."""
         dims = self.get_tensor_shape(name)
         if dims.__len__() < 0:  # not an IO tensor (logged): TensorRT answers -1
             return -1
+        t = self._engine._tensor(name, "getMaxOutputSize")
+        if t is None or self._engine._mode(t) != TensorIOMode.OUTPUT:
+            return -1
         shape = tuple(dims)
+        if any(d < 0 for d in shape) and not self._missing_inputs():
+            shape = self._bound_shapes().get(t.id, shape)
         if any(d < 0 for d in shape):
             return -1
-        t = self._engine._tensor(name, "getMaxOutputSize")
         size = 1
         for d in shape:
             size *= d
-        return int(size * (itemsize(t.dtype) or 1)) if t is not None else -1
+        return int(size * (itemsize(t.dtype) or 1))
+
+    def _bound_shapes(self) -> dict[int, tuple[int, ...]]:
+        """Tensor shapes for the input shapes set, data-dependent dimensions at their bounds."""
+        from trt_netser.offline._execute.shapes import runtime_shapes
+
+        try:
+            ir = self._engine._plan.ir
+        except _plan.PlanError as exc:
+            self._error(str(exc))
+            return {}
+        return runtime_shapes(ir, self._shapes, bounds=True)
 
     # -- execution: i15 hooks, delegating to trt_netser.offline._execute.context ------------------
     @api(

@@ -10,6 +10,7 @@ without an allocator, an allocator giving no memory, a stripped engine not yet r
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections.abc import Mapping
@@ -31,6 +32,10 @@ _CACHE_LOCK = threading.Lock()
 _PROGRAMS: weakref.WeakKeyDictionary[Any, tuple[Any, Program]] = weakref.WeakKeyDictionary()
 # engine -> (key, shapes): the runtime shapes of the last input shapes seen
 _SHAPES: weakref.WeakKeyDictionary[Any, tuple[Any, dict[int, tuple[int, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+# engine -> (key, shapes): the same with data-dependent dimensions at their upper bounds
+_BOUNDS: weakref.WeakKeyDictionary[Any, tuple[Any, dict[int, tuple[int, ...]]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -149,8 +154,15 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
         allocator = allocators.get(t.name)
         address = ctx._addresses.get(t.name, 0)
         if allocator is not None:
-            # "size: number of bytes required. Always positive, even for an empty tensor."
-            size = max(1, arr.size * np.dtype(dtype).itemsize)
+            # TensorRT allocates a data-dependent output for its upper bound before the
+            # layer runs; "size: number of bytes required. Always positive, even for an
+            # empty tensor." (NvInferRuntime.h)
+            shape = arr.shape
+            if -1 in want:
+                bound = _bound_shapes(engine, ir, shapes_in, _shape_values(ir, feeds))[tid]
+                if -1 not in bound and math.prod(bound) >= arr.size:
+                    shape = bound
+            size = max(1, math.prod(shape) * np.dtype(dtype).itemsize)
             address = allocators_mod.reallocate(allocator, t.name, address, size, stream)
             if not address:
                 ctx._error(
@@ -181,6 +193,25 @@ def _expected_shapes(
     shapes = runtime_shapes(ir, shapes_in, values)
     with _CACHE_LOCK:
         _SHAPES[engine] = (key, shapes)
+    return shapes
+
+
+def _bound_shapes(
+    engine: Any,
+    ir: Any,
+    shapes_in: dict[str, tuple[int, ...]],
+    values: dict[str, tuple[int, ...]],
+) -> dict[int, tuple[int, ...]]:
+    """Runtime shapes with data-dependent dimensions at their upper bounds, cached per
+    engine as :func:`_expected_shapes` caches the plain ones."""
+    key = (id(ir), tuple(sorted(shapes_in.items())), tuple(sorted(values.items())))
+    with _CACHE_LOCK:
+        cached = _BOUNDS.get(engine)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+    shapes = runtime_shapes(ir, shapes_in, values, bounds=True)
+    with _CACHE_LOCK:
+        _BOUNDS[engine] = (key, shapes)
     return shapes
 
 
