@@ -231,7 +231,8 @@ def test_an_allocator_returning_nullptr_fails_the_execution(builder: Any, logger
 def test_trampoline_failures_print_and_give_nullptr(
     builder: Any, logger: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """What the bindings' PyOutputAllocator does with a bad callback (its own messages)."""
+    """What the bindings' PyOutputAllocator does with a bad callback (its own messages, as
+    test_output_allocator_real observes them), through execute_async_v3."""
 
     class NoMethods(trt.IOutputAllocator):
         def __init__(self) -> None:
@@ -248,7 +249,7 @@ def test_trampoline_failures_print_and_give_nullptr(
     engine = _non_zero_engine(builder, 0)
     xv = np.ones((1, 5), np.float32)
     for cls, printed in (
-        (NoMethods, ""),
+        (NoMethods, "Method: reallocate_output was not overriden."),
         (NotAnAddress, "Return value of reallocateOutputAsync() could not be interpreted"),
         (Raises, "Exception caught in reallocateOutputAsync(): MemoryError: out of host memory"),
     ):

@@ -6,9 +6,13 @@ size, alignment, stream)`` (or, when a subclass defines only the deprecated
 ``reallocate_output(tensor_name, memory, size, alignment)``, with that), writes the output
 there and reports its shape with ``notify_shape(tensor_name, shape)``. The calls go through
 the bindings' trampoline (``tensorrt::PyOutputAllocator``), whose behaviour is modelled
-here: a method the subclass lacks gives nullptr, a return value that is not an int or a
-raised exception is printed to stderr with the bindings' own message and gives nullptr;
-``notify_shape`` missing or raising is printed and execution goes on (it is ``noexcept``).
+here as observed by calling the real 10.16 trampoline's virtual methods
+(``tests/offline/test_output_allocator_real.py``): neither method defined prints
+``Method: reallocate_output was not overriden...`` and gives nullptr, a return value that
+is not a non-negative int or a raised exception is printed to stderr with the bindings' own
+message and gives nullptr; ``notify_shape`` missing or raising is printed and execution
+goes on (it is ``noexcept``). Instance attributes count as overrides (pybind11 looks the
+method up on the object).
 """
 
 from __future__ import annotations
@@ -54,6 +58,11 @@ def reallocate(allocator: Any, name: str, memory: int, size: int, stream: int) -
         method = "reallocateOutput"
         args = args[:4]
     if fn is None:
+        print(
+            "Method: reallocate_output was not overriden. Please provide an implementation "
+            "for this method.",
+            file=sys.stderr,
+        )
         return 0
     try:
         value = fn(*args)
@@ -80,5 +89,9 @@ def notify_shape(allocator: Any, name: str, shape: Any) -> None:
 
 
 def _what(exc: BaseException) -> str:
-    """pybind11's ``error_already_set::what()``: the Python exception, formatted."""
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    """pybind11's ``error_already_set::what()``: ``Type: message``, then ``At:`` and the
+    callback's frames, innermost first."""
+    head = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # [0] is the call made here
+    lines = [f"  {f.filename}({f.lineno}): {f.name}" for f in reversed(frames)]
+    return f"{head}\n\nAt:\n" + "\n".join(lines) + "\n" if lines else head
