@@ -628,6 +628,17 @@ def _shape(value: Any) -> tuple[int, ...]:
 _SHAPE = Conv("tuple", _shape)
 
 
+def _allocator(value: Any) -> Any:
+    from trt_netser.offline._interfaces import IOutputAllocator
+
+    if value is not None and not isinstance(value, IOutputAllocator):
+        raise Mismatch
+    return value
+
+
+_ALLOCATOR = Conv(f"{MODULE}.IOutputAllocator", _allocator)
+
+
 class IExecutionContext:
     """Context for executing an engine: input shapes, tensor addresses (no execution here)."""
 
@@ -864,18 +875,35 @@ class IExecutionContext:
 
     @api("IExecutionContext", Sig([Arg("name", STR)], "int"))
     def get_max_output_size(self, name: str) -> int:
-        """Upper bound of an output's size in bytes (from the engine's static shape)."""
+        """Upper bound of an output's size in bytes for the input shapes set: data-dependent
+        dimensions count at their documented bounds (``_execute/bounds.py``); -1 for a name
+        that is no output or while input shapes are missing, as the docstring says."""
         dims = self.get_tensor_shape(name)
         if dims.__len__() < 0:  # not an IO tensor (logged): TensorRT answers -1
             return -1
+        t = self._engine._tensor(name, "getMaxOutputSize")
+        if t is None or self._engine._mode(t) != TensorIOMode.OUTPUT:
+            return -1
         shape = tuple(dims)
+        if any(d < 0 for d in shape) and not self._missing_inputs():
+            shape = self._bound_shapes().get(t.id, shape)
         if any(d < 0 for d in shape):
             return -1
-        t = self._engine._tensor(name, "getMaxOutputSize")
         size = 1
         for d in shape:
             size *= d
-        return int(size * (itemsize(t.dtype) or 1)) if t is not None else -1
+        return int(size * (itemsize(t.dtype) or 1))
+
+    def _bound_shapes(self) -> dict[int, tuple[int, ...]]:
+        """Tensor shapes for the input shapes set, data-dependent dimensions at their bounds."""
+        from trt_netser.offline._execute.shapes import runtime_shapes
+
+        try:
+            ir = self._engine._plan.ir
+        except _plan.PlanError as exc:
+            self._error(str(exc))
+            return {}
+        return runtime_shapes(ir, self._shapes, bounds=True)
 
     # -- execution: i15 hooks, delegating to trt_netser.offline._execute.context ------------------
     @api(
@@ -928,11 +956,27 @@ class IExecutionContext:
         """The input-consumed event (0 if none)."""
         return int(self._p.get("input_consumed_event", 0))
 
+    @api("IExecutionContext", Sig([Arg("name", STR), Arg("output_allocator", _ALLOCATOR)], "bool"))
     def set_output_allocator(self, name: str, output_allocator: Any) -> bool:
-        """Set the output allocator of an output tensor."""
-        self._p.setdefault("output_allocators", {})[name] = output_allocator
+        """Set (None: unset) the IOutputAllocator execute_async_v3 asks for the memory of an
+        output tensor (see ``_execute/allocators.py``); False for a name that is no output."""
+        t = self._engine._tensor(name, "setOutputAllocator")
+        if t is None:
+            return False
+        if self._engine._mode(t) != TensorIOMode.OUTPUT:
+            self._error(
+                "IExecutionContext::setOutputAllocator: Error Code 3: API Usage Error (Parameter "
+                f"check failed, condition: tensor '{name}' is an output tensor of the engine.)"
+            )
+            return False
+        allocators = self._p.setdefault("output_allocators", {})
+        if output_allocator is None:
+            allocators.pop(name, None)
+        else:
+            allocators[name] = output_allocator
         return True
 
+    @api("IExecutionContext", Sig([Arg("name", STR)], f"{MODULE}.IOutputAllocator"))
     def get_output_allocator(self, name: str) -> Any:
         """The output allocator of an output tensor, or None."""
         return self._p.get("output_allocators", {}).get(name)

@@ -2,12 +2,15 @@
 
 ``execute_async_v3`` reads every input from the address set for it (host memory offline:
 see :mod:`.memory`), runs the engine's IR and writes every output to its address, in C
-order. Refusals are TensorRT's: logged at ERROR through the engine's logger, ``False``
-returned (input shapes not all set, an address missing, a stripped engine not yet refit).
+order; an output with an output allocator is written where the allocator says (see
+:mod:`.allocators`). Refusals are TensorRT's: logged at ERROR through the engine's logger,
+``False`` returned (input shapes not all set, an address missing, a data-dependent output
+without an allocator, an allocator giving no memory, a stripped engine not yet refit).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections.abc import Mapping
@@ -15,18 +18,24 @@ from typing import Any
 
 import numpy as np
 
+from trt_netser.offline._execute import allocators as allocators_mod
 from trt_netser.offline._execute import plugins
 from trt_netser.offline._execute._dtypes import storage
 from trt_netser.offline._execute._node import ExecutionError
 from trt_netser.offline._execute.graph import Program, all_tensor_ids
 from trt_netser.offline._execute.memory import view
 from trt_netser.offline._execute.shapes import runtime_shapes
+from trt_netser.offline._types import Dims
 
 _CACHE_LOCK = threading.Lock()
 # engine -> (key, Program): the last program prepared for each engine
 _PROGRAMS: weakref.WeakKeyDictionary[Any, tuple[Any, Program]] = weakref.WeakKeyDictionary()
 # engine -> (key, shapes): the runtime shapes of the last input shapes seen
 _SHAPES: weakref.WeakKeyDictionary[Any, tuple[Any, dict[int, tuple[int, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+# engine -> (key, shapes): the same with data-dependent dimensions at their upper bounds
+_BOUNDS: weakref.WeakKeyDictionary[Any, tuple[Any, dict[int, tuple[int, ...]]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -89,8 +98,12 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
             f"Input shapes not set: {missing}."
         )
     inputs, outputs = _io(ir)
+    # output allocators are called by execute_async_v3 only (its docstring; not execute_v2)
+    allocators = ctx._p.get("output_allocators", {}) if api == "enqueueV3" else {}
     for tid in (*inputs, *outputs):
         name = ir.tensors[tid].name
+        if tid in outputs and allocators.get(name) is not None:
+            continue
         if not ctx._addresses.get(name):
             kind = "input" if tid in inputs else "output"
             return fail(
@@ -108,13 +121,17 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
         t = ir.tensors[tid]
         feeds[tid] = view(ctx._addresses[t.name], shapes_in[t.name], storage(t.dtype))
     expected = _expected_shapes(engine, ir, shapes_in, _shape_values(ir, feeds))
-    unknown = [ir.tensors[t].name for t in outputs if -1 in expected.get(t, (-1,))]
+    unknown = [
+        ir.tensors[t].name
+        for t in outputs
+        if -1 in expected.get(t, (-1,)) and allocators.get(ir.tensors[t].name) is None
+    ]
     if unknown:
         # the buffer at the address has a size only the caller knows: never write past it
         return fail(
             f"Parameter check failed, condition: the shapes of outputs {unknown} are known "
-            "before execution. They depend on data; TensorRT needs an IOutputAllocator for "
-            "them, which the offline model does not have (trt_netser.offline.run handles them)."
+            "before execution. They depend on data: set an IOutputAllocator for them with "
+            "set_output_allocator."
         )
     try:
         values = program(engine, outputs, False).run(feeds)
@@ -125,14 +142,38 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
         t = ir.tensors[tid]
         arr = values[tid]
         want = expected[tid]
-        if tuple(want) != arr.shape:
+        if len(want) != arr.ndim or any(
+            w not in (-1, a) for w, a in zip(want, arr.shape, strict=True)
+        ):
             ctx._error(
                 f"IExecutionContext::{api}: Error Code 2: Internal Error (output {t.name}: "
                 f"computed shape {arr.shape} differs from the inferred {tuple(want)})"
             )
             return False
-        dst = view(ctx._addresses[t.name], arr.shape, storage(t.dtype))
-        np.copyto(dst, arr.astype(storage(t.dtype), copy=False))
+        dtype = storage(t.dtype)
+        allocator = allocators.get(t.name)
+        address = ctx._addresses.get(t.name, 0)
+        if allocator is not None:
+            # TensorRT allocates a data-dependent output for its upper bound before the
+            # layer runs; "size: number of bytes required. Always positive, even for an
+            # empty tensor." (NvInferRuntime.h)
+            shape = arr.shape
+            if -1 in want:
+                bound = _bound_shapes(engine, ir, shapes_in, _shape_values(ir, feeds))[tid]
+                if -1 not in bound and math.prod(bound) >= arr.size:
+                    shape = bound
+            size = max(1, math.prod(shape) * np.dtype(dtype).itemsize)
+            address = allocators_mod.reallocate(allocator, t.name, address, size, stream)
+            if not address:
+                ctx._error(
+                    f"IExecutionContext::{api}: Error Code 2: OutOfMemory (the output allocator "
+                    f"of tensor {t.name} returned nullptr from reallocateOutputAsync for "
+                    f"{size} bytes)"
+                )
+                return False
+        np.copyto(view(address, arr.shape, dtype), arr.astype(dtype, copy=False))
+        if allocator is not None:
+            allocators_mod.notify_shape(allocator, t.name, Dims._from(arr.shape))
     return True
 
 
@@ -152,6 +193,25 @@ def _expected_shapes(
     shapes = runtime_shapes(ir, shapes_in, values)
     with _CACHE_LOCK:
         _SHAPES[engine] = (key, shapes)
+    return shapes
+
+
+def _bound_shapes(
+    engine: Any,
+    ir: Any,
+    shapes_in: dict[str, tuple[int, ...]],
+    values: dict[str, tuple[int, ...]],
+) -> dict[int, tuple[int, ...]]:
+    """Runtime shapes with data-dependent dimensions at their upper bounds, cached per
+    engine as :func:`_expected_shapes` caches the plain ones."""
+    key = (id(ir), tuple(sorted(shapes_in.items())), tuple(sorted(values.items())))
+    with _CACHE_LOCK:
+        cached = _BOUNDS.get(engine)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+    shapes = runtime_shapes(ir, shapes_in, values, bounds=True)
+    with _CACHE_LOCK:
+        _BOUNDS[engine] = (key, shapes)
     return shapes
 
 

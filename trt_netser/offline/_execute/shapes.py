@@ -3,7 +3,8 @@
 The network model's own shape inference (:func:`trt_netser.offline._shapes.infer`) is run
 over the engine's IR with the context's input shapes and the values of its input shape
 tensors, so an execution context can report output shapes before execution, as TensorRT
-does. Dimensions that depend on data (non-zero, for example) stay -1.
+does. Dimensions that depend on data (non-zero, for example) stay -1, or, asked for,
+become their upper bounds (:mod:`.bounds`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trt_netser.offline._enums import LayerType
+from trt_netser.offline._execute.bounds import UPPER_BOUNDS
 from trt_netser.offline._shapes import ShapeError, infer
 
 
@@ -72,8 +74,11 @@ def runtime_shapes(
     ir: Any,
     input_shapes: Mapping[str, tuple[int, ...]],
     shape_values: Mapping[str, tuple[int, ...]] | None = None,
+    *,
+    bounds: bool = False,
 ) -> dict[int, tuple[int, ...]]:
-    """Shape of every tensor (by id) for the given input shapes and shape-input values."""
+    """Shape of every tensor (by id) for the given input shapes and shape-input values;
+    with ``bounds``, data-dependent dimensions are their upper bounds (:mod:`.bounds`)."""
     shape_values = shape_values or {}
     known: dict[int, _Tensor] = {}
     for tid in ir.inputs:
@@ -106,6 +111,10 @@ def runtime_shapes(
                 outs = [
                     (tuple(ir.tensors[o].shape), ir.tensors[o].dtype, None) for o in layer.outputs
                 ]
+            else:
+                bound = UPPER_BOUNDS.get(layer.type.name) if bounds else None
+                if bound is not None:
+                    outs = bound(ins, outs)
             for tid, (shape, dtype, values) in zip(layer.outputs, outs, strict=False):
                 known[tid] = _Tensor(tuple(shape), dtype, values)
         if len(later) == len(pending):
