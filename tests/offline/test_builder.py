@@ -87,3 +87,16 @@ def test_logger_filters_by_severity(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "shown" in err and "hidden" not in err
     assert trt.Logger().min_severity == trt.Logger.WARNING
+
+
+def test_builder_max_threads_below_one_is_refused(logger: ListLogger) -> None:
+    # IBuilder::setMaxThreads (NvInfer.h): default 1; "a value less than 1 triggers a
+    # kINVALID_ARGUMENT error" and the setting stays as it was.
+    builder = trt.Builder(logger)
+    assert builder.max_threads == 1
+    builder.max_threads = 4
+    assert builder.max_threads == 4 and not logger.errors
+    builder.max_threads = 0
+    assert builder.max_threads == 4 and len(logger.errors) == 1
+    builder.max_threads = -2
+    assert builder.max_threads == 4 and len(logger.errors) == 2

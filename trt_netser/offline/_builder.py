@@ -609,7 +609,18 @@ class Builder:
 
     @max_threads.setter
     def max_threads(self, value: int) -> None:
-        self._s["max_threads"] = check_setter("Builder", INT, value)
+        # IBuilder::setMaxThreads: "A value less than 1 triggers a kINVALID_ARGUMENT error"
+        # (NvInfer.h); the setting is left unchanged.
+        threads = check_setter("Builder", INT, value)
+        if threads < 1:
+            report(
+                self._s["logger"],
+                _Severity.ERROR,
+                f"IBuilder::setMaxThreads: Error Code 3: API Usage Error (Parameter check "
+                f"failed, condition: maxThreads >= 1. maxThreads is {threads}.)",
+            )
+            return
+        self._s["max_threads"] = threads
 
     @property
     def error_recorder(self) -> Any:
