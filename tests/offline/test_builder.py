@@ -100,3 +100,45 @@ def test_builder_max_threads_below_one_is_refused(logger: ListLogger) -> None:
     assert builder.max_threads == 4 and len(logger.errors) == 1
     builder.max_threads = -2
     assert builder.max_threads == 4 and len(logger.errors) == 2
+
+
+def test_memory_pool_limit_requirements(builder: Any, logger: ListLogger) -> None:
+    # MemoryPoolType's docstring: DLA pools "must be at least 4 KiB and must be a power of
+    # 2", TACTIC_SHARED_MEMORY "must be less than 1GiB"; set_memory_pool_limit's: a size
+    # that fails the requirement "does nothing and emits ... INVALID_ARGUMENT".
+    config = builder.create_builder_config()
+    sram = trt.MemoryPoolType.DLA_MANAGED_SRAM
+    config.set_memory_pool_limit(sram, 256 << 10)
+    assert config.get_memory_pool_limit(sram) == 256 << 10 and not logger.errors
+    for bad in (3000, 3 << 20, 0):
+        config.set_memory_pool_limit(sram, bad)
+    assert config.get_memory_pool_limit(sram) == 256 << 10 and len(logger.errors) == 3
+    dram = trt.MemoryPoolType.DLA_GLOBAL_DRAM
+    config.set_memory_pool_limit(dram, (1 << 30) + 1)
+    assert config.get_memory_pool_limit(dram) == 512 << 20 and len(logger.errors) == 4
+    shared = trt.MemoryPoolType.TACTIC_SHARED_MEMORY
+    config.set_memory_pool_limit(shared, 1 << 30)
+    assert config.get_memory_pool_limit(shared) == 48 << 10 and len(logger.errors) == 5
+    config.set_memory_pool_limit(shared, 96 << 10)
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 0)  # no requirement
+    assert config.get_memory_pool_limit(shared) == 96 << 10 and len(logger.errors) == 5
+    assert config.get_memory_pool_limit(trt.MemoryPoolType.WORKSPACE) == 0
+
+
+def test_unsigned_parameters_refuse_negative_values(builder: Any, logger: ListLogger) -> None:
+    # pool_size is a C++ size_t and tactic_sources a uint32_t: pybind11's casters refuse
+    # values those types cannot hold, so the call raises TypeError (nothing is logged).
+    config = builder.create_builder_config()
+    with pytest.raises(TypeError, match=r"set_memory_pool_limit\(\): incompatible function"):
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, -1)
+    with pytest.raises(TypeError, match=r"set_tactic_sources\(\): incompatible function"):
+        config.set_tactic_sources(-1)
+    with pytest.raises(TypeError):
+        config.set_tactic_sources(1 << 32)
+    assert not logger.errors
+    default = 1 << int(trt.TacticSource.EDGE_MASK_CONVOLUTIONS) | 1 << int(
+        trt.TacticSource.JIT_CONVOLUTIONS
+    )
+    assert config.get_tactic_sources() == default
+    assert not config.set_tactic_sources(1 << 5) and len(logger.errors) == 1
+    assert config.get_tactic_sources() == default

@@ -34,7 +34,9 @@ from trt_netser.offline._pyarg import (
     INT,
     INTS,
     MODULE,
+    SIZE_T,
     STR,
+    UINT32,
     Arg,
     Conv,
     Sig,
@@ -68,10 +70,27 @@ _DEFAULT_FLAGS = 1 << int(BuilderFlag.TF32)
 _DEFAULT_TACTICS = (1 << int(TacticSource.EDGE_MASK_CONVOLUTIONS)) | (
     1 << int(TacticSource.JIT_CONVOLUTIONS)
 )
+_ALL_TACTICS = sum(1 << int(t) for t in TacticSource.__members__.values())
 _DEFAULT_PREVIEW = {
     int(PreviewFeature.PROFILE_SHARING_0806): True,
     int(PreviewFeature.RUNTIME_ACTIVATION_RESIZE_10_10): True,
 }
+_DLA_POOLS = frozenset(
+    (MemoryPoolType.DLA_MANAGED_SRAM, MemoryPoolType.DLA_LOCAL_DRAM, MemoryPoolType.DLA_GLOBAL_DRAM)
+)
+
+
+def _pool_size_problem(pool: MemoryPoolType, size: int) -> str:
+    """What is wrong with ``size`` for ``pool`` per MemoryPoolType's docstring, "" if nothing:
+    DLA pools "must be at least 4 KiB and must be a power of 2", TACTIC_SHARED_MEMORY "must
+    be less than 1GiB"."""
+    if pool in _DLA_POOLS and (size < 4 << 10 or size & (size - 1)):
+        return "a DLA pool must be at least 4 KiB and a power of 2"
+    if pool == MemoryPoolType.TACTIC_SHARED_MEMORY and size >= 1 << 30:
+        return "the TACTIC_SHARED_MEMORY pool must be less than 1 GiB"
+    return ""
+
+
 _DIMS = Conv(f"{MODULE}.Dims", to_dims_tuple)
 _REFIT_FLAGS = (BuilderFlag.REFIT, BuilderFlag.REFIT_IDENTICAL, BuilderFlag.REFIT_INDIVIDUAL)
 
@@ -316,10 +335,10 @@ class IBuilderConfig:
         """Whether a preview feature is enabled."""
         return cast(bool, self._s["preview"].get(int(feature), False))
 
-    @api("IBuilderConfig", Sig([Arg("tactic_sources", INT)], "bool"))
+    @api("IBuilderConfig", Sig([Arg("tactic_sources", UINT32)], "bool"))
     def set_tactic_sources(self, tactic_sources: int) -> bool:
-        """Set the tactic sources bit mask."""
-        if tactic_sources < 0 or tactic_sources >> 5:
+        """Set the tactic sources bit mask (a C++ uint32_t: negative values are a TypeError)."""
+        if tactic_sources & ~_ALL_TACTICS:
             self._error(
                 "IBuilderConfig::setTacticSources: Error Code 3: API Usage Error (invalid tactic sources.)"
             )
@@ -332,12 +351,19 @@ class IBuilderConfig:
         return cast(int, self._s["tactic_sources"])
 
     # -- memory pools -------------------------------------------------------------------------
-    @api("IBuilderConfig", Sig([Arg("pool", enum(MemoryPoolType)), Arg("pool_size", INT)], "None"))
+    @api(
+        "IBuilderConfig", Sig([Arg("pool", enum(MemoryPoolType)), Arg("pool_size", SIZE_T)], "None")
+    )
     def set_memory_pool_limit(self, pool: MemoryPoolType, pool_size: int) -> None:
-        """Set the size limit of a memory pool."""
-        if pool.name == "???" or pool_size < 0:
+        """Set the size limit of a memory pool (a C++ size_t: negative sizes are a TypeError).
+
+        A size that fails the pool's requirement (MemoryPoolType's docstring) is refused with
+        an ERROR (ErrorCode INVALID_ARGUMENT) and the limit is left unchanged."""
+        problem = "invalid pool" if pool.name == "???" else _pool_size_problem(pool, pool_size)
+        if problem:
             self._error(
-                "IBuilderConfig::setMemoryPoolLimit: Error Code 3: API Usage Error (invalid pool or size.)"
+                f"IBuilderConfig::setMemoryPoolLimit: Error Code 3: API Usage Error ({problem}: "
+                f"{pool.name} pool size {pool_size}.)"
             )
             return
         self._s["pools"][int(pool)] = pool_size
