@@ -142,3 +142,39 @@ def test_unsigned_parameters_refuse_negative_values(builder: Any, logger: ListLo
     assert config.get_tactic_sources() == default
     assert not config.set_tactic_sources(1 << 5) and len(logger.errors) == 1
     assert config.get_tactic_sources() == default
+
+
+def test_calibration_profile(builder: Any, logger: ListLogger) -> None:
+    # set_calibration_profile's docstring: the profile "must satisfy bool(profile) == True
+    # or be None. MIN and MAX values will be overwritten by OPT"; returns whether it was set.
+    config = builder.create_builder_config()
+    profile = builder.create_optimization_profile()
+    profile.set_shape("x", (1, 3, 8, 8), (4, 3, 16, 16), (8, 3, 32, 32))
+    assert config.set_calibration_profile(profile)
+    calib = config.get_calibration_profile()
+    assert [tuple(d) for d in calib.get_shape("x")] == [(4, 3, 16, 16)] * 3
+    assert tuple(profile.get_shape("x")[0]) == (1, 3, 8, 8)
+    bad = builder.create_optimization_profile()
+    with pytest.raises(ValueError):
+        bad.set_shape("x", (2, 3), (1, 3), (4, 3))
+    assert not config.set_calibration_profile(bad) and len(logger.errors) == 1
+    assert config.get_calibration_profile() is calib
+    assert config.set_calibration_profile(None)
+    assert config.get_calibration_profile() is None
+
+
+def test_add_optimization_profile_refusals(builder: Any, logger: ListLogger) -> None:
+    # add_optimization_profile returns the index, or -1 if the profile is not valid; None
+    # reaches TensorRT as nullptr (a pointer parameter), which is not valid either.
+    config = builder.create_builder_config()
+    good = builder.create_optimization_profile()
+    good.set_shape("x", (1, 4), (2, 4), (8, 4))
+    bad = builder.create_optimization_profile()
+    with pytest.raises(ValueError):
+        bad.set_shape("x", (1, 4), (2, 4), (1, 4))
+    assert config.add_optimization_profile(good) == 0
+    assert config.add_optimization_profile(bad) == -1 and len(logger.errors) == 1
+    assert config.add_optimization_profile(None) == -1 and len(logger.errors) == 2
+    assert config.add_optimization_profile(good) == 1 and config.num_optimization_profiles == 2
+    with pytest.raises(TypeError):
+        config.add_optimization_profile("x")

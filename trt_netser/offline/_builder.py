@@ -160,6 +160,14 @@ class IOptimizationProfile:
         """[min, opt, max] values of a shape input, or [] if not set."""
         return [list(v) for v in self._shape_inputs.get(input, ())]
 
+    def _opt_only(self) -> IOptimizationProfile:
+        """A copy whose min and max are the opt shapes and values (a calibration profile)."""
+        copy = IOptimizationProfile._make()
+        copy._shapes = {k: (v[1], v[1], v[1]) for k, v in self._shapes.items()}
+        copy._shape_inputs = {k: (v[1], v[1], v[1]) for k, v in self._shape_inputs.items()}
+        copy._extra = self._extra
+        return copy
+
     @property
     def extra_memory_target(self) -> float:
         """Extra memory target for this profile (default 1.0)."""
@@ -374,10 +382,14 @@ class IBuilderConfig:
         return cast(int, self._s["pools"].get(int(pool), _POOL_DEFAULTS.get(int(pool), 0)))
 
     # -- profiles -----------------------------------------------------------------------------
-    @api("IBuilderConfig", Sig([Arg("profile", instance(IOptimizationProfile))], "int"))
-    def add_optimization_profile(self, profile: IOptimizationProfile) -> int:
-        """Add a profile; returns its index, or -1 if it is invalid."""
-        if not profile:
+    @api(
+        "IBuilderConfig",
+        Sig([Arg("profile", instance(IOptimizationProfile, optional=True))], "int"),
+    )
+    def add_optimization_profile(self, profile: IOptimizationProfile | None) -> int:
+        """Add a profile; returns its index, or -1 if it is invalid (or None: the C++
+        parameter is a pointer, so pybind11 passes None through as nullptr)."""
+        if profile is None or not profile:
             self._error(
                 "IBuilderConfig::addOptimizationProfile: Error Code 3: API Usage Error (invalid profile.)"
             )
@@ -395,10 +407,24 @@ class IBuilderConfig:
         # None when unset (documented) though the binding's signature says IOptimizationProfile.
         return cast(IOptimizationProfile, self._s["calibration_profile"])
 
-    @api("IBuilderConfig", Sig([Arg("profile", instance(IOptimizationProfile))], "bool"))
-    def set_calibration_profile(self, profile: IOptimizationProfile) -> bool:
-        """[DEPRECATED] Set the calibration profile."""
-        self._s["calibration_profile"] = profile
+    @api(
+        "IBuilderConfig",
+        Sig([Arg("profile", instance(IOptimizationProfile, optional=True))], "bool"),
+    )
+    def set_calibration_profile(self, profile: IOptimizationProfile | None) -> bool:
+        """[DEPRECATED] Set the calibration profile: a valid profile or None (the docstring:
+        "must satisfy bool(profile) == True or be None"), False otherwise. The config keeps
+        its own copy whose MIN and MAX "will be overwritten by OPT"."""
+        if profile is None:
+            self._s["calibration_profile"] = None
+            return True
+        if not profile:
+            self._error(
+                "IBuilderConfig::setCalibrationProfile: Error Code 3: API Usage Error "
+                "(invalid calibration profile.)"
+            )
+            return False
+        self._s["calibration_profile"] = profile._opt_only()
         return True
 
     # -- devices ------------------------------------------------------------------------------
