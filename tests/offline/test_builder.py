@@ -178,3 +178,38 @@ def test_add_optimization_profile_refusals(builder: Any, logger: ListLogger) -> 
     assert config.add_optimization_profile(good) == 1 and config.num_optimization_profiles == 2
     with pytest.raises(TypeError):
         config.add_optimization_profile("x")
+
+
+def test_timing_cache_round_trip(builder: Any, logger: ListLogger, tmp_path: Any) -> None:
+    # As TensorRT-LLM and Polygraphy do: create a cache from b"", attach it, serialize it to
+    # a file (ITimingCache.serialize returns an IHostMemory), load it back, combine.
+    config = builder.create_builder_config()
+    assert config.get_timing_cache() is None
+    cache = config.create_timing_cache(b"")
+    assert config.set_timing_cache(cache, ignore_mismatch=False)
+    assert config.get_timing_cache() is cache
+    blob = config.get_timing_cache().serialize()
+    assert isinstance(blob, trt.IHostMemory) and blob.nbytes == len(bytes(blob)) > 0
+    path = tmp_path / "model.cache"
+    with blob as buffer:
+        path.write_bytes(buffer)
+    loaded = config.create_timing_cache(path.read_bytes())
+    assert isinstance(loaded, trt.ITimingCache) and bytes(loaded.serialize()) == bytes(blob)
+    assert config.create_timing_cache(blob) is not None
+    assert cache.combine(loaded, False) and loaded.reset()
+    assert not logger.errors
+
+
+def test_timing_cache_refusals(builder: Any, logger: ListLogger) -> None:
+    # Data that is not a serialized timing cache: an ERROR and None. Arguments of the wrong
+    # Python type (str for the Buffer, None for the ITimingCache reference): TypeError.
+    config = builder.create_builder_config()
+    assert config.create_timing_cache(b"not a timing cache") is None and len(logger.errors) == 1
+    with pytest.raises(TypeError, match=r"create_timing_cache\(\): incompatible function"):
+        config.create_timing_cache("model.cache")
+    with pytest.raises(TypeError, match=r"set_timing_cache\(\): incompatible function"):
+        config.set_timing_cache(None, False)
+    cache = config.create_timing_cache(bytearray())
+    with pytest.raises(TypeError, match=r"combine\(\): incompatible function"):
+        cache.combine(b"", False)
+    assert config.get_timing_cache() is None

@@ -23,11 +23,13 @@ from trt_netser.offline._enums import (
     TilingOptimizationLevel,
     _Severity,
 )
+from trt_netser.offline._hostmem import IHostMemory
 from trt_netser.offline._interfaces import Trampoline
 from trt_netser.offline._layers import ILayer
 from trt_netser.offline._logger import ILogger, report
 from trt_netser.offline._netimpl import NetworkImpl
 from trt_netser.offline._network import INetworkDefinition
+from trt_netser.offline._plan import TENSORRT_VERSION
 from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import (
     BOOL,
@@ -39,6 +41,7 @@ from trt_netser.offline._pyarg import (
     UINT32,
     Arg,
     Conv,
+    Mismatch,
     Sig,
     api,
     check_setter,
@@ -50,7 +53,6 @@ from trt_netser.offline._types import Dims, to_dims_tuple
 
 if TYPE_CHECKING:
     from trt_netser.offline._engine import ICudaEngine
-    from trt_netser.offline._hostmem import IHostMemory
     from trt_netser.offline._pyarg import Setting
 
 # The device the offline builder pretends to have (memory pool defaults, platform caps).
@@ -185,18 +187,51 @@ class IOptimizationProfile:
     __nonzero__ = __bool__
 
 
+# The offline timing cache's serialized form (offline-only format: real caches hold kernel
+# timings and a device header): a magic tag and the TensorRT version. A cache serializes
+# to it and create_timing_cache accepts only it (or b"" for a new cache).
+_TIMING_CACHE_BLOB = b"trt-netser.offline.ITimingCache\0" + TENSORRT_VERSION.encode() + b"\0"
+
+
+def _buffer_bytes(value: Any) -> bytes:
+    """The bytes of a buffer-protocol object (pybind11's py::buffer: str is refused)."""
+    if isinstance(value, IHostMemory):
+        return value._bytes()
+    if isinstance(value, str):
+        raise Mismatch
+    try:
+        return bytes(memoryview(value).cast("B"))
+    except (TypeError, ValueError):
+        raise Mismatch from None
+
+
+def _timing_cache(value: Any) -> ITimingCache:
+    """An ITimingCache argument (a C++ reference: None does not convert)."""
+    if not isinstance(value, ITimingCache):
+        raise Mismatch
+    return value
+
+
+_BUFFER = Conv("typing_extensions.Buffer", _buffer_bytes)
+_TIMING_CACHE = Conv(f"{MODULE}.ITimingCache", _timing_cache)
+
+
 class ITimingCache(metaclass=Trampoline):
-    """A timing cache (empty offline)."""
+    """A timing cache: no entries offline, since entries are kernel timings measured on a GPU."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.ITimingCache: No constructor defined!")
 
-    def serialize(self) -> memoryview:
-        """Serialized cache (empty)."""
-        return memoryview(b"")
+    def serialize(self) -> IHostMemory:
+        """The serialized cache, an IHostMemory (as the binding's signature says)."""
+        return IHostMemory._make(_TIMING_CACHE_BLOB)
 
-    def combine(self, input_cache: Any, ignore_mismatch: bool) -> bool:
-        """Combine with another cache."""
+    @api(
+        "ITimingCache",
+        Sig([Arg("input_cache", _TIMING_CACHE), Arg("ignore_mismatch", BOOL)], "bool"),
+    )
+    def combine(self, input_cache: ITimingCache, ignore_mismatch: bool) -> bool:
+        """Combine with another cache (offline caches are all of this TensorRT version)."""
         return True
 
     def reset(self) -> bool:
@@ -459,12 +494,29 @@ class IBuilderConfig:
         return False
 
     # -- timing cache -------------------------------------------------------------------------
-    def create_timing_cache(self, serialized_timing_cache: Any) -> ITimingCache:
-        """Create an (empty) timing cache."""
+    @api(
+        "IBuilderConfig",
+        Sig([Arg("serialized_timing_cache", _BUFFER)], f"{MODULE}.ITimingCache"),
+    )
+    def create_timing_cache(self, serialized_timing_cache: bytes) -> ITimingCache:
+        """A timing cache from serialized data (b"": a new cache); None after an ERROR if the
+        data is not a serialized timing cache."""
+        if serialized_timing_cache not in (b"", _TIMING_CACHE_BLOB):
+            self._error(
+                "IBuilderConfig::createTimingCache: Error Code 1: Serialization (the data is not "
+                f"a serialized timing cache of TensorRT {TENSORRT_VERSION}: "
+                f"{len(serialized_timing_cache)} bytes.)"
+            )
+            # TensorRT returns None (nullptr) here though its signature says ITimingCache.
+            return None  # type: ignore[return-value]
         return object.__new__(ITimingCache)
 
+    @api(
+        "IBuilderConfig",
+        Sig([Arg("cache", _TIMING_CACHE), Arg("ignore_mismatch", BOOL)], "bool"),
+    )
     def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool) -> bool:
-        """Attach a timing cache."""
+        """Attach a timing cache (a C++ reference: None is a TypeError)."""
         self._s["timing_cache"] = cache
         return True
 
