@@ -213,3 +213,22 @@ def test_timing_cache_refusals(builder: Any, logger: ListLogger) -> None:
     with pytest.raises(TypeError, match=r"combine\(\): incompatible function"):
         cache.combine(b"", False)
     assert config.get_timing_cache() is None
+
+
+@pytest.mark.parametrize(
+    ("shapes", "which"),
+    [
+        (((4, 4), (2, 4), (8, 4)), "opt"),  # opt < min
+        (((1, 4), (2, 4), (1, 4)), "max"),  # max < opt
+        (((1, 4), (2, 4, 1), (8, 4)), "opt"),  # rank of opt differs
+        (((1, 4), (2, 4), (8,)), "max"),  # rank of max differs
+        (((-1, 4), (2, 4), (8, 4)), "min"),  # a negative (wildcard) dimension
+    ],
+)
+def test_set_shape_names_the_inconsistent_shape(builder: Any, shapes: Any, which: str) -> None:
+    # The binding sets MIN, OPT and MAX in turn and raises ValueError("Shape provided for
+    # <which> is inconsistent with other shapes.") at the first that setDimensions refuses.
+    profile = builder.create_optimization_profile()
+    with pytest.raises(ValueError, match=f"^Shape provided for {which} is inconsistent"):
+        profile.set_shape("x", *shapes)
+    assert not profile

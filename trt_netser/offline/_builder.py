@@ -125,14 +125,23 @@ class IOptimizationProfile:
     def set_shape(
         self, input: str, min: tuple[int, ...], opt: tuple[int, ...], max: tuple[int, ...]
     ) -> None:
-        """Set min/opt/max dimensions of a dynamic input (ValueError if inconsistent)."""
-        if not len(min) == len(opt) == len(max) or any(
-            not 0 <= a <= b <= c for a, b, c in zip(min, opt, max, strict=True)
-        ):
-            self._valid = False
-            raise ValueError(
-                "Shape provided for set_shape is invalid: need 0 <= min <= opt <= max of equal rank"
-            )
+        """Set min/opt/max dimensions of a dynamic input (ValueError if inconsistent).
+
+        Like the binding, which calls ``setDimensions`` for MIN, OPT and MAX in turn, the
+        ValueError names the first of the three that is inconsistent with those before it
+        (another rank, a negative dimension, or not min <= opt <= max)."""
+        shapes = (min, opt, max)
+        for i, (which, dims) in enumerate(zip(("min", "opt", "max"), shapes, strict=True)):
+            before = shapes[i - 1] if i else None
+            if any(d < 0 for d in dims) or (
+                before is not None
+                and (
+                    len(dims) != len(before)
+                    or any(a > b for a, b in zip(before, dims, strict=True))
+                )
+            ):
+                self._valid = False
+                raise ValueError(f"Shape provided for {which} is inconsistent with other shapes.")
         self._shapes[input] = (tuple(min), tuple(opt), tuple(max))
 
     @api("IOptimizationProfile", Sig([Arg("input", STR)], f"list[{MODULE}.Dims]"))
