@@ -232,3 +232,42 @@ def test_set_shape_names_the_inconsistent_shape(builder: Any, shapes: Any, which
     with pytest.raises(ValueError, match=f"^Shape provided for {which} is inconsistent"):
         profile.set_shape("x", *shapes)
     assert not profile
+
+
+def test_integer_settings_hold_their_cpp_types(builder: Any, logger: ListLogger) -> None:
+    # The settings are C++ int32_t (levels, counts, DLA core, max_threads), uint32_t (flag
+    # bit masks) and int64_t (l2_limit_for_tiling): pybind11's casters refuse what those
+    # types cannot hold with the setter's TypeError, and the setting keeps its value.
+    config = builder.create_builder_config()
+    for name, value in (
+        ("avg_timing_iterations", 1 << 31),
+        ("builder_optimization_level", -(1 << 31) - 1),
+        ("max_aux_streams", 1 << 31),
+        ("DLA_core", 1 << 40),
+        ("flags", -1),
+        ("quantization_flags", 1 << 32),
+        ("l2_limit_for_tiling", 1 << 63),
+    ):
+        before = getattr(config, name)
+        with pytest.raises(TypeError, match="incompatible function arguments"):
+            setattr(config, name, value)
+        assert getattr(config, name) == before, name
+    config.l2_limit_for_tiling = 1 << 40
+    config.max_aux_streams = (1 << 31) - 1
+    assert config.l2_limit_for_tiling == 1 << 40 and config.max_aux_streams == (1 << 31) - 1
+    with pytest.raises(TypeError):
+        builder.max_threads = 1 << 31
+    assert not logger.errors
+
+
+def test_max_num_tactics_range(builder: Any, logger: ListLogger) -> None:
+    # max_num_tactics' docstring: "Valid values include integers from -1 to the maximum
+    # 32-bit integer. Default value -1"; below -1 is refused with an ERROR.
+    config = builder.create_builder_config()
+    assert config.max_num_tactics == -1
+    config.max_num_tactics = 0
+    assert config.max_num_tactics == 0 and not logger.errors
+    config.max_num_tactics = -2
+    assert config.max_num_tactics == 0 and len(logger.errors) == 1
+    config.max_num_tactics = -1
+    assert config.max_num_tactics == -1 and len(logger.errors) == 1

@@ -34,6 +34,8 @@ from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import (
     BOOL,
     INT,
+    INT32,
+    INT64,
     INTS,
     MODULE,
     SIZE_T,
@@ -542,6 +544,11 @@ class IBuilderConfig:
         return None
 
 
+#: Lower bounds that the property docstrings state ("Valid values include integers from -1
+#: to the maximum 32-bit integer"); a smaller value is refused with an ERROR.
+_SETTING_MINIMUM: dict[str, int] = {"max_num_tactics": -1}
+
+
 def _config_prop(name: str, conv: Conv, doc: str) -> property:
     def fget(self: IBuilderConfig) -> Any:
         val = self._s[name]
@@ -554,6 +561,13 @@ def _config_prop(name: str, conv: Conv, doc: str) -> property:
                 f"IBuilderConfig: Error Code 3: API Usage Error (invalid {name} {int(val)}.)"
             )
             return
+        low = _SETTING_MINIMUM.get(name)
+        if low is not None and val < low:
+            self._error(
+                f"IBuilderConfig: Error Code 3: API Usage Error (Parameter check failed, "
+                f"condition: {name} >= {low}. {name} is {val}.)"
+            )
+            return
         self._s[name] = val
 
     return property(fget, fset, doc=doc)
@@ -562,20 +576,20 @@ def _config_prop(name: str, conv: Conv, doc: str) -> property:
 _ANY = Conv("object", lambda v: v)
 _STRS = Conv("list[str]", lambda v: [STR(x) for x in v])
 for _name, _conv, _doc in (
-    ("flags", INT, "Bit mask of BuilderFlag values (default: TF32)."),
-    ("quantization_flags", INT, "Bit mask of QuantizationFlag values."),
-    ("avg_timing_iterations", INT, "Averaging iterations when timing layers (default 1)."),
-    ("builder_optimization_level", INT, "Builder optimization level (default 3)."),
+    ("flags", UINT32, "Bit mask of BuilderFlag values (default: TF32)."),
+    ("quantization_flags", UINT32, "Bit mask of QuantizationFlag values."),
+    ("avg_timing_iterations", INT32, "Averaging iterations when timing layers (default 1)."),
+    ("builder_optimization_level", INT32, "Builder optimization level (default 3)."),
     ("default_device_type", enum(DeviceType), "Default device type (GPU)."),
-    ("DLA_core", INT, "DLA core (default -1)."),
+    ("DLA_core", INT32, "DLA core (default -1)."),
     ("engine_capability", enum(EngineCapability), "Engine capability (STANDARD)."),
     (
         "hardware_compatibility_level",
         enum(HardwareCompatibilityLevel),
         "Hardware compatibility (NONE).",
     ),
-    ("max_aux_streams", INT, "Maximum auxiliary streams (default -1: heuristic)."),
-    ("max_num_tactics", INT, "Maximum tactics to time (default -1: heuristic)."),
+    ("max_aux_streams", INT32, "Maximum auxiliary streams (default -1: heuristic)."),
+    ("max_num_tactics", INT32, "Maximum tactics to time (default -1: heuristic; at least -1)."),
     ("profiling_verbosity", enum(ProfilingVerbosity), "Profiling verbosity (LAYER_NAMES_ONLY)."),
     ("runtime_platform", enum(RuntimePlatform), "Runtime platform (SAME_AS_BUILD)."),
     (
@@ -583,7 +597,7 @@ for _name, _conv, _doc in (
         enum(TilingOptimizationLevel),
         "Tiling optimization level (NONE).",
     ),
-    ("l2_limit_for_tiling", INT, "Target L2 usage for tiling (default -1)."),
+    ("l2_limit_for_tiling", INT64, "Target L2 usage for tiling (default -1)."),
     ("plugins_to_serialize", _STRS, "Plugin libraries serialized with version-compatible engines."),
     ("profile_stream", INT, "CUDA stream used for profiling (0)."),
     ("int8_calibrator", _ANY, "[DEPRECATED] INT8 calibrator (None)."),
@@ -724,7 +738,7 @@ class Builder:
     def max_threads(self, value: int) -> None:
         # IBuilder::setMaxThreads: "A value less than 1 triggers a kINVALID_ARGUMENT error"
         # (NvInfer.h); the setting is left unchanged.
-        threads = check_setter("Builder", INT, value)
+        threads = check_setter("Builder", INT32, value)
         if threads < 1:
             report(
                 self._s["logger"],

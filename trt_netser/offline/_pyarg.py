@@ -119,7 +119,10 @@ def _ranged(bits: int, signed: bool) -> Callable[[Any], int]:
 
 
 INT = Conv("typing.SupportsInt", _int, exact=int)
-#: C++ ``uint32_t`` / ``size_t`` parameters (pybind11 shows them as SupportsInt too).
+#: C++ ``int32_t`` / ``int64_t`` / ``uint32_t`` / ``size_t`` parameters (pybind11 shows
+#: them all as SupportsInt).
+INT32 = Conv("typing.SupportsInt", _ranged(32, signed=True))
+INT64 = Conv("typing.SupportsInt", _ranged(64, signed=True))
 UINT32 = Conv("typing.SupportsInt", _ranged(32, signed=False))
 SIZE_T = Conv("typing.SupportsInt", _ranged(64, signed=False))
 FLOAT = Conv("typing.SupportsFloat", _float)
