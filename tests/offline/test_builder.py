@@ -271,3 +271,16 @@ def test_max_num_tactics_range(builder: Any, logger: ListLogger) -> None:
     assert config.max_num_tactics == 0 and len(logger.errors) == 1
     config.max_num_tactics = -1
     assert config.max_num_tactics == -1 and len(logger.errors) == 1
+
+
+def test_extra_memory_target(builder: Any) -> None:
+    # Default 1.0; "Valid inputs lie between 0.0 and 1.0" (others change nothing); a float
+    # property, so pybind11 refuses a str with the setter's TypeError.
+    profile = builder.create_optimization_profile()
+    assert profile.extra_memory_target == 1.0
+    profile.extra_memory_target = 0.25
+    profile.extra_memory_target = 1.5
+    assert profile.extra_memory_target == 0.25
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        profile.extra_memory_target = "0.5"
+    assert profile.extra_memory_target == 0.25

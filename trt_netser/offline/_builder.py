@@ -33,6 +33,7 @@ from trt_netser.offline._plan import TENSORRT_VERSION
 from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import (
     BOOL,
+    FLOAT,
     INT,
     INT32,
     INT64,
@@ -188,7 +189,9 @@ class IOptimizationProfile:
 
     @extra_memory_target.setter
     def extra_memory_target(self, value: float) -> None:
-        val = float(value)
+        # A C++ float: pybind11 refuses str/None with the setter's TypeError; a value
+        # outside [0, 1] makes setExtraMemoryTarget return false and change nothing.
+        val = check_setter("IOptimizationProfile", FLOAT, value)
         if 0.0 <= val <= 1.0:
             self._extra = val
 
