@@ -284,3 +284,14 @@ def test_extra_memory_target(builder: Any) -> None:
     with pytest.raises(TypeError, match="incompatible function arguments"):
         profile.extra_memory_target = "0.5"
     assert profile.extra_memory_target == 0.25
+
+
+def test_is_network_supported_checks_argument_types(builder: Any) -> None:
+    # Both parameters are C++ references: pybind11 refuses None or other objects.
+    network = builder.create_network(0)
+    config = builder.create_builder_config()
+    assert builder.is_network_supported(network, config) is True
+    with pytest.raises(TypeError, match=r"is_network_supported\(\): incompatible function"):
+        builder.is_network_supported(None, config)
+    with pytest.raises(TypeError, match=r"is_network_supported\(\): incompatible function"):
+        builder.is_network_supported(network, object())

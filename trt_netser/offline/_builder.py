@@ -720,6 +720,13 @@ class Builder:
             return False
         return True
 
+    @api(
+        "Builder",
+        Sig(
+            [Arg("network", instance(INetworkDefinition)), Arg("config", instance(IBuilderConfig))],
+            "bool",
+        ),
+    )
     def is_network_supported(self, network: INetworkDefinition, config: IBuilderConfig) -> bool:
         """Every network definition is within scope of the offline model."""
         return True
