@@ -295,3 +295,23 @@ def test_is_network_supported_checks_argument_types(builder: Any) -> None:
         builder.is_network_supported(None, config)
     with pytest.raises(TypeError, match=r"is_network_supported\(\): incompatible function"):
         builder.is_network_supported(network, object())
+
+
+@pytest.mark.parametrize(
+    ("values", "which"),
+    [
+        (([4], [2], [8]), "opt"),  # opt < min
+        (([1, 1], [2, 2], [3, 1]), "max"),  # max < opt
+        (([1], [2, 2], [3, 3]), "opt"),  # another count of values
+    ],
+)
+def test_set_shape_input_names_the_inconsistent_values(
+    builder: Any, values: Any, which: str
+) -> None:
+    profile = builder.create_optimization_profile()
+    with pytest.raises(ValueError, match=f"^{which} input provided for shape tensor is"):
+        profile.set_shape_input("s", *values)
+    assert not profile
+    ok = builder.create_optimization_profile()
+    ok.set_shape_input("s", [-3], [0], [5])  # shape values may be negative
+    assert ok.get_shape_input("s") == [[-3], [0], [5]] and ok

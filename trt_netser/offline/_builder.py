@@ -159,14 +159,21 @@ class IOptimizationProfile:
     def set_shape_input(
         self, input: str, min: tuple[int, ...], opt: tuple[int, ...], max: tuple[int, ...]
     ) -> None:
-        """Set min/opt/max values of a shape input tensor (ValueError if inconsistent)."""
-        if not len(min) == len(opt) == len(max) or any(
-            not a <= b <= c for a, b, c in zip(min, opt, max, strict=True)
-        ):
-            self._valid = False
-            raise ValueError(
-                "Values provided for set_shape_input are invalid: need min <= opt <= max"
-            )
+        """Set min/opt/max values of a shape input tensor (ValueError if inconsistent).
+
+        Like set_shape, the binding sets MIN, OPT and MAX in turn (``setShapeValues``) and the
+        ValueError names the first that is inconsistent (another count, or not min <= opt
+        <= max)."""
+        values = (min, opt, max)
+        for i, which in enumerate(("min", "opt", "max")):
+            if i and (
+                len(values[i]) != len(values[i - 1])
+                or any(a > b for a, b in zip(values[i - 1], values[i], strict=True))
+            ):
+                self._valid = False
+                raise ValueError(
+                    f"{which} input provided for shape tensor is inconsistent with other inputs."
+                )
         self._shape_inputs[input] = (tuple(min), tuple(opt), tuple(max))
 
     @api("IOptimizationProfile", Sig([Arg("input", STR)], "list[list[int]]"))
