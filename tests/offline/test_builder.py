@@ -315,3 +315,45 @@ def test_set_shape_input_names_the_inconsistent_values(
     ok = builder.create_optimization_profile()
     ok.set_shape_input("s", [-3], [0], [5])  # shape values may be negative
     assert ok.get_shape_input("s") == [[-3], [0], [5]] and ok
+
+
+class _Monitor(trt.IProgressMonitor):
+    def __init__(self) -> None:
+        trt.IProgressMonitor.__init__(self)
+
+    def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
+        pass
+
+    def step_complete(self, phase_name: str, step: int) -> bool:
+        return True
+
+    def phase_finish(self, phase_name: str) -> None:
+        pass
+
+
+class _Recorder(trt.IErrorRecorder):
+    pass
+
+
+def test_interface_settings_take_instances_or_none(builder: Any) -> None:
+    # progress_monitor, int8_calibrator, algorithm_selector, error_recorder and gpu_allocator
+    # are C++ interface pointers: an implementation (a Python subclass) or None; pybind11
+    # refuses any other object with the setter's TypeError.
+    config = builder.create_builder_config()
+    monitor = _Monitor()
+    config.progress_monitor = monitor
+    assert config.progress_monitor is monitor
+    config.progress_monitor = None
+    assert config.progress_monitor is None
+    for name in ("progress_monitor", "int8_calibrator", "algorithm_selector"):
+        with pytest.raises(TypeError, match="incompatible function arguments"):
+            setattr(config, name, object())
+        assert getattr(config, name) is None
+    recorder = _Recorder()
+    builder.error_recorder = recorder
+    assert builder.error_recorder is recorder
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        builder.error_recorder = "stderr"
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        builder.gpu_allocator = object()
+    assert builder.error_recorder is recorder and builder.gpu_allocator is None

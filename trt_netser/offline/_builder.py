@@ -24,13 +24,19 @@ from trt_netser.offline._enums import (
     _Severity,
 )
 from trt_netser.offline._hostmem import IHostMemory
-from trt_netser.offline._interfaces import Trampoline
+from trt_netser.offline._interfaces import (
+    IAlgorithmSelector,
+    IGpuAllocator,
+    IInt8Calibrator,
+    IProgressMonitor,
+    Trampoline,
+)
 from trt_netser.offline._layers import ILayer
 from trt_netser.offline._logger import ILogger, report
 from trt_netser.offline._netimpl import NetworkImpl
 from trt_netser.offline._network import INetworkDefinition
 from trt_netser.offline._plan import TENSORRT_VERSION
-from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
+from trt_netser.offline._plugins import IErrorRecorder, IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import (
     BOOL,
     FLOAT,
@@ -583,7 +589,6 @@ def _config_prop(name: str, conv: Conv, doc: str) -> property:
     return property(fget, fset, doc=doc)
 
 
-_ANY = Conv("object", lambda v: v)
 _STRS = Conv("list[str]", lambda v: [STR(x) for x in v])
 for _name, _conv, _doc in (
     ("flags", UINT32, "Bit mask of BuilderFlag values (default: TF32)."),
@@ -610,12 +615,26 @@ for _name, _conv, _doc in (
     ("l2_limit_for_tiling", INT64, "Target L2 usage for tiling (default -1)."),
     ("plugins_to_serialize", _STRS, "Plugin libraries serialized with version-compatible engines."),
     ("profile_stream", INT, "CUDA stream used for profiling (0)."),
-    ("int8_calibrator", _ANY, "[DEPRECATED] INT8 calibrator (None)."),
-    ("algorithm_selector", _ANY, "[DEPRECATED] Algorithm selector (None)."),
-    ("progress_monitor", _ANY, "Progress monitor (None)."),
+    (
+        "int8_calibrator",
+        instance(IInt8Calibrator, optional=True),
+        "[DEPRECATED] INT8 calibrator (None).",
+    ),
+    (
+        "algorithm_selector",
+        instance(IAlgorithmSelector, optional=True),
+        "[DEPRECATED] Algorithm selector (None).",
+    ),
+    ("progress_monitor", instance(IProgressMonitor, optional=True), "Progress monitor (None)."),
     ("remote_auto_tuning_config", STR, "Remote auto-tuning configuration string."),
 ):
     setattr(IBuilderConfig, _name, _config_prop(_name, _conv, _doc))
+
+
+# Interface-typed settings are C++ pointers: an instance of the interface (a Python
+# subclass) or None; pybind11 refuses any other object with the setter's TypeError.
+_ERROR_RECORDER = instance(IErrorRecorder, optional=True)
+_GPU_ALLOCATOR = instance(IGpuAllocator, optional=True)
 
 
 class Builder:
@@ -773,7 +792,7 @@ class Builder:
 
     @error_recorder.setter
     def error_recorder(self, value: Any) -> None:
-        self._s["error_recorder"] = value
+        self._s["error_recorder"] = check_setter("Builder", _ERROR_RECORDER, value)
 
     @property
     def gpu_allocator(self) -> Any:
@@ -782,7 +801,7 @@ class Builder:
 
     @gpu_allocator.setter
     def gpu_allocator(self, value: Any) -> None:
-        self._s["gpu_allocator"] = value
+        self._s["gpu_allocator"] = check_setter("Builder", _GPU_ALLOCATOR, value)
 
     @property
     def platform_has_tf32(self) -> bool:
