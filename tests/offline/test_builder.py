@@ -356,4 +356,14 @@ def test_interface_settings_take_instances_or_none(builder: Any) -> None:
         builder.error_recorder = "stderr"
     with pytest.raises(TypeError, match="incompatible function arguments"):
         builder.gpu_allocator = object()
-    assert builder.error_recorder is recorder and builder.gpu_allocator is None
+    assert builder.error_recorder is recorder
+    builder.gpu_allocator = None  # the default allocator
+
+
+def test_builder_gpu_allocator_is_write_only(builder: Any) -> None:
+    # The bindings' Builder.gpu_allocator property has a setter and no getter (fget is None).
+    assert isinstance(trt.Builder.gpu_allocator, property)
+    assert trt.Builder.gpu_allocator.fget is None and trt.Builder.gpu_allocator.fset
+    builder.gpu_allocator = None
+    with pytest.raises(AttributeError):
+        _ = builder.gpu_allocator

@@ -794,14 +794,14 @@ class Builder:
     def error_recorder(self, value: Any) -> None:
         self._s["error_recorder"] = check_setter("Builder", _ERROR_RECORDER, value)
 
-    @property
-    def gpu_allocator(self) -> Any:
-        """GPU allocator (None: default allocator)."""
-        return self._s["gpu_allocator"]
-
-    @gpu_allocator.setter
-    def gpu_allocator(self, value: Any) -> None:
+    def _set_gpu_allocator(self, value: Any) -> None:
         self._s["gpu_allocator"] = check_setter("Builder", _GPU_ALLOCATOR, value)
+
+    # Write-only, as in the bindings (the property has a setter and no getter): reading it
+    # raises AttributeError.
+    gpu_allocator = property(
+        None, _set_gpu_allocator, doc="GPU allocator (write-only; None: default allocator)."
+    )
 
     @property
     def platform_has_tf32(self) -> bool:
