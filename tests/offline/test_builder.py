@@ -367,3 +367,17 @@ def test_builder_gpu_allocator_is_write_only(builder: Any) -> None:
     builder.gpu_allocator = None
     with pytest.raises(AttributeError):
         _ = builder.gpu_allocator
+
+
+def test_builder_optimization_level_range(builder: Any, logger: ListLogger) -> None:
+    # Its docstring: default 3, "Valid values include integers from 0 to the maximum
+    # optimization level, which is currently 5. Setting it to be greater than the maximum
+    # level results in identical behavior to the maximum level"; negative is refused.
+    config = builder.create_builder_config()
+    assert config.builder_optimization_level == 3
+    config.builder_optimization_level = 0
+    assert config.builder_optimization_level == 0
+    config.builder_optimization_level = 9
+    assert config.builder_optimization_level == 9 and not logger.errors
+    config.builder_optimization_level = -1
+    assert config.builder_optimization_level == 9 and len(logger.errors) == 1

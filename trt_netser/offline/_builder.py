@@ -560,9 +560,11 @@ class IBuilderConfig:
         return None
 
 
-#: Lower bounds that the property docstrings state ("Valid values include integers from -1
-#: to the maximum 32-bit integer"); a smaller value is refused with an ERROR.
-_SETTING_MINIMUM: dict[str, int] = {"max_num_tactics": -1}
+#: Lower bounds that the property docstrings state (max_num_tactics: "Valid values include
+#: integers from -1 to the maximum 32-bit integer"; builder_optimization_level: "Valid values
+#: include integers from 0 to the maximum optimization level", higher ones act as the
+#: maximum); a smaller value is refused with an ERROR.
+_SETTING_MINIMUM: dict[str, int] = {"max_num_tactics": -1, "builder_optimization_level": 0}
 
 
 def _config_prop(name: str, conv: Conv, doc: str) -> property:
