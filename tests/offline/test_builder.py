@@ -381,3 +381,22 @@ def test_builder_optimization_level_range(builder: Any, logger: ListLogger) -> N
     assert config.builder_optimization_level == 9 and not logger.errors
     config.builder_optimization_level = -1
     assert config.builder_optimization_level == 9 and len(logger.errors) == 1
+
+
+def test_profile_is_valid_again_once_the_input_is_set(builder: Any, logger: ListLogger) -> None:
+    # bool(profile) checks the profile's state (IOptimizationProfile::isValid): a failed
+    # set_shape leaves the input half set, a later successful set_shape of it repairs it.
+    profile = builder.create_optimization_profile()
+    profile.set_shape("y", (1,), (1,), (1,))
+    with pytest.raises(ValueError):
+        profile.set_shape("x", (1, 4), (8, 4), (2, 4))
+    assert not profile
+    profile.set_shape("x", (1, 4), (2, 4), (8, 4))
+    assert profile
+    with pytest.raises(ValueError):
+        profile.set_shape_input("s", [2], [1], [3])
+    assert not profile
+    profile.set_shape_input("s", [1], [2], [3])
+    assert profile
+    config = builder.create_builder_config()
+    assert config.add_optimization_profile(profile) == 0 and not logger.errors

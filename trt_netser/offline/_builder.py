@@ -109,11 +109,11 @@ _REFIT_FLAGS = (BuilderFlag.REFIT, BuilderFlag.REFIT_IDENTICAL, BuilderFlag.REFI
 class IOptimizationProfile:
     """Optimization profile for dynamic input dimensions and shape tensors."""
 
-    __slots__ = ("__weakref__", "_extra", "_shape_inputs", "_shapes", "_valid")
+    __slots__ = ("__weakref__", "_broken", "_extra", "_shape_inputs", "_shapes")
     _extra: float
     _shape_inputs: dict[str, tuple[tuple[int, ...], ...]]  # (min, opt, max) values
     _shapes: dict[str, tuple[tuple[int, ...], ...]]  # (min, opt, max) dimensions
-    _valid: bool
+    _broken: set[tuple[str, str]]  # (kind, input) whose last set_shape(_input) failed
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.IOptimizationProfile: No constructor defined!")
@@ -124,7 +124,7 @@ class IOptimizationProfile:
         obj._shapes = {}
         obj._shape_inputs = {}
         obj._extra = 1.0
-        obj._valid = True
+        obj._broken = set()
         return obj
 
     @api(
@@ -149,9 +149,12 @@ class IOptimizationProfile:
                     or any(a > b for a, b in zip(before, dims, strict=True))
                 )
             ):
-                self._valid = False
+                # The binding set the shapes before this one: the input is left half set,
+                # so the profile is invalid until a set_shape of the input succeeds.
+                self._broken.add(("shape", input))
                 raise ValueError(f"Shape provided for {which} is inconsistent with other shapes.")
         self._shapes[input] = (tuple(min), tuple(opt), tuple(max))
+        self._broken.discard(("shape", input))
 
     @api("IOptimizationProfile", Sig([Arg("input", STR)], f"list[{MODULE}.Dims]"))
     def get_shape(self, input: str) -> list[Dims]:
@@ -176,11 +179,12 @@ class IOptimizationProfile:
                 len(values[i]) != len(values[i - 1])
                 or any(a > b for a, b in zip(values[i - 1], values[i], strict=True))
             ):
-                self._valid = False
+                self._broken.add(("values", input))
                 raise ValueError(
                     f"{which} input provided for shape tensor is inconsistent with other inputs."
                 )
         self._shape_inputs[input] = (tuple(min), tuple(opt), tuple(max))
+        self._broken.discard(("values", input))
 
     @api("IOptimizationProfile", Sig([Arg("input", STR)], "list[list[int]]"))
     def get_shape_input(self, input: str) -> list[list[int]]:
@@ -209,7 +213,9 @@ class IOptimizationProfile:
             self._extra = val
 
     def __bool__(self) -> bool:
-        return self._valid
+        """Whether the profile can be added to a config: no input was left half set by a
+        failed set_shape / set_shape_input (IOptimizationProfile::isValid checks the state)."""
+        return not self._broken
 
     __nonzero__ = __bool__
 
