@@ -400,3 +400,16 @@ def test_profile_is_valid_again_once_the_input_is_set(builder: Any, logger: List
     assert profile
     config = builder.create_builder_config()
     assert config.add_optimization_profile(profile) == 0 and not logger.errors
+
+
+def test_plugins_to_serialize_takes_a_sequence_of_str(builder: Any) -> None:
+    # The setter takes collections.abc.Sequence[str]: pybind11 does not split a str into
+    # its characters, it refuses it.
+    config = builder.create_builder_config()
+    config.plugins_to_serialize = ("libA.so", "libB.so")
+    assert config.plugins_to_serialize == ["libA.so", "libB.so"]
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        config.plugins_to_serialize = "libC.so"
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        config.plugins_to_serialize = ["libC.so", 3]
+    assert config.plugins_to_serialize == ["libA.so", "libB.so"]

@@ -7,6 +7,7 @@ fixed "offline device" (see :data:`OFFLINE_DEVICE`), so nothing depends on the m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from trt_netser.offline._enums import (
@@ -597,7 +598,14 @@ def _config_prop(name: str, conv: Conv, doc: str) -> property:
     return property(fget, fset, doc=doc)
 
 
-_STRS = Conv("list[str]", lambda v: [STR(x) for x in v])
+def _strs(value: Any) -> list[str]:
+    """A sequence of str (pybind11's list caster refuses a str or bytes as the sequence)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise Mismatch
+    return [STR(x) for x in value]
+
+
+_STRS = Conv("collections.abc.Sequence[str]", _strs)
 for _name, _conv, _doc in (
     ("flags", UINT32, "Bit mask of BuilderFlag values (default: TF32)."),
     ("quantization_flags", UINT32, "Bit mask of QuantizationFlag values."),
