@@ -413,3 +413,15 @@ def test_plugins_to_serialize_takes_a_sequence_of_str(builder: Any) -> None:
     with pytest.raises(TypeError, match="incompatible function arguments"):
         config.plugins_to_serialize = ["libC.so", 3]
     assert config.plugins_to_serialize == ["libA.so", "libB.so"]
+
+
+def test_create_network_flags_are_a_uint32(builder: Any) -> None:
+    # NetworkDefinitionCreationFlags is a uint32_t: pybind11 refuses -1 (it would set every
+    # bit, STRONGLY_TYPED among them) and values of 2**32 or more.
+    strongly = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    assert builder.create_network(strongly).get_flag(
+        trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED
+    )
+    for bad in (-1, 1 << 32):
+        with pytest.raises(TypeError, match=r"create_network\(\): incompatible function"):
+            builder.create_network(bad)

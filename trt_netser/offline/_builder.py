@@ -667,9 +667,10 @@ class Builder:
             "gpu_allocator": None,
         }
 
-    @api("Builder", Sig([Arg("flags", INT, 0)], f"{MODULE}.INetworkDefinition"))
+    @api("Builder", Sig([Arg("flags", UINT32, 0)], f"{MODULE}.INetworkDefinition"))
     def create_network(self, flags: int) -> INetworkDefinition:
-        """Create an empty network (flags: NetworkDefinitionCreationFlag bits)."""
+        """Create an empty network (flags: NetworkDefinitionCreationFlag bits, a C++ uint32_t:
+        a negative value is a TypeError)."""
         impl = NetworkImpl(self, self._s["logger"], flags)
         net = INetworkDefinition._make(impl)
         return net
