@@ -124,11 +124,46 @@ def test_each_property_changes_the_digest(prop):
     assert _digest(cfg) != before
 
 
+class _Monitor(trt.IProgressMonitor):
+    """A progress monitor as users write them (TensorRT takes only IProgressMonitor)."""
+
+    def __init__(self):
+        trt.IProgressMonitor.__init__(self)
+
+    def phase_start(self, phase_name, parent_phase, num_steps):
+        pass
+
+    def step_complete(self, phase_name, step):
+        return True
+
+    def phase_finish(self, phase_name):
+        pass
+
+
+class _Calibrator(trt.IInt8EntropyCalibrator2):
+    """An INT8 calibrator as users write them (TensorRT takes only IInt8Calibrator)."""
+
+    def __init__(self):
+        trt.IInt8EntropyCalibrator2.__init__(self)
+
+    def get_batch_size(self):
+        return 1
+
+    def get_batch(self, names):
+        return None
+
+    def read_calibration_cache(self):
+        return None
+
+    def write_calibration_cache(self, cache):
+        pass
+
+
 @pytest.mark.parametrize("prop", ["progress_monitor", "profile_stream"])
 def test_excluded_properties_do_not_change_the_digest(prop):
     cfg = config()
     before = _digest(cfg)
-    setattr(cfg, prop, 7 if prop == "profile_stream" else object())
+    setattr(cfg, prop, 7 if prop == "profile_stream" else _Monitor())
     assert _digest(cfg) == before
 
 
@@ -141,7 +176,7 @@ def test_timing_cache_does_not_change_the_digest():
 
 def test_calibrator_is_opaque_strict_and_partial_otherwise():
     cfg = config()
-    cfg.int8_calibrator = object()
+    cfg.int8_calibrator = _Calibrator()
     with pytest.raises(UnhashableNetworkError, match="int8_calibrator"):
         _digest(cfg)
     described = describe_builder_config(cfg, strict=False)

@@ -7,6 +7,7 @@ fixed "offline device" (see :data:`OFFLINE_DEVICE`), so nothing depends on the m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from trt_netser.offline._enums import (
@@ -23,20 +24,34 @@ from trt_netser.offline._enums import (
     TilingOptimizationLevel,
     _Severity,
 )
-from trt_netser.offline._interfaces import Trampoline
+from trt_netser.offline._hostmem import IHostMemory
+from trt_netser.offline._interfaces import (
+    IAlgorithmSelector,
+    IGpuAllocator,
+    IInt8Calibrator,
+    IProgressMonitor,
+    Trampoline,
+)
 from trt_netser.offline._layers import ILayer
 from trt_netser.offline._logger import ILogger, report
 from trt_netser.offline._netimpl import NetworkImpl
 from trt_netser.offline._network import INetworkDefinition
-from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
+from trt_netser.offline._plan import TENSORRT_VERSION
+from trt_netser.offline._plugins import IErrorRecorder, IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import (
     BOOL,
+    FLOAT,
     INT,
+    INT32,
+    INT64,
     INTS,
     MODULE,
+    SIZE_T,
     STR,
+    UINT32,
     Arg,
     Conv,
+    Mismatch,
     Sig,
     api,
     check_setter,
@@ -48,7 +63,6 @@ from trt_netser.offline._types import Dims, to_dims_tuple
 
 if TYPE_CHECKING:
     from trt_netser.offline._engine import ICudaEngine
-    from trt_netser.offline._hostmem import IHostMemory
     from trt_netser.offline._pyarg import Setting
 
 # The device the offline builder pretends to have (memory pool defaults, platform caps).
@@ -68,10 +82,27 @@ _DEFAULT_FLAGS = 1 << int(BuilderFlag.TF32)
 _DEFAULT_TACTICS = (1 << int(TacticSource.EDGE_MASK_CONVOLUTIONS)) | (
     1 << int(TacticSource.JIT_CONVOLUTIONS)
 )
+_ALL_TACTICS = sum(1 << int(t) for t in TacticSource.__members__.values())
 _DEFAULT_PREVIEW = {
     int(PreviewFeature.PROFILE_SHARING_0806): True,
     int(PreviewFeature.RUNTIME_ACTIVATION_RESIZE_10_10): True,
 }
+_DLA_POOLS = frozenset(
+    (MemoryPoolType.DLA_MANAGED_SRAM, MemoryPoolType.DLA_LOCAL_DRAM, MemoryPoolType.DLA_GLOBAL_DRAM)
+)
+
+
+def _pool_size_problem(pool: MemoryPoolType, size: int) -> str:
+    """What is wrong with ``size`` for ``pool`` per MemoryPoolType's docstring, "" if nothing:
+    DLA pools "must be at least 4 KiB and must be a power of 2", TACTIC_SHARED_MEMORY "must
+    be less than 1GiB"."""
+    if pool in _DLA_POOLS and (size < 4 << 10 or size & (size - 1)):
+        return "a DLA pool must be at least 4 KiB and a power of 2"
+    if pool == MemoryPoolType.TACTIC_SHARED_MEMORY and size >= 1 << 30:
+        return "the TACTIC_SHARED_MEMORY pool must be less than 1 GiB"
+    return ""
+
+
 _DIMS = Conv(f"{MODULE}.Dims", to_dims_tuple)
 _REFIT_FLAGS = (BuilderFlag.REFIT, BuilderFlag.REFIT_IDENTICAL, BuilderFlag.REFIT_INDIVIDUAL)
 
@@ -79,11 +110,11 @@ _REFIT_FLAGS = (BuilderFlag.REFIT, BuilderFlag.REFIT_IDENTICAL, BuilderFlag.REFI
 class IOptimizationProfile:
     """Optimization profile for dynamic input dimensions and shape tensors."""
 
-    __slots__ = ("__weakref__", "_extra", "_shape_inputs", "_shapes", "_valid")
+    __slots__ = ("__weakref__", "_broken", "_extra", "_shape_inputs", "_shapes")
     _extra: float
     _shape_inputs: dict[str, tuple[tuple[int, ...], ...]]  # (min, opt, max) values
     _shapes: dict[str, tuple[tuple[int, ...], ...]]  # (min, opt, max) dimensions
-    _valid: bool
+    _broken: set[tuple[str, str]]  # (kind, input) whose last set_shape(_input) failed
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.IOptimizationProfile: No constructor defined!")
@@ -94,7 +125,7 @@ class IOptimizationProfile:
         obj._shapes = {}
         obj._shape_inputs = {}
         obj._extra = 1.0
-        obj._valid = True
+        obj._broken = set()
         return obj
 
     @api(
@@ -104,15 +135,27 @@ class IOptimizationProfile:
     def set_shape(
         self, input: str, min: tuple[int, ...], opt: tuple[int, ...], max: tuple[int, ...]
     ) -> None:
-        """Set min/opt/max dimensions of a dynamic input (ValueError if inconsistent)."""
-        if not len(min) == len(opt) == len(max) or any(
-            not 0 <= a <= b <= c for a, b, c in zip(min, opt, max, strict=True)
-        ):
-            self._valid = False
-            raise ValueError(
-                "Shape provided for set_shape is invalid: need 0 <= min <= opt <= max of equal rank"
-            )
+        """Set min/opt/max dimensions of a dynamic input (ValueError if inconsistent).
+
+        Like the binding, which calls ``setDimensions`` for MIN, OPT and MAX in turn, the
+        ValueError names the first of the three that is inconsistent with those before it
+        (another rank, a negative dimension, or not min <= opt <= max)."""
+        shapes = (min, opt, max)
+        for i, (which, dims) in enumerate(zip(("min", "opt", "max"), shapes, strict=True)):
+            before = shapes[i - 1] if i else None
+            if any(d < 0 for d in dims) or (
+                before is not None
+                and (
+                    len(dims) != len(before)
+                    or any(a > b for a, b in zip(before, dims, strict=True))
+                )
+            ):
+                # The binding set the shapes before this one: the input is left half set,
+                # so the profile is invalid until a set_shape of the input succeeds.
+                self._broken.add(("shape", input))
+                raise ValueError(f"Shape provided for {which} is inconsistent with other shapes.")
         self._shapes[input] = (tuple(min), tuple(opt), tuple(max))
+        self._broken.discard(("shape", input))
 
     @api("IOptimizationProfile", Sig([Arg("input", STR)], f"list[{MODULE}.Dims]"))
     def get_shape(self, input: str) -> list[Dims]:
@@ -126,20 +169,36 @@ class IOptimizationProfile:
     def set_shape_input(
         self, input: str, min: tuple[int, ...], opt: tuple[int, ...], max: tuple[int, ...]
     ) -> None:
-        """Set min/opt/max values of a shape input tensor (ValueError if inconsistent)."""
-        if not len(min) == len(opt) == len(max) or any(
-            not a <= b <= c for a, b, c in zip(min, opt, max, strict=True)
-        ):
-            self._valid = False
-            raise ValueError(
-                "Values provided for set_shape_input are invalid: need min <= opt <= max"
-            )
+        """Set min/opt/max values of a shape input tensor (ValueError if inconsistent).
+
+        Like set_shape, the binding sets MIN, OPT and MAX in turn (``setShapeValues``) and the
+        ValueError names the first that is inconsistent (another count, or not min <= opt
+        <= max)."""
+        values = (min, opt, max)
+        for i, which in enumerate(("min", "opt", "max")):
+            if i and (
+                len(values[i]) != len(values[i - 1])
+                or any(a > b for a, b in zip(values[i - 1], values[i], strict=True))
+            ):
+                self._broken.add(("values", input))
+                raise ValueError(
+                    f"{which} input provided for shape tensor is inconsistent with other inputs."
+                )
         self._shape_inputs[input] = (tuple(min), tuple(opt), tuple(max))
+        self._broken.discard(("values", input))
 
     @api("IOptimizationProfile", Sig([Arg("input", STR)], "list[list[int]]"))
     def get_shape_input(self, input: str) -> list[list[int]]:
         """[min, opt, max] values of a shape input, or [] if not set."""
         return [list(v) for v in self._shape_inputs.get(input, ())]
+
+    def _opt_only(self) -> IOptimizationProfile:
+        """A copy whose min and max are the opt shapes and values (a calibration profile)."""
+        copy = IOptimizationProfile._make()
+        copy._shapes = {k: (v[1], v[1], v[1]) for k, v in self._shapes.items()}
+        copy._shape_inputs = {k: (v[1], v[1], v[1]) for k, v in self._shape_inputs.items()}
+        copy._extra = self._extra
+        return copy
 
     @property
     def extra_memory_target(self) -> float:
@@ -148,28 +207,65 @@ class IOptimizationProfile:
 
     @extra_memory_target.setter
     def extra_memory_target(self, value: float) -> None:
-        val = float(value)
+        # A C++ float: pybind11 refuses str/None with the setter's TypeError; a value
+        # outside [0, 1] makes setExtraMemoryTarget return false and change nothing.
+        val = check_setter("IOptimizationProfile", FLOAT, value)
         if 0.0 <= val <= 1.0:
             self._extra = val
 
     def __bool__(self) -> bool:
-        return self._valid
+        """Whether the profile can be added to a config: no input was left half set by a
+        failed set_shape / set_shape_input (IOptimizationProfile::isValid checks the state)."""
+        return not self._broken
 
     __nonzero__ = __bool__
 
 
+# The offline timing cache's serialized form (offline-only format: real caches hold kernel
+# timings and a device header): a magic tag and the TensorRT version. A cache serializes
+# to it and create_timing_cache accepts only it (or b"" for a new cache).
+_TIMING_CACHE_BLOB = b"trt-netser.offline.ITimingCache\0" + TENSORRT_VERSION.encode() + b"\0"
+
+
+def _buffer_bytes(value: Any) -> bytes:
+    """The bytes of a buffer-protocol object (pybind11's py::buffer: str is refused)."""
+    if isinstance(value, IHostMemory):
+        return value._bytes()
+    if isinstance(value, str):
+        raise Mismatch
+    try:
+        return bytes(memoryview(value).cast("B"))
+    except (TypeError, ValueError):
+        raise Mismatch from None
+
+
+def _timing_cache(value: Any) -> ITimingCache:
+    """An ITimingCache argument (a C++ reference: None does not convert)."""
+    if not isinstance(value, ITimingCache):
+        raise Mismatch
+    return value
+
+
+_BUFFER = Conv("typing_extensions.Buffer", _buffer_bytes)
+_TIMING_CACHE = Conv(f"{MODULE}.ITimingCache", _timing_cache)
+
+
 class ITimingCache(metaclass=Trampoline):
-    """A timing cache (empty offline)."""
+    """A timing cache: no entries offline, since entries are kernel timings measured on a GPU."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{MODULE}.ITimingCache: No constructor defined!")
 
-    def serialize(self) -> memoryview:
-        """Serialized cache (empty)."""
-        return memoryview(b"")
+    def serialize(self) -> IHostMemory:
+        """The serialized cache, an IHostMemory (as the binding's signature says)."""
+        return IHostMemory._make(_TIMING_CACHE_BLOB)
 
-    def combine(self, input_cache: Any, ignore_mismatch: bool) -> bool:
-        """Combine with another cache."""
+    @api(
+        "ITimingCache",
+        Sig([Arg("input_cache", _TIMING_CACHE), Arg("ignore_mismatch", BOOL)], "bool"),
+    )
+    def combine(self, input_cache: ITimingCache, ignore_mismatch: bool) -> bool:
+        """Combine with another cache (offline caches are all of this TensorRT version)."""
         return True
 
     def reset(self) -> bool:
@@ -316,10 +412,10 @@ class IBuilderConfig:
         """Whether a preview feature is enabled."""
         return cast(bool, self._s["preview"].get(int(feature), False))
 
-    @api("IBuilderConfig", Sig([Arg("tactic_sources", INT)], "bool"))
+    @api("IBuilderConfig", Sig([Arg("tactic_sources", UINT32)], "bool"))
     def set_tactic_sources(self, tactic_sources: int) -> bool:
-        """Set the tactic sources bit mask."""
-        if tactic_sources < 0 or tactic_sources >> 5:
+        """Set the tactic sources bit mask (a C++ uint32_t: negative values are a TypeError)."""
+        if tactic_sources & ~_ALL_TACTICS:
             self._error(
                 "IBuilderConfig::setTacticSources: Error Code 3: API Usage Error (invalid tactic sources.)"
             )
@@ -332,12 +428,19 @@ class IBuilderConfig:
         return cast(int, self._s["tactic_sources"])
 
     # -- memory pools -------------------------------------------------------------------------
-    @api("IBuilderConfig", Sig([Arg("pool", enum(MemoryPoolType)), Arg("pool_size", INT)], "None"))
+    @api(
+        "IBuilderConfig", Sig([Arg("pool", enum(MemoryPoolType)), Arg("pool_size", SIZE_T)], "None")
+    )
     def set_memory_pool_limit(self, pool: MemoryPoolType, pool_size: int) -> None:
-        """Set the size limit of a memory pool."""
-        if pool.name == "???" or pool_size < 0:
+        """Set the size limit of a memory pool (a C++ size_t: negative sizes are a TypeError).
+
+        A size that fails the pool's requirement (MemoryPoolType's docstring) is refused with
+        an ERROR (ErrorCode INVALID_ARGUMENT) and the limit is left unchanged."""
+        problem = "invalid pool" if pool.name == "???" else _pool_size_problem(pool, pool_size)
+        if problem:
             self._error(
-                "IBuilderConfig::setMemoryPoolLimit: Error Code 3: API Usage Error (invalid pool or size.)"
+                f"IBuilderConfig::setMemoryPoolLimit: Error Code 3: API Usage Error ({problem}: "
+                f"{pool.name} pool size {pool_size}.)"
             )
             return
         self._s["pools"][int(pool)] = pool_size
@@ -348,10 +451,14 @@ class IBuilderConfig:
         return cast(int, self._s["pools"].get(int(pool), _POOL_DEFAULTS.get(int(pool), 0)))
 
     # -- profiles -----------------------------------------------------------------------------
-    @api("IBuilderConfig", Sig([Arg("profile", instance(IOptimizationProfile))], "int"))
-    def add_optimization_profile(self, profile: IOptimizationProfile) -> int:
-        """Add a profile; returns its index, or -1 if it is invalid."""
-        if not profile:
+    @api(
+        "IBuilderConfig",
+        Sig([Arg("profile", instance(IOptimizationProfile, optional=True))], "int"),
+    )
+    def add_optimization_profile(self, profile: IOptimizationProfile | None) -> int:
+        """Add a profile; returns its index, or -1 if it is invalid (or None: the C++
+        parameter is a pointer, so pybind11 passes None through as nullptr)."""
+        if profile is None or not profile:
             self._error(
                 "IBuilderConfig::addOptimizationProfile: Error Code 3: API Usage Error (invalid profile.)"
             )
@@ -369,10 +476,24 @@ class IBuilderConfig:
         # None when unset (documented) though the binding's signature says IOptimizationProfile.
         return cast(IOptimizationProfile, self._s["calibration_profile"])
 
-    @api("IBuilderConfig", Sig([Arg("profile", instance(IOptimizationProfile))], "bool"))
-    def set_calibration_profile(self, profile: IOptimizationProfile) -> bool:
-        """[DEPRECATED] Set the calibration profile."""
-        self._s["calibration_profile"] = profile
+    @api(
+        "IBuilderConfig",
+        Sig([Arg("profile", instance(IOptimizationProfile, optional=True))], "bool"),
+    )
+    def set_calibration_profile(self, profile: IOptimizationProfile | None) -> bool:
+        """[DEPRECATED] Set the calibration profile: a valid profile or None (the docstring:
+        "must satisfy bool(profile) == True or be None"), False otherwise. The config keeps
+        its own copy whose MIN and MAX "will be overwritten by OPT"."""
+        if profile is None:
+            self._s["calibration_profile"] = None
+            return True
+        if not profile:
+            self._error(
+                "IBuilderConfig::setCalibrationProfile: Error Code 3: API Usage Error "
+                "(invalid calibration profile.)"
+            )
+            return False
+        self._s["calibration_profile"] = profile._opt_only()
         return True
 
     # -- devices ------------------------------------------------------------------------------
@@ -407,12 +528,29 @@ class IBuilderConfig:
         return False
 
     # -- timing cache -------------------------------------------------------------------------
-    def create_timing_cache(self, serialized_timing_cache: Any) -> ITimingCache:
-        """Create an (empty) timing cache."""
+    @api(
+        "IBuilderConfig",
+        Sig([Arg("serialized_timing_cache", _BUFFER)], f"{MODULE}.ITimingCache"),
+    )
+    def create_timing_cache(self, serialized_timing_cache: bytes) -> ITimingCache:
+        """A timing cache from serialized data (b"": a new cache); None after an ERROR if the
+        data is not a serialized timing cache."""
+        if serialized_timing_cache not in (b"", _TIMING_CACHE_BLOB):
+            self._error(
+                "IBuilderConfig::createTimingCache: Error Code 1: Serialization (the data is not "
+                f"a serialized timing cache of TensorRT {TENSORRT_VERSION}: "
+                f"{len(serialized_timing_cache)} bytes.)"
+            )
+            # TensorRT returns None (nullptr) here though its signature says ITimingCache.
+            return None  # type: ignore[return-value]
         return object.__new__(ITimingCache)
 
+    @api(
+        "IBuilderConfig",
+        Sig([Arg("cache", _TIMING_CACHE), Arg("ignore_mismatch", BOOL)], "bool"),
+    )
     def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool) -> bool:
-        """Attach a timing cache."""
+        """Attach a timing cache (a C++ reference: None is a TypeError)."""
         self._s["timing_cache"] = cache
         return True
 
@@ -429,6 +567,13 @@ class IBuilderConfig:
         return None
 
 
+#: Lower bounds that the property docstrings state (max_num_tactics: "Valid values include
+#: integers from -1 to the maximum 32-bit integer"; builder_optimization_level: "Valid values
+#: include integers from 0 to the maximum optimization level", higher ones act as the
+#: maximum); a smaller value is refused with an ERROR.
+_SETTING_MINIMUM: dict[str, int] = {"max_num_tactics": -1, "builder_optimization_level": 0}
+
+
 def _config_prop(name: str, conv: Conv, doc: str) -> property:
     def fget(self: IBuilderConfig) -> Any:
         val = self._s[name]
@@ -441,28 +586,41 @@ def _config_prop(name: str, conv: Conv, doc: str) -> property:
                 f"IBuilderConfig: Error Code 3: API Usage Error (invalid {name} {int(val)}.)"
             )
             return
+        low = _SETTING_MINIMUM.get(name)
+        if low is not None and val < low:
+            self._error(
+                f"IBuilderConfig: Error Code 3: API Usage Error (Parameter check failed, "
+                f"condition: {name} >= {low}. {name} is {val}.)"
+            )
+            return
         self._s[name] = val
 
     return property(fget, fset, doc=doc)
 
 
-_ANY = Conv("object", lambda v: v)
-_STRS = Conv("list[str]", lambda v: [STR(x) for x in v])
+def _strs(value: Any) -> list[str]:
+    """A sequence of str (pybind11's list caster refuses a str or bytes as the sequence)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise Mismatch
+    return [STR(x) for x in value]
+
+
+_STRS = Conv("collections.abc.Sequence[str]", _strs)
 for _name, _conv, _doc in (
-    ("flags", INT, "Bit mask of BuilderFlag values (default: TF32)."),
-    ("quantization_flags", INT, "Bit mask of QuantizationFlag values."),
-    ("avg_timing_iterations", INT, "Averaging iterations when timing layers (default 1)."),
-    ("builder_optimization_level", INT, "Builder optimization level (default 3)."),
+    ("flags", UINT32, "Bit mask of BuilderFlag values (default: TF32)."),
+    ("quantization_flags", UINT32, "Bit mask of QuantizationFlag values."),
+    ("avg_timing_iterations", INT32, "Averaging iterations when timing layers (default 1)."),
+    ("builder_optimization_level", INT32, "Builder optimization level (default 3)."),
     ("default_device_type", enum(DeviceType), "Default device type (GPU)."),
-    ("DLA_core", INT, "DLA core (default -1)."),
+    ("DLA_core", INT32, "DLA core (default -1)."),
     ("engine_capability", enum(EngineCapability), "Engine capability (STANDARD)."),
     (
         "hardware_compatibility_level",
         enum(HardwareCompatibilityLevel),
         "Hardware compatibility (NONE).",
     ),
-    ("max_aux_streams", INT, "Maximum auxiliary streams (default -1: heuristic)."),
-    ("max_num_tactics", INT, "Maximum tactics to time (default -1: heuristic)."),
+    ("max_aux_streams", INT32, "Maximum auxiliary streams (default -1: heuristic)."),
+    ("max_num_tactics", INT32, "Maximum tactics to time (default -1: heuristic; at least -1)."),
     ("profiling_verbosity", enum(ProfilingVerbosity), "Profiling verbosity (LAYER_NAMES_ONLY)."),
     ("runtime_platform", enum(RuntimePlatform), "Runtime platform (SAME_AS_BUILD)."),
     (
@@ -470,15 +628,29 @@ for _name, _conv, _doc in (
         enum(TilingOptimizationLevel),
         "Tiling optimization level (NONE).",
     ),
-    ("l2_limit_for_tiling", INT, "Target L2 usage for tiling (default -1)."),
+    ("l2_limit_for_tiling", INT64, "Target L2 usage for tiling (default -1)."),
     ("plugins_to_serialize", _STRS, "Plugin libraries serialized with version-compatible engines."),
     ("profile_stream", INT, "CUDA stream used for profiling (0)."),
-    ("int8_calibrator", _ANY, "[DEPRECATED] INT8 calibrator (None)."),
-    ("algorithm_selector", _ANY, "[DEPRECATED] Algorithm selector (None)."),
-    ("progress_monitor", _ANY, "Progress monitor (None)."),
+    (
+        "int8_calibrator",
+        instance(IInt8Calibrator, optional=True),
+        "[DEPRECATED] INT8 calibrator (None).",
+    ),
+    (
+        "algorithm_selector",
+        instance(IAlgorithmSelector, optional=True),
+        "[DEPRECATED] Algorithm selector (None).",
+    ),
+    ("progress_monitor", instance(IProgressMonitor, optional=True), "Progress monitor (None)."),
     ("remote_auto_tuning_config", STR, "Remote auto-tuning configuration string."),
 ):
     setattr(IBuilderConfig, _name, _config_prop(_name, _conv, _doc))
+
+
+# Interface-typed settings are C++ pointers: an instance of the interface (a Python
+# subclass) or None; pybind11 refuses any other object with the setter's TypeError.
+_ERROR_RECORDER = instance(IErrorRecorder, optional=True)
+_GPU_ALLOCATOR = instance(IGpuAllocator, optional=True)
 
 
 class Builder:
@@ -495,9 +667,10 @@ class Builder:
             "gpu_allocator": None,
         }
 
-    @api("Builder", Sig([Arg("flags", INT, 0)], f"{MODULE}.INetworkDefinition"))
+    @api("Builder", Sig([Arg("flags", UINT32, 0)], f"{MODULE}.INetworkDefinition"))
     def create_network(self, flags: int) -> INetworkDefinition:
-        """Create an empty network (flags: NetworkDefinitionCreationFlag bits)."""
+        """Create an empty network (flags: NetworkDefinitionCreationFlag bits, a C++ uint32_t:
+        a negative value is a TypeError)."""
         impl = NetworkImpl(self, self._s["logger"], flags)
         net = INetworkDefinition._make(impl)
         return net
@@ -590,6 +763,13 @@ class Builder:
             return False
         return True
 
+    @api(
+        "Builder",
+        Sig(
+            [Arg("network", instance(INetworkDefinition)), Arg("config", instance(IBuilderConfig))],
+            "bool",
+        ),
+    )
     def is_network_supported(self, network: INetworkDefinition, config: IBuilderConfig) -> bool:
         """Every network definition is within scope of the offline model."""
         return True
@@ -609,7 +789,18 @@ class Builder:
 
     @max_threads.setter
     def max_threads(self, value: int) -> None:
-        self._s["max_threads"] = check_setter("Builder", INT, value)
+        # IBuilder::setMaxThreads: "A value less than 1 triggers a kINVALID_ARGUMENT error"
+        # (NvInfer.h); the setting is left unchanged.
+        threads = check_setter("Builder", INT32, value)
+        if threads < 1:
+            report(
+                self._s["logger"],
+                _Severity.ERROR,
+                f"IBuilder::setMaxThreads: Error Code 3: API Usage Error (Parameter check "
+                f"failed, condition: maxThreads >= 1. maxThreads is {threads}.)",
+            )
+            return
+        self._s["max_threads"] = threads
 
     @property
     def error_recorder(self) -> Any:
@@ -618,16 +809,16 @@ class Builder:
 
     @error_recorder.setter
     def error_recorder(self, value: Any) -> None:
-        self._s["error_recorder"] = value
+        self._s["error_recorder"] = check_setter("Builder", _ERROR_RECORDER, value)
 
-    @property
-    def gpu_allocator(self) -> Any:
-        """GPU allocator (None: default allocator)."""
-        return self._s["gpu_allocator"]
+    def _set_gpu_allocator(self, value: Any) -> None:
+        self._s["gpu_allocator"] = check_setter("Builder", _GPU_ALLOCATOR, value)
 
-    @gpu_allocator.setter
-    def gpu_allocator(self, value: Any) -> None:
-        self._s["gpu_allocator"] = value
+    # Write-only, as in the bindings (the property has a setter and no getter): reading it
+    # raises AttributeError.
+    gpu_allocator = property(
+        None, _set_gpu_allocator, doc="GPU allocator (write-only; None: default allocator)."
+    )
 
     @property
     def platform_has_tf32(self) -> bool:

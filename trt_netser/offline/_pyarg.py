@@ -104,7 +104,27 @@ def _ints(value: Any) -> tuple[int, ...]:
     return tuple(_int(v) for v in value)
 
 
+def _ranged(bits: int, signed: bool) -> Callable[[Any], int]:
+    """An int converter that, like pybind11's caster for a C++ integer of ``bits`` bits,
+    rejects values the C++ type cannot hold (a negative ``size_t``, a 2**31 ``int32_t``)."""
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+    def conv(value: Any) -> int:
+        number = _int(value)
+        if not low <= number <= high:
+            raise Mismatch
+        return number
+
+    return conv
+
+
 INT = Conv("typing.SupportsInt", _int, exact=int)
+#: C++ ``int32_t`` / ``int64_t`` / ``uint32_t`` / ``size_t`` parameters (pybind11 shows
+#: them all as SupportsInt).
+INT32 = Conv("typing.SupportsInt", _ranged(32, signed=True))
+INT64 = Conv("typing.SupportsInt", _ranged(64, signed=True))
+UINT32 = Conv("typing.SupportsInt", _ranged(32, signed=False))
+SIZE_T = Conv("typing.SupportsInt", _ranged(64, signed=False))
 FLOAT = Conv("typing.SupportsFloat", _float)
 BOOL = Conv("bool", _bool)
 STR = Conv("str", _str)
