@@ -1039,6 +1039,12 @@ for _name, _doc in (
     ("unfused_tensors_debug_state", "Debug state of unfused tensors (False)."),
 ):
     setattr(IExecutionContext, _name, _ctx_prop(_name, _doc))
+# Write-only, as in the bindings (the property has a setter and no getter).
+IExecutionContext.device_memory = property(  # type: ignore[assignment]
+    None,
+    IExecutionContext.device_memory.fset,  # type: ignore[attr-defined]
+    doc="The device memory for use by this context (write-only).",
+)
 
 for _cls in (IRuntimeConfig, ISerializationConfig, ICudaEngine, IExecutionContext):
     _cls.__module__ = MODULE

@@ -1114,9 +1114,10 @@ class KernelLaunchParams:
 class ISymExpr:
     """A symbolic expression (for AOT Python plugins)."""
 
-    dtype = _field("dtype")
-    expr = _field("expr")
-    type = _field("type")
+    # Write-only, as in the bindings (each property has a setter and no getter).
+    dtype = property(None, _field("dtype").fset)
+    expr = property(None, _field("expr").fset)
+    type = property(None, _field("type").fset)
 
 
 class ISymExprs:

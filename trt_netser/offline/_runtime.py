@@ -170,5 +170,9 @@ for _name, _conv, _doc in (
     ("temporary_directory", None, "Temporary directory for executable code (None)."),
 ):
     setattr(Runtime, _name, _runtime_prop(_name, _conv, _doc))
+# Write-only, as in the bindings (the property has a setter and no getter).
+Runtime.gpu_allocator = property(  # type: ignore[assignment]
+    None, Runtime.gpu_allocator.fset, doc="GPU allocator (write-only; None: default)."
+)
 
 Runtime.__module__ = MODULE
