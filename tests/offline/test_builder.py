@@ -102,6 +102,27 @@ def test_builder_max_threads_below_one_is_refused(logger: ListLogger) -> None:
     assert builder.max_threads == 4 and len(logger.errors) == 2
 
 
+def test_runtime_and_refitter_max_threads_below_one_are_refused(logger: ListLogger) -> None:
+    # IRuntime and IRefitter::setMaxThreads (NvInferRuntime.h) say what IBuilder's does:
+    # default 1, "a value less than 1 triggers a kINVALID_ARGUMENT error".
+    builder = trt.Builder(logger)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (2,))
+    net.mark_output(net.add_identity(x).get_output(0))
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.REFIT)
+    runtime = trt.Runtime(logger)
+    engine = runtime.deserialize_cuda_engine(builder.build_serialized_network(net, config))
+    for owner, interface in ((runtime, "IRuntime"), (trt.Refitter(engine, logger), "IRefitter")):
+        assert owner.max_threads == 1
+        owner.max_threads = 2
+        before = len(logger.errors)
+        owner.max_threads = 0
+        assert owner.max_threads == 2
+        assert len(logger.errors) == before + 1
+        assert logger.errors[-1].startswith(f"{interface}::setMaxThreads:")
+
+
 def test_memory_pool_limit_requirements(builder: Any, logger: ListLogger) -> None:
     # MemoryPoolType's docstring: DLA pools "must be at least 4 KiB and must be a power of
     # 2", TACTIC_SHARED_MEMORY "must be less than 1GiB"; set_memory_pool_limit's: a size

@@ -33,7 +33,7 @@ from trt_netser.offline._interfaces import (
     Trampoline,
 )
 from trt_netser.offline._layers import ILayer
-from trt_netser.offline._logger import ILogger, report
+from trt_netser.offline._logger import ILogger, refuse_max_threads, report
 from trt_netser.offline._netimpl import NetworkImpl
 from trt_netser.offline._network import INetworkDefinition
 from trt_netser.offline._plan import TENSORRT_VERSION
@@ -789,18 +789,9 @@ class Builder:
 
     @max_threads.setter
     def max_threads(self, value: int) -> None:
-        # IBuilder::setMaxThreads: "A value less than 1 triggers a kINVALID_ARGUMENT error"
-        # (NvInfer.h); the setting is left unchanged.
         threads = check_setter("Builder", INT32, value)
-        if threads < 1:
-            report(
-                self._s["logger"],
-                _Severity.ERROR,
-                f"IBuilder::setMaxThreads: Error Code 3: API Usage Error (Parameter check "
-                f"failed, condition: maxThreads >= 1. maxThreads is {threads}.)",
-            )
-            return
-        self._s["max_threads"] = threads
+        if not refuse_max_threads(self._s["logger"], "IBuilder", threads):
+            self._s["max_threads"] = threads
 
     @property
     def error_recorder(self) -> Any:

@@ -74,3 +74,20 @@ def report(logger: ILogger | None, severity: _Severity, msg: str) -> None:
         logger.log(severity, msg)
     except Exception as exc:  # pybind11 prints and swallows exceptions from Python overrides
         print(f"[TRT] logger raised {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def refuse_max_threads(logger: ILogger | None, interface: str, threads: int) -> bool:
+    """Whether ``threads`` is refused as a max_threads setting (logged as TensorRT does).
+
+    IBuilder, IRuntime and IRefitter::setMaxThreads (NvInfer.h, NvInferRuntime.h): "A value
+    less than 1 triggers a kINVALID_ARGUMENT error"; the setting is left unchanged.
+    """
+    if threads >= 1:
+        return False
+    report(
+        logger,
+        _Severity.ERROR,
+        f"{interface}::setMaxThreads: Error Code 3: API Usage Error (Parameter check failed, "
+        f"condition: maxThreads >= 1. maxThreads is {threads}.)",
+    )
+    return True

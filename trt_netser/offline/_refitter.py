@@ -23,12 +23,13 @@ import numpy as np
 from trt_netser.offline._engine import ICudaEngine
 from trt_netser.offline._enums import DataType, TensorLocation, WeightsRole, _Severity
 from trt_netser.offline._inventory import PIN_REASONS, Entry
-from trt_netser.offline._logger import ILogger, report
+from trt_netser.offline._logger import ILogger, refuse_max_threads, report
 from trt_netser.offline._lower import weights_u8
 from trt_netser.offline._pyarg import (
     BOOL,
     FLOAT,
     INT,
+    INT32,
     MODULE,
     STR,
     Arg,
@@ -480,7 +481,9 @@ class Refitter:
 
     @max_threads.setter
     def max_threads(self, value: int) -> None:
-        self._max_threads = check_setter("Refitter", INT, value)
+        threads = check_setter("Refitter", INT32, value)
+        if not refuse_max_threads(self._logger, "IRefitter", threads):
+            self._max_threads = threads
 
     @property
     def weights_validation(self) -> bool:

@@ -13,9 +13,20 @@ from trt_netser.offline import _plan
 from trt_netser.offline._engine import ICudaEngine
 from trt_netser.offline._enums import SeekPosition, _Severity
 from trt_netser.offline._hostmem import plan_bytes
-from trt_netser.offline._logger import ILogger, report
+from trt_netser.offline._logger import ILogger, refuse_max_threads, report
 from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
-from trt_netser.offline._pyarg import BOOL, INT, MODULE, STR, Arg, Sig, api, check_setter, instance
+from trt_netser.offline._pyarg import (
+    BOOL,
+    INT,
+    INT32,
+    MODULE,
+    STR,
+    Arg,
+    Sig,
+    api,
+    check_setter,
+    instance,
+)
 from trt_netser.offline._streams import IStreamReader, IStreamReaderV2, read_exactly
 
 if TYPE_CHECKING:
@@ -155,7 +166,10 @@ def _runtime_prop(name: str, conv: Any, doc: str) -> property:
         return self._s[name]
 
     def fset(self: Runtime, value: Any) -> None:
-        self._s[name] = value if conv is None else check_setter("Runtime", conv, value)
+        value = value if conv is None else check_setter("Runtime", conv, value)
+        if name == "max_threads" and refuse_max_threads(self._s["logger"], "IRuntime", value):
+            return
+        self._s[name] = value
 
     return property(fget, fset, doc=doc)
 
@@ -165,7 +179,7 @@ for _name, _conv, _doc in (
     ("engine_host_code_allowed", BOOL, "Whether engines with host code may be deserialized."),
     ("error_recorder", None, "Error recorder (None by default)."),
     ("gpu_allocator", None, "GPU allocator (None: default)."),
-    ("max_threads", INT, "Maximum threads the runtime may use (default 1)."),
+    ("max_threads", INT32, "Maximum threads the runtime may use (default 1)."),
     ("tempfile_control_flags", INT, "TempfileControlFlag bits (default: both allowed)."),
     ("temporary_directory", None, "Temporary directory for executable code (None)."),
 ):
