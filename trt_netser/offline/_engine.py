@@ -1016,6 +1016,10 @@ class IExecutionContext:
         return None
 
 
+#: Context settings the bindings define with a setter and no getter.
+_CTX_WRITE_ONLY = frozenset({"device_memory"})
+
+
 def _ctx_prop(name: str, doc: str) -> property:
     def fget(self: IExecutionContext) -> Any:
         return self._p[name]
@@ -1023,6 +1027,8 @@ def _ctx_prop(name: str, doc: str) -> property:
     def fset(self: IExecutionContext, value: Any) -> None:
         self._p[name] = value
 
+    if name in _CTX_WRITE_ONLY:
+        return property(None, fset, doc=f"{doc} Write-only, as in the bindings.")
     return property(fget, fset, doc=doc)
 
 
@@ -1039,12 +1045,6 @@ for _name, _doc in (
     ("unfused_tensors_debug_state", "Debug state of unfused tensors (False)."),
 ):
     setattr(IExecutionContext, _name, _ctx_prop(_name, _doc))
-# Write-only, as in the bindings (the property has a setter and no getter).
-IExecutionContext.device_memory = property(  # type: ignore[assignment]
-    None,
-    IExecutionContext.device_memory.fset,  # type: ignore[attr-defined]
-    doc="The device memory for use by this context (write-only).",
-)
 
 for _cls in (IRuntimeConfig, ISerializationConfig, ICudaEngine, IExecutionContext):
     _cls.__module__ = MODULE

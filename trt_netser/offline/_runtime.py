@@ -7,6 +7,7 @@ an ERROR through the runtime's logger, never a Python traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from trt_netser.offline import _plan
@@ -161,16 +162,27 @@ class Runtime:
         return None
 
 
+#: Runtime settings the bindings define with a setter and no getter.
+_WRITE_ONLY = frozenset({"gpu_allocator"})
+#: Settings whose values TensorRT refuses (logged), keeping the setting: name -> check.
+_REFUSED: dict[str, Callable[[ILogger, Any], bool]] = {
+    "max_threads": lambda logger, value: refuse_max_threads(logger, "IRuntime", value),
+}
+
+
 def _runtime_prop(name: str, conv: Any, doc: str) -> property:
     def fget(self: Runtime) -> Any:
         return self._s[name]
 
+    refused = _REFUSED.get(name)
+
     def fset(self: Runtime, value: Any) -> None:
         value = value if conv is None else check_setter("Runtime", conv, value)
-        if name == "max_threads" and refuse_max_threads(self._s["logger"], "IRuntime", value):
-            return
-        self._s[name] = value
+        if refused is None or not refused(self._s["logger"], value):
+            self._s[name] = value
 
+    if name in _WRITE_ONLY:
+        return property(None, fset, doc=f"{doc} Write-only, as in the bindings.")
     return property(fget, fset, doc=doc)
 
 
@@ -184,9 +196,5 @@ for _name, _conv, _doc in (
     ("temporary_directory", None, "Temporary directory for executable code (None)."),
 ):
     setattr(Runtime, _name, _runtime_prop(_name, _conv, _doc))
-# Write-only, as in the bindings (the property has a setter and no getter).
-Runtime.gpu_allocator = property(  # type: ignore[assignment]
-    None, Runtime.gpu_allocator.fset, doc="GPU allocator (write-only; None: default)."
-)
 
 Runtime.__module__ = MODULE
