@@ -1,14 +1,14 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, binding=False
 """The compiled twin of the walker's common-layer path (``Walk._layer_chunk`` and the
 keys it looks layer templates up by), the hot loop of ``hash_network``, and of its
-structure pass (``walk.read_layers``).
+structure pass (``walk.read_edges``).
 
 ``walk.py`` holds the reference: this file does the same steps in the same order with
 typed locals and direct dict and tuple operations, and calls back into the walk for
 everything that is not the common case (first sightings, misses, encodings). Both must
 write the same bytes: tests/hashing/test_fastpath.py runs each against the record path,
 tests/hashing/test_order.py compares the structure passes. Optional: without a compiler
-the walk uses its Python ``_layer_chunk`` and ``read_layers``.
+the walk uses its Python ``_layer_chunk`` and ``read_edges``.
 """
 
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
@@ -17,7 +17,6 @@ from cpython.unicode cimport Py_UNICODE_ISDECIMAL
 from libc.string cimport memcpy
 import sys
 
-from trt_netser.errors import UnhashableNetworkError
 
 cdef bint LITTLE_ENDIAN = sys.byteorder == "little"
 
@@ -99,36 +98,23 @@ def encode_refs(object outputs, list canonical, dict input_index, dict ref_bytes
         ref_bytes[key] = input_ref(k)
 
 
-def read_layers(
-    object net,
-    object type_getter,
-    dict classes,
+def read_edges(
+    list layers,
     dict producer,
     dict input_index,
     object inputs,
     object outputs,
 ):
-    """walk.read_layers: every layer with its type, inputs and outputs, the outputs'
-    producers, and whether the insertion order is topological."""
-    cdef object get_type = type_getter.__get__
-    cdef list layers = [], types = []
+    """walk.read_edges: every layer's inputs and outputs, the outputs' producers, and
+    whether the insertion order is topological."""
     cdef list in_flat = inputs.flat, in_starts = inputs.starts
     cdef list out_flat = outputs.flat, out_starts = outputs.starts
     cdef bint forward = True
     cdef Py_ssize_t i, j, s, count
-    cdef object layer, layer_type, cls, tensor, key, get_input, get_output
-    count = net.num_layers
-    get_layer = net.get_layer
+    cdef object layer, tensor, key, get_input, get_output
+    count = len(layers)
     for i in range(count):
-        layer = get_layer(i)
-        if layer is None:
-            raise UnhashableNetworkError(f"get_layer({i}) returned None")
-        layer_type = get_type(layer, type(layer))
-        cls = classes.get(int(layer_type))
-        if cls is not None and type(layer) is not cls:
-            layer.__class__ = cls
-        layers.append(layer)
-        types.append(layer_type)
+        layer = layers[i]
         get_input = layer.get_input
         for s in range(<Py_ssize_t>layer.num_inputs):
             tensor = get_input(s)
@@ -146,7 +132,7 @@ def read_layers(
                 if key not in producer:
                     producer[key] = (i, j)
         out_starts.append(len(out_flat))
-    return layers, types, forward
+    return forward
 
 
 cpdef bytes uint_head(int major, unsigned long long n):

@@ -32,8 +32,9 @@ from trt_netser.apicoverage import CoverageReport, Entry, load_dump
 from trt_netser.capturing import lookup_profiles
 from trt_netser.encode import encode_record
 from trt_netser.errors import UnhashableNetworkError
+from trt_netser.layers import layer_reading
 from trt_netser.records import SCHEMA_VERSION, EnumValue, Record
-from trt_netser.walk import readable_properties, trt_module_of, unwrap_network
+from trt_netser.walk import readable_properties, trt_api, trt_module_of, unwrap_network
 
 #: Identifies the config record (field "format").
 CONFIG_FORMAT = "trt-netser.config"
@@ -236,12 +237,13 @@ class _Reader:
 def _device_types(config: Any, net: Any, reader: _Reader) -> list[list[Any]]:
     """[layer index, DeviceType] of each layer whose device type is set. The config is
     asked once per layer of the network (50k calls for an LLM), so the methods are
-    looked up once rather than through reader.call."""
+    looked up once rather than through reader.call; the layers are the walk's reading
+    (see trt_netser.layers), read once when the pipeline shares it."""
+    api = trt_api(trt_module_of(net))
+    layers = layer_reading(net, api.layer_type_getter, api.classes_by_type).layers
     is_set = config.is_device_type_set
-    get_layer = net.get_layer
     device_types = []
-    for i in range(net.num_layers):
-        layer = get_layer(i)
+    for i, layer in enumerate(layers):
         try:
             flag = is_set(layer)
         except Exception as exc:

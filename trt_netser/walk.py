@@ -39,6 +39,7 @@ from trt_netser.encode import (
     record_layout,
 )
 from trt_netser.errors import UnhashableNetworkError
+from trt_netser.layers import layer_reading
 from trt_netser.policy import (
     CAPTURED_LAYER_STATE,
     CLASS_PROPERTY_EXCLUSIONS,
@@ -69,7 +70,7 @@ from trt_netser.records import (
 )
 
 _compiled: ModuleType | None
-try:  # the compiled twin of the layer loop (_layer_chunk, _encode_refs, read_layers), if built
+try:  # the compiled twin of the layer loop (_layer_chunk, _encode_refs, read_edges), if built
     _compiled = importlib.import_module("trt_netser._layerwriter")
 except ImportError:  # pragma: no cover - depends on the installation
     _compiled = None
@@ -280,38 +281,23 @@ class Adjacency:
         return (flat[starts[i] : starts[i + 1]] for i in range(len(starts) - 1))
 
 
-def read_layers(
-    net: Any,
-    type_getter: Any,
-    classes: Mapping[int, type],
+def read_edges(
+    layers: Sequence[Any],
     producer: dict[int, tuple[int, int]],
     input_index: Mapping[int, int],
     inputs: Adjacency,
     outputs: Adjacency,
-) -> tuple[list[Any], list[Any], bool]:
-    """The walk's structure pass, in one pass over the layers: every layer (downcast to
-    its class in ``classes``, by the LayerType that ``type_getter`` reads) and its type,
-    its inputs and outputs appended to ``inputs`` and ``outputs`` (which then hold every
-    tensor wrapper, so ids stay valid), each output's first producer in ``producer``, and
-    whether every input is a network input (``input_index``) or an output of an earlier
-    layer: the insertion order is then topological. Its compiled twin is
-    ``_layerwriter.read_layers``."""
-    get_type = type_getter.__get__
-    layers: list[Any] = []
-    types: list[Any] = []
+) -> bool:
+    """The walk's structure pass over ``layers`` (a :class:`~trt_netser.layers.LayerReading`'s):
+    each layer's inputs and outputs appended to ``inputs`` and ``outputs`` (which then
+    hold every tensor wrapper, so ids stay valid), each output's first producer in
+    ``producer``, and whether every input is a network input (``input_index``) or an
+    output of an earlier layer: the insertion order is then topological. Its compiled
+    twin is ``_layerwriter.read_edges``."""
     in_flat, in_starts = inputs.flat, inputs.starts
     out_flat, out_starts = outputs.flat, outputs.starts
     forward = True
-    for i in range(net.num_layers):
-        layer = net.get_layer(i)
-        if layer is None:
-            raise UnhashableNetworkError(f"get_layer({i}) returned None")
-        layer_type = get_type(layer, type(layer))
-        cls = classes.get(int(layer_type))
-        if cls is not None and type(layer) is not cls:
-            layer.__class__ = cls
-        layers.append(layer)
-        types.append(layer_type)
+    for i, layer in enumerate(layers):
         for s in range(layer.num_inputs):
             tensor = layer.get_input(s)
             in_flat.append(tensor)
@@ -325,7 +311,7 @@ def read_layers(
             if tensor is not None:
                 producer.setdefault(id(tensor), (i, j))
         out_starts.append(len(out_flat))
-    return layers, types, forward
+    return forward
 
 
 class Plan:
@@ -549,26 +535,21 @@ class Walk:
     # ------------------------------------------------------------------ pass 1
 
     def _read_structure(self) -> tuple[list[Any], list[Any], Adjacency, Adjacency, bool]:
-        """The network's inputs, then every layer with its type, inputs and outputs (see
-        read_layers), and whether the insertion order is topological."""
+        """The network's inputs, then every layer with its type (one
+        :func:`~trt_netser.layers.layer_reading`, shared with the key's other readers),
+        inputs and outputs (see read_edges), and whether the insertion order is
+        topological."""
         net = self.network
         for k in range(net.num_inputs):
             tensor = net.get_input(k)
             self._keep.append(tensor)
             self._input_index[id(tensor)] = k
+        reading = layer_reading(net, self.api.layer_type_getter, self.api.classes_by_type)
         inputs, outputs = Adjacency(), Adjacency()
-        read = read_layers if _compiled is None else _compiled.read_layers
-        layers, types, forward = read(
-            net,
-            self.api.layer_type_getter,
-            self.api.classes_by_type,
-            self._producer,
-            self._input_index,
-            inputs,
-            outputs,
-        )
+        read = read_edges if _compiled is None else _compiled.read_edges
+        forward = read(reading.layers, self._producer, self._input_index, inputs, outputs)
         self._outputs = outputs
-        return layers, types, inputs, outputs, forward
+        return reading.layers, reading.types, inputs, outputs, forward
 
     def _producer_of(self, tensor: object) -> tuple[int, int] | None:
         found = self._producer.get(id(tensor))

@@ -12,8 +12,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import trt_netser.offline as trt
-from trt_netser import UnhashableNetworkError
+from trt_netser import UnhashableNetworkError, hash_network
 from trt_netser import walk as walk_module
+from trt_netser.layers import read_layers
 from trt_netser.policy import Policy
 from trt_netser.walk import Adjacency, Walk, trt_api
 
@@ -132,19 +133,18 @@ def test_a_rewiring_to_a_later_layer_leaves_the_shortcut() -> None:
 
 
 def _structure(read: Any, net: Any) -> tuple[Any, ...]:
-    """What a structure pass gives (``read``: walk.read_layers or its compiled twin)."""
+    """What a structure pass gives (``read``: walk.read_edges or its compiled twin)."""
     network_inputs = [net.get_input(k) for k in range(net.num_inputs)]
     input_index = {id(tensor): k for k, tensor in enumerate(network_inputs)}
     producer: dict[int, tuple[int, int]] = {}
     inputs, outputs = Adjacency(), Adjacency()
     api = trt_api(trt)
-    layers, types, forward = read(
-        net, api.layer_type_getter, api.classes_by_type, producer, input_index, inputs, outputs
-    )
+    reading = read_layers(net, api.layer_type_getter, api.classes_by_type)
+    forward = read(reading.layers, producer, input_index, inputs, outputs)
     return (
-        [type(layer) for layer in layers],
-        [layer.name for layer in layers],
-        types,
+        [type(layer) for layer in reading.layers],
+        [layer.name for layer in reading.layers],
+        reading.types,
         inputs.flat,
         inputs.starts,
         outputs.flat,
@@ -159,8 +159,8 @@ def _structure(read: Any, net: Any) -> tuple[Any, ...]:
 @given(dags)
 def test_the_compiled_structure_pass_gives_the_same(dag: tuple[Any, Any, bool]) -> None:
     net = dag_network(*dag)
-    assert _structure(walk_module._compiled.read_layers, net) == _structure(  # type: ignore[union-attr]
-        walk_module.read_layers, net
+    assert _structure(walk_module._compiled.read_edges, net) == _structure(  # type: ignore[union-attr]
+        walk_module.read_edges, net
     )
 
 
@@ -168,19 +168,15 @@ def test_the_compiled_structure_pass_gives_the_same(dag: tuple[Any, Any, bool]) 
 @pytest.mark.parametrize("layer_type", sorted(ZOO))
 def test_the_compiled_structure_pass_gives_the_same_on_every_layer_type(layer_type: str) -> None:
     net = network_with(trt, layer_type)[1]
-    assert _structure(walk_module._compiled.read_layers, net) == _structure(  # type: ignore[union-attr]
-        walk_module.read_layers, net
+    assert _structure(walk_module._compiled.read_edges, net) == _structure(  # type: ignore[union-attr]
+        walk_module.read_edges, net
     )
 
 
-READS = [walk_module.read_layers] + (
-    [walk_module._compiled.read_layers] if walk_module._compiled is not None else []
-)
-
-
-@pytest.mark.parametrize("read", READS, ids=lambda r: r.__module__)
-def test_a_layer_that_cannot_be_read_is_an_error(read: Any, monkeypatch: Any) -> None:
+def test_a_layer_that_cannot_be_read_is_an_error(monkeypatch: Any) -> None:
     net = network_with(trt, "UNARY")[1]
     monkeypatch.setattr(type(net), "get_layer", lambda self, i: None)
     with pytest.raises(UnhashableNetworkError, match=r"get_layer\(0\) returned None"):
-        _structure(read, net)
+        _structure(walk_module.read_edges, net)
+    with pytest.raises(UnhashableNetworkError, match=r"get_layer\(0\) returned None"):
+        hash_network(net)

@@ -58,12 +58,13 @@ COLLECT_PROBE = f"""
 import inspect, json, sys
 sys.path.insert(0, {str(REPO)!r})
 import tensorrt_bindings as trt
-from trt_netser.pipeline._weights import _layer_plans, _type_reader
+from trt_netser.pipeline._weights import _layer_plans
+from trt_netser.walk import trt_api
 
 plans = _layer_plans(trt)
 print(json.dumps({{
     "reader_is_the_property_getter": (
-        _type_reader(trt) is inspect.getattr_static(trt.ILayer, "type").fget
+        trt_api(trt).layer_type_getter is inspect.getattr_static(trt.ILayer, "type")
     ),
     "weighted": sorted(
         (name, plans[int(member)].owner)

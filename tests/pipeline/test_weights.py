@@ -9,9 +9,11 @@ import pytest
 
 import trt_netser
 from tests.pipeline.nets import conv_net
+from trt_netser.layers import read_layers
 from trt_netser.pipeline import WEIGHT_ROLES, collect_weights
 from trt_netser.pipeline._entry import EntryMeta, Inventory, MetaError, pin, pinned_sources
-from trt_netser.pipeline._weights import _layer_plans, _type_reader, values_digest
+from trt_netser.pipeline._weights import _layer_plans, values_digest
+from trt_netser.walk import trt_api
 
 
 @pytest.fixture
@@ -79,7 +81,10 @@ def test_layer_types_without_weights_are_skipped_by_type(offline: Any) -> None:
     )
     relu.name = "relu"
     assert int(relu.type) == int(offline.LayerType.CONVOLUTION)
-    assert _type_reader(offline)(relu) == offline.LayerType.ACTIVATION
+    api = trt_api(offline)
+    reading = read_layers(net.network, api.layer_type_getter, api.classes_by_type)
+    assert reading.types[-1] == offline.LayerType.ACTIVATION
+    assert type(reading.layers[-1]) is offline.IActivationLayer
     layers = {s.layer for s in collect_weights(net.network).sources}
     assert layers == {"conv", "scale", "offset", "index"}
 

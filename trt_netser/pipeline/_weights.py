@@ -10,15 +10,16 @@ in (see :mod:`trt_netser.pipeline._entry`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 import blake3
 import numpy as np
 
 from trt_netser.capturing import lookup_network
+from trt_netser.layers import layer_reading
 from trt_netser.policy import NUMPY_TO_DATATYPE
 from trt_netser.walk import trt_api, trt_module_of, unwrap_network
 
@@ -195,7 +196,6 @@ def _describe(value: Any) -> tuple[str, int]:
 class _LayerPlan:
     """What to read from layers of one LayerType that hold weights."""
 
-    cls: type
     owner: str
     props: tuple[tuple[str, str | None], ...]
 
@@ -207,18 +207,8 @@ def _layer_plans(module: Any) -> dict[int, _LayerPlan | None]:
     plans: dict[int, _LayerPlan | None] = {}
     for layer_type, cls in trt_api(module).classes_by_type.items():
         props = _PROPS_BY_CLASS.get(cls.__name__)
-        plans[layer_type] = None if props is None else _LayerPlan(cls, cls.__name__, props)
+        plans[layer_type] = None if props is None else _LayerPlan(cls.__name__, props)
     return plans
-
-
-def _type_reader(module: Any) -> Callable[[Any], Any]:
-    """A function reading ``ILayer.type`` of a layer (not a downcast class's own ``type``,
-    such as ``IActivationLayer.type``)."""
-    getter = trt_api(module).layer_type_getter
-    fget = getattr(getter, "fget", None)
-    if callable(fget):
-        return cast("Callable[[Any], Any]", fget)
-    return lambda layer: getter.__get__(layer, type(layer))
 
 
 def collect_weights(network: Any, names: Mapping[str, Any] | None = None) -> NetworkWeights:
@@ -227,30 +217,24 @@ def collect_weights(network: Any, names: Mapping[str, Any] | None = None) -> Net
     ``names`` maps weights names to the arrays (or ``trt.Weights``) they were given with
     ``set_weights_name`` (TensorRT-LLM: the model's named parameters); a name then goes
     to the layer weights sharing that buffer. Otherwise names come from the capture.
-    One pass over the layers: a layer's type decides whether any property is read, and
+    The layers are the walk's reading (shared with the key inside the pipeline, see
+    :mod:`trt_netser.layers`); a layer's type decides whether any property is read, and
     the (layer, role) index is filled as the sources are made.
     """
     net: Any = unwrap_network(network)
     module = trt_module_of(net)
-    plans = _layer_plans(module)
-    read_type = _type_reader(module)
-    get_layer = net.get_layer
+    api = trt_api(module)
+    reading = layer_reading(net, api.layer_type_getter, api.classes_by_type)
+    get_plan = _layer_plans(module).get
     ndarray = np.ndarray
     numpy_names = _NUMPY_NAMES
     sources: list[WeightSource] = []
     by_layer_role: dict[tuple[str, str], WeightSource] = {}
     duplicates: set[tuple[str, str]] = set()
-    for index in range(int(net.num_layers)):
-        layer = get_layer(index)
-        try:
-            layer_type = read_type(layer)
-        except Exception:
-            layer_type = layer.type
-        plan = plans.get(int(layer_type))
+    for index, (layer, layer_type) in enumerate(zip(reading.layers, reading.types, strict=True)):
+        plan = get_plan(int(layer_type))
         if plan is None:
             continue  # no weights properties (or a type this module has no class for)
-        if type(layer) is not plan.cls and not isinstance(layer, plan.cls):
-            layer.__class__ = plan.cls  # TensorRT's documented downcast of an ILayer
         layer_name = layer.name
         if type(layer_name) is not str:
             layer_name = str(layer_name)
