@@ -83,9 +83,7 @@ def test_blocks_are_per_thread() -> None:
     assert seen and seen[0] is not mine
 
 
-def test_a_build_and_a_hit_read_each_layer_once(
-    tmp_path: Path, get_layer_calls: list[int]
-) -> None:
+def test_a_build_and_a_hit_read_each_layer_once(tmp_path: Path, get_layer_calls: list[int]) -> None:
     cache = trt_netser.EngineCache(tmp_path)
     net = conv_net(trt)
     count = net.network.num_layers
