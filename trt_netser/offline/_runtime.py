@@ -15,12 +15,14 @@ from trt_netser.offline._engine import ICudaEngine
 from trt_netser.offline._enums import SeekPosition, _Severity
 from trt_netser.offline._hostmem import plan_bytes
 from trt_netser.offline._logger import ILogger, refuse_max_threads, report
-from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
+from trt_netser.offline._interfaces import IGpuAllocator
+from trt_netser.offline._plugins import IErrorRecorder, IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import (
     BOOL,
     INT,
     INT32,
     MODULE,
+    OPT_STR,
     STR,
     Arg,
     Sig,
@@ -189,11 +191,11 @@ def _runtime_prop(name: str, conv: Any, doc: str) -> property:
 for _name, _conv, _doc in (
     ("DLA_core", INT, "The DLA core engines execute on (-1: none offline)."),
     ("engine_host_code_allowed", BOOL, "Whether engines with host code may be deserialized."),
-    ("error_recorder", None, "Error recorder (None by default)."),
-    ("gpu_allocator", None, "GPU allocator (None: default)."),
+    ("error_recorder", instance(IErrorRecorder, optional=True), "Error recorder (None)."),
+    ("gpu_allocator", instance(IGpuAllocator, optional=True), "GPU allocator (None: default)."),
     ("max_threads", INT32, "Maximum threads the runtime may use (default 1)."),
     ("tempfile_control_flags", INT, "TempfileControlFlag bits (default: both allowed)."),
-    ("temporary_directory", None, "Temporary directory for executable code (None)."),
+    ("temporary_directory", OPT_STR, "Temporary directory for executable code (None)."),
 ):
     setattr(Runtime, _name, _runtime_prop(_name, _conv, _doc))
 
