@@ -151,7 +151,8 @@ value = _Severity.VERBOSE
 def common_enter(this: object) -> object:
     """Context managers are deprecated and have no effect: entering one warns (a
     DeprecationWarning with the real module's text, an error under ``-W error``)."""
-    _warnings.warn(
+    # stacklevel 1, as the real module warns (the location is this module, not the caller)
+    _warnings.warn(  # noqa: B028
         "Context managers for TensorRT types are deprecated. "
         "Memory will be freed automatically when the reference count reaches 0.",
         DeprecationWarning,
@@ -181,8 +182,9 @@ for _cls, _exit in (
     (_interfaces.OnnxParser, common_exit),
     (IBuilderConfig, common_exit),
 ):
-    setattr(_cls, "__enter__", common_enter)
-    setattr(_cls, "__exit__", _exit)
+    # setattr: mypy refuses assigning to a method of a class object
+    setattr(_cls, "__enter__", common_enter)  # noqa: B010
+    setattr(_cls, "__exit__", _exit)  # noqa: B010
 del _cls, _exit
 
 

@@ -14,8 +14,8 @@ from trt_netser.offline import _plan
 from trt_netser.offline._engine import ICudaEngine
 from trt_netser.offline._enums import SeekPosition, _Severity
 from trt_netser.offline._hostmem import plan_bytes
-from trt_netser.offline._logger import ILogger, refuse_max_threads, report
 from trt_netser.offline._interfaces import IGpuAllocator
+from trt_netser.offline._logger import ILogger, refuse_max_threads, report
 from trt_netser.offline._plugins import IErrorRecorder, IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import (
     BOOL,
