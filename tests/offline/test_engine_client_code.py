@@ -138,6 +138,61 @@ def test_report_to_profiler_is_false_without_a_profiler(builder: Any) -> None:
     assert ctx.report_to_profiler() is True
 
 
+class _Times(trt.IProfiler):
+    def __init__(self) -> None:
+        trt.IProfiler.__init__(self)
+        self.calls: list[tuple[str, float]] = []
+
+    def report_layer_time(self, layer_name: str, ms: float) -> None:
+        self.calls.append((layer_name, ms))
+
+
+def _run(engine: Any, ctx: Any, api: str = "v3") -> None:
+    xv = np.ones((2, 3), np.float32)
+    yv = np.zeros((2, 3), np.float32)
+    if api == "v2":
+        assert ctx.execute_v2([xv.ctypes.data, yv.ctypes.data])
+        return
+    assert ctx.set_tensor_address("x", xv.ctypes.data)
+    assert ctx.set_tensor_address("y", yv.ctypes.data)
+    assert ctx.execute_async_v3(0)
+
+
+@pytest.mark.parametrize("api", ["v2", "v3"])
+def test_the_profiler_hears_of_every_layer_of_every_execution(builder: Any, api: str) -> None:
+    """IProfiler's docstring: "called once per layer for each invocation of execute_v2()"."""
+    engine = _static_engine(builder)
+    ctx = engine.create_execution_context()
+    ctx.profiler = times = _Times()
+    _run(engine, ctx, api)
+    _run(engine, ctx, api)
+    names = [
+        engine.create_engine_inspector().get_layer_information(
+            0, trt.LayerInformationFormat.ONELINE
+        )
+    ]
+    assert [n for n, _ in times.calls] == names * 2
+    assert all(type(ms) is float and ms >= 0 for _, ms in times.calls)
+
+
+def test_layer_times_wait_for_report_to_profiler_without_enqueue_emits_profile(
+    builder: Any,
+) -> None:
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (2, 3))
+    out(net, net.add_activation(x, trt.ActivationType.RELU), "y")
+    config = builder.create_builder_config()
+    config.profiling_verbosity = trt.ProfilingVerbosity.NONE  # names are layer indices
+    engine = build(builder, net, config)
+    ctx = engine.create_execution_context()
+    ctx.profiler = times = _Times()
+    ctx.enqueue_emits_profile = False
+    _run(engine, ctx)
+    assert times.calls == []
+    assert ctx.report_to_profiler() is True
+    assert [n for n, _ in times.calls] == ["0"]
+
+
 #: (setting, a value of the wrong type, a value of the right type), from the real setters'
 #: signatures (``IExecutionContext.<name>.fset.__doc__``).
 CONTEXT_SETTINGS = [

@@ -1063,9 +1063,11 @@ class IExecutionContext:
         return True
 
     def report_to_profiler(self) -> bool:
-        """False without a profiler (the docstring's "e.g. profiler not provided"); with
-        one, True: offline layer timings are not measured, so nothing is reported."""
-        return self._p["profiler"] is not None
+        """Report the last execution's layer times kept with ``enqueue_emits_profile``
+        False; False without a profiler (the docstring's "e.g. profiler not provided")."""
+        from trt_netser.offline._execute.profiling import report_pending
+
+        return report_pending(self)
 
     def __enter__(self) -> IExecutionContext:
         return self
