@@ -321,3 +321,28 @@ def test_the_classes_with_context_managers_are_the_real_ones(real_trt: RealRunne
         and getattr(getattr(trt, n), "__enter__", None) is trt.common_enter
     )
     assert real == repr(offline)
+
+
+# -- overloads taken by keyword ----------------------------------------------------------------------
+def test_deserialize_takes_the_real_keywords(builder: Any) -> None:
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, (2, 3))
+    out(net, net.add_identity(x), "y")
+    plan = builder.build_serialized_network(net, builder.create_builder_config())
+    runtime = trt.Runtime(builder.logger)
+    assert runtime.deserialize_cuda_engine(serialized_engine=plan) is not None
+    for bad in ({"engine": plan}, {"stream_reader": plan}, {"stream_reader_v2": bytes(plan)}):
+        with pytest.raises(TypeError, match="incompatible function arguments"):
+            runtime.deserialize_cuda_engine(**bad)
+
+
+def test_create_execution_context_takes_a_strategy_or_a_runtime_config(builder: Any) -> None:
+    engine = _static_engine(builder)
+    strategy = trt.ExecutionContextAllocationStrategy.ON_PROFILE_CHANGE
+    ctx = engine.create_execution_context(strategy)
+    assert ctx.get_runtime_config().get_execution_context_allocation_strategy() == strategy
+    config = engine.create_runtime_config()
+    assert engine.create_execution_context(runtime_config=config).get_runtime_config() is config
+    for args, kwargs in ((("static",), {}), ((), {"stratgy": strategy}), ((1,), {})):
+        with pytest.raises(TypeError, match="incompatible function arguments"):
+            engine.create_execution_context(*args, **kwargs)

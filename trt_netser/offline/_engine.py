@@ -60,6 +60,17 @@ if TYPE_CHECKING:
 
 _STRATEGY = enum(ExecutionContextAllocationStrategy)
 _ERROR_RECORDER = instance(IErrorRecorder, optional=True)
+# IRuntimeConfig is defined below; the check looks the class up when called
+_RUNTIME_CONFIG = Conv(
+    f"{MODULE}.IRuntimeConfig",
+    lambda v: v if v is None or isinstance(v, IRuntimeConfig) else _mismatch(),
+)
+
+
+def _mismatch() -> Any:
+    raise Mismatch
+
+
 _E = TypeVar("_E", bound=PybindEnum)
 
 
@@ -620,17 +631,25 @@ class ICudaEngine:
         return IHostMemory._make(data)
 
     # -- contexts --------------------------------------------------------------------------------
-    def create_execution_context(self, *args: Any, **kwargs: Any) -> IExecutionContext:
-        """A new execution context (strategy or runtime_config, as the two overloads take)."""
-        if args and isinstance(args[0], IRuntimeConfig):
-            config = args[0]
-        elif "runtime_config" in kwargs:
+    @api(
+        "ICudaEngine",
+        Sig(
+            [Arg("strategy", _STRATEGY, ExecutionContextAllocationStrategy.STATIC)],
+            f"{MODULE}.IExecutionContext",
+        ),
+        Sig(
+            [Arg("runtime_config", _RUNTIME_CONFIG, None)],
+            f"{MODULE}.IExecutionContext",
+        ),
+    )
+    def create_execution_context(self, **kwargs: Any) -> IExecutionContext:
+        """A new execution context: with an allocation strategy or a runtime config, the
+        two overloads of the bindings (anything else is their TypeError)."""
+        if "runtime_config" in kwargs:
             config = kwargs["runtime_config"] or IRuntimeConfig._make()
         else:
-            strategy = kwargs.get("strategy", args[0] if args else None)
             config = IRuntimeConfig._make()
-            if strategy is not None:
-                config._strategy = _STRATEGY(strategy)
+            config._strategy = kwargs["strategy"]
         return IExecutionContext._make(self, config)
 
     def create_execution_context_without_device_memory(self) -> IExecutionContext:

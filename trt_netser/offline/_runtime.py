@@ -36,6 +36,16 @@ if TYPE_CHECKING:
     from trt_netser.offline._pyarg import Setting
 
 
+#: The parameter names of deserialize_cuda_engine's three overloads in the bindings.
+_DESERIALIZE_KWARGS = frozenset({"serialized_engine", "stream_reader", "stream_reader_v2"})
+#: keyword -> whether a value fits that overload.
+_KWARG_FITS: dict[str, Callable[[Any], bool]] = {
+    "serialized_engine": lambda v: not isinstance(v, IStreamReader | IStreamReaderV2),
+    "stream_reader": lambda v: isinstance(v, IStreamReader),
+    "stream_reader_v2": lambda v: isinstance(v, IStreamReaderV2),
+}
+
+
 class Runtime:
     """Allows a serialized :class:`ICudaEngine` to be deserialized."""
 
@@ -70,13 +80,22 @@ class Runtime:
     def deserialize_cuda_engine(self, *args: Any, **kwargs: Any) -> ICudaEngine:
         """Deserialize an engine from a buffer, IHostMemory or a stream reader (None on error)."""
         values = list(args) + list(kwargs.values())
-        if len(values) != 1:
+        if len(values) != 1 or not _DESERIALIZE_KWARGS.issuperset(kwargs):
             raise TypeError(
                 "deserialize_cuda_engine(): incompatible function arguments. The following "
                 "argument types are supported:\n    1. (self: trt_netser.offline.Runtime, "
                 "serialized_engine: typing_extensions.Buffer) -> trt_netser.offline.ICudaEngine"
             )
         source = values[0]
+        kind = next(iter(kwargs), None)
+        if kind is not None and not _KWARG_FITS[kind](source):
+            # a keyword picks its overload: a reader given as serialized_engine (or bytes as
+            # stream_reader) matches none
+            raise TypeError(
+                "deserialize_cuda_engine(): incompatible function arguments. The following "
+                "argument types are supported:\n    1. (self: trt_netser.offline.Runtime, "
+                "serialized_engine: typing_extensions.Buffer) -> trt_netser.offline.ICudaEngine"
+            )
         if isinstance(source, IStreamReader | IStreamReaderV2):
             data = self._read_plan(source)
             if data is None:
