@@ -346,3 +346,12 @@ def test_create_execution_context_takes_a_strategy_or_a_runtime_config(builder: 
     for args, kwargs in ((("static",), {}), ((), {"stratgy": strategy}), ((1,), {})):
         with pytest.raises(TypeError, match="incompatible function arguments"):
             engine.create_execution_context(*args, **kwargs)
+
+
+def test_aux_streams_are_a_sequence_of_stream_handles(builder: Any) -> None:
+    ctx = _static_engine(builder).create_execution_context()
+    assert ctx.set_aux_streams([1, 2]) is None
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        ctx.set_aux_streams("streams")
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        ctx.set_aux_streams(3)

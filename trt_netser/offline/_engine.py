@@ -1014,8 +1014,16 @@ class IExecutionContext:
         """Provide device memory for the context."""
         self._p["device_memory"] = memory
 
+    @api(
+        "IExecutionContext",
+        Sig(
+            [Arg("aux_streams", Conv("collections.abc.Sequence[typing.SupportsInt]", INTS.fn))],
+            "None",
+        ),
+    )
     def set_aux_streams(self, aux_streams: Any) -> None:
-        """Auxiliary streams (unused offline)."""
+        """Auxiliary streams, a sequence of stream handles (unused offline: num_aux_streams
+        is 0)."""
 
     def set_communicator(self, communicator: Any) -> bool:
         """A communicator for multi-device layers (not modelled offline)."""
