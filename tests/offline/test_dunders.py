@@ -101,5 +101,5 @@ def test_network_is_a_sequence_of_layers() -> None:
 
 def test_builder_config_is_a_no_op_context_manager() -> None:
     config = trt.Builder(trt.Logger()).create_builder_config()
-    with config as entered:
+    with pytest.warns(DeprecationWarning, match="Context managers"), config as entered:
         assert entered is config

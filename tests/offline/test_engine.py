@@ -628,8 +628,9 @@ def test_engine_inspector(logger: ListLogger, verbosity: str) -> None:
         assert conv["LayerType"] == "CONVOLUTION"
         assert conv["Inputs"][0] == {
             "Name": "x",
+            "Location": "Device",
             "Dimensions": [1, 3, 8, 8],
-            "Format/Datatype": "FLOAT",
+            "Format/Datatype": "Row major linear FP32 format",
         }
     else:
         assert one == "conv"

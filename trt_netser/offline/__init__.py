@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import builtins as _builtins
 import typing as _typing
+import warnings as _warnings
 
 from trt_netser.offline import _enums, _interfaces
 from trt_netser.offline._builder import (
@@ -148,12 +149,43 @@ value = _Severity.VERBOSE
 
 
 def common_enter(this: object) -> object:
-    """Context managers are deprecated and have no effect."""
+    """Context managers are deprecated and have no effect: entering one warns (a
+    DeprecationWarning with the real module's text, an error under ``-W error``)."""
+    # stacklevel 1, as the real module warns (the location is this module, not the caller)
+    _warnings.warn(  # noqa: B028
+        "Context managers for TensorRT types are deprecated. "
+        "Memory will be freed automatically when the reference count reaches 0.",
+        DeprecationWarning,
+    )
     return this
 
 
 def common_exit(this: object, exc_type: object, exc_value: object, traceback: object) -> None:
     """Context managers are deprecated and have no effect."""
+
+
+def _logger_exit(this: object, exc_type: object, exc_value: object, traceback: object) -> None:
+    """ILogger's ``__exit__`` (a lambda in the real module: the logger has no destructor)."""
+
+
+# The real ``tensorrt/__init__.py`` installs these on exactly these classes (the classes'
+# own ``__enter__``/``__exit__`` stay for type checkers); EngineInspector, Refitter and the
+# configs have none.
+for _cls, _exit in (
+    (ILogger, _logger_exit),
+    (ICudaEngine, common_exit),
+    (IExecutionContext, common_exit),
+    (Runtime, common_exit),
+    (IHostMemory, common_exit),
+    (Builder, common_exit),
+    (INetworkDefinition, common_exit),
+    (_interfaces.OnnxParser, common_exit),
+    (IBuilderConfig, common_exit),
+):
+    # setattr: mypy refuses assigning to a method of a class object
+    setattr(_cls, "__enter__", common_enter)  # noqa: B010
+    setattr(_cls, "__exit__", _exit)  # noqa: B010
+del _cls, _exit
 
 
 if _typing.TYPE_CHECKING:

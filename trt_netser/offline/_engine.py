@@ -28,15 +28,18 @@ from trt_netser.offline._enums import (
     TensorLocation,
     _Severity,
 )
+from trt_netser.offline._interfaces import IDebugListener, IGpuAllocator, IProfiler
 from trt_netser.offline._ir import TensorIR
 from trt_netser.offline._logger import ILogger, report
 from trt_netser.offline._plan import Plan
+from trt_netser.offline._plugins import IErrorRecorder
 from trt_netser.offline._pyarg import (
     BOOL,
     INT,
     INTS,
     MODULE,
     OBJECT,
+    SIZE_T,
     STR,
     Arg,
     Conv,
@@ -45,6 +48,7 @@ from trt_netser.offline._pyarg import (
     api,
     check_setter,
     enum,
+    instance,
 )
 from trt_netser.offline._types import Dims
 from trt_netser.offline._types import _itemsize as itemsize
@@ -55,7 +59,43 @@ if TYPE_CHECKING:
     from trt_netser.offline._pyarg import Setting
 
 _STRATEGY = enum(ExecutionContextAllocationStrategy)
+_ERROR_RECORDER = instance(IErrorRecorder, optional=True)
+# IRuntimeConfig is defined below; the check looks the class up when called
+_RUNTIME_CONFIG = Conv(
+    f"{MODULE}.IRuntimeConfig",
+    lambda v: v if v is None or isinstance(v, IRuntimeConfig) else _mismatch(),
+)
+
+
+def _mismatch() -> Any:
+    raise Mismatch
+
+
 _E = TypeVar("_E", bound=PybindEnum)
+
+
+#: How TensorRT names a data type in format descriptions ("Row major linear FP32 format":
+#: FP32 and FP16 are the docstring's examples, Int8 the developer guide's inspector output;
+#: the rest follow those spellings and are not documented).
+_FORMAT_DTYPE_NAMES: dict[DataType, str] = {
+    DataType.FLOAT: "FP32",
+    DataType.HALF: "FP16",
+    DataType.BF16: "BF16",
+    DataType.INT8: "Int8",
+    DataType.INT32: "Int32",
+    DataType.INT64: "Int64",
+    DataType.BOOL: "Bool",
+    DataType.UINT8: "UInt8",
+    DataType.FP8: "FP8",
+    DataType.INT4: "Int4",
+    DataType.FP4: "FP4",
+    DataType.E8M0: "E8M0",
+}
+
+
+def format_dtype_name(dtype: DataType) -> str:
+    """TensorRT's name of ``dtype`` in a tensor format description."""
+    return _FORMAT_DTYPE_NAMES.get(dtype, dtype.name)
 
 
 def _flag(flags: int, flag: Any) -> bool:
@@ -255,10 +295,12 @@ class ICudaEngine:
         Sig([Arg("name", STR), Arg("profile_index", INT)], "str"),
     )
     def get_tensor_format_desc(self, name: str, profile_index: int = 0) -> str:
-        """Human-readable format description of an IO tensor."""
+        """Human-readable format description of an IO tensor (LINEAR, with TensorRT's name
+        of the data type); None for a name that is not one (TensorRT returns nullptr)."""
         t = self._tensor(name, "getTensorFormatDesc")
-        dtype = t.dtype.name if t is not None else "FLOAT"
-        return f"Row major linear {dtype} format (kLINEAR)"
+        if t is None:
+            return None  # type: ignore[return-value]
+        return f"Row major linear {format_dtype_name(t.dtype)} format (kLINEAR)"
 
     @api(
         "ICudaEngine",
@@ -310,52 +352,59 @@ class ICudaEngine:
 
     @api("ICudaEngine", Sig([Arg("name", STR), Arg("profile_index", INT)], f"list[{MODULE}.Dims]"))
     def get_tensor_profile_shape(self, name: str, profile_index: int) -> list[Dims]:
-        """[min, opt, max] shapes of an input in an optimization profile."""
+        """[min, opt, max] shapes of an input in an optimization profile (a static input's
+        own shape three times). The binding asks TensorRT once per selector, so a refused
+        query (unknown name, an output, a profile out of range) gives three invalid Dims
+        (nbDims == -1), each logged, never a shorter list client code cannot unpack."""
+        return [self._profile_shape(name, profile_index, i) for i in range(3)]
+
+    def _profile_shape(self, name: str, profile_index: int, select: int) -> Dims:
+        """ICudaEngine::getProfileShape for one OptProfileSelector (0 min, 1 opt, 2 max)."""
         t = self._tensor(name, "getProfileShape")
-        profiles = self._plan.head.profiles
-        if t is None or not 0 <= profile_index < len(profiles):
-            if t is not None:
-                self._error(
-                    f"ICudaEngine::getProfileShape: Error Code 3: API Usage Error (Parameter check "
-                    f"failed, condition: profileIndex >= 0 && profileIndex < "
-                    f"getNbOptimizationProfiles(). profile index {profile_index} is out of range.)"
-                )
-            return []
+        if t is None:
+            return Dims._invalid()
+        if not 0 <= profile_index < self.num_optimization_profiles:
+            self._error(
+                f"ICudaEngine::getProfileShape: Error Code 3: API Usage Error (Parameter check "
+                f"failed, condition: profileIndex >= 0 && profileIndex < "
+                f"getNbOptimizationProfiles(). profile index {profile_index} is out of range.)"
+            )
+            return Dims._invalid()
         if self._mode(t) != TensorIOMode.INPUT:
             self._error(
                 f"ICudaEngine::getProfileShape: Error Code 3: API Usage Error (Parameter check "
                 f"failed, condition: tensor '{name}' is an input tensor.)"
             )
-            return []
-        shapes = profiles[profile_index].shapes.get(name)
-        if shapes is None:
-            return []
-        return [Dims._from(s) for s in shapes]
-
-    def get_tensor_profile_values(self, *args: Any, **kwargs: Any) -> list[list[int]]:
-        """[min, opt, max] values of a shape input in a profile (the real binding names its
-        parameters ``name: int, profile_index: str``; both argument orders are accepted)."""
-        values = list(args) + [kwargs[k] for k in ("name", "profile_index") if k in kwargs]
-        if len(values) != 2:
-            raise TypeError(
-                "get_tensor_profile_values(): incompatible function arguments. The following "
-                "argument types are supported:\n    1. (self: trt_netser.offline.ICudaEngine, "
-                "name: typing.SupportsInt, profile_index: str) -> list[list[int]]"
-            )
-        a, b = values
-        name, index = (b, a) if isinstance(b, str) else (a, b)
-        if not isinstance(name, str):
-            raise TypeError("get_tensor_profile_values(): incompatible function arguments.")
-        try:
-            index = INT(index)
-        except Mismatch:
-            raise TypeError(
-                "get_tensor_profile_values(): incompatible function arguments."
-            ) from None
+            return Dims._invalid()
         profiles = self._plan.head.profiles
-        if not 0 <= index < len(profiles):
+        shapes = profiles[profile_index].shapes.get(name) if profiles else None
+        return Dims._from(shapes[select] if shapes is not None else t.shape)
+
+    @api(
+        "ICudaEngine",
+        Sig([Arg("name", INT), Arg("profile_index", STR)], "list[list[int]]"),
+    )
+    def get_tensor_profile_values(self, name: int, profile_index: str) -> list[list[int]]:
+        """[min, opt, max] values of a shape input in a profile. The real binding's first
+        parameter (called ``name``) is the profile index and its second (``profile_index``)
+        the tensor name, so ``(profile, tensor)`` is the one order it accepts; a tensor that
+        is no shape input raises RuntimeError (its docstring: "an exception is raised")."""
+        profile, tensor = name, profile_index
+        shape_input = (
+            self.is_shape_inference_io(tensor)
+            and self.get_tensor_mode(tensor) == TensorIOMode.INPUT
+        )
+        if not shape_input:
+            raise RuntimeError(f"Tensor {tensor} is not an input shape tensor.")
+        profiles = self._plan.head.profiles
+        if not 0 <= profile < len(profiles):
+            self._error(
+                f"ICudaEngine::getProfileTensorValues: Error Code 3: API Usage Error (Parameter "
+                f"check failed, condition: profileIndex >= 0 && profileIndex < "
+                f"getNbOptimizationProfiles(). profile index {profile} is out of range.)"
+            )
             return []
-        return [list(v) for v in profiles[index].values.get(name, ())]
+        return [list(v) for v in profiles[profile].values.get(tensor, ())]
 
     # -- engine properties ---------------------------------------------------------------------
     @property
@@ -439,9 +488,12 @@ class ICudaEngine:
 
     @api("ICudaEngine", Sig([Arg("stat", enum(EngineStat), EngineStat.TOTAL_WEIGHTS_SIZE)], "int"))
     def get_engine_stat(self, stat: EngineStat) -> int:
-        """TOTAL_WEIGHTS_SIZE: bytes of all weights; STRIPPED_WEIGHTS_SIZE: of those stripped."""
+        """TOTAL_WEIGHTS_SIZE: bytes of all weights; STRIPPED_WEIGHTS_SIZE: of those stripped
+        (-1 for an engine not built with STRIP_PLAN, as the docstring says)."""
         weights = self._plan.weights
         if stat == EngineStat.STRIPPED_WEIGHTS_SIZE:
+            if not self._config_flag(BuilderFlag.STRIP_PLAN):
+                return -1  # "a normal engine ... will return -1" (the docstring)
             stripped = [i for i in self._refittable_weights() if weights[i].data is None]
             return self._weights_bytes(stripped)
         return self._weights_bytes(range(len(weights)))
@@ -507,7 +559,7 @@ class ICudaEngine:
 
     @error_recorder.setter
     def error_recorder(self, value: Any) -> None:
-        self._error_recorder = value
+        self._error_recorder = check_setter("ICudaEngine", _ERROR_RECORDER, value)
 
     # -- serialization -----------------------------------------------------------------------
     def _default_serialization_flags(self) -> int:
@@ -579,17 +631,25 @@ class ICudaEngine:
         return IHostMemory._make(data)
 
     # -- contexts --------------------------------------------------------------------------------
-    def create_execution_context(self, *args: Any, **kwargs: Any) -> IExecutionContext:
-        """A new execution context (strategy or runtime_config, as the two overloads take)."""
-        if args and isinstance(args[0], IRuntimeConfig):
-            config = args[0]
-        elif "runtime_config" in kwargs:
+    @api(
+        "ICudaEngine",
+        Sig(
+            [Arg("strategy", _STRATEGY, ExecutionContextAllocationStrategy.STATIC)],
+            f"{MODULE}.IExecutionContext",
+        ),
+        Sig(
+            [Arg("runtime_config", _RUNTIME_CONFIG, None)],
+            f"{MODULE}.IExecutionContext",
+        ),
+    )
+    def create_execution_context(self, **kwargs: Any) -> IExecutionContext:
+        """A new execution context: with an allocation strategy or a runtime config, the
+        two overloads of the bindings (anything else is their TypeError)."""
+        if "runtime_config" in kwargs:
             config = kwargs["runtime_config"] or IRuntimeConfig._make()
         else:
-            strategy = kwargs.get("strategy", args[0] if args else None)
             config = IRuntimeConfig._make()
-            if strategy is not None:
-                config._strategy = _STRATEGY(strategy)
+            config._strategy = kwargs["strategy"]
         return IExecutionContext._make(self, config)
 
     def create_execution_context_without_device_memory(self) -> IExecutionContext:
@@ -608,9 +668,16 @@ class ICudaEngine:
 
         return EngineInspector._make(self)
 
+    @api("ICudaEngine", Sig([Arg("arg0", INT)], "str"))
     def __getitem__(self, arg0: int) -> str:
-        """The name of the IO tensor at index ``arg0`` (as ``get_tensor_name``)."""
-        return self.get_tensor_name(arg0)
+        """The name of the IO tensor at index ``arg0``; negative indices count from the end
+        and an index out of range raises IndexError, so ``for name in engine`` stops (the
+        real ``__getitem__`` takes an int only, unlike the class docstring's str indexing)."""
+        n = len(self._io)
+        index = arg0 + n if arg0 < 0 else arg0
+        if not 0 <= index < n:
+            raise IndexError
+        return self._io[index].name
 
     def __enter__(self) -> ICudaEngine:
         return self
@@ -637,6 +704,7 @@ def _allocator(value: Any) -> Any:
 
 
 _ALLOCATOR = Conv(f"{MODULE}.IOutputAllocator", _allocator)
+_LISTENER = instance(IDebugListener, optional=True)
 
 
 class IExecutionContext:
@@ -801,8 +869,15 @@ class IExecutionContext:
         )
 
     def infer_shapes(self) -> list[str]:
-        """Names of inputs whose shapes are still needed (empty when all are known)."""
-        missing = self._missing_inputs()
+        """Names of inputs insufficiently specified (empty when all are known): dynamic
+        inputs whose shape is not set, and shape inputs (``is_shape_inference_io``) whose
+        address is not set, as the docstring lists them."""
+        ir = self._engine._plan.head
+        missing = self._missing_inputs() + [
+            ir.tensors[tid].name
+            for tid in ir.inputs
+            if ir.tensors[tid].is_shape and not self._addresses.get(ir.tensors[tid].name)
+        ]
         if missing:
             self._error(
                 "IExecutionContext::inferShapes: Error Code 3: API Usage Error (Parameter check "
@@ -939,8 +1014,16 @@ class IExecutionContext:
         """Provide device memory for the context."""
         self._p["device_memory"] = memory
 
+    @api(
+        "IExecutionContext",
+        Sig(
+            [Arg("aux_streams", Conv("collections.abc.Sequence[typing.SupportsInt]", INTS.fn))],
+            "None",
+        ),
+    )
     def set_aux_streams(self, aux_streams: Any) -> None:
-        """Auxiliary streams (unused offline)."""
+        """Auxiliary streams, a sequence of stream handles (unused offline: num_aux_streams
+        is 0)."""
 
     def set_communicator(self, communicator: Any) -> bool:
         """A communicator for multi-device layers (not modelled offline)."""
@@ -981,8 +1064,9 @@ class IExecutionContext:
         """The output allocator of an output tensor, or None."""
         return self._p.get("output_allocators", {}).get(name)
 
+    @api("IExecutionContext", Sig([Arg("listener", _LISTENER)], "bool"))
     def set_debug_listener(self, listener: Any) -> bool:
-        """Set the debug listener."""
+        """Set the debug listener (an IDebugListener, or None)."""
         self._p["debug_listener"] = listener
         return True
 
@@ -1006,8 +1090,11 @@ class IExecutionContext:
         return True
 
     def report_to_profiler(self) -> bool:
-        """Nothing is profiled offline."""
-        return True
+        """Report the last execution's layer times kept with ``enqueue_emits_profile``
+        False; False without a profiler (the docstring's "e.g. profiler not provided")."""
+        from trt_netser.offline._execute.profiling import report_pending
+
+        return report_pending(self)
 
     def __enter__(self) -> IExecutionContext:
         return self
@@ -1020,31 +1107,36 @@ class IExecutionContext:
 _CTX_WRITE_ONLY = frozenset({"device_memory"})
 
 
-def _ctx_prop(name: str, doc: str) -> property:
+def _ctx_prop(name: str, conv: Conv, doc: str) -> property:
     def fget(self: IExecutionContext) -> Any:
         return self._p[name]
 
     def fset(self: IExecutionContext, value: Any) -> None:
-        self._p[name] = value
+        self._p[name] = check_setter("IExecutionContext", conv, value)
 
     if name in _CTX_WRITE_ONLY:
         return property(None, fset, doc=f"{doc} Write-only, as in the bindings.")
     return property(fget, fset, doc=doc)
 
 
-for _name, _doc in (
-    ("debug_sync", "The debug sync flag."),
-    ("device_memory", "The device memory for use by this context."),
-    ("enqueue_emits_profile", "Whether enqueue emits layer timing to the profiler."),
-    ("error_recorder", "Error recorder (None by default)."),
-    ("name", "The name of the context."),
-    ("nvtx_verbosity", "The NVTX verbosity of the context."),
-    ("persistent_cache_limit", "Persistent L2 cache limit in bytes (0)."),
-    ("profiler", "The profiler (None)."),
-    ("temporary_allocator", "GPU allocator for temporary storage (None)."),
-    ("unfused_tensors_debug_state", "Debug state of unfused tensors (False)."),
-):
-    setattr(IExecutionContext, _name, _ctx_prop(_name, _doc))
+#: name -> (the type the real setter takes, as its signature shows; doc).
+_CTX_SETTINGS: dict[str, tuple[Conv, str]] = {
+    "debug_sync": (BOOL, "The debug sync flag."),
+    "device_memory": (INT, "The device memory for use by this context."),
+    "enqueue_emits_profile": (BOOL, "Whether enqueue emits layer timing to the profiler."),
+    "error_recorder": (instance(IErrorRecorder, optional=True), "Error recorder (None)."),
+    "name": (STR, "The name of the context."),
+    "nvtx_verbosity": (enum(ProfilingVerbosity), "The NVTX verbosity of the context."),
+    "persistent_cache_limit": (SIZE_T, "Persistent L2 cache limit in bytes (0)."),
+    "profiler": (instance(IProfiler, optional=True), "The profiler (None)."),
+    "temporary_allocator": (
+        instance(IGpuAllocator, optional=True, name="IGpuAllocator"),
+        "GPU allocator for temporary storage (None).",
+    ),
+    "unfused_tensors_debug_state": (BOOL, "Debug state of unfused tensors (False)."),
+}
+for _name, (_conv, _doc) in _CTX_SETTINGS.items():
+    setattr(IExecutionContext, _name, _ctx_prop(_name, _conv, _doc))
 
 for _cls in (IRuntimeConfig, ISerializationConfig, ICudaEngine, IExecutionContext):
     _cls.__module__ = MODULE

@@ -11,9 +11,16 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from trt_netser.offline._enums import LayerInformationFormat, ProfilingVerbosity, _Severity
+from trt_netser.offline._engine import format_dtype_name
+from trt_netser.offline._enums import (
+    LayerInformationFormat,
+    ProfilingVerbosity,
+    TensorLocation,
+    _Severity,
+)
 from trt_netser.offline._logger import report
-from trt_netser.offline._pyarg import INT, MODULE, Arg, Sig, api, enum
+from trt_netser.offline._plugins import IErrorRecorder
+from trt_netser.offline._pyarg import INT, MODULE, Arg, Sig, api, check_setter, enum, instance
 
 if TYPE_CHECKING:
     from trt_netser.offline._engine import ICudaEngine, IExecutionContext
@@ -54,7 +61,14 @@ class EngineInspector:
             shape = list(t.shape)
             if self._context is not None and tid in self._engine._plan.head.tensors:
                 shape = list(self._context.get_tensor_shape(t.name))
-            return {"Name": t.name, "Dimensions": shape, "Format/Datatype": t.dtype.name}
+            host = t.is_shape or t.location == TensorLocation.HOST
+            # the keys and their order as in the developer guide's inspector output
+            return {
+                "Name": t.name,
+                "Location": "Host" if host else "Device",
+                "Dimensions": shape,
+                "Format/Datatype": f"Row major linear {format_dtype_name(t.dtype)} format",
+            }
 
         return {
             "Name": layer.name,
@@ -70,7 +84,7 @@ class EngineInspector:
 
     @staticmethod
     def _oneline(info: str | dict[str, Any]) -> str:
-        return info if isinstance(info, str) else json.dumps(info, sort_keys=True)
+        return info if isinstance(info, str) else json.dumps(info)
 
     @api(
         "EngineInspector",
@@ -91,7 +105,7 @@ class EngineInspector:
             return ""
         info = self._layer(layer_index)
         if format == LayerInformationFormat.JSON:
-            return json.dumps(info, sort_keys=True)
+            return json.dumps(info)
         return self._oneline(info)
 
     @api("EngineInspector", Sig([Arg("format", _FORMAT)], "str"))
@@ -101,7 +115,8 @@ class EngineInspector:
             return ""
         layers = [self._layer(i) for i in range(self._engine.num_layers)]
         if format == LayerInformationFormat.JSON:
-            return json.dumps({"Layers": layers, "Bindings": self._bindings()}, sort_keys=True)
+            # "Layers" before "Bindings", as TensorRT writes them (insertion order: deterministic)
+            return json.dumps({"Layers": layers, "Bindings": self._bindings()})
         return "".join(self._oneline(info) + "\n" for info in layers)
 
     @property
@@ -111,7 +126,10 @@ class EngineInspector:
 
     @execution_context.setter
     def execution_context(self, value: Any) -> None:
-        self._context = value
+        from trt_netser.offline._engine import IExecutionContext
+
+        conv = instance(IExecutionContext, optional=True)
+        self._context = check_setter("EngineInspector", conv, value)
 
     @property
     def error_recorder(self) -> Any:
@@ -120,7 +138,8 @@ class EngineInspector:
 
     @error_recorder.setter
     def error_recorder(self, value: Any) -> None:
-        self._error_recorder = value
+        conv = instance(IErrorRecorder, optional=True)
+        self._error_recorder = check_setter("EngineInspector", conv, value)
 
 
 EngineInspector.__module__ = MODULE

@@ -14,13 +14,15 @@ from trt_netser.offline import _plan
 from trt_netser.offline._engine import ICudaEngine
 from trt_netser.offline._enums import SeekPosition, _Severity
 from trt_netser.offline._hostmem import plan_bytes
+from trt_netser.offline._interfaces import IGpuAllocator
 from trt_netser.offline._logger import ILogger, refuse_max_threads, report
-from trt_netser.offline._plugins import IPluginRegistry, get_plugin_registry
+from trt_netser.offline._plugins import IErrorRecorder, IPluginRegistry, get_plugin_registry
 from trt_netser.offline._pyarg import (
     BOOL,
     INT,
     INT32,
     MODULE,
+    OPT_STR,
     STR,
     Arg,
     Sig,
@@ -32,6 +34,16 @@ from trt_netser.offline._streams import IStreamReader, IStreamReaderV2, read_exa
 
 if TYPE_CHECKING:
     from trt_netser.offline._pyarg import Setting
+
+
+#: The parameter names of deserialize_cuda_engine's three overloads in the bindings.
+_DESERIALIZE_KWARGS = frozenset({"serialized_engine", "stream_reader", "stream_reader_v2"})
+#: keyword -> whether a value fits that overload.
+_KWARG_FITS: dict[str, Callable[[Any], bool]] = {
+    "serialized_engine": lambda v: not isinstance(v, IStreamReader | IStreamReaderV2),
+    "stream_reader": lambda v: isinstance(v, IStreamReader),
+    "stream_reader_v2": lambda v: isinstance(v, IStreamReaderV2),
+}
 
 
 class Runtime:
@@ -68,13 +80,22 @@ class Runtime:
     def deserialize_cuda_engine(self, *args: Any, **kwargs: Any) -> ICudaEngine:
         """Deserialize an engine from a buffer, IHostMemory or a stream reader (None on error)."""
         values = list(args) + list(kwargs.values())
-        if len(values) != 1:
+        if len(values) != 1 or not _DESERIALIZE_KWARGS.issuperset(kwargs):
             raise TypeError(
                 "deserialize_cuda_engine(): incompatible function arguments. The following "
                 "argument types are supported:\n    1. (self: trt_netser.offline.Runtime, "
                 "serialized_engine: typing_extensions.Buffer) -> trt_netser.offline.ICudaEngine"
             )
         source = values[0]
+        kind = next(iter(kwargs), None)
+        if kind is not None and not _KWARG_FITS[kind](source):
+            # a keyword picks its overload: a reader given as serialized_engine (or bytes as
+            # stream_reader) matches none
+            raise TypeError(
+                "deserialize_cuda_engine(): incompatible function arguments. The following "
+                "argument types are supported:\n    1. (self: trt_netser.offline.Runtime, "
+                "serialized_engine: typing_extensions.Buffer) -> trt_netser.offline.ICudaEngine"
+            )
         if isinstance(source, IStreamReader | IStreamReaderV2):
             data = self._read_plan(source)
             if data is None:
@@ -189,11 +210,11 @@ def _runtime_prop(name: str, conv: Any, doc: str) -> property:
 for _name, _conv, _doc in (
     ("DLA_core", INT, "The DLA core engines execute on (-1: none offline)."),
     ("engine_host_code_allowed", BOOL, "Whether engines with host code may be deserialized."),
-    ("error_recorder", None, "Error recorder (None by default)."),
-    ("gpu_allocator", None, "GPU allocator (None: default)."),
+    ("error_recorder", instance(IErrorRecorder, optional=True), "Error recorder (None)."),
+    ("gpu_allocator", instance(IGpuAllocator, optional=True), "GPU allocator (None: default)."),
     ("max_threads", INT32, "Maximum threads the runtime may use (default 1)."),
     ("tempfile_control_flags", INT, "TempfileControlFlag bits (default: both allowed)."),
-    ("temporary_directory", None, "Temporary directory for executable code (None)."),
+    ("temporary_directory", OPT_STR, "Temporary directory for executable code (None)."),
 ):
     setattr(Runtime, _name, _runtime_prop(_name, _conv, _doc))
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from trt_netser.offline._execute import allocators as allocators_mod
-from trt_netser.offline._execute import plugins
+from trt_netser.offline._execute import plugins, profiling
 from trt_netser.offline._execute._dtypes import storage
 from trt_netser.offline._execute._node import ExecutionError
 from trt_netser.offline._execute.graph import Program, all_tensor_ids
@@ -133,8 +133,9 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
             "before execution. They depend on data: set an IOutputAllocator for them with "
             "set_output_allocator."
         )
+    timings: list[tuple[int, float]] | None = [] if ctx._p.get("profiler") is not None else None
     try:
-        values = program(engine, outputs, False).run(feeds)
+        values = program(engine, outputs, False).run(feeds, timings=timings)
     except ExecutionError as exc:
         ctx._error(f"IExecutionContext::{api}: Error Code 7: Internal Error ({exc})")
         return False
@@ -174,6 +175,7 @@ def execute(ctx: Any, api: str, stream: int = 0) -> bool:
         np.copyto(view(address, arr.shape, dtype), arr.astype(dtype, copy=False))
         if allocator is not None:
             allocators_mod.notify_shape(allocator, t.name, Dims._from(arr.shape))
+    profiling.after_execute(ctx, timings)
     return True
 
 

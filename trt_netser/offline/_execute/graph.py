@@ -13,6 +13,7 @@ naming the first failing layer and its type, only if a requested tensor depends 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -198,9 +199,17 @@ class Program:
         )
 
     # -- running -----------------------------------------------------------------------------
-    def run(self, feeds: Mapping[int, Array], optional: set[int] | None = None) -> dict[int, Array]:
+    def run(
+        self,
+        feeds: Mapping[int, Array],
+        optional: set[int] | None = None,
+        timings: list[tuple[int, float]] | None = None,
+    ) -> dict[int, Array]:
         """Values of the wanted tensors given the network inputs' values (by tensor id);
-        ``optional`` wanted tensors whose computation failed are left out instead of raising."""
+        ``optional`` wanted tensors whose computation failed are left out instead of raising.
+        ``timings``, when given, receives (layer index, milliseconds) per layer run, in run
+        order (a loop's time shared evenly among its layers), for an IProfiler."""
+        clock = time.perf_counter if timings is not None else None
         ir = self.ir
         values: dict[int, Array | Failure] = {}
         for tid in ir.inputs:
@@ -211,15 +220,21 @@ class Program:
         done_loops: set[int] = set()
         for pos, li in enumerate(self.order):
             layer = ir.layers[li]
+            start = clock() if clock is not None else 0.0
             if li in self.in_loop:
                 plan = self.in_loop[li]
                 if plan.construct not in done_loops:
                     done_loops.add(plan.construct)
                     values.update(self._loop(plan, values))
+                    if clock is not None and timings is not None:
+                        share = (clock() - start) * 1e3 / max(1, len(plan.internal))
+                        timings.extend((i, share) for i in sorted(plan.internal))
             else:
                 outs = self._run_layer(layer, self.nodes[li], get)
                 for tid, val in zip(layer.outputs, outs, strict=False):
                     values[tid] = val
+                if clock is not None and timings is not None:
+                    timings.append((li, (clock() - start) * 1e3))
             for tid in release.get(pos, ()):
                 values.pop(tid, None)
         result: dict[int, Array] = {}
