@@ -912,3 +912,61 @@ def test_weakly_typed_network_takes_output_types(logger: ListLogger) -> None:
     y.dtype = trt.float32
     assert y.dtype == trt.float32 and layer.get_output_type(0) == trt.float32
     assert logger.errors == []
+
+
+def _llm_inputs(builder: Any) -> tuple[Any, Any]:
+    """input_ids [batch_size, num_tokens] and position_ids [batch_size, num_tokens], named
+    as TensorRT-LLM names them from dim_range, feeding one output."""
+    net = builder.create_network(0)
+    ids = net.add_input("input_ids", trt.int32, (-1, -1))
+    pos = net.add_input("position_ids", trt.int32, (-1, -1))
+    for t in (ids, pos):
+        t.set_dimension_name(0, "batch_size")
+        t.set_dimension_name(1, "num_tokens")
+    out = net.add_elementwise(ids, pos, trt.ElementWiseOperation.SUM).get_output(0)
+    net.mark_output(out)
+    return net, builder.create_builder_config()
+
+
+def test_named_dimensions_with_one_range_build(logger: ListLogger) -> None:
+    builder = trt.Builder(logger)
+    net, config = _llm_inputs(builder)
+    profile = builder.create_optimization_profile()
+    for name in ("input_ids", "position_ids"):
+        profile.set_shape(name, [1, 1], [4, 64], [8, 128])
+    assert config.add_optimization_profile(profile) == 0
+    assert builder.build_serialized_network(net, config) is not None
+    assert logger.errors == []
+
+
+def test_named_dimensions_with_different_ranges_are_refused(logger: ListLogger) -> None:
+    """Builder._validate_named_dimensions in TensorRT-LLM exists because TensorRT refuses
+    this: same-named dims must be equal at runtime, so their profile ranges must agree."""
+    builder = trt.Builder(logger)
+    net, config = _llm_inputs(builder)
+    profile = builder.create_optimization_profile()
+    profile.set_shape("input_ids", [1, 1], [4, 64], [8, 128])
+    profile.set_shape("position_ids", [1, 1], [4, 32], [8, 128])
+    config.add_optimization_profile(profile)
+    assert builder.build_serialized_network(net, config) is None
+    assert len(logger.errors) == 1
+    msg = logger.errors[0]
+    assert msg.startswith("Builder::buildSerializedNetwork: Error Code 4: API Usage Error (")
+    assert "position_ids" in msg and "num_tokens" in msg and "profile 0" in msg
+
+
+def test_named_static_dimensions_must_agree(logger: ListLogger) -> None:
+    builder = trt.Builder(logger)
+    net = builder.create_network(0)
+    a = net.add_input("a", trt.float32, (4, 8))
+    b = net.add_input("b", trt.float32, (2, 8))
+    a.set_dimension_name(1, "hidden")
+    b.set_dimension_name(1, "hidden")
+    net.mark_output(net.add_concatenation([a, b]).get_output(0))
+    assert builder.build_serialized_network(net, builder.create_builder_config()) is not None
+    b.set_dimension_name(0, "rows")
+    a.set_dimension_name(0, "rows")  # 4 and 2 can never be equal
+    assert builder.build_serialized_network(net, builder.create_builder_config()) is None
+    assert len(logger.errors) == 1 and "rows" in logger.errors[0]
+    a.set_dimension_name(0, None)  # cleared: builds again
+    assert builder.build_serialized_network(net, builder.create_builder_config()) is not None
