@@ -970,3 +970,108 @@ def test_named_static_dimensions_must_agree(logger: ListLogger) -> None:
     assert len(logger.errors) == 1 and "rows" in logger.errors[0]
     a.set_dimension_name(0, None)  # cleared: builds again
     assert builder.build_serialized_network(net, builder.create_builder_config()) is not None
+
+
+class _FlattenPlugin(
+    trt.IPluginV3, trt.IPluginV3OneCore, trt.IPluginV3OneBuild, trt.IPluginV3OneRuntime
+):
+    """A V3 Python plugin in the samples' style: output [d0, d1 * d2], typed like input 0."""
+
+    def __init__(self) -> None:
+        trt.IPluginV3.__init__(self)
+        trt.IPluginV3OneCore.__init__(self)
+        trt.IPluginV3OneBuild.__init__(self)
+        trt.IPluginV3OneRuntime.__init__(self)
+        self.plugin_name = "ClientFlatten"
+        self.plugin_version = "1"
+        self.plugin_namespace = TRT_LLM_PLUGIN_NAMESPACE
+        self.num_outputs = 1
+
+    def get_capability_interface(self, type: Any) -> Any:
+        return self
+
+    def get_output_data_types(self, input_types: list[Any]) -> list[Any]:
+        return [input_types[0]]
+
+    def get_output_shapes(
+        self, inputs: list[Any], shape_inputs: list[Any], expr_builder: Any
+    ) -> list[Any]:
+        out = trt.DimsExprs(2)
+        out[0] = inputs[0][0]
+        out[1] = expr_builder.operation(trt.DimensionOperation.PROD, inputs[0][1], inputs[0][2])
+        return [out]
+
+
+class _FlattenCreator(trt.IPluginCreatorV3One):
+    def __init__(self) -> None:
+        trt.IPluginCreatorV3One.__init__(self)
+        self.name = "ClientFlatten"
+        self.plugin_version = "1"
+        self.plugin_namespace = ""
+        self.field_names = trt.PluginFieldCollection([])
+
+    def create_plugin(self, name: str, fc: Any, phase: Any) -> Any:
+        return _FlattenPlugin()
+
+
+def test_plugin_v3_through_get_creator(logger: ListLogger) -> None:
+    creator = _FlattenCreator()
+    registry = trt.get_plugin_registry()
+    assert registry.register_creator(creator, TRT_LLM_PLUGIN_NAMESPACE)
+    try:
+        net = trt.Builder(logger).create_network(STRONG)
+        x = net.add_input("x", trt.float16, (-1, 4, 8))
+        plg_creator = registry.get_creator("ClientFlatten", "1", TRT_LLM_PLUGIN_NAMESPACE)
+        assert plg_creator is creator
+        # a V3 creator is no IPluginCreator: the V2 lookup does not return it
+        assert registry.get_plugin_creator("ClientFlatten", "1", TRT_LLM_PLUGIN_NAMESPACE) is None
+        plugin = plg_creator.create_plugin(
+            "flatten", trt.PluginFieldCollection([]), trt.TensorRTPhase.BUILD
+        )
+        layer = net.add_plugin_v3([x], [], plugin)
+        assert layer.type == trt.LayerType.PLUGIN_V3
+        out = layer.get_output(0)
+        assert (shape(out), out.dtype) == ((-1, 32), trt.float16)
+        net.mark_output(out)
+        builder = net.builder
+        config = builder.create_builder_config()
+        profile = builder.create_optimization_profile()
+        profile.set_shape("x", (1, 4, 8), (2, 4, 8), (4, 4, 8))
+        config.add_optimization_profile(profile)
+        assert builder.build_serialized_network(net, config) is not None
+        assert logger.errors == []
+    finally:
+        assert registry.deregister_creator(creator)
+
+
+def test_llm_layer_naming_by_type_and_op(logger: ListLogger) -> None:
+    """Network._set_layer_name: the name is built from str(layer.type) and, after the
+    as_layer() downcast, str(layer.op); outputs are renamed after the layer."""
+    net = trt.Builder(logger).create_network(0)
+    x = net.add_input("x", trt.float32, (2, 8))
+    classes = {
+        trt.LayerType.ELEMENTWISE: trt.IElementWiseLayer,
+        trt.LayerType.UNARY: trt.IUnaryLayer,
+        trt.LayerType.REDUCE: trt.IReduceLayer,
+    }
+    net.add_elementwise(x, x, trt.ElementWiseOperation.SUM)
+    net.add_unary(x, trt.UnaryOperation.SQRT)
+    net.add_reduce(x, trt.ReduceOperation.MAX, 2, True)
+    names = []
+    for i in range(net.num_layers):
+        layer = net.get_layer(i)
+        layer_name = str(layer.type).split(".")[-1]
+        if layer.type in classes:
+            layer.__class__ = classes[layer.type]
+            layer_name = "_".join([layer_name, str(layer.op).split(".")[-1]])
+        layer.name = f"transformer/{layer_name}_L{i}"
+        for idx in range(layer.num_outputs):
+            layer.get_output(idx).name = f"{layer.name}_output_{idx}"
+        names.append(layer.name)
+    assert names == [
+        "transformer/ELEMENTWISE_SUM_L0",
+        "transformer/UNARY_SQRT_L1",
+        "transformer/REDUCE_MAX_L2",
+    ]
+    assert net.get_layer(1).get_output(0).name == "transformer/UNARY_SQRT_L1_output_0"
+    assert logger.errors == []
