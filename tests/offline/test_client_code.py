@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import trt_netser.offline as trt
-from tests.offline.conftest import ListLogger
+from tests.offline.conftest import ListLogger, is_invalid_dims
 from tests.offline.exec_support import infer
 
 STRONG = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
@@ -1075,3 +1075,32 @@ def test_llm_layer_naming_by_type_and_op(logger: ListLogger) -> None:
     ]
     assert net.get_layer(1).get_output(0).name == "transformer/UNARY_SQRT_L1_output_0"
     assert logger.errors == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "axis", "nbe", "indices", "expected"),
+    [
+        ("DEFAULT", 1, 1, (2, 3), (2, 3, 32)),  # a batched index_select
+        ("DEFAULT", 0, 1, (2, 3), None),  # the gather axis is the elementwise one
+        ("DEFAULT", 1, 1, (4, 3), None),  # batch 2 against 4
+        ("ELEMENT", 1, 1, (2, 3, 32), None),  # "for kELEMENT, it must be 0"
+        ("ND", 0, 1, (2, 1), (2, 32)),  # gather_nd(batch_dims=1)
+        ("ND", 0, 1, (3, 1), None),
+        ("ND", 0, 2, (2, 7, 1), (2, 7)),
+    ],
+)
+def test_gather_elementwise_dims(
+    llm_net: Any, logger: ListLogger, mode: str, axis: int, nbe: int, indices: Any, expected: Any
+) -> None:
+    """num_elementwise_dims pairs the leading dims of data and indices: they must agree, the
+    gather axis cannot be one of them, and ELEMENT mode has none."""
+    x = llm_net.add_input("x", trt.float32, (2, 7, 32))
+    idx = llm_net.add_input("idx", trt.int32, indices)
+    layer = llm_net.add_gather_v2(x, idx, getattr(trt.GatherMode, mode))
+    layer.axis = axis
+    layer.num_elementwise_dims = nbe
+    if expected is None:
+        assert is_invalid_dims(layer.get_output(0).shape)
+        assert len(logger.errors) == 1 and "[Gather]" in logger.errors[0]
+    else:
+        assert shape(layer) == expected and logger.errors == []

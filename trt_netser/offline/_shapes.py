@@ -510,6 +510,9 @@ def _gather(impl: LayerImpl) -> list[Out]:
         axis = norm_axis(impl.p["axis"], r)
         if nbe not in (0, 1):
             raise ShapeError("num_elementwise_dims must be 0 or 1 for GatherMode.DEFAULT")
+        if nbe and axis < nbe:
+            raise ShapeError("the gather axis cannot be an elementwise dimension")
+        _elementwise_dims_agree(ds, is_, nbe)
         out = ds[:axis] + is_[nbe:] + ds[axis + 1 :]
         values: Values = None
         dv, iv = vals(data), vals(idx)
@@ -518,6 +521,8 @@ def _gather(impl: LayerImpl) -> list[Out]:
             values = tuple(None if i is None or not -n <= i < n else dv[i] for i in iv)
         return [(out, data._dtype, values)]
     if mode == GatherMode.ELEMENT:
+        if nbe != 0:
+            raise ShapeError("num_elementwise_dims must be 0 for GatherMode.ELEMENT")
         if len(is_) != r:
             raise ShapeError("GatherMode.ELEMENT needs data and indices of the same rank")
         norm_axis(impl.p["axis"], r)
@@ -533,6 +538,7 @@ def _gather(impl: LayerImpl) -> list[Out]:
         k = is_[-1]
         if nbe + k > r:
             raise ShapeError("GatherMode.ND indices address more dimensions than the data has")
+        _elementwise_dims_agree(ds, is_, nbe)
         out = is_[:-1] + ds[nbe + k :]
         values = None
         dv, rows = vals(data), _constant_rows(idx)
@@ -541,6 +547,18 @@ def _gather(impl: LayerImpl) -> list[Out]:
             values = tuple(None if not -n <= i < n else dv[i] for (i,) in rows)
         return [(out, data._dtype, values)]
     raise ShapeError(f"invalid GatherMode {int(mode)}")
+
+
+def _elementwise_dims_agree(ds: tuple[int, ...], is_: tuple[int, ...], nbe: int) -> None:
+    """The leading ``nbe`` dims of data and indices are walked together: where both are
+    static they must be equal."""
+    if len(is_) < nbe:
+        raise ShapeError("gather indices have fewer dimensions than num_elementwise_dims")
+    for d, (a, b) in enumerate(zip(ds[:nbe], is_[:nbe], strict=False)):
+        if a >= 0 and b >= 0 and a != b:
+            raise ShapeError(
+                f"elementwise dimension {d} of data ({a}) and indices ({b}) must be equal"
+            )
 
 
 def _constant_rows(t: ITensor) -> list[tuple[int, ...]] | None:
