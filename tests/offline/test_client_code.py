@@ -1104,3 +1104,62 @@ def test_gather_elementwise_dims(
         assert len(logger.errors) == 1 and "[Gather]" in logger.errors[0]
     else:
         assert shape(layer) == expected and logger.errors == []
+
+
+@pytest.mark.parametrize(
+    ("op", "to_type", "ok"),
+    [
+        ("LINSPACE", "int32", True),
+        ("LINSPACE", "int64", True),
+        ("LINSPACE", "float32", True),
+        ("LINSPACE", "float16", False),
+        ("RANDOM_UNIFORM", "float16", True),
+        ("RANDOM_UNIFORM", "int32", False),
+        ("RANDOM_NORMAL", "float32", True),
+        ("RANDOM_NORMAL", "int64", False),
+    ],
+)
+def test_fill_output_types(
+    llm_net: Any, logger: ListLogger, op: str, to_type: str, ok: bool
+) -> None:
+    """IFillLayer's table of output types per operation: rand() with an integer dtype is
+    refused."""
+    layer = llm_net.add_fill((2, 3), getattr(trt.FillOperation, op), getattr(trt, to_type))
+    if ok:
+        assert shape(layer) == (2, 3) and layer.get_output(0).dtype == getattr(trt, to_type)
+        assert logger.errors == []
+    else:
+        assert is_invalid_dims(layer.get_output(0).shape)
+        assert len(logger.errors) == 1 and "[Fill]" in logger.errors[0]
+
+
+def test_fill_inputs_must_be_scalars_and_a_delta(llm_net: Any, logger: ListLogger) -> None:
+    """arange's start is 0-D and its step 1-D ([1]); rand's bounds are 0-D: a 1-D start or a
+    delta of the wrong length is refused."""
+    target = constant(llm_net, np.array([4, 5], np.int64))
+    layer = llm_net.add_fill([0], trt.FillOperation.LINSPACE, trt.float32)
+    layer.set_input(0, target)
+    layer.set_input(1, constant(llm_net, np.array([0.0], np.float32)))  # 1-D start
+    layer.set_input(2, constant(llm_net, np.array([1.0, 1.0], np.float32)))
+    assert is_invalid_dims(layer.get_output(0).shape) and "input 1" in logger.errors[-1]
+    layer.set_input(1, constant(llm_net, np.array(0.0, np.float32)))
+    assert shape(layer) == (4, 5)
+    layer.set_input(2, constant(llm_net, np.array([1.0], np.float32)))  # rank 2 needs 2
+    assert is_invalid_dims(layer.get_output(0).shape) and "input 2" in logger.errors[-1]
+    rand = llm_net.add_fill([0], trt.FillOperation.RANDOM_UNIFORM, trt.float32)
+    rand.set_input(0, target)
+    rand.set_input(1, constant(llm_net, np.array(0.0, np.float32)))
+    rand.set_input(2, constant(llm_net, np.array([1.0], np.float32)))  # max must be 0-D
+    assert is_invalid_dims(rand.get_output(0).shape) and "input 2" in logger.errors[-1]
+
+
+def test_topk_k_tensor_must_be_a_scalar(llm_net: Any, logger: ListLogger) -> None:
+    """functional.topk squeezes a 1-D k to 0-D before set_input(1, k): TensorRT takes a
+    scalar k tensor only."""
+    x = llm_net.add_input("logits", trt.float32, (2, 100))
+    layer = llm_net.add_topk(x, trt.TopKOperation.MAX, 1, dim_to_trt_axes(1))
+    layer.set_input(1, constant(llm_net, int32_array([5])))
+    assert is_invalid_dims(layer.get_output(0).shape)
+    assert len(logger.errors) == 1 and "[TopK]" in logger.errors[0]
+    layer.set_input(1, constant(llm_net, int32_array(5)))
+    assert shape(layer) == (2, 5)

@@ -19,6 +19,7 @@ from trt_netser.offline._enums import (
     CollectiveOperation,
     DataType,
     ElementWiseOperation,
+    FillOperation,
     GatherMode,
     LoopOutput,
     MatrixOperation,
@@ -482,7 +483,40 @@ def _elementwise(impl: LayerImpl) -> list[Out]:
     return [(shape, dtype, values)]
 
 
+#: FillOperation -> the output types it supports (IFillLayer's table) and what inputs 1 and
+#: 2 must be when given: "scalar" (start; minimum, maximum; mean, deviation) or "delta" (a
+#: 1-D tensor with one value per output dimension).
+FILL_RULES: dict[FillOperation, tuple[tuple[DataType, ...], tuple[str, str]]] = {
+    FillOperation.LINSPACE: ((DataType.INT32, DataType.INT64, DataType.FLOAT), ("scalar", "delta")),
+    FillOperation.RANDOM_UNIFORM: ((DataType.HALF, DataType.FLOAT), ("scalar", "scalar")),
+    FillOperation.RANDOM_NORMAL: ((DataType.HALF, DataType.FLOAT), ("scalar", "scalar")),
+}
+
+
 def _fill(impl: LayerImpl) -> list[Out]:
+    shape = _fill_shape(impl)
+    op, to_type = impl.p["operation"], impl.p["to_type"]
+    rule = FILL_RULES.get(op)
+    if rule is None:
+        raise ShapeError(f"invalid FillOperation {int(op)}")
+    types, kinds = rule
+    if to_type not in types:
+        names = ", ".join(t.name for t in types)
+        raise ShapeError(f"FillOperation.{op.name} outputs {names}, not {to_type.name}")
+    for index, kind in zip((1, 2), kinds, strict=True):
+        t = opt(impl, index)
+        if t is None:
+            continue
+        if kind == "scalar" and t._shape != ():
+            raise ShapeError(f"FillOperation.{op.name} input {index} must be a scalar")
+        if kind == "delta" and (len(t._shape) != 1 or t._shape[0] not in (len(shape), -1)):
+            raise ShapeError(
+                f"FillOperation.{op.name} input {index} must be a 1-D tensor of length {len(shape)}"
+            )
+    return [(shape, to_type, None)]
+
+
+def _fill_shape(impl: LayerImpl) -> tuple[int, ...]:
     st = opt(impl, 0)
     if st is not None:
         if len(st._shape) != 1 or st._dtype not in INT_TYPES or st._shape[0] < 0:
@@ -494,7 +528,7 @@ def _fill(impl: LayerImpl) -> list[Out]:
         shape = tuple(impl.p["shape"])
         if any(d < 0 for d in shape):
             raise ShapeError(f"fill dimensions {shape} must be non-negative")
-    return [(shape, impl.p["to_type"], None)]
+    return shape
 
 
 def _gather(impl: LayerImpl) -> list[Out]:
@@ -1188,6 +1222,8 @@ def _topk(impl: LayerImpl) -> list[Out]:
     axis = axes.bit_length() - 1
     kt = opt(impl, 1)
     if kt is not None:
+        if kt._shape != () or kt._dtype not in INT_TYPES:
+            raise ShapeError("the TopK k input must be a 0-D (scalar) integer shape tensor")
         kv = vals(kt)
         k = kv[0] if kv and len(kv) == 1 and kv[0] is not None else -1
     else:
