@@ -1163,3 +1163,41 @@ def test_topk_k_tensor_must_be_a_scalar(llm_net: Any, logger: ListLogger) -> Non
     assert len(logger.errors) == 1 and "[TopK]" in logger.errors[0]
     layer.set_input(1, constant(llm_net, int32_array(5)))
     assert shape(layer) == (2, 5)
+
+
+@pytest.mark.parametrize(
+    ("kind", "in_type", "to_type", "scale_len", "axis", "ok"),
+    [
+        ("quantize", "float16", "int8", 1, -1, True),  # functional.quantize, axis=-1
+        ("quantize", "float32", "fp8", 16, 1, True),  # per-channel
+        ("quantize", "float32", "int8", 16, 0, False),  # 16 scales for an axis of 4
+        ("quantize", "float32", "float16", 1, 0, False),  # not a quantized type
+        ("quantize", "int32", "int8", 1, 0, False),  # integer input
+        ("dequantize", "int8", "float16", 16, 1, True),
+        ("dequantize", "int8", "int8", 1, 0, False),
+        ("dequantize", "float32", "float32", 1, 0, False),
+    ],
+)
+def test_quantize_types_and_axis(
+    logger: ListLogger,
+    kind: str,
+    in_type: str,
+    to_type: str,
+    scale_len: int,
+    axis: int,
+    ok: bool,
+) -> None:
+    """IQuantizeLayer/IDequantizeLayer: float <-> INT8/FP8/INT4/FP4 only, and a 1-D scale
+    has one value per element of the quantization axis."""
+    net = trt.Builder(logger).create_network(0)
+    x = net.add_input("x", getattr(trt, in_type), (4, 16))
+    scale = constant(net, np.full(scale_len, 0.5, np.float32))
+    add = net.add_quantize if kind == "quantize" else net.add_dequantize
+    layer = add(x, scale, getattr(trt, to_type))
+    layer.axis = axis
+    if ok:
+        assert shape(layer) == (4, 16) and layer.get_output(0).dtype == getattr(trt, to_type)
+        assert logger.errors == []
+    else:
+        assert is_invalid_dims(layer.get_output(0).shape)
+        assert len(logger.errors) == 1 and "quantize]" in logger.errors[0].lower()

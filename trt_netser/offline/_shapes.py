@@ -342,10 +342,38 @@ def _cumulative(impl: LayerImpl) -> list[Out]:
     return [(x._shape, x._dtype, None)]
 
 
+_QUANTIZED = (DataType.INT8, DataType.FP8, DataType.INT4, DataType.FP4)
+#: LayerType name -> (input types, output types) that IQuantizeLayer / IDequantizeLayer
+#: document ("supports ... precision" and "... output").
+QDQ_TYPES: dict[str, tuple[tuple[DataType, ...], tuple[DataType, ...]]] = {
+    "QUANTIZE": (FLOAT_TYPES, _QUANTIZED),
+    "DEQUANTIZE": (_QUANTIZED, FLOAT_TYPES),
+}
+
+
 def _quantize(impl: LayerImpl) -> list[Out]:
     x = inp(impl, 0)
-    inp(impl, 1, "scale")
-    return [(x._shape, impl.p["to_type"], None)]
+    scale = inp(impl, 1, "scale")
+    ins, outs = QDQ_TYPES[impl.ltype.name]
+    what = impl.ltype.name.capitalize()
+    if x._dtype not in ins:
+        raise ShapeError(f"{what} input type {x._dtype.name} is not one of {_names(ins)}")
+    to_type = impl.p["to_type"]
+    if to_type not in outs:
+        raise ShapeError(f"{what} output type {to_type.name} is not one of {_names(outs)}")
+    if len(scale._shape) == 1 and scale._shape[0] > 1:  # per-axis: one scale per element
+        axis = norm_axis(impl.p["axis"], len(x._shape), "quantization axis")
+        n = x._shape[axis]
+        if n >= 0 and n != scale._shape[0]:
+            raise ShapeError(
+                f"the per-axis scale has {scale._shape[0]} values but quantization axis {axis} "
+                f"has size {n}"
+            )
+    return [(x._shape, to_type, None)]
+
+
+def _names(types: Sequence[DataType]) -> str:
+    return ", ".join(t.name for t in types)
 
 
 def _dequantize(impl: LayerImpl) -> list[Out]:
