@@ -170,6 +170,12 @@ for _dt in DATA_TYPES:
     CHECKS[f"Weights(DataType.{_dt}).numpy"] = f"trt.Weights(trt.DataType.{_dt}).numpy()"
     CHECKS[f"nptype({_dt})"] = f"trt.nptype(trt.DataType.{_dt})"
     CHECKS[f"itemsize({_dt})"] = f"trt.DataType.{_dt}.itemsize"
+    # TensorRT-LLM's constant(): Weights(dtype, ndarray.ctypes.data, count); for INT4/FP4
+    # the bindings report nbytes in size_t arithmetic with an element size of -1.
+    CHECKS[f"Weights(DataType.{_dt}, ptr, 3)"] = (
+        "a = np.zeros(64, np.uint8)\n"
+        f"w = trt.Weights(trt.DataType.{_dt}, a.ctypes.data, 3)\n(w.dtype, w.size, w.nbytes)"
+    )
 
 #: Field types whose element is at most 4 bytes: the real binding reinterprets the raw
 #: buffer by the field type, so wider types would read past a 4-element int32 array.

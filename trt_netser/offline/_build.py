@@ -185,6 +185,38 @@ def check_profiles(b: BuildInput) -> str | None:
     return None
 
 
+def _dim_ranges(t: Any, profile: Any) -> list[tuple[int, int, int]]:
+    """(min, opt, max) of each dimension of input ``t`` in ``profile`` (static dims: n, n, n)."""
+    dims = tuple(t.shape)
+    shapes = profile.get_shape(t.name) if profile is not None else []
+    if len(shapes) == 3 and all(len(s) == len(dims) for s in shapes):
+        return [(int(a), int(o), int(c)) for a, o, c in zip(*shapes, strict=True)]
+    return [(n, n, n) for n in dims]
+
+
+def check_named_dimensions(b: BuildInput) -> str | None:
+    """Input dimensions with the same name must be equal at runtime (set_dimension_name), so
+    in every profile they must have the same min, opt and max (TensorRT validates it at build
+    time; TensorRT-LLM's _validate_named_dimensions repeats the check for a clearer error)."""
+    for pi, profile in enumerate(b.profiles or [None]):
+        first: dict[str, tuple[str, int, tuple[int, int, int]]] = {}
+        for t in _inputs(b):
+            for d, rng in enumerate(_dim_ranges(t, profile)):
+                name = t.get_dimension_name(d)
+                if not name:
+                    continue
+                seen = first.setdefault(name, (t.name, d, rng))
+                if seen[2] != rng:
+                    return (
+                        f"{_B}: Error Code 4: API Usage Error ({t.name}: dimension {d} is named "
+                        f"{name}, as is dimension {seen[1]} of {seen[0]}, but in profile {pi} it "
+                        f"has min={rng[0]}, opt={rng[1]}, max={rng[2]} where {seen[0]} has "
+                        f"min={seen[2][0]}, opt={seen[2][1]}, max={seen[2][2]}: dimensions with "
+                        "the same name must be equal at runtime.)"
+                    )
+    return None
+
+
 def check_weight_streaming(b: BuildInput) -> str | None:
     """WEIGHT_STREAMING needs a strongly typed network."""
     strongly = bool(
@@ -253,6 +285,7 @@ BUILD_CHECKS: tuple[tuple[str, Callable[[BuildInput], str | None]], ...] = (
     ("shapes", check_shapes),
     ("loop-outputs", check_loop_outputs),
     ("profiles", check_profiles),
+    ("named-dimensions", check_named_dimensions),
     ("weight-streaming", check_weight_streaming),
     ("marked-weights", check_marked),
     ("plugins", check_plugins),

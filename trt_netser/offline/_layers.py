@@ -456,6 +456,8 @@ class ILayer:
                 f"{self._impl.name}: Error Code 3: API Usage Error (invalid DataType {int(val)})"
             )
             return
+        if self._impl.net.rejects_typing(self._impl.name, "setPrecision"):
+            return
         self._impl.precision = val
         self._impl.precision_set = True
         self._impl.net.touch()
@@ -498,6 +500,8 @@ class ILayer:
                 f"{impl.name}: Error Code 3: API Usage Error (Parameter check failed, condition: "
                 f"index >= 0 && index < getNbOutputs() and a valid DataType.)"
             )
+            return
+        if impl.net.rejects_typing(impl.name, "setOutputType"):
             return
         impl.out_types[index] = dtype
         impl.net.recompute(impl)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 _FLOAT = _DataType.FLOAT
 _NETWORK_COUNTER = itertools.count()  # TensorRT's "Unnamed Network N" counts per process
 _MAX_PROPAGATION_STEPS = 1_000_000
+_STRONGLY_TYPED_FLAG = 1 << 1  # NetworkDefinitionCreationFlag.STRONGLY_TYPED
 
 
 def upstream_error(layer: LayerImpl) -> str | None:
@@ -92,6 +93,18 @@ class NetworkImpl:
     def error(self, msg: str) -> None:
         """Report an API usage error through the builder's logger at ERROR severity."""
         report(self.logger, _Severity.ERROR, msg)
+
+    def rejects_typing(self, who: str, method: str) -> bool:
+        """Whether this network is strongly typed, so it rejects ``method`` (setPrecision,
+        setOutputType: "Strongly-typed networks reject calls to method ...", NvInfer.h);
+        if so the call is reported at ERROR and the caller leaves the setting unchanged."""
+        if not self.flags & _STRONGLY_TYPED_FLAG:
+            return False
+        self.error(
+            f"{who}: Error Code 3: API Usage Error (Strongly-typed networks reject calls to "
+            f"method {method}.)"
+        )
+        return True
 
     def warning(self, msg: str) -> None:
         """Report a warning through the builder's logger."""

@@ -19,6 +19,7 @@ from trt_netser.offline._enums import (
     CollectiveOperation,
     DataType,
     ElementWiseOperation,
+    FillOperation,
     GatherMode,
     LoopOutput,
     MatrixOperation,
@@ -341,10 +342,38 @@ def _cumulative(impl: LayerImpl) -> list[Out]:
     return [(x._shape, x._dtype, None)]
 
 
+_QUANTIZED = (DataType.INT8, DataType.FP8, DataType.INT4, DataType.FP4)
+#: LayerType name -> (input types, output types) that IQuantizeLayer / IDequantizeLayer
+#: document ("supports ... precision" and "... output").
+QDQ_TYPES: dict[str, tuple[tuple[DataType, ...], tuple[DataType, ...]]] = {
+    "QUANTIZE": (FLOAT_TYPES, _QUANTIZED),
+    "DEQUANTIZE": (_QUANTIZED, FLOAT_TYPES),
+}
+
+
 def _quantize(impl: LayerImpl) -> list[Out]:
     x = inp(impl, 0)
-    inp(impl, 1, "scale")
-    return [(x._shape, impl.p["to_type"], None)]
+    scale = inp(impl, 1, "scale")
+    ins, outs = QDQ_TYPES[impl.ltype.name]
+    what = impl.ltype.name.capitalize()
+    if x._dtype not in ins:
+        raise ShapeError(f"{what} input type {x._dtype.name} is not one of {_names(ins)}")
+    to_type = impl.p["to_type"]
+    if to_type not in outs:
+        raise ShapeError(f"{what} output type {to_type.name} is not one of {_names(outs)}")
+    if len(scale._shape) == 1 and scale._shape[0] > 1:  # per-axis: one scale per element
+        axis = norm_axis(impl.p["axis"], len(x._shape), "quantization axis")
+        n = x._shape[axis]
+        if n >= 0 and n != scale._shape[0]:
+            raise ShapeError(
+                f"the per-axis scale has {scale._shape[0]} values but quantization axis {axis} "
+                f"has size {n}"
+            )
+    return [(x._shape, to_type, None)]
+
+
+def _names(types: Sequence[DataType]) -> str:
+    return ", ".join(t.name for t in types)
 
 
 def _dequantize(impl: LayerImpl) -> list[Out]:
@@ -482,7 +511,40 @@ def _elementwise(impl: LayerImpl) -> list[Out]:
     return [(shape, dtype, values)]
 
 
+#: FillOperation -> the output types it supports (IFillLayer's table) and what inputs 1 and
+#: 2 must be when given: "scalar" (start; minimum, maximum; mean, deviation) or "delta" (a
+#: 1-D tensor with one value per output dimension).
+FILL_RULES: dict[FillOperation, tuple[tuple[DataType, ...], tuple[str, str]]] = {
+    FillOperation.LINSPACE: ((DataType.INT32, DataType.INT64, DataType.FLOAT), ("scalar", "delta")),
+    FillOperation.RANDOM_UNIFORM: ((DataType.HALF, DataType.FLOAT), ("scalar", "scalar")),
+    FillOperation.RANDOM_NORMAL: ((DataType.HALF, DataType.FLOAT), ("scalar", "scalar")),
+}
+
+
 def _fill(impl: LayerImpl) -> list[Out]:
+    shape = _fill_shape(impl)
+    op, to_type = impl.p["operation"], impl.p["to_type"]
+    rule = FILL_RULES.get(op)
+    if rule is None:
+        raise ShapeError(f"invalid FillOperation {int(op)}")
+    types, kinds = rule
+    if to_type not in types:
+        names = ", ".join(t.name for t in types)
+        raise ShapeError(f"FillOperation.{op.name} outputs {names}, not {to_type.name}")
+    for index, kind in zip((1, 2), kinds, strict=True):
+        t = opt(impl, index)
+        if t is None:
+            continue
+        if kind == "scalar" and t._shape != ():
+            raise ShapeError(f"FillOperation.{op.name} input {index} must be a scalar")
+        if kind == "delta" and (len(t._shape) != 1 or t._shape[0] not in (len(shape), -1)):
+            raise ShapeError(
+                f"FillOperation.{op.name} input {index} must be a 1-D tensor of length {len(shape)}"
+            )
+    return [(shape, to_type, None)]
+
+
+def _fill_shape(impl: LayerImpl) -> tuple[int, ...]:
     st = opt(impl, 0)
     if st is not None:
         if len(st._shape) != 1 or st._dtype not in INT_TYPES or st._shape[0] < 0:
@@ -494,7 +556,7 @@ def _fill(impl: LayerImpl) -> list[Out]:
         shape = tuple(impl.p["shape"])
         if any(d < 0 for d in shape):
             raise ShapeError(f"fill dimensions {shape} must be non-negative")
-    return [(shape, impl.p["to_type"], None)]
+    return shape
 
 
 def _gather(impl: LayerImpl) -> list[Out]:
@@ -510,6 +572,9 @@ def _gather(impl: LayerImpl) -> list[Out]:
         axis = norm_axis(impl.p["axis"], r)
         if nbe not in (0, 1):
             raise ShapeError("num_elementwise_dims must be 0 or 1 for GatherMode.DEFAULT")
+        if nbe and axis < nbe:
+            raise ShapeError("the gather axis cannot be an elementwise dimension")
+        _elementwise_dims_agree(ds, is_, nbe)
         out = ds[:axis] + is_[nbe:] + ds[axis + 1 :]
         values: Values = None
         dv, iv = vals(data), vals(idx)
@@ -518,6 +583,8 @@ def _gather(impl: LayerImpl) -> list[Out]:
             values = tuple(None if i is None or not -n <= i < n else dv[i] for i in iv)
         return [(out, data._dtype, values)]
     if mode == GatherMode.ELEMENT:
+        if nbe != 0:
+            raise ShapeError("num_elementwise_dims must be 0 for GatherMode.ELEMENT")
         if len(is_) != r:
             raise ShapeError("GatherMode.ELEMENT needs data and indices of the same rank")
         norm_axis(impl.p["axis"], r)
@@ -533,6 +600,7 @@ def _gather(impl: LayerImpl) -> list[Out]:
         k = is_[-1]
         if nbe + k > r:
             raise ShapeError("GatherMode.ND indices address more dimensions than the data has")
+        _elementwise_dims_agree(ds, is_, nbe)
         out = is_[:-1] + ds[nbe + k :]
         values = None
         dv, rows = vals(data), _constant_rows(idx)
@@ -541,6 +609,18 @@ def _gather(impl: LayerImpl) -> list[Out]:
             values = tuple(None if not -n <= i < n else dv[i] for (i,) in rows)
         return [(out, data._dtype, values)]
     raise ShapeError(f"invalid GatherMode {int(mode)}")
+
+
+def _elementwise_dims_agree(ds: tuple[int, ...], is_: tuple[int, ...], nbe: int) -> None:
+    """The leading ``nbe`` dims of data and indices are walked together: where both are
+    static they must be equal."""
+    if len(is_) < nbe:
+        raise ShapeError("gather indices have fewer dimensions than num_elementwise_dims")
+    for d, (a, b) in enumerate(zip(ds[:nbe], is_[:nbe], strict=False)):
+        if a >= 0 and b >= 0 and a != b:
+            raise ShapeError(
+                f"elementwise dimension {d} of data ({a}) and indices ({b}) must be equal"
+            )
 
 
 def _constant_rows(t: ITensor) -> list[tuple[int, ...]] | None:
@@ -1170,6 +1250,8 @@ def _topk(impl: LayerImpl) -> list[Out]:
     axis = axes.bit_length() - 1
     kt = opt(impl, 1)
     if kt is not None:
+        if kt._shape != () or kt._dtype not in INT_TYPES:
+            raise ShapeError("the TopK k input must be a 0-D (scalar) integer shape tensor")
         kv = vals(kt)
         k = kv[0] if kv and len(kv) == 1 and kv[0] is not None else -1
     else:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from trt_netser.offline._netimpl import NetworkImpl
 
 ALL_FORMATS = (1 << 13) - 1
+_STRONGLY_TYPED = 1 << 1  # NetworkDefinitionCreationFlag.STRONGLY_TYPED
 _new = object.__new__
 Values = tuple[int | None, ...] | None
 
@@ -153,6 +154,15 @@ class ITensor:
         if self._producer is None:
             self._dtype = dtype
             self._net.changed(self)
+        elif self._net.flags & _STRONGLY_TYPED:
+            # ITensor::setType: in a strongly typed network only inputs take a type; for any
+            # other tensor the inferred type is tolerated, anything else is an error.
+            if dtype != self._dtype:
+                self._net.error(
+                    f"ITensor::setType: Error Code 3: API Usage Error ({self._name}: the type of "
+                    f"a tensor that is not a network input is inferred in a strongly typed "
+                    f"network ({self._dtype.name}), it cannot be set to {dtype.name}.)"
+                )
         else:
             self._producer.out_types[self._out_index] = dtype
             self._net.recompute(self._producer)

@@ -20,6 +20,7 @@ from trt_netser.offline._enums import DataType
 from trt_netser.offline._pyarg import MODULE, Mismatch, _int, incompatible
 
 MAX_DIMS = 8
+_SIZE_T = 1 << 64  # size_t arithmetic of the bindings' Weights.nbytes
 
 # DataType -> bytes per element (4-bit types are 0.5, E8M0 has no numpy equivalent).
 _ITEMSIZE: dict[int, float | None] = {
@@ -517,7 +518,12 @@ class Weights:
 
     @property
     def nbytes(self) -> int:
-        """Total bytes consumed by the elements of the weights buffer."""
+        """Total bytes consumed by the elements of the weights buffer. For the 4-bit types
+        (INT4, FP4) the 10.16 bindings multiply the count by an element size of -1 in a
+        size_t, so they report ``2**64 - count``: shown as they show it (the model's own
+        buffer handling uses the true byte count)."""
+        if _ITEMSIZE.get(int(self._dtype)) == 0.5:
+            return -self._count % _SIZE_T
         return self._nbytes()
 
     def __len__(self) -> int:
