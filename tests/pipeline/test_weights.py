@@ -12,7 +12,7 @@ from tests.pipeline.nets import conv_net
 from trt_netser.layers import read_layers
 from trt_netser.pipeline import WEIGHT_ROLES, collect_weights
 from trt_netser.pipeline._entry import EntryMeta, Inventory, MetaError, pin, pinned_sources
-from trt_netser.pipeline._weights import _layer_plans, values_digest
+from trt_netser.pipeline._weights import _layer_plans, values_digest, weights_nbytes
 from trt_netser.walk import trt_api
 
 
@@ -158,3 +158,15 @@ def test_collect_accepts_a_tensorrt_llm_style_wrapper(offline: Any) -> None:
 
     assert len(collect_weights(Network()).sources) == len(collect_weights(net.network).sources)
     assert trt_netser.pipeline.collect_weights is collect_weights
+
+
+def test_byte_counts_of_packed_weights_are_their_true_size(offline: Any) -> None:
+    # the 10.16 bindings report 2**64 - count as nbytes of INT4/FP4 Weights made from a
+    # pointer (the offline model shows it as they do): the pipeline counts from the dtype
+    packed = np.arange(8, dtype=np.uint8)  # 16 INT4 values
+    for dtype in ("INT4", "FP4"):
+        w = offline.Weights(getattr(offline, dtype.lower()), packed.ctypes.data, 15)
+        assert w.nbytes > 1 << 62  # what TensorRT reports
+        assert weights_nbytes(w) == 8  # ceil(15 * 4 / 8)
+    assert weights_nbytes(offline.Weights(np.ones(3, dtype=np.float16))) == 6
+    assert weights_nbytes(np.ones((2, 3), dtype=np.float32)) == 24

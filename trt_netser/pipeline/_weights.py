@@ -20,7 +20,7 @@ import numpy as np
 
 from trt_netser.capturing import lookup_network
 from trt_netser.layers import layer_reading
-from trt_netser.policy import NUMPY_TO_DATATYPE
+from trt_netser.policy import DATATYPE_BITS, NUMPY_TO_DATATYPE
 from trt_netser.walk import trt_api, trt_module_of, unwrap_network
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "collect_weights",
     "dtype_name",
     "values_digest",
+    "weights_nbytes",
 ]
 
 #: Every weights property of a TensorRT 10.16 layer, and the ``WeightsRole`` member a
@@ -150,7 +151,7 @@ class NetworkWeights:
                 if s.pointer in seen:
                     continue
                 seen.add(s.pointer)
-            total += _nbytes(s.value)
+            total += weights_nbytes(s.value)
         return total
 
 
@@ -173,11 +174,18 @@ def dtype_name(dtype: Any) -> str:
     return str(dtype)
 
 
-def _nbytes(value: Any) -> int:
+def weights_nbytes(value: Any) -> int:
+    """Bytes of a weights value: a numpy array's own, else its count by the bits of its
+    DataType. Not ``trt.Weights.nbytes``: the 10.16 bindings report ``2**64 - count``
+    for INT4 and FP4 weights made from a pointer."""
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
-    n = getattr(value, "nbytes", None)
-    return int(n) if isinstance(n, int) else 0
+    dtype, count = _describe(value)
+    bits = DATATYPE_BITS.get(dtype)
+    if bits is None:
+        n = getattr(value, "nbytes", None)
+        return int(n) if isinstance(n, int) and 0 <= n < 1 << 62 else 0
+    return (count * bits + 7) // 8
 
 
 def _pointer(value: Any) -> int | None:
