@@ -75,6 +75,9 @@ _WEIGHTS_DTYPE = operator.attrgetter("_dtype")
 _MEMBER_OF = {np_t: DataType.__members__[t.name] for np_t, t in _TRT_OF.items()}
 
 
+_new_weights = Weights.__new__
+
+
 def _array_weights(array: np.ndarray) -> Weights | None:
     """``Weights(array)`` for an array it accepts, else None (the checked call explains).
 
@@ -84,9 +87,9 @@ def _array_weights(array: np.ndarray) -> Weights | None:
     dtype = _MEMBER_OF.get(array.dtype)
     if dtype is None or not array.flags.c_contiguous:
         return None
-    w = Weights.__new__(Weights)
+    w = _new_weights(Weights)
     w._dtype, w._count = dtype, array.size
-    w._array = array.reshape(-1)
+    w._array = array.ravel()  # a C-contiguous array's flat view, as reshape(-1) gives
     w._ptr = None if w._count else 0
     return w
 
@@ -262,12 +265,43 @@ class Refitter:
             layer_name, role, weights = args
             if type(layer_name) is str and type(role) is WeightsRole:
                 if type(weights) is np.ndarray:
+                    if self._refittable and self._set_array(layer_name, role, weights):
+                        return True
                     converted = _array_weights(weights)
                     if converted is not None:
                         return self._set_weights(layer_name, role, converted)
                 elif type(weights) is Weights:
                     return self._set_weights(layer_name, role, weights)
         return _checked_set_weights(self, *args, **kwargs)
+
+    def _set_array(self, layer_name: str, role: WeightsRole, array: np.ndarray) -> bool:
+        """Set ``array`` as the weights of the one refittable use it fits, if that is all a
+        call does: False (nothing set, nothing logged) sends the call the general way.
+
+        The conversion and checks of ``_array_weights`` and ``_set_weights`` in one frame,
+        for the refit of a large model (one call per weight, 25,000 for 50k layers).
+        """
+        entries = self._by_layer.get((layer_name, role._value))
+        if entries is None or len(entries) != 1:
+            return False
+        e = entries[0]
+        proto = self._engine._plan.weights[e.weights]
+        dtype = _MEMBER_OF.get(array.dtype)
+        count = array.size
+        if not (
+            e.refittable
+            and dtype is proto.dtype
+            and count == proto.count
+            and array.flags.c_contiguous
+        ):
+            return False
+        w = _new_weights(Weights)
+        w._dtype, w._count = dtype, count
+        w._array = array.ravel()  # a C-contiguous array's flat view, as reshape(-1) gives
+        w._ptr = None if count else 0
+        self._pending[e.weights] = w
+        self._location[e.weights] = TensorLocation.HOST
+        return True
 
     def _set_weights(self, layer_name: str, role: WeightsRole, weights: Weights) -> bool:
         if not self._refittable and self._not_refittable("setWeights"):

@@ -202,7 +202,7 @@ def refit_engine(
                 "set-weights", f"the refitter rejected the {source.role} weights of {source.where}"
             )
         count += 1
-        nbytes += _nbytes(value)
+        nbytes += value.nbytes if type(value) is np.ndarray else _nbytes(value)
     missing_layers, missing_roles = refitter.get_missing() or ([], [])
     if missing_layers and pending:
         asked = {
