@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from trt_netser.pipeline._entry import EntryMeta, Inventory
-from trt_netser.pipeline._weights import NetworkWeights, WeightSource, dtype_name
+from trt_netser.pipeline._weights import NetworkWeights, WeightSource, dtype_name, weights_nbytes
 
 __all__ = ["HitError", "engine_inventory", "engine_signature", "refit_engine"]
 
@@ -185,7 +185,7 @@ def refit_engine(
         for s in weights.by_name.get(name, []):
             by_name.add(id(s))
         count += 1
-        nbytes += _nbytes(source.value)
+        nbytes += weights_nbytes(source.value)
     pending = []
     roles: dict[str, Any] = {}
     set_weights = refitter.set_weights
@@ -202,7 +202,7 @@ def refit_engine(
                 "set-weights", f"the refitter rejected the {source.role} weights of {source.where}"
             )
         count += 1
-        nbytes += value.nbytes if type(value) is np.ndarray else _nbytes(value)
+        nbytes += value.nbytes if type(value) is np.ndarray else weights_nbytes(value)
     missing_layers, missing_roles = refitter.get_missing() or ([], [])
     if missing_layers and pending:
         asked = {
@@ -231,13 +231,6 @@ def refit_engine(
     if not refitter.refit_cuda_engine():
         raise HitError("refit", "refit_cuda_engine() returned False")
     return count, nbytes
-
-
-def _nbytes(value: Any) -> int:
-    if type(value) is np.ndarray:
-        return value.nbytes
-    n = getattr(value, "nbytes", 0)
-    return int(n) if isinstance(n, int) else 0
 
 
 def engine_signature(trt: Any, engine: Any, logger: Any) -> tuple[Any, ...]:
