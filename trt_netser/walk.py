@@ -94,6 +94,7 @@ def _is_enum_type(kind: type) -> bool:
     (Walk._enum), so they are key-safe, and the compiled writer keys them by their int."""
     return hasattr(kind, "__members__") and hasattr(kind, "name")
 
+
 #: A layer record's fields in the order _layer_record inserts them, and their layout, for
 #: the layers that _layer_chunk writes straight to bytes.
 _LAYER_FIELDS = ("index", "type", "name", "inputs", "outputs", "attrs")
