@@ -410,7 +410,7 @@ class Permutation:
             raise IndexError("Out of bounds") from None
 
     def __iter__(self) -> Iterator[int]:
-        return iter(list(self._p))
+        return iter(self._p)  # as Dims.__iter__: the entries, no copy
 
     def __repr__(self) -> str:
         return repr(tuple(self._p))
