@@ -266,16 +266,26 @@ cdef class LayerWriter:
             plan = self.simple_plans.get(cls, _UNSET)
             if plan is _UNSET:
                 plan = self.walk._simple_plan_of(cls)
-            parts = None if plan is None else (plan, plan.read_all, plan.rule_slots)
+            # the plan, its reader and rule slots, and the last LayerType seen with its
+            # encoding: the same object needs no lookup (hashing an enum may be Python)
+            parts = None if plan is None else [plan, plan.read_all, plan.rule_slots, _UNSET, None]
             self.plan_parts[cls] = parts
-        cdef object type_bytes = self.layer_types.get(layer_type, _UNSET)
-        if type_bytes is _UNSET:
-            type_bytes = self.walk._layer_type_of(layer_type)
-        if parts is None or type_bytes is None:
+        if parts is None:
             return None
-        plan = (<tuple>parts)[0]
-        cdef object read_all = (<tuple>parts)[1]
-        cdef tuple rule_slots = (<tuple>parts)[2]
+        cdef object type_bytes
+        if layer_type is (<list>parts)[3]:
+            type_bytes = (<list>parts)[4]
+        else:
+            type_bytes = self.layer_types.get(layer_type, _UNSET)
+            if type_bytes is _UNSET:
+                type_bytes = self.walk._layer_type_of(layer_type)
+            (<list>parts)[3] = layer_type
+            (<list>parts)[4] = type_bytes
+        if type_bytes is None:
+            return None
+        plan = (<list>parts)[0]
+        cdef object read_all = (<list>parts)[1]
+        cdef tuple rule_slots = (<list>parts)[2]
         cdef Py_ssize_t mark = len(self.issues)
         cdef Py_ssize_t j
         cdef object name, raw, is_set, output_type, template, t, found
@@ -387,7 +397,10 @@ cdef class LayerWriter:
         self, object plan, tuple raw, object inputs, tuple rule_slots, object holes
     ):
         """Walk._values_key (with no canonical forms to keep). The values' types stand in
-        the key as a number given to each distinct tuple of types in this walk."""
+        the key as a number given to each distinct tuple of types in this walk, and
+        TensorRT enums as their ints (their canonical form is decided by type and int,
+        Walk._enum): the int of the last enum object seen at each position is kept, so the
+        same object costs no call, and the key hashes without the enum's own __hash__."""
         cdef Py_ssize_t i, k, count
         cdef Py_ssize_t size = len(raw)
         cdef tuple types = PyTuple_New(size)
@@ -401,17 +414,28 @@ cdef class LayerWriter:
             unsafe = self.unsafe_positions.get(types)
             if unsafe is None:
                 unsafe = self.walk._unsafe_of(types)
-            kinds = (unsafe, len(self.kinds))
+            enums = self.walk._enum_positions(types)
+            # (unsafe positions, number, enum positions, last (object, int) per enum position)
+            kinds = (unsafe, len(self.kinds), enums, [_UNSET, None] * len(enums))
             self.kinds[types] = kinds
         cdef tuple unsafe_positions = (<tuple>kinds)[0]
+        cdef tuple enum_positions = (<tuple>kinds)[2]
+        cdef list last = (<tuple>kinds)[3]
         cdef list values
         cdef object value, kind, sequence, frozen, x, array_key
         cdef tuple items
         cdef bint ints
         cdef double bits
         cdef unsigned long long word
-        if unsafe_positions:
+        if unsafe_positions or enum_positions:
             values = list(raw)
+            for k in range(len(enum_positions)):
+                i = enum_positions[k]
+                value = raw[i]
+                if value is not last[2 * k]:
+                    last[2 * k + 1] = int(value)
+                    last[2 * k] = value
+                values[i] = last[2 * k + 1]
             for i in unsafe_positions:
                 value = raw[i]
                 kind = types[i]

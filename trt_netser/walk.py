@@ -89,6 +89,13 @@ _INT_ONLY = frozenset({int})
 #: Types whose equal values always encode equally (see Walk._is_key_safe).
 _KEY_SAFE = frozenset({type(None), bool, int, str, bytes})
 
+
+def _is_enum_type(kind: type) -> bool:
+    """Whether ``kind`` is a TensorRT enum: its values are canonical by type and int
+    (Walk._enum), so they are key-safe, and the compiled writer keys them by their int."""
+    return hasattr(kind, "__members__") and hasattr(kind, "name")
+
+
 #: A layer record's fields in the order _layer_record inserts them, and their layout, for
 #: the layers that _layer_chunk writes straight to bytes.
 _LAYER_FIELDS = ("index", "type", "name", "inputs", "outputs", "attrs")
@@ -650,7 +657,7 @@ class Walk:
     def _handler_for(self, kind: type) -> Any:
         """How values of one type are made canonical (decided once per type and walk)."""
         api = self.api
-        if hasattr(kind, "__members__") and hasattr(kind, "name"):
+        if _is_enum_type(kind):
             return self._enum
         if issubclass(kind, bool):
             return lambda v, o, p: bool(v)
@@ -924,6 +931,10 @@ class Walk:
         self._unsafe_positions[types] = found
         return found
 
+    def _enum_positions(self, types: tuple[type, ...]) -> tuple[int, ...]:
+        """Positions of the TensorRT enums among ``types`` (for the compiled writer)."""
+        return tuple(i for i, t in enumerate(types) if _is_enum_type(t))
+
     def _sequence_kind(self, kind: type) -> bool:
         """Whether values of ``kind`` are sequences that may freeze to ints (memoized)."""
         found = self._is_sequence[kind] = issubclass(kind, (list, tuple, *self.api.sequences))
@@ -976,7 +987,7 @@ class Walk:
         -0.0; nor for containers, whose items may be such floats, or bools and ints)."""
         if kind in _KEY_SAFE:
             return True
-        return hasattr(kind, "__members__") and hasattr(kind, "name")  # a TensorRT enum
+        return _is_enum_type(kind)
 
     def _relevant(
         self,

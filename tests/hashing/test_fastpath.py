@@ -134,6 +134,29 @@ def test_output_types_and_user_names() -> None:
     assert_same_stream(net)
 
 
+def _activation_chain(kinds: list[Any]) -> Any:
+    _, net, x = new_network(trt)
+    for kind in kinds:
+        layer = net.add_activation(x, trt.ActivationType.RELU)
+        layer.type = kind
+        layer.precision = trt.DataType(int(trt.DataType.HALF))  # a new object each time
+        x = layer.get_output(0)
+    net.mark_output(x)
+    return net
+
+
+def test_enums_key_templates_by_value_not_by_object() -> None:
+    """The compiled writer keys enums by their int, remembering the last object seen:
+    an equal enum made anew writes the same bytes as the member, and another value at
+    the same position is not taken for the last one."""
+    relu, sigmoid = trt.ActivationType.RELU, trt.ActivationType.SIGMOID
+    fresh = [trt.ActivationType(int(relu)), trt.ActivationType(int(sigmoid))]
+    made = assert_same_stream(_activation_chain([relu, fresh[0], sigmoid, fresh[1], relu]))
+    members = assert_same_stream(_activation_chain([relu, relu, sigmoid, sigmoid, relu]))
+    assert made == members
+    assert made != assert_same_stream(_activation_chain([relu, relu, relu, sigmoid, relu]))
+
+
 def test_rewired_network_refers_to_canonical_positions() -> None:
     """set_input to a tensor produced later: references name canonical positions, not
     insertion indices."""

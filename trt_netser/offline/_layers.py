@@ -70,6 +70,8 @@ from trt_netser.offline._types import (
 if TYPE_CHECKING:
     from trt_netser.offline._netimpl import NetworkImpl
 
+_new = object.__new__
+
 
 class LayerImpl:
     """State of one layer; wrappers (ILayer and subclasses) point at it."""
@@ -166,6 +168,16 @@ def _prop(owner: str, name: str, conv: Conv, readonly: bool) -> property:
 
         def fget(self: ILayer) -> Any:
             return self._impl.p.get(name)
+
+    elif out is _OUT_DIMS:
+
+        def fget(self: ILayer) -> Any:
+            val = self._impl.p.get(name)
+            if val is None:
+                return val
+            dims = _new(Dims)  # Dims._from, inlined: a walk reads every Dims property
+            dims._d = list(val)
+            return dims
 
     else:
 
@@ -659,7 +671,9 @@ def _defaulted(owner: str, name: str, default: Callable[[LayerImpl], Any]) -> pr
 
     def fget(self: ILayer) -> Dims:
         val = self._impl.p.get(name)
-        return Dims._from(default(self._impl) if val is None else val)
+        dims = _new(Dims)  # Dims._from, inlined as in _prop
+        dims._d = list(default(self._impl) if val is None else val)
+        return dims
 
     return property(fget, base.fset, doc=base.__doc__)
 

@@ -17,6 +17,8 @@ import numpy as np
 
 MODULE = "trt_netser.offline"
 _NO_DEFAULT: Any = object()
+#: A one-parameter method's argument when the call passed none (see ``api``).
+_ABSENT: Any = object()
 F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
@@ -299,12 +301,16 @@ def api(owner: str, *sigs: Sig) -> Callable[[F], F]:
                 exact = only.args[0].conv.exact
 
                 @functools.wraps(fn)
-                def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                def wrapper(self: Any, value: Any = _ABSENT, /, *args: Any, **kwargs: Any) -> Any:
+                    # ``value`` is positional-only, so every call form still reaches the
+                    # checks below (a keyword lands in kwargs); the first test alone lets
+                    # get_output(0) and the like through without building an args tuple.
+                    if type(value) is exact and not args and not kwargs:
+                        return fn(self, value)
+                    if value is not _ABSENT:
+                        args = (value, *args)
                     if kwargs or len(args) != 1:
                         return call_kw(self, args, kwargs)
-                    value = args[0]
-                    if type(value) is exact:  # get_output(0) and the like: nothing to convert
-                        return fn(self, value)
                     try:
                         value = conv0(value)
                     except (Mismatch, ValueError):

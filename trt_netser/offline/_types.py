@@ -252,7 +252,9 @@ class Dims:
             self._d[i] = other[k] if k < len(other) else 0
 
     def __iter__(self) -> Iterator[int]:
-        return iter(list(self._d))
+        # the entries themselves: an entry set while iterating shows, as it does when the
+        # bindings' Dims is iterated by index (and no copy per iteration)
+        return iter(self._d)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, list | tuple):
@@ -409,7 +411,7 @@ class Permutation:
             raise IndexError("Out of bounds") from None
 
     def __iter__(self) -> Iterator[int]:
-        return iter(list(self._p))
+        return iter(self._p)  # as Dims.__iter__: the entries, no copy
 
     def __repr__(self) -> str:
         return repr(tuple(self._p))
