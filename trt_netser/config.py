@@ -239,8 +239,7 @@ def _device_types(config: Any, net: Any, reader: _Reader) -> list[list[Any]]:
     asked once per layer of the network (50k calls for an LLM), so the methods are
     looked up once rather than through reader.call; the layers are the walk's reading
     (see trt_netser.layers), read once when the pipeline shares it."""
-    api = trt_api(trt_module_of(net))
-    layers = layer_reading(net, api.layer_type_getter, api.classes_by_type).layers
+    layers = layer_reading(net, trt_api(trt_module_of(net))).layers
     is_set = config.is_device_type_set
     device_types = []
     for i, layer in enumerate(layers):

@@ -11,12 +11,15 @@ grown network is read again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trt_netser.errors import UnhashableNetworkError
+
+if TYPE_CHECKING:  # walk imports this module
+    from trt_netser.walk import TrtApi
 
 __all__ = ["LayerReading", "layer_reading", "read_layers", "sharing_layer_reads"]
 
@@ -36,10 +39,12 @@ class LayerReading:
         return len(self.layers)
 
 
-def read_layers(net: Any, type_getter: Any, classes: Mapping[int, type]) -> LayerReading:
-    """Read every layer of ``net``: its LayerType through ``type_getter`` (``ILayer.type``,
-    not a downcast class's own ``type`` property) and, by it, its class in ``classes``."""
-    get_type = type_getter.__get__
+def read_layers(net: Any, api: TrtApi) -> LayerReading:
+    """Read every layer of ``net``: its LayerType through ``api.layer_type_getter``
+    (``ILayer.type``, not a downcast class's own ``type`` property) and, by it, its class
+    in ``api.classes_by_type``."""
+    get_type = api.layer_type_getter.__get__
+    classes = api.classes_by_type
     get_layer = net.get_layer
     layers: list[Any] = []
     types: list[Any] = []
@@ -65,7 +70,8 @@ def sharing_layer_reads() -> Iterator[None]:
     """Within the block, :func:`layer_reading` of one network reads its layers once.
 
     For one caller's sequence of reads of a network it does not change in between (the
-    pipeline: key, then weight collection). Per context (thread, task): nothing leaks out.
+    pipeline: key, then weight collection; it decorates the pipeline's entry points). Per
+    context (thread, task): nothing leaks out.
     """
     token = _SHARED.set([])
     try:
@@ -74,17 +80,17 @@ def sharing_layer_reads() -> Iterator[None]:
         _SHARED.reset(token)
 
 
-def layer_reading(net: Any, type_getter: Any, classes: Mapping[int, type]) -> LayerReading:
+def layer_reading(net: Any, api: TrtApi) -> LayerReading:
     """The layers of ``net``: the shared reading inside :func:`sharing_layer_reads` (read
     now if this is the first), else a fresh one."""
     shared = _SHARED.get()
     if shared is None:
-        return read_layers(net, type_getter, classes)
+        return read_layers(net, api)
     count = net.num_layers
     for reading in shared:
         if reading.network is net and len(reading.layers) == count:
             return reading
-    reading = read_layers(net, type_getter, classes)
+    reading = read_layers(net, api)
     shared[:] = [r for r in shared if r.network is not net]
     shared.append(reading)
     return reading

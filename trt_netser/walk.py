@@ -551,7 +551,7 @@ class Walk:
             tensor = net.get_input(k)
             self._keep.append(tensor)
             self._input_index[id(tensor)] = k
-        reading = layer_reading(net, self.api.layer_type_getter, self.api.classes_by_type)
+        reading = layer_reading(net, self.api)
         inputs, outputs = Adjacency(), Adjacency()
         read = read_edges if _compiled is None else _compiled.read_edges
         forward = read(reading.layers, self._producer, self._input_index, inputs, outputs)

@@ -139,7 +139,7 @@ def _structure(read: Any, net: Any) -> tuple[Any, ...]:
     producer: dict[int, tuple[int, int]] = {}
     inputs, outputs = Adjacency(), Adjacency()
     api = trt_api(trt)
-    reading = read_layers(net, api.layer_type_getter, api.classes_by_type)
+    reading = read_layers(net, api)
     forward = read(reading.layers, producer, input_index, inputs, outputs)
     return (
         [type(layer) for layer in reading.layers],

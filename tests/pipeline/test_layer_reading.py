@@ -22,7 +22,7 @@ API = trt_api(trt)
 
 
 def _reading(net: Any) -> Any:
-    return layer_reading(net, API.layer_type_getter, API.classes_by_type)
+    return layer_reading(net, API)
 
 
 @pytest.fixture

@@ -81,8 +81,7 @@ def test_layer_types_without_weights_are_skipped_by_type(offline: Any) -> None:
     )
     relu.name = "relu"
     assert int(relu.type) == int(offline.LayerType.CONVOLUTION)
-    api = trt_api(offline)
-    reading = read_layers(net.network, api.layer_type_getter, api.classes_by_type)
+    reading = read_layers(net.network, trt_api(offline))
     assert reading.types[-1] == offline.LayerType.ACTIVATION
     assert type(reading.layers[-1]) is offline.IActivationLayer
     layers = {s.layer for s in collect_weights(net.network).sources}

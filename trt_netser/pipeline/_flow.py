@@ -10,14 +10,13 @@ quarantines the entry when it was at fault. A partially refit engine is never re
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from os import PathLike
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from trt_netser.config import unwrap_config
 from trt_netser.key import cache_key
@@ -520,22 +519,6 @@ def _open_cache(cache: Any) -> Any:
     return cache
 
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _reading_layers_once(fn: _F) -> _F:
-    """Run ``fn`` with one shared reading of each network's layers: the key's config
-    part, the walk and the weight collection of one call visit every layer, and TensorRT
-    makes a new wrapper per ``get_layer`` (see trt_netser.layers)."""
-
-    @functools.wraps(fn)
-    def reading_once(*args: Any, **kwargs: Any) -> Any:
-        with sharing_layer_reads():
-            return fn(*args, **kwargs)
-
-    return cast("_F", reading_once)
-
-
 def _prepare(
     builder: Any,
     network: Any,
@@ -575,7 +558,7 @@ def _prepare(
     return run
 
 
-@_reading_layers_once
+@sharing_layer_reads()  # the key's readers and collect_weights read each layer once
 def build_engine(
     builder: Any,
     network: Any,
@@ -680,7 +663,7 @@ def _obtain(
         )
 
 
-@_reading_layers_once
+@sharing_layer_reads()  # the key's readers and collect_weights read each layer once
 def refit_if_cached(
     builder: Any,
     network: Any,
@@ -718,7 +701,7 @@ def refit_if_cached(
     return None
 
 
-@_reading_layers_once
+@sharing_layer_reads()  # the key's readers and collect_weights read each layer once
 def store_engine(
     builder: Any,
     network: Any,

@@ -231,8 +231,7 @@ def collect_weights(network: Any, names: Mapping[str, Any] | None = None) -> Net
     """
     net: Any = unwrap_network(network)
     module = trt_module_of(net)
-    api = trt_api(module)
-    reading = layer_reading(net, api.layer_type_getter, api.classes_by_type)
+    reading = layer_reading(net, trt_api(module))
     get_plan = _layer_plans(module).get
     ndarray = np.ndarray
     numpy_names = _NUMPY_NAMES
