@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from trt_netser.offline._enumbase import PybindEnum
 from trt_netser.offline._enums import DataType as _DataType
-from trt_netser.offline._enums import LayerType, _Severity
+from trt_netser.offline._enums import LayerType, NetworkDefinitionCreationFlag, _Severity
 from trt_netser.offline._layers import LAYER_CLASSES, ILayer, LayerImpl
 from trt_netser.offline._layertable import (
     DEFERRED_OUTPUTS,
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 _FLOAT = _DataType.FLOAT
 _NETWORK_COUNTER = itertools.count()  # TensorRT's "Unnamed Network N" counts per process
 _MAX_PROPAGATION_STEPS = 1_000_000
-_STRONGLY_TYPED_FLAG = 1 << 1  # NetworkDefinitionCreationFlag.STRONGLY_TYPED
 
 
 def upstream_error(layer: LayerImpl) -> str | None:
@@ -67,6 +66,8 @@ class NetworkImpl:
         self.builder = builder
         self.logger = logger
         self.flags = flags
+        #: NetworkDefinitionCreationFlag.STRONGLY_TYPED: types are inferred, never set
+        self.strongly_typed = bool(flags >> int(NetworkDefinitionCreationFlag.STRONGLY_TYPED) & 1)
         self.name = f"Unnamed Network {next(_NETWORK_COUNTER)}"
         self.layers: list[LayerImpl] = []
         #: The N of the next default layer name: TensorRT counts layer indices it hands
@@ -98,7 +99,7 @@ class NetworkImpl:
         """Whether this network is strongly typed, so it rejects ``method`` (setPrecision,
         setOutputType: "Strongly-typed networks reject calls to method ...", NvInfer.h);
         if so the call is reported at ERROR and the caller leaves the setting unchanged."""
-        if not self.flags & _STRONGLY_TYPED_FLAG:
+        if not self.strongly_typed:
             return False
         self.error(
             f"{who}: Error Code 3: API Usage Error (Strongly-typed networks reject calls to "

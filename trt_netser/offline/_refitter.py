@@ -87,6 +87,11 @@ def _array_weights(array: np.ndarray) -> Weights | None:
     dtype = _MEMBER_OF.get(array.dtype)
     if dtype is None or not array.flags.c_contiguous:
         return None
+    return _flat_weights(array, dtype)
+
+
+def _flat_weights(array: np.ndarray, dtype: DataType) -> Weights:
+    """``Weights`` of a C-contiguous ``array`` whose numpy type is ``dtype``'s."""
     w = _new_weights(Weights)
     w._dtype, w._count = dtype, array.size
     w._array = array.ravel()  # a C-contiguous array's flat view, as reshape(-1) gives
@@ -295,11 +300,7 @@ class Refitter:
             and array.flags.c_contiguous
         ):
             return False
-        w = _new_weights(Weights)
-        w._dtype, w._count = dtype, count
-        w._array = array.ravel()  # a C-contiguous array's flat view, as reshape(-1) gives
-        w._ptr = None if count else 0
-        self._pending[e.weights] = w
+        self._pending[e.weights] = _flat_weights(array, dtype)
         self._location[e.weights] = TensorLocation.HOST
         return True
 

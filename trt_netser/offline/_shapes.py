@@ -77,9 +77,6 @@ def vals(t: ITensor | None) -> Values:
     return None
 
 
-_STRONGLY_TYPED = 1 << 1  # NetworkDefinitionCreationFlag.STRONGLY_TYPED
-
-
 def types_agree(impl: LayerImpl, tensors: Sequence[ITensor]) -> bool:
     """Whether operands of these types may meet in one layer: equal types, or (in a weakly
     typed network, where TensorRT chooses precisions at build) floating-point types of any
@@ -87,7 +84,7 @@ def types_agree(impl: LayerImpl, tensors: Sequence[ITensor]) -> bool:
     first = tensors[0]._dtype
     if all(t._dtype == first for t in tensors):
         return True
-    if impl.net.flags & _STRONGLY_TYPED:
+    if impl.net.strongly_typed:
         return False
     return all(t._dtype in FLOAT_TYPES for t in tensors)
 

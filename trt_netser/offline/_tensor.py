@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from trt_netser.offline._netimpl import NetworkImpl
 
 ALL_FORMATS = (1 << 13) - 1
-_STRONGLY_TYPED = 1 << 1  # NetworkDefinitionCreationFlag.STRONGLY_TYPED
 _new = object.__new__
 Values = tuple[int | None, ...] | None
 
@@ -154,7 +153,7 @@ class ITensor:
         if self._producer is None:
             self._dtype = dtype
             self._net.changed(self)
-        elif self._net.flags & _STRONGLY_TYPED:
+        elif self._net.strongly_typed:
             # ITensor::setType: in a strongly typed network only inputs take a type; for any
             # other tensor the inferred type is tolerated, anything else is an error.
             if dtype != self._dtype:
